@@ -1,0 +1,212 @@
+"""Reply converters: raw transport values -> the Python values the reply table declares.
+
+RESP3 shapes are the model. Every converter also accepts the RESP2 shape of
+the same reply (a flat list for a map, a bulk string for a double), so one
+converter serves both protocols. Every converter passes ``None`` through:
+nullability is the reply table's business, not the converter's.
+
+Generated modules build composite converters once, at import time
+(``_C3 = dict_of(None, to_float)``); nothing here runs a registry lookup per
+call. ``None`` in place of a converter means "unchanged".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .types import GeoMatch, StreamEntry
+
+Conv = Callable[[Any], Any]
+
+__all__ = [
+    "Conv",
+    "dict_of",
+    "entries",
+    "geo_matches",
+    "list_of",
+    "pairs_of",
+    "set_of",
+    "stream_map",
+    "to_bool",
+    "to_entry",
+    "to_float",
+    "to_geo_match",
+    "to_int",
+    "to_ok",
+    "to_set",
+    "to_tuple",
+    "tuple_of",
+]
+
+
+def to_ok(x: Any) -> Any:
+    """Status ``OK`` -> True; anything else unchanged (None stays None)."""
+    if x == b"OK" or x == "OK":
+        return True
+    return x
+
+
+def to_bool(x: Any) -> Any:
+    """Integer 0/1 (or a RESP3 boolean, or OK) -> bool."""
+    if x is None:
+        return None
+    if x == b"OK" or x == "OK":
+        return True
+    return bool(x)
+
+
+def to_float(x: Any) -> Any:
+    """Double (RESP3) or its decimal string (RESP2) -> float."""
+    if x is None or x.__class__ is float:
+        return x
+    return float(x)
+
+
+def to_int(x: Any) -> Any:
+    """Integer, or an integer sent as a string -> int."""
+    if x is None or x.__class__ is int:
+        return x
+    return int(x)
+
+
+def to_set(x: Any) -> Any:
+    """RESP3 set (hiredis gives a list) or RESP2 array -> set."""
+    if x is None:
+        return None
+    return set(x)
+
+
+def to_tuple(x: Any) -> Any:
+    if x is None:
+        return None
+    return tuple(x)
+
+
+def list_of(item: Conv | None) -> Conv:
+    if item is None:
+        return _identity
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        return [item(v) for v in x]
+
+    return conv
+
+
+def set_of(item: Conv | None) -> Conv:
+    if item is None:
+        return to_set
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        return {item(v) for v in x}
+
+    return conv
+
+
+def tuple_of(*items: Conv | None) -> Conv:
+    """A fixed-shape array -> tuple, converting each position."""
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        return tuple(v if f is None else f(v) for f, v in zip(items, x))
+
+    return conv
+
+
+def _pairs(x: Any) -> Any:
+    """[[k, v], ...] (RESP3) or [k, v, k, v] (RESP2) or {k: v} -> iterator of (k, v)."""
+    if isinstance(x, dict):
+        return x.items()
+    if x and isinstance(x[0], list):
+        return x
+    it = iter(x)
+    return zip(it, it)
+
+
+def dict_of(key: Conv | None, value: Conv | None) -> Conv:
+    """Map (RESP3) or flat key/value array (RESP2) -> dict."""
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        if key is None and value is None:
+            return x if isinstance(x, dict) else dict(_pairs(x))
+        kf = key or _identity
+        vf = value or _identity
+        return {kf(k): vf(v) for k, v in _pairs(x)}
+
+    return conv
+
+
+def pairs_of(first: Conv | None, second: Conv | None) -> Conv:
+    """Nested pairs (RESP3) or a flat array (RESP2) -> list of 2-tuples."""
+    ff = first or _identity
+    sf = second or _identity
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        return [(ff(a), sf(b)) for a, b in _pairs(x)]
+
+    return conv
+
+
+def to_entry(x: Any) -> Any:
+    """[id, [f, v, ...]] -> StreamEntry; a deleted entry's nil fields -> {}."""
+    if x is None:
+        return None
+    entry_id, flat = x
+    if flat is None:
+        return StreamEntry(entry_id, {})
+    it = iter(flat)
+    return StreamEntry(entry_id, dict(zip(it, it)))
+
+
+def entries(x: Any) -> Any:
+    if x is None:
+        return None
+    return [to_entry(e) for e in x]
+
+
+def stream_map(x: Any) -> Any:
+    """XREAD/XREADGROUP: map (RESP3) or [[key, entries], ...] (RESP2); nil -> {}."""
+    if x is None:
+        return {}
+    items = x.items() if isinstance(x, dict) else x
+    return {k: entries(v) for k, v in items}
+
+
+def to_geo_match(x: Any) -> Any:
+    """A GEO* match. A bare member (no WITH* flag) stays as it is.
+
+    With flags the server sends [member, dist?, hash?, [lon, lat]?] in that
+    order; the kinds tell the fields apart without knowing the flags: the
+    coordinates are an array, the hash an integer, the distance a double
+    (RESP3) or string (RESP2).
+    """
+    if not isinstance(x, list):
+        return x
+    dist = geohash = coord = None
+    for v in x[1:]:
+        if isinstance(v, list):
+            coord = (float(v[0]), float(v[1]))
+        elif isinstance(v, int):
+            geohash = v
+        else:
+            dist = float(v)
+    return GeoMatch(x[0], dist, geohash, coord)
+
+
+def geo_matches(x: Any) -> Any:
+    if x is None:
+        return None
+    return [to_geo_match(v) for v in x]
+
+
+def _identity(x: Any) -> Any:
+    return x

@@ -1,0 +1,57 @@
+"""How to reach and greet one server: the settings a ``Connection`` is opened with."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+
+from .errors import DataError
+
+__all__ = ["ConnectionSettings"]
+
+
+def _package_version() -> str:
+    # Imported late: the package's __init__ may import this module before it
+    # has defined __version__.
+    from . import __version__
+
+    return __version__
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """Immutable connection settings.
+
+    ``path`` selects a unix socket (``host`` and ``port`` are then ignored).
+    ``protocol`` is the RESP version asked for with HELLO; a server without
+    HELLO gets RESP2. The password is kept out of ``repr``.
+    """
+
+    host: str = "localhost"
+    port: int = 6379
+    path: str | None = None
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    protocol: int = 3
+    client_name: str | None = None
+    ssl: ssl.SSLContext | None = None
+    server_hostname: str | None = None
+    connect_timeout: float | None = 5.0
+    decode_responses: bool = False
+    encoding: str = "utf-8"
+    lib_name: str = "redspec"
+    lib_version: str = field(default_factory=_package_version)
+
+    def __post_init__(self) -> None:
+        if self.protocol not in (2, 3):
+            raise DataError(f"protocol must be 2 or 3, not {self.protocol!r}")
+
+    @property
+    def address(self) -> str:
+        """Where the server is, for messages: ``host:port`` or ``unix:path``."""
+        if self.path is not None:
+            return f"unix:{self.path}"
+        if ":" in self.host:  # an IPv6 literal
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"

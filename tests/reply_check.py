@@ -40,9 +40,9 @@ def return_annotation(method: Any) -> Any:
 
 def _resolve(raw: Any, ns: dict[str, Any]) -> Any:
     if isinstance(raw, str):
-        return eval(raw, ns)  # noqa: S307 - annotations of our own generated code
+        return eval(raw, ns)
     if isinstance(raw, ForwardRef):
-        return eval(raw.__forward_arg__, ns)  # noqa: S307
+        return eval(raw.__forward_arg__, ns)
     return raw
 
 

@@ -14,7 +14,16 @@ from .errors import DataError
 
 T = TypeVar("T")
 
-__all__ = ["at_most_one", "exactly_one", "millis", "pairs", "seconds", "seq", "unix_millis", "unix_seconds"]
+__all__ = [
+    "at_most_one",
+    "exactly_one",
+    "millis",
+    "pairs",
+    "seconds",
+    "seq",
+    "unix_millis",
+    "unix_seconds",
+]
 
 
 def seconds(v: int | float | timedelta) -> int | float:
@@ -63,7 +72,9 @@ def at_most_one(command: str, **given: object) -> None:
     """Mutually exclusive options: name the offenders."""
     chosen = [k for k, v in given.items() if v is not None and v is not False]
     if len(chosen) > 1:
-        raise DataError(f"{command}: {' and '.join(chosen)} are mutually exclusive; give at most one")
+        raise DataError(
+            f"{command}: {' and '.join(chosen)} are mutually exclusive; give at most one"
+        )
 
 
 def exactly_one(command: str, **given: object) -> None:

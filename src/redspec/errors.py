@@ -110,7 +110,7 @@ class MovedError(ClusterError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        _, slot, addr = (message.split(" ") + ["", ""])[:3]
+        _, slot, addr = [*message.split(" "), "", ""][:3]
         host, _, port = addr.rpartition(":")
         self.slot = int(slot) if slot.isdigit() else -1
         self.host = host

@@ -22,9 +22,8 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Generic, TypeVar
 
-from .errors import RedisError, ResponseError, WatchError, error_from_reply
-
 from ._base import PipelineBase as PipelineCommands
+from .errors import RedisError, ResponseError, WatchError, error_from_reply
 
 if TYPE_CHECKING:
     from .client import Redis

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import AnyStr, Generic, Union
+from typing import AnyStr, Generic, TypeAlias
 
-from typing_extensions import NamedTuple, TypeAlias
+from typing_extensions import NamedTuple
 
 __all__ = [
     "GeoMatch",
@@ -22,23 +22,24 @@ __all__ = [
     "ValueT",
 ]
 
-KeyT: TypeAlias = Union[str, bytes, memoryview]
+KeyT: TypeAlias = str | bytes | memoryview
 """A key: str is sent UTF-8 encoded."""
-ValueT: TypeAlias = Union[str, bytes, memoryview, int, float]
+ValueT: TypeAlias = str | bytes | memoryview | int | float
 """A value argument: numbers are sent in their decimal form."""
-PatternT: TypeAlias = Union[str, bytes]
-StreamIdT: TypeAlias = Union[str, bytes]
-RangeT: TypeAlias = Union[str, bytes, int, float]
-"""A range bound that may be an index, a score (``"(1.5"``, ``"-inf"``) or a lex bound (``"[a"``)."""
-Seconds: TypeAlias = Union[int, timedelta]
-Millis: TypeAlias = Union[int, timedelta]
-UnixSeconds: TypeAlias = Union[int, datetime]
-UnixMillis: TypeAlias = Union[int, datetime]
+PatternT: TypeAlias = str | bytes
+StreamIdT: TypeAlias = str | bytes
+RangeT: TypeAlias = str | bytes | int | float
+"""A range bound: an index, a score (``"(1.5"``, ``"-inf"``) or a lex bound (``"[a"``)."""
+Seconds: TypeAlias = int | timedelta
+Millis: TypeAlias = int | timedelta
+UnixSeconds: TypeAlias = int | datetime
+UnixMillis: TypeAlias = int | datetime
 
-RespKey: TypeAlias = Union[str, bytes, int, float, bool, None]
-RespValue: TypeAlias = Union[
-    None, bool, int, float, str, bytes, list["RespValue"], dict[RespKey, "RespValue"], set[RespKey]
-]
+RespKey: TypeAlias = str | bytes | int | float | bool | None
+RespValue: TypeAlias = (
+    bool | int | float | str | bytes
+    | list["RespValue"] | dict[RespKey, "RespValue"] | set[RespKey] | None
+)
 """Any RESP3 value, as the transport delivers it."""
 
 

@@ -28,7 +28,8 @@ def test_stream_map_and_deleted_entry() -> None:
 
 
 def test_geo_match_kinds() -> None:
-    assert c.to_geo_match([b"m", 1.5, 42, [b"13.4", b"52.5"]]) == GeoMatch(b"m", 1.5, 42, (13.4, 52.5))
+    want = GeoMatch(b"m", 1.5, 42, (13.4, 52.5))
+    assert c.to_geo_match([b"m", 1.5, 42, [b"13.4", b"52.5"]]) == want
     assert c.to_geo_match([b"m", b"0.25"]) == GeoMatch(b"m", 0.25, None, None)
     assert c.to_geo_match(b"m") == b"m"
 

@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     d = sub.add_parser("dump", help="dump COMMAND DOCS/INFO from live servers")
     d.add_argument("--url", action="append", required=True, help="redis://HOST:PORT (repeatable)")
     out = d.add_mutually_exclusive_group()
-    out.add_argument("--output", default="commands.json", help="merged spec (default commands.json)")
+    out.add_argument(
+        "--output", default="commands.json", help="merged spec (default commands.json)"
+    )
     out.add_argument("--raw", metavar="OUT.json", help="write one server's unmerged dump instead")
     d.set_defaults(func=_cmd_dump)
 

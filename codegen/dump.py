@@ -348,6 +348,14 @@ def _positional_ok(n: _Node, o: Mapping[str, JSON]) -> bool:
     )
 
 
+def _similar_children(n: _Node, o: Mapping[str, JSON]) -> bool:
+    """Containers with the same content: every child of ``o`` has a counterpart in ``n``."""
+    kids = o.get("arguments") or []
+    if not kids or len(kids) != len(n.children):
+        return False
+    return all(_same_arg(c, k) or _positional_ok(c, k) for c, k in zip(n.children, kids))
+
+
 def _unwrap_single(o: Mapping[str, JSON], n: _Node) -> Mapping[str, JSON]:
     """Redis 7.0 wraps a multiple scalar in an untokened one-child block: see through it."""
     kids = o.get("arguments") or []
@@ -474,6 +482,11 @@ class _Merger:
                 return [x for c in o.get("arguments") or [] for x in leaves(c)]
             return [o]
 
+        def top_index(n: _Node, path: list[_Node]) -> int:
+            top = path[0] if path else n
+            return next(i for i in gap_base if base[i] is top)
+
+        mapped: dict[int, int] = {}  # this server's index -> top-level union index it landed in
         leftovers: list[int] = []
         for j in gap_other:
             o = other[j]
@@ -483,6 +496,21 @@ class _Merger:
                 for p in hit[1]:
                     p.add_server(sid)
                 self.pair(hit[0], o)
+                mapped[j] = top_index(*hit)
+                continue
+            # a renamed container with the same content
+            similar = [
+                i
+                for i in gap_base
+                if id(base[i]) not in taken
+                and sid not in base[i].available
+                and _positional_ok(base[i], o)
+                and _similar_children(base[i], o)
+            ]
+            if similar:
+                taken.add(id(base[similar[0]]))
+                self.pair(base[similar[0]], o)
+                mapped[j] = similar[0]
                 continue
             if o.get("type") in _CONTAINERS and o.get("token") is None:
                 # dissolve this server's container if every leaf has a counterpart
@@ -494,23 +522,29 @@ class _Merger:
                         for p in path:
                             p.add_server(sid)
                         self.pair(n, x)
+                    mapped[j] = min(top_index(*h) for h in hits)
                     continue
                 # wrap: a oneof whose tokened alternatives include existing siblings
-                if o.get("type") == "oneof" and self.wrap(base, gap_base, o, taken):
-                    continue
+                if o.get("type") == "oneof":
+                    at = self.wrap(base, gap_base, o, taken)
+                    if at is not None:
+                        mapped[j] = at
+                        continue
             leftovers.append(j)
         if leftovers:
             rest = [
                 i for i in gap_base if id(base[i]) not in taken and sid not in base[i].available
             ]
             if not rest:
-                inserts.extend((pos, _Node(other[j], sid)) for j in leftovers)
+                for j in leftovers:
+                    later = [mapped[k] for k in gap_other if k > j and k in mapped]
+                    inserts.append((min(later) if later else pos, _Node(other[j], sid)))
             # else: irreconcilable; the union keeps the higher-priority structure and this
             # server's own tree is recorded in the command's arguments_by_server
 
     def wrap(
         self, base: list[_Node], gap_base: list[int], o: Mapping[str, JSON], taken: set[int]
-    ) -> bool:
+    ) -> int | None:
         """This server's oneof groups arguments that are plain siblings in the union so far."""
         alts = o.get("arguments") or []
         hits: dict[int, int] = {}  # alternative index -> base index
@@ -523,7 +557,7 @@ class _Merger:
                     hits[k] = i
                     break
         if not hits:
-            return False
+            return None
         first = min(hits.values())
         new = _Node({k: v for k, v in o.items() if k != "arguments"}, self.sid)
         for k, a in enumerate(alts):
@@ -550,7 +584,7 @@ class _Merger:
                     base[i] = _Removed
                 seen = True
         taken.add(id(new))
-        return True
+        return first
 
 
 _Removed: Any = _Node({"name": "__removed__", "type": "block"}, "")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from codegen.dump import DumpError
 
 
 def _cmd_dump(ns: argparse.Namespace) -> int:
@@ -28,20 +31,32 @@ def _cmd_merge(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_generate(ns: argparse.Namespace) -> int:
-    from codegen.generate import main_generate
+def _generator(name: str) -> Callable[[str, str], int]:
+    # Imported lazily (and dynamically, so that this module type-checks on its own):
+    # `from codegen.generate import main_generate, main_check`.
+    try:
+        module = importlib.import_module("codegen.generate")
+    except ModuleNotFoundError as e:
+        if e.name != "codegen.generate":
+            raise
+        raise DumpError("codegen/generate.py is missing") from None
+    func: Callable[[str, str], int] = getattr(module, name)
+    return func
 
-    return int(main_generate(ns.spec, ns.out))
+
+def _cmd_generate(ns: argparse.Namespace) -> int:
+    return int(_generator("main_generate")(ns.spec, ns.out))
 
 
 def _cmd_check(ns: argparse.Namespace) -> int:
-    from codegen.generate import main_check
-
-    return int(main_check(ns.spec, ns.out))
+    return int(_generator("main_check")(ns.spec, ns.out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m codegen",
+        description="Dump and merge the Redis command spec; generate the command methods.",
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
 
     d = sub.add_parser("dump", help="dump COMMAND DOCS/INFO from live servers")
@@ -68,8 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         g.set_defaults(func=func)
 
     ns = p.parse_args(argv)
-    from codegen.dump import DumpError
-
     try:
         return int(ns.func(ns))
     except DumpError as e:

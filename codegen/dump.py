@@ -7,21 +7,46 @@ Two file shapes are written here:
       {"format": "redspec-raw-1", "server": {"id", "vendor", "version"},
        "commands": {"GET": {...}, "CLIENT": {..., "subcommands": {"CLIENT KILL": {...}}}}}
 
-* the merged spec (``dump --output`` / ``merge --output``): see ``codegen/spec.py`` for the
-  reader and the module docstring there for the field list.
+* the merged spec (``dump --output`` / ``merge --output``), read by ``codegen/spec.py``.
 
 Normalisation of one server's reply (RESP3):
 
+* server id ``<vendor>-<version>`` from ``INFO server`` (``server_name:valkey`` and
+  ``valkey_version`` on Valkey, ``redis_version`` otherwise);
 * command names upper case, ``container|sub`` becomes ``CONTAINER SUB``;
 * RESP3 sets whose order carries no meaning are sorted (command ``flags``,
   ``acl_categories``, ``tips``, ``doc_flags``, argument ``flags``, key-spec ``flags``);
   ``history`` and ``key_specs`` keep the server's order (key-spec indices refer to it);
-* keys whose value is null, an empty list or an empty map are omitted, everywhere.
+* keys whose value is null, an empty list or an empty map are omitted, everywhere
+  (except inside ``by_server``, where null means "absent on that server").
+* output: ``json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"``.
 
-Server priority (which server's scalar fields and argument names win when they differ, and the
-order of ``servers`` in the file): the newest Redis first, then Valkey servers newest first,
-then the remaining Redis servers newest first, then anything else. For the pinned servers that
-is ``redis-8.2.3``, ``valkey-8.1.8``, ``redis-7.0.15``.
+Server priority (which server's fields and argument names win, and the order of ``servers``):
+the newest Redis first, then Valkey servers newest first, then the remaining Redis servers
+newest first, then other vendors. For the pinned servers: ``redis-8.2.3``, ``valkey-8.1.8``,
+``redis-7.0.15``. Versions are only compared within one vendor.
+
+Merge, per command (the union of all servers' commands):
+
+* scalar doc and info fields come from the highest-priority server that has the command;
+  ``available_in`` lists the servers that have it; ``since_by_server`` the servers whose
+  ``since`` differs; ``by_server`` the servers whose arity, flags, acl_categories, tips,
+  key_specs, doc_flags, deprecated_since, replaced_by, group or module differ (their values).
+* argument trees are merged into the highest-priority tree, one lower server at a time.
+  Siblings are matched by token when the lower node has one, else by normalised name
+  (untokened nodes only), in order. Between matched anchors the remaining nodes are:
+  paired by position when both sides have as many nodes with the same type and token (renamed
+  arguments, e.g. 7.0 ZADD ``score_member`` -> ``data``); inserted when only the lower server
+  has them (Valkey ``IFEQ``, ``PRIMARY``, ``NOSCORES``); matched through untokened
+  oneof/block containers on either side (Valkey SHUTDOWN and BITCOUNT, 7.0 GEORADIUS
+  ``STORE``); wrapped into the lower server's oneof when that oneof offers existing siblings
+  as alternatives (Valkey BGSAVE ``SCHEDULE | CANCEL``); otherwise left out (the
+  higher-priority structure is kept). A 7.0 single-child block around a scalar is seen
+  through. Every node carries ``available_in``; ``flags_by_server``/``type_by_server``
+  record where a matched node's flags or type differ (7.0 BITOP ``operation`` is a string).
+* ``arguments_by_server`` keeps a server's own tree, as served, whenever that server's tree
+  cannot be read back out of the union (filtering by ``available_in`` with its flags and
+  types): the merge is lossless.
 """
 
 from __future__ import annotations
@@ -31,7 +56,7 @@ import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import hiredis
 
@@ -107,7 +132,7 @@ class _Client:
                 raise DumpError("connection closed by the server")
             self._reader.feed(data)
         if isinstance(reply, hiredis.ReplyError):
-            raise DumpError(f"{' '.join(args)}: {reply}")
+            raise DumpError(f"{' '.join(args[:2])}: {reply}")
         return _decode(reply)
 
 
@@ -122,11 +147,17 @@ def _decode(v: JSON) -> JSON:
     return v
 
 
-def parse_url(url: str) -> tuple[str, int]:
+def parse_url(url: str) -> tuple[str, int, str | None, str | None]:
+    """``redis://[[user]:password@]host[:port]`` -> host, port, user, password."""
     parts = urlsplit(url if "://" in url else f"redis://{url}")
     if parts.scheme != "redis":
-        raise DumpError(f"unsupported URL scheme in {url!r} (only redis://host:port)")
-    return parts.hostname or "127.0.0.1", parts.port or 6379
+        raise DumpError("unsupported URL scheme (only redis://[[user]:password@]host:port)")
+    return (
+        parts.hostname or "127.0.0.1",
+        parts.port or 6379,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,12 +268,19 @@ def build_raw(server: Mapping[str, str], docs: JSON, info: JSON) -> dict[str, JS
 
 
 def dump_server(url: str) -> dict[str, JSON]:
-    host, port = parse_url(url)
-    with _Client(host, port) as c:
-        c.call("HELLO", "3")
-        ident = server_identity(c.call("INFO", "server"))
-        docs = c.call("COMMAND", "DOCS")
-        info = c.call("COMMAND", "INFO")
+    """COMMAND DOCS + COMMAND INFO of one live server, as a raw dump."""
+    host, port, user, password = parse_url(url)
+    hello = ["HELLO", "3"]
+    if password is not None:
+        hello += ["AUTH", user or "default", password]
+    try:
+        with _Client(host, port) as c:
+            c.call(*hello)
+            ident = server_identity(c.call("INFO", "server"))
+            docs = c.call("COMMAND", "DOCS")
+            info = c.call("COMMAND", "INFO")
+    except OSError as e:
+        raise DumpError(f"{host}:{port}: {e}") from None
     return build_raw(ident, docs, info)
 
 

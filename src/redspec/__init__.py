@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .client import Redis
 from .errors import (
     AskError,
     AuthenticationError,
@@ -42,6 +43,7 @@ __all__ = [
     "PoolTimeoutError",
     "ProtocolError",
     "ReadOnlyError",
+    "Redis",
     "RedisError",
     "ResponseError",
     "StreamEntry",

@@ -1,0 +1,245 @@
+"""What every view of one ``Redis`` client shares: its connections and their life cycle.
+
+``Redis._call`` sends on the shared connection itself when that is the whole
+job (the fast path). Everything else lands here: the first connect, waiting
+for a reconnect, command timeouts, the single retry of a read, blocking
+commands on pooled connections, and closing.
+
+Reconnection is on demand. A call that finds no usable connection waits for
+one (up to ``connect_timeout``); the first such call starts one connector
+task, which retries with exponential backoff and jitter while anybody is
+waiting and stops when nobody is. So an idle client whose server is gone
+makes no attempts, and calls succeed again as soon as the server is back.
+The first connect of a client never succeeded fails at once instead (a wrong
+address or password should surface, not be waited out); so do rejected
+credentials and a rejected handshake at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from ._base import READ
+from ._settings import ConnectionSettings
+from .connection import Connection, PushHandler
+from .errors import (
+    AuthenticationError,
+    ConnectionError,
+    RedisError,
+    ResponseError,
+    TimeoutError,
+)
+from .pool import ConnectionPool, expire
+
+__all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "ClientCore"]
+
+BACKOFF_MIN = 0.05
+BACKOFF_MAX = 2.0
+
+
+class ClientCore:
+    """Shared state of a client and the views ``with_options`` makes of it."""
+
+    __slots__ = (
+        "_connector",
+        "_ever_connected",
+        "_last_error",
+        "_waiters",
+        "closed",
+        "conn",
+        "pool",
+        "retry_reads",
+        "settings",
+    )
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        retry_reads: bool,
+        max_connections: int,
+        pool_timeout: float | None,
+    ) -> None:
+        self.settings = settings
+        self.retry_reads = retry_reads
+        # The shared connection: None before the first connect; afterwards the
+        # latest one, which the fast path checks with is_usable.
+        self.conn: Connection | None = None
+        self.closed = False
+        self.pool = ConnectionPool(
+            self._open_exclusive, max_connections, pool_timeout, settings.address
+        )
+        self._waiters: list[asyncio.Future[None]] = []
+        self._connector: asyncio.Task[None] | None = None
+        self._ever_connected = False
+        self._last_error: RedisError | None = None
+
+    # ------------------------------------------------------------ calls (slow path)
+
+    async def call(self, args: Sequence[Any], mode: int, timeout: float | None) -> Any:
+        """Send on the shared connection once there is one; time out; retry a read once."""
+        retried = False
+        while True:
+            conn = self.conn
+            if conn is None or not conn.is_usable:
+                conn = await self.connection()
+            fut = conn.send(args)
+            try:
+                if timeout is None:
+                    return await fut
+                return await _timed(fut, timeout, args)
+            except ConnectionError:
+                # The command may have reached the server. Only a read is safe
+                # to send again, and only once; never after close().
+                if mode != READ or retried or not self.retry_reads or self.closed:
+                    raise
+                retried = True
+
+    async def call_blocking(self, args: Sequence[Any], timeout: float | None) -> Any:
+        """Run a blocking command on a pooled connection of its own; never retried."""
+        pool = self.pool
+        conn = await pool.acquire()
+        try:
+            fut = conn.send(args)
+            if timeout is None:
+                return await fut
+            return await _timed(fut, timeout, args)
+        finally:
+            # A cancelled or timed-out caller leaves a reply pending: release()
+            # then closes the connection, which also ends the block server-side.
+            pool.release(conn)
+
+    # ------------------------------------------------------------ connecting
+
+    async def connection(self) -> Connection:
+        """The shared connection, connecting or waiting for a reconnect if needed."""
+        loop = asyncio.get_running_loop()
+        while True:
+            conn = self.conn
+            if conn is not None and conn.is_usable:
+                return conn
+            if self.closed:
+                raise ConnectionError("client closed")
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            if self._connector is None:
+                self._connector = loop.create_task(self._connect())
+            timeout = self.settings.connect_timeout
+            handle = None
+            # A first connect is bounded by Connection.open's own timeout.
+            if timeout is not None and self._ever_connected:
+                handle = loop.call_later(timeout, self._give_up, waiter, timeout)
+            try:
+                await waiter
+            finally:
+                if handle is not None:
+                    handle.cancel()
+            # Loop: the new connection may have died before this task resumed.
+
+    async def _connect(self) -> None:
+        delay = BACKOFF_MIN
+        try:
+            while True:
+                try:
+                    conn = await Connection.open(self.settings)
+                except (AuthenticationError, ResponseError) as exc:
+                    # Rejected credentials or handshake: retrying cannot help.
+                    self._fail_waiters(exc)
+                    return
+                except RedisError as exc:
+                    if not self._ever_connected:
+                        self._fail_waiters(exc)
+                        return
+                    self._last_error = exc
+                    self._waiters = [w for w in self._waiters if not w.done()]
+                    if not self._waiters:
+                        return  # nobody is waiting: try again on the next call
+                    await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                    delay = min(delay * 2, BACKOFF_MAX)
+                    continue
+                except Exception as exc:  # a bug or an unmapped error: keep it a RedisError
+                    err = ConnectionError(
+                        f"cannot connect to {self.settings.address}: {type(exc).__name__}"
+                    )
+                    err.__cause__ = exc
+                    self._fail_waiters(err)
+                    return
+                if self.closed:
+                    conn.close(ConnectionError("client closed"))
+                    return
+                self.conn = conn
+                self._ever_connected = True
+                self._last_error = None
+                waiters, self._waiters = self._waiters, []
+                for w in waiters:
+                    if not w.done():
+                        w.set_result(None)
+                return
+        finally:
+            self._connector = None
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_exception(exc)
+
+    def _give_up(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        if waiter.done():
+            return
+        address = self.settings.address
+        last = self._last_error
+        if last is None:
+            waiter.set_exception(
+                TimeoutError(f"timed out after {timeout}s waiting to reconnect to {address}")
+            )
+        else:
+            err = ConnectionError(f"no connection to {address} within {timeout}s: {last}")
+            err.__cause__ = last
+            waiter.set_exception(err)
+
+    async def _open_exclusive(self, on_push: PushHandler | None) -> Connection:
+        # Waiting for the shared connection first gives exclusive users the same
+        # lazy connect, reconnect wait and fail-fast credentials check.
+        await self.connection()
+        return await Connection.open(self.settings, on_push=on_push)
+
+    # ------------------------------------------------------------ closing
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._fail_waiters(ConnectionError("client closed"))
+        connector = self._connector
+        if connector is not None:
+            connector.cancel()
+        conns = self.pool.close()
+        if self.conn is not None:
+            self.conn.close(ConnectionError("client closed"))
+            conns.append(self.conn)
+        for conn in conns:
+            await conn.wait_closed()
+        if connector is not None:
+            await asyncio.wait([connector])
+
+
+async def _timed(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> Any:
+    """Await a reply for at most ``timeout`` seconds.
+
+    On expiry the future is failed, not cancelled: the connection sees a done
+    future and drops the late reply, so it never reaches another caller.
+    """
+    name = args[0]
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    # Only the command name: later arguments may be secrets (AUTH, CONFIG SET).
+    message = f"no reply to {str(name).upper()} within {timeout}s"
+    handle = fut.get_loop().call_later(timeout, expire, fut, TimeoutError, message)
+    try:
+        return await fut
+    finally:
+        handle.cancel()

@@ -1,0 +1,134 @@
+"""Connection URLs -> ``Redis`` keyword settings.
+
+- ``redis://[[user]:password@]host[:port][/db][?setting=value&...]``
+- ``rediss://...`` the same over TLS (``ssl=True``; chain and host name verified)
+- ``unix://[[user]:password@]/path/to/socket[?db=0&...]``
+
+Any keyword setting of ``Redis`` may be a query parameter
+(``?command_timeout=0.5&protocol=2&decode_responses=true``); its text is
+converted to the setting's type. Unknown parameters, repeated ones and bad
+values raise ``DataError``. User name and password are percent-decoded.
+No message here ever quotes the URL: it may hold a password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import DataError
+
+__all__ = ["parse_url"]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _bool(text: str) -> bool:
+    low = text.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError(text)
+
+
+def _seconds(text: str) -> float | None:
+    """A timeout: a number of seconds, or none/empty for no limit."""
+    if text.lower() in ("", "none", "null"):
+        return None
+    value = float(text)
+    if value < 0 or value != value:
+        raise ValueError(text)
+    return value
+
+
+def _str(text: str) -> str:
+    return text
+
+
+def _opt_str(text: str) -> str | None:
+    return text or None
+
+
+_QUERY: dict[str, Callable[[str], Any]] = {
+    "db": int,
+    "username": _str,
+    "password": _str,
+    "protocol": int,
+    "decode_responses": _bool,
+    "encoding": _str,
+    "connect_timeout": _seconds,
+    "command_timeout": _seconds,
+    "max_connections": int,
+    "pool_timeout": _seconds,
+    "client_name": _opt_str,
+    "retry_reads": _bool,
+    "ssl": _bool,
+    "ssl_ca_certs": _str,
+    "ssl_certfile": _str,
+    "ssl_keyfile": _str,
+    "ssl_cert_reqs": _str,
+    "ssl_check_hostname": _bool,
+}
+_SECRET = frozenset({"password"})
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """The ``Redis`` keyword settings a URL stands for."""
+    if not isinstance(url, str):
+        raise DataError(f"a URL must be a str, not {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise DataError("malformed URL (check the host and port)") from None
+    scheme = parts.scheme.lower()
+    options: dict[str, Any] = {}
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password is not None:
+        options["password"] = unquote(parts.password)
+    if scheme in ("redis", "rediss"):
+        if parts.hostname:
+            options["host"] = unquote(parts.hostname)
+        if port is not None:
+            options["port"] = port
+        path = parts.path.strip("/")
+        if path:
+            try:
+                options["db"] = int(path)
+            except ValueError:
+                raise DataError("the URL path must be a database number, like /0") from None
+        if scheme == "rediss":
+            options["ssl"] = True
+    elif scheme == "unix":
+        if not parts.path:
+            raise DataError("a unix:// URL needs a socket path: unix:///path/to/redis.sock")
+        options["unix_socket_path"] = unquote(parts.path)
+    else:
+        raise DataError(f"unsupported URL scheme {scheme!r}: use redis://, rediss:// or unix://")
+    if parts.fragment:
+        raise DataError("a URL fragment (#...) has no meaning here")
+    seen: set[str] = set()
+    try:
+        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise DataError("malformed URL query string") from None
+    for name, text in query:
+        convert = _QUERY.get(name)
+        if convert is None:
+            known = ", ".join(sorted(_QUERY))
+            raise DataError(f"unknown URL parameter {name!r}; known: {known}")
+        if name in seen or (name == "db" and "db" in options):
+            raise DataError(f"URL parameter {name!r} given twice")
+        seen.add(name)
+        try:
+            options[name] = convert(text)
+        except ValueError:
+            shown = "***" if name in _SECRET else repr(text)
+            raise DataError(f"URL parameter {name}={shown} is not a valid value") from None
+    if options.get("ssl") is False and scheme == "rediss":
+        raise DataError("ssl=false contradicts the rediss:// scheme")
+    return options

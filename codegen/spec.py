@@ -12,8 +12,13 @@ acl_categories, tips, key_specs) of the highest-priority server that has it, plu
 ``available_in`` (server ids, in ``servers`` order) and ``since_by_server`` (servers whose
 ``since`` differs; versions are vendor relative, never compare them across vendors).
 
-Argument trees are the union over the servers; every node has its own ``available_in``.
+Argument trees are the union over the servers; every node has its own ``available_in``, and
+``flags_by_server`` / ``type_by_server`` where a server's node differs. A command's
+``by_server`` holds the info/doc fields that differ on a lower-priority server, and
+``arguments_by_server`` a server's own tree where it was restructured (so
+``Command.for_server(id)`` gives back exactly what that server serves, with the union's names).
 ``servers`` is in priority order: the newest Redis, then Valkey (newest first), then older Redis.
+The merge rules are documented in ``codegen/dump.py``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,7 +287,7 @@ def test_loader_defaults_for_omitted_keys(tmp_path: Path) -> None:
 def test_merge_of_one_raw_dump_is_that_server(spec: Spec) -> None:
     """A synthetic two-server merge exercises the rules without live servers."""
 
-    def raw(sid: str, args: list[dict[str, object]]) -> dict[str, object]:
+    def raw(sid: str, args: Sequence[Mapping[str, Any]]) -> dict[str, object]:
         vendor, version = sid.split("-")
         return {
             "format": dump.RAW_FORMAT,
@@ -293,7 +295,7 @@ def test_merge_of_one_raw_dump_is_that_server(spec: Spec) -> None:
             "commands": {"C": {"arity": -2, "group": "g", "summary": sid, "arguments": args}},
         }
 
-    new = [
+    new: list[dict[str, Any]] = [
         {"name": "key", "type": "key", "key_spec_index": 0},
         {
             "name": "data",
@@ -305,7 +307,7 @@ def test_merge_of_one_raw_dump_is_that_server(spec: Spec) -> None:
             ],
         },
     ]
-    old = [
+    old: list[dict[str, Any]] = [
         {"name": "key", "type": "key", "key_spec_index": 0},
         {"name": "extra", "type": "pure-token", "token": "EXTRA", "flags": ["optional"]},
         {
@@ -325,3 +327,118 @@ def test_merge_of_one_raw_dump_is_that_server(spec: Spec) -> None:
     assert c["arguments"][1]["available_in"] == ["redis-6.0.0"]
     assert c["arguments"][2]["available_in"] == ["redis-7.0.0", "redis-6.0.0"]
     assert "arguments_by_server" not in c
+
+
+def _raw(sid: str, args: Sequence[Mapping[str, Any]], **fields: object) -> dict[str, object]:
+    vendor, version = sid.split("-")
+    cmd: dict[str, object] = {"arity": -2, "group": "g", "summary": sid, "arguments": args}
+    cmd.update(fields)
+    return {
+        "format": dump.RAW_FORMAT,
+        "server": {"id": sid, "vendor": vendor, "version": version},
+        "commands": {"C": cmd},
+    }
+
+
+def _tok(token: str, *flags: str) -> dict[str, Any]:
+    return {"name": token.lower(), "type": "pure-token", "token": token, "flags": list(flags)}
+
+
+def _merge_both_orders(*raws: dict[str, object]) -> dict[str, Any]:
+    a = dump.merge(list(raws))
+    assert dump.to_text(dump.merge(list(reversed(raws)))) == dump.to_text(a)
+    return a["commands"]["C"]  # type: ignore[no-any-return]
+
+
+def test_merge_dissolves_a_lower_servers_wrapper() -> None:
+    redis = [_tok("NOW", "optional"), _tok("ABORT", "optional")]
+    valkey = [
+        {
+            "name": "sel",
+            "type": "oneof",
+            "flags": ["optional"],
+            "arguments": [
+                {"name": "b", "type": "block", "arguments": [_tok("NOW", "optional")]},
+                _tok("ABORT"),
+            ],
+        }
+    ]
+    c = _merge_both_orders(_raw("redis-8.0.0", redis), _raw("valkey-8.0.0", valkey))
+    assert [a["available_in"] for a in c["arguments"]] == [["redis-8.0.0", "valkey-8.0.0"]] * 2
+    assert c["arguments"][1]["flags_by_server"] == {"valkey-8.0.0": []}
+    assert list(c["arguments_by_server"]) == ["valkey-8.0.0"]
+
+
+def test_merge_wraps_siblings_into_a_lower_servers_oneof() -> None:
+    redis = [_tok("SCHEDULE", "optional")]
+    valkey = [
+        {
+            "name": "operation",
+            "type": "oneof",
+            "flags": ["optional"],
+            "arguments": [_tok("SCHEDULE"), _tok("CANCEL")],
+        }
+    ]
+    c = _merge_both_orders(_raw("redis-8.0.0", redis), _raw("valkey-8.0.0", valkey))
+    (op,) = c["arguments"]
+    assert op["type"] == "oneof"
+    assert [(a["token"], a["available_in"]) for a in op["arguments"]] == [
+        ("SCHEDULE", ["redis-8.0.0", "valkey-8.0.0"]),
+        ("CANCEL", ["valkey-8.0.0"]),
+    ]
+    assert list(c["arguments_by_server"]) == ["redis-8.0.0"]
+
+
+def test_merge_keeps_the_winner_on_conflict_and_records_the_loser() -> None:
+    new = [{"name": "x", "type": "integer"}, {"name": "y", "type": "integer"}]
+    old = [{"name": "a", "type": "string"}]
+    c = _merge_both_orders(_raw("redis-8.0.0", new), _raw("redis-7.0.0", old))
+    assert [a["name"] for a in c["arguments"]] == ["x", "y"]
+    assert all(a["available_in"] == ["redis-8.0.0"] for a in c["arguments"])
+    assert c["arguments_by_server"] == {"redis-7.0.0": old}
+    assert c["available_in"] == ["redis-8.0.0", "redis-7.0.0"]
+
+
+def test_merge_inserts_vendor_only_nodes_in_their_order() -> None:
+    redis = [{"name": "k", "type": "key"}, _tok("Z", "optional")]
+    valkey = [
+        {"name": "k", "type": "key"},
+        _tok("A", "optional"),
+        _tok("B", "optional"),
+        _tok("Z", "optional"),
+    ]
+    c = _merge_both_orders(_raw("redis-8.0.0", redis), _raw("valkey-8.0.0", valkey))
+    assert [a.get("token") for a in c["arguments"]] == [None, "A", "B", "Z"]
+    assert "arguments_by_server" not in c
+
+
+def test_merge_fields_since_and_by_server() -> None:
+    args = [{"name": "k", "type": "key"}]
+    c = _merge_both_orders(
+        _raw("redis-8.0.0", args, since="8.0.0", flags=["readonly"]),
+        _raw("valkey-8.0.0", args, since="7.0.0", flags=["readonly"], doc_flags=["deprecated"]),
+        _raw("redis-7.0.0", args, since="8.0.0", flags=["readonly", "stale"]),
+    )
+    assert c["summary"] == "redis-8.0.0"
+    assert c["available_in"] == ["redis-8.0.0", "valkey-8.0.0", "redis-7.0.0"]
+    assert c["since_by_server"] == {"valkey-8.0.0": "7.0.0"}
+    assert c["by_server"] == {
+        "valkey-8.0.0": {"doc_flags": ["deprecated"]},
+        "redis-7.0.0": {"flags": ["readonly", "stale"]},
+    }
+
+
+def test_merge_sees_through_a_single_child_block() -> None:
+    new = [{"name": "parameter", "type": "string", "flags": ["multiple"]}]
+    old: list[dict[str, Any]] = [
+        {
+            "name": "parameter",
+            "type": "block",
+            "flags": ["multiple"],
+            "arguments": [{"name": "parameter", "type": "string"}],
+        }
+    ]
+    c = _merge_both_orders(_raw("redis-8.0.0", new), _raw("redis-7.0.0", old))
+    (p,) = c["arguments"]
+    assert p["available_in"] == ["redis-8.0.0", "redis-7.0.0"]
+    assert "type_by_server" not in p and "flags_by_server" not in p

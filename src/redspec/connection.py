@@ -16,7 +16,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 
@@ -343,8 +343,8 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------ asyncio.Protocol callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # Already the default of asyncio and uvloop; set it to be sure,
@@ -476,6 +476,8 @@ def _is_auth_failure(reply: errors.ResponseError) -> bool:
     if reply.code in _AUTH_CODES:
         return True
     text = str(reply).lower()
-    return "invalid password" in text or "invalid username-password" in text or (
-        "no password is set" in text
+    # Pre-ACL servers answer AUTH with plain ERR replies.
+    return any(
+        marker in text
+        for marker in ("invalid password", "invalid username-password", "no password is set")
     )

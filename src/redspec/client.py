@@ -16,7 +16,7 @@ from typing import Any, AnyStr, Literal, TypedDict, overload
 
 from typing_extensions import Self, Unpack
 
-from ._base import WRITE, ClientBase
+from ._base import READ, WRITE, ClientBase
 from ._core import ClientCore
 from ._settings import ConnectionSettings
 from .connection import Connection, PushHandler
@@ -71,10 +71,11 @@ class Redis(ClientBase[AnyStr]):
     - ``command_timeout`` (None: no limit): how long a command waits for its
       reply before ``TimeoutError``; blocking commands get their block time
       added. ``with_options(command_timeout=...)`` overrides it for a view.
-    - ``retry_reads`` (True): a read-only command (per the spec) whose
-      connection was lost while it was in flight is sent once more after the
-      reconnect. Writes are never re-sent: they may have been executed.
-      Blocking commands are never retried.
+    - ``retry_reads`` (False): when True, a read-only command (per the spec)
+      whose connection was lost while it was in flight is sent once more after
+      the reconnect. Off by default because it costs reads the fast path (a
+      coroutine wraps each one to catch the loss). Writes are never re-sent:
+      they may have been executed. Blocking commands are never retried.
     - ``max_connections`` (50) and ``pool_timeout`` (5.0 s): the pool of
       exclusive connections for blocking commands and sessions.
     - TLS: ``ssl=True`` (system CAs), ``ssl=SSLContext``, or ``ssl=True`` with
@@ -84,10 +85,13 @@ class Redis(ClientBase[AnyStr]):
     - ``unix_socket_path``: connect to a unix socket instead of host:port.
     """
 
-    __slots__ = ("_core", "_timeout")
+    __slots__ = ("_core", "_fast_max", "_timeout")
 
     _core: ClientCore
     _timeout: float | None
+    # The highest mode (WRITE=0 < READ=1) that may take the fast path: -1 when
+    # a command timeout must be armed, WRITE when reads are retried.
+    _fast_max: int
 
     @overload
     def __init__(
@@ -137,7 +141,7 @@ class Redis(ClientBase[AnyStr]):
         pool_timeout: float | None = 5.0,
         client_name: str | None = None,
         unix_socket_path: str | None = None,
-        retry_reads: bool = True,
+        retry_reads: bool = False,
         ssl_ca_certs: str | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
@@ -176,7 +180,7 @@ class Redis(ClientBase[AnyStr]):
             max_connections=max_connections,
             pool_timeout=pool_timeout,
         )
-        self._timeout = command_timeout
+        self._set_timeout(command_timeout)
 
     @overload
     @classmethod
@@ -221,19 +225,26 @@ class Redis(ClientBase[AnyStr]):
         """
         view = object.__new__(type(self))
         view._core = self._core
-        view._timeout = self._timeout
-        if command_timeout is not _UNSET:
-            _check_timeout("command_timeout", command_timeout)
-            view._timeout = command_timeout
+        if command_timeout is _UNSET:
+            command_timeout = self._timeout
+        _check_timeout("command_timeout", command_timeout)
+        view._set_timeout(command_timeout)
         return view
+
+    def _set_timeout(self, timeout: float | None) -> None:
+        self._timeout = timeout
+        if timeout is not None:
+            self._fast_max = -1
+        else:
+            self._fast_max = WRITE if self._core.retry_reads else READ
 
     # ------------------------------------------------------------ sending
 
     def _call(self, args: Sequence[Any], mode: int) -> Awaitable[Any]:
-        # The fast path: a live shared connection and no timeout to arm means
-        # the connection's own future is the whole answer; no coroutine.
+        # The fast path: a live shared connection, no timeout to arm and no
+        # retry to make: the connection's own future is the whole answer.
         conn = self._core.conn
-        if conn is not None and self._timeout is None and conn.is_usable:
+        if conn is not None and mode <= self._fast_max and conn.is_usable:
             return conn.send(args)
         return self._core.call(args, mode, self._timeout)
 

@@ -515,10 +515,28 @@ class _Merger:
                     return n, path
             return None
 
-        def leaves(o: Mapping[str, JSON]) -> list[Mapping[str, JSON]]:
+        def resolve(
+            o: Mapping[str, JSON], optional: bool, chosen: set[int]
+        ) -> list[tuple[Mapping[str, JSON], tuple[_Node, list[_Node]]]] | None:
+            """Counterparts for ``o``, or for the nodes inside it when ``o`` is an untokened
+            container that has none itself. Nodes of an optional container or of a oneof
+            become optional once the container is gone. None: some node has no counterpart."""
+            if optional and "optional" not in (o.get("flags") or []):
+                o = {**o, "flags": sorted([*(o.get("flags") or []), "optional"])}
+            for n, path in cands:
+                if id(n) not in taken and id(n) not in chosen and _same_arg(n, o):
+                    chosen.add(id(n))
+                    return [(o, (n, path))]
             if o.get("type") in _CONTAINERS and o.get("token") is None and o.get("arguments"):
-                return [x for c in o.get("arguments") or [] for x in leaves(c)]
-            return [o]
+                opt = o.get("type") == "oneof" or "optional" in (o.get("flags") or [])
+                out: list[tuple[Mapping[str, JSON], tuple[_Node, list[_Node]]]] = []
+                for c in o.get("arguments") or []:
+                    r = resolve(c, opt, chosen)
+                    if r is None:
+                        return None
+                    out += r
+                return out
+            return None
 
         def top_index(n: _Node, path: list[_Node]) -> int:
             top = path[0] if path else n
@@ -552,15 +570,14 @@ class _Merger:
                 continue
             if o.get("type") in _CONTAINERS and o.get("token") is None:
                 # dissolve this server's container if every leaf has a counterpart
-                found = [find(x) for x in leaves(o)]
-                hits = [h for h in found if h is not None]
-                if len(hits) == len(found) and len({id(h[0]) for h in hits}) == len(hits):
-                    for (n, path), x in zip(hits, leaves(o)):
+                resolved = resolve(o, False, set())
+                if resolved is not None:
+                    for x, (n, path) in resolved:
                         taken.add(id(n))
                         for p in path:
                             p.add_server(sid)
                         self.pair(n, x)
-                    mapped[j] = min(top_index(*h) for h in hits)
+                    mapped[j] = min(top_index(*h) for _, h in resolved)
                     continue
                 # wrap: a oneof whose tokened alternatives include existing siblings
                 if o.get("type") == "oneof":

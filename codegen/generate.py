@@ -1,0 +1,410 @@
+"""``python -m codegen generate`` / ``check``: commands.json -> src/redspec/_generated/.
+
+Output is byte-deterministic: the same spec, overlay and reply table always
+give the same files. ``check`` regenerates in memory and diffs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from codegen import overlay as overlay_data
+from codegen.nodes import Node, Overlay, to_nodes
+from codegen.render import Converters, MethodSpec, RenderError, render_method, used_names
+from codegen.replies import Entry, ReplyError, load_replies
+from codegen.signatures import Model, Plan, PlanError, plan_command, pyname, q
+from codegen.spec import Command, Spec, load_spec
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Commands served by dedicated APIs (connection state, pub/sub, transactions).
+EXEMPT = frozenset({
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+    "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "MONITOR", "SYNC", "PSYNC", "REPLCONF",
+    "HELLO", "AUTH", "SELECT", "QUIT", "RESET", "CLIENT REPLY", "CLIENT TRACKING",
+    "CLIENT CACHING", "ASKING", "READONLY", "READWRITE",
+})
+
+# Arity vs spec minimum word count: disagreements known and explained (SPEC-NOTES §8).
+KNOWN_ARITY = frozenset({
+    "CLIENT KILL", "QUIT", "REPLCONF", "DEBUG", "COMMAND GETKEYS", "COMMAND GETKEYSANDFLAGS",
+    "GEOHASH", "GEOPOS", "PFMERGE",
+    "VADD", "VCARD", "VDIM", "VEMB", "VGETATTR", "VINFO", "VISMEMBER", "VLINKS", "VRANDMEMBER",
+    "VREM", "VSETATTR", "VSIM",
+})
+
+_TYPE_NAMES = ("KeyT", "ValueT", "PatternT", "StreamIdT", "RangeT", "Seconds", "Millis",
+               "UnixSeconds", "UnixMillis", "RespValue", "StreamEntry", "GeoMatch")
+_CONV_NAMES = ("dict_of", "entries", "geo_matches", "list_of", "pairs_of", "set_of", "stream_map",
+               "to_bool", "to_entry", "to_float", "to_geo_match", "to_int", "to_ok", "to_set",
+               "to_tuple", "tuple_of")
+
+
+class GenerateError(Exception):
+    pass
+
+
+@dataclass
+class Result:
+    files: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    missing_replies: list[str] = field(default_factory=list)
+    arity: list[str] = field(default_factory=list)
+
+
+def method_name(cmd: Command, ov: Overlay) -> str:
+    return ov.method_name(cmd.name) or pyname(cmd.name)
+
+
+def has_method(cmd: Command) -> bool:
+    if cmd.name in EXEMPT:
+        return False
+    if cmd.is_container:
+        return cmd.arity in (1, -1)  # callable bare, like COMMAND
+    return True
+
+
+def group_of(cmd: Command, ov: Overlay) -> str:
+    g = ov.group(cmd.name) or (cmd.module if cmd.group == "module" and cmd.module else cmd.group)
+    return pyname(g or "generic")
+
+
+def _label(server_id: str) -> str:
+    vendor, _, version = server_id.partition("-")
+    return f"{vendor.capitalize()} {version}"
+
+
+def availability(ids: Iterable[str], spec: Spec, only: bool = False) -> str:
+    wanted = set(ids)
+    ids = [s.id for s in spec.servers if s.id in wanted]
+    vendors = {spec.server(i).vendor for i in ids}
+    listed = ", ".join(_label(i) for i in ids)
+    all_of_vendor = all(s.id in wanted for s in spec.servers if s.vendor in vendors)
+    if len(vendors) == 1 and len({s.vendor for s in spec.servers}) > 1 and all_of_vendor:
+        return f"{vendors.pop().capitalize()} only"
+    return f"only {listed}" if only else listed
+
+
+def _clean_md(text: str) -> str:
+    return re.sub(r"[`!]", "", text).strip()
+
+
+def docstring(cmd: Command, plan: Plan, spec: Spec, overlaid: bool) -> list[str]:
+    lines = [(cmd.summary or f"The {cmd.name} command.").strip()]
+    lines.append("")
+    if cmd.complexity:
+        lines.append(f"Complexity: {cmd.complexity.strip()}")
+    since = cmd.since or ""
+    others = ", ".join(f"{_label(k)}: {v}" for k, v in sorted(cmd.since_by_server.items()))
+    if since:
+        lines.append(f"Since: {since}" + (f" ({others})" if others else ""))
+    lines.append(f"Available on: {availability(cmd.available_in, spec)}.")
+    if cmd.is_deprecated:
+        lines.append(deprecation(cmd) + ".")
+    if overlaid:
+        lines.append("Signature from the overlay (the server publishes no argument grammar).")
+    args = [p for p in plan.params]
+    if args:
+        lines += ["", "Args:"]
+        for p in args:
+            note = f"    {p.name}: {p.syntax}" if p.syntax else f"    {p.name}"
+            if p.avail and set(p.avail) != set(cmd.available_in):
+                note += f" ({availability(p.avail, spec, only=True)})"
+            if p.deprecated:
+                note += " (deprecated)"
+            lines.append(note)
+    return lines
+
+
+def deprecation(cmd: Command) -> str:
+    msg = f"Deprecated since {cmd.deprecated_since}" if cmd.deprecated_since else "Deprecated"
+    if cmd.replaced_by:
+        msg += f"; use {_clean_md(cmd.replaced_by)}"
+    return msg
+
+
+def min_words(nodes: Iterable[Node]) -> int:
+    total = 0
+    for n in nodes:
+        if n.optional:
+            continue
+        base = 1 if n.token else 0
+        if n.type == "oneof":
+            total += base + min((min_words([c]) for c in n.children if True), default=0)
+        elif n.type == "block":
+            total += base + min_words(n.children)
+        elif n.type == "pure-token":
+            total += 1
+        else:
+            total += base + 1
+    return total
+
+
+def _alt_required(n: Node) -> Node:
+    return n
+
+
+def check_arity(cmd: Command) -> str | None:
+    words = len(cmd.name.split(" ")) + min_words(to_nodes(cmd.arguments))
+    a = cmd.arity
+    if (a > 0 and words != a) or (a < 0 and words != -a):
+        return f"{cmd.name}: arity {a}, spec minimum {words} words"
+    return None
+
+
+def _model_src(m: Model) -> dict[str, Any]:
+    fields = []
+    for f in m.fields:
+        ann = f.ann if f.default is None or f.ann.endswith("None") else f"{f.ann} | None"
+        if f.default == "None":
+            fields.append(f"{f.name}: {ann} = None")
+        elif f.default is not None:
+            fields.append(f"{f.name}: {f.ann} = {f.default}")
+        else:
+            fields.append(f"{f.name}: {f.ann}")
+    return {"name": m.name, "doc": m.doc.replace('"', "'"), "fields": fields}
+
+
+def _literal(v: Any) -> str:
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_literal(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, str):
+        return q(v)
+    return repr(v)
+
+
+def build(spec: Spec, replies: dict[str, Entry] | None = None,
+          overlay: Mapping[str, Any] | None = None) -> Result:
+    res = Result()
+    ov = Overlay(overlay if overlay is not None else vars(overlay_data))
+    replies = load_replies() if replies is None else replies
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             keep_trailing_newline=True, trim_blocks=False, autoescape=False)
+    header = (f"# DO NOT EDIT: generated by `python -m codegen generate` from commands.json\n"
+              f"# (sha256 {spec.sha256}).")
+    names = {c.name for c in spec.all_commands()}
+    for cmd in sorted(ov.commands()):
+        if cmd not in names:
+            res.errors.append(f"overlay: {cmd} matches no command of the spec")
+    for cmd in sorted(replies):
+        if cmd not in names:
+            res.errors.append(f"reply table {replies[cmd].where}: {cmd} exists on no server")
+
+    groups: dict[str, list[tuple[Command, Plan, MethodSpec]]] = {}
+    models: dict[str, Model] = {}
+    taken: dict[str, str] = {}
+    for cmd in sorted(spec.all_commands(), key=lambda c: c.name):
+        if not has_method(cmd):
+            continue
+        bad = check_arity(cmd)
+        if bad and cmd.name not in KNOWN_ARITY:
+            res.arity.append(bad)
+        try:
+            plan = plan_command(cmd, ov)
+        except PlanError as e:
+            res.errors.append(str(e))
+            continue
+        for m in plan.models:
+            if m.name in models and _model_src(models[m.name]) != _model_src(m):
+                res.errors.append(f"{cmd.name}: model {m.name} defined twice, differently")
+            models.setdefault(m.name, m)
+        name = method_name(cmd, ov)
+        if name in taken:
+            res.errors.append(f"{cmd.name}: method name {name} taken by {taken[name]}")
+            continue
+        taken[name] = cmd.name
+        entry = replies.get(cmd.name)
+        if entry is None:
+            res.missing_replies.append(cmd.name)
+        blocking = None
+        if cmd.is_blocking:
+            blocking = ov.blocking(cmd.name) or (("timeout", "s") if plan.param("timeout") else ("", "s"))
+        ms = MethodSpec(
+            name=name, command=cmd.name, readonly=cmd.is_readonly,
+            doc=docstring(cmd, plan, spec, ov.arguments(cmd.name) is not None and not cmd.arguments),
+            deprecated=deprecation(cmd) if cmd.is_deprecated else None,
+            blocking=blocking, reply=entry,
+        )
+        groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
+    for u in ov.unused():
+        res.errors.append(f"overlay: {u} matches no parameter")
+
+    for pipeline in (False, True):
+        pkg = "pipeline" if pipeline else "client"
+        mixins = []
+        for g in sorted(groups):
+            convs = Converters()
+            methods = []
+            for cmd, plan, ms in groups[g]:
+                try:
+                    methods.append("\n".join(render_method(ms, plan, convs, pipeline)))
+                except RenderError as e:
+                    if not pipeline:
+                        res.errors.append(str(e))
+            cls = ("".join(p.capitalize() for p in g.split("_"))
+                   + ("PipelineCommands" if pipeline else "Commands"))
+            text = "\n".join(methods) + "\n" + "\n".join(convs.lines())
+            imports = _imports(text, pipeline, list(models))
+            src = env.get_template("group.py.jinja").render(
+                header=header, title=f"{g} commands ({pkg}).", imports=imports,
+                converters=convs.lines(), cls=cls,
+                base="PipelineBase" if pipeline else "ClientBase", methods=methods)
+            res.files[f"{pkg}/{g}.py"] = _tidy(src)
+            mixins.append((g, cls))
+        res.files[f"{pkg}/__init__.py"] = _tidy(env.get_template("init.py.jinja").render(
+            header=header, title=f"All generated command mixins ({pkg}).", mixins=mixins,
+            name="PipelineCommands" if pipeline else "Commands"))
+    res.files["models.py"] = _tidy(env.get_template("models.py.jinja").render(
+        header=header, models=[_model_src(models[k]) for k in sorted(models)]))
+    entries = []
+    for cmd in sorted(spec.all_commands(), key=lambda c: c.name):
+        meta = {
+            "name": cmd.name,
+            "method": method_name(cmd, ov) if has_method(cmd) else None,
+            "group": group_of(cmd, ov),
+            "arity": cmd.arity,
+            "flags": tuple(sorted(cmd.flags)),
+            "key_specs": tuple({"begin_search": _plain(k.begin_search),
+                                "find_keys": _plain(k.find_keys),
+                                "flags": tuple(k.flags)} for k in cmd.key_specs),
+            "tips": tuple(cmd.tips),
+            "available_in": tuple(cmd.available_in),
+        }
+        entries.append(f"    {q(cmd.name)}: {_literal(meta)},")
+    res.files["meta.py"] = _tidy(env.get_template("meta.py.jinja").render(
+        header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries))
+    res.files["__init__.py"] = header + '\n"""Code generated from the spec: never edit by hand."""\n'
+    return res
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in sorted(v.items())}
+    if isinstance(v, (list, tuple)):
+        return tuple(_plain(x) for x in v)
+    return v
+
+
+def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
+    out: list[str] = []
+    abc = used_names(text, ("Mapping", "Sequence"))
+    if abc:
+        out.append(f"from collections.abc import {', '.join(abc)}")
+    typ = used_names(text, ("Literal", "overload"))
+    typ = sorted(["AnyStr", *typ] + (["TYPE_CHECKING"] if pipeline else [])
+                 + (["Any"] if "Pending[Any]" in text else []))
+    out.append(f"from typing import {', '.join(typ)}")
+    out.append("")
+    if "@deprecated(" in text:
+        out.append("from typing_extensions import deprecated")
+        out.append("")
+    if "_e." in text:
+        out.append("from redspec import _encode as _e")
+    base = "PipelineBase" if pipeline else "ClientBase"
+    modes = used_names(text, ("READ", "WRITE"))
+    out.append(f"from redspec._base import {', '.join([*modes, base])}")
+    models = used_names(text, model_names)
+    if models:
+        out.append(f"from redspec._generated.models import {', '.join(models)}")
+    conv = used_names(text, _CONV_NAMES)
+    if conv:
+        out.append(f"from redspec._replies import {', '.join(conv)}")
+    if "DataError" in text:
+        out.append("from redspec.errors import DataError")
+    types = used_names(text, _TYPE_NAMES)
+    if types:
+        out.append(f"from redspec.types import {', '.join(types)}")
+    if pipeline:
+        out += ["", "if TYPE_CHECKING:", "    from redspec.pipeline import Pending"]
+    return out
+
+
+def _tidy(src: str) -> str:
+    lines = [ln.rstrip() for ln in src.splitlines()]
+    out: list[str] = []
+    blank = 0
+    for ln in lines:
+        if not ln:
+            blank += 1
+            if blank > 2:
+                continue
+        else:
+            blank = 0
+        out.append(ln)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _report(res: Result) -> None:
+    if res.missing_replies:
+        print(f"{len(res.missing_replies)} command(s) lack a reply entry (typed RespValue): "
+              + ", ".join(res.missing_replies), file=sys.stderr)
+    for a in res.arity:
+        print(f"arity mismatch: {a}", file=sys.stderr)
+    for e in res.errors:
+        print(f"error: {e}", file=sys.stderr)
+
+
+def _build(spec_path: str) -> Result:
+    try:
+        return build(load_spec(spec_path))
+    except (ReplyError, GenerateError) as e:
+        r = Result()
+        r.errors.append(str(e))
+        return r
+
+
+def main_generate(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
+    res = _build(spec_path)
+    _report(res)
+    if res.errors:
+        print("generate failed; nothing written", file=sys.stderr)
+        return 1
+    write(res.files, Path(out_dir))
+    print(f"wrote {len(res.files)} files to {out_dir}")
+    return 0
+
+
+def write(files: Mapping[str, str], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in sorted(out.rglob("*.py")):
+        rel = old.relative_to(out).as_posix()
+        if rel not in files:
+            old.unlink()
+    for rel, text in sorted(files.items()):
+        p = out / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() or p.read_text() != text:
+            p.write_text(text)
+
+
+def main_check(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
+    res = _build(spec_path)
+    if res.errors:
+        _report(res)
+        return 1
+    out = Path(out_dir)
+    diffs: list[str] = []
+    on_disk = {p.relative_to(out).as_posix(): p.read_text() for p in sorted(out.rglob("*.py"))}
+    for rel in sorted(set(on_disk) | set(res.files)):
+        a, b = on_disk.get(rel, ""), res.files.get(rel, "")
+        if a != b:
+            diffs.extend(difflib.unified_diff(a.splitlines(True), b.splitlines(True),
+                                              f"a/{rel}", f"b/{rel}"))
+    if diffs:
+        sys.stdout.writelines(diffs)
+        print(f"\n{out_dir} is out of date: run `python -m codegen generate`", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,183 @@
+"""The overlay: hand-written facts the served spec lacks, applied on top of commands.json.
+
+Data only (the helpers below just build COMMAND DOCS-shaped argument maps).
+Every command named here must exist in the spec, and every parameter named
+here must exist in the generated signature: ``generate`` fails otherwise.
+
+Sections:
+
+* ``ARGUMENTS``: argument grammars for commands whose COMMAND DOCS entry is
+  empty (the vector-set module commands, DEBUG) or whose grammar is restated
+  in an equivalent, flatter form (BITFIELD's operations).
+* ``METHOD_NAMES``: method name overrides (``DEL`` is a Python keyword).
+* ``RENAMES``: per command, spec/token name (lower-case) -> parameter name.
+* ``TYPES``: per command, parameter name -> annotation (the spec's type is
+  too narrow or too loose: WEIGHTS are floats, score bounds take ``"(1"``).
+* ``DEFAULTS``: per command, parameter -> default expression (makes it keyword-only).
+* ``MODELS``: per command, block name -> generated dataclass name.
+* ``SPLIT_ONEOF``: oneofs of pure tokens that become separate bools (SET NX/XX).
+* ``BLOCKING``: how long a blocking command may block: (parameter, unit).
+* ``GROUPS``: module commands' generated group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Arg = dict[str, Any]
+
+
+def _a(name: str, type_: str, token: str | None = None, *, opt: bool = False,
+       multi: bool = False, key: int | None = None) -> Arg:
+    d: Arg = {"name": name, "type": type_}
+    if token is not None:
+        d["token"] = token
+    flags = [f for f, on in (("optional", opt), ("multiple", multi)) if on]
+    if flags:
+        d["flags"] = flags
+    if key is not None:
+        d["key_spec_index"] = key
+    return d
+
+
+def _tok(token: str, *, opt: bool = False) -> Arg:
+    return _a(token.lower(), "pure-token", token, opt=opt)
+
+
+def _oneof(name: str, *alts: Arg, token: str | None = None, opt: bool = False,
+           multi: bool = False) -> Arg:
+    d = _a(name, "oneof", token, opt=opt, multi=multi)
+    d["arguments"] = list(alts)
+    return d
+
+
+def _block(name: str, *kids: Arg, token: str | None = None, opt: bool = False,
+           multi: bool = False) -> Arg:
+    d = _a(name, "block", token, opt=opt, multi=multi)
+    d["arguments"] = list(kids)
+    return d
+
+
+_KEY = _a("key", "key", key=0)
+_ELEMENT = _a("element", "string")
+
+
+def _vector_input(with_element: bool) -> Arg:
+    alts = []
+    if with_element:
+        alts.append(_a("ele", "string", "ELE"))
+    alts.append(_a("fp32", "string", "FP32"))
+    alts.append(_block("values", _a("num", "integer"), _a("vector", "double", multi=True),
+                       token="VALUES"))
+    return _oneof("vector", *alts)
+
+
+# Vector sets (Redis 8.0+ module commands), from the Redis documentation.
+ARGUMENTS: dict[str, list[Arg]] = {
+    "VADD": [
+        _KEY,
+        _a("reduce", "integer", "REDUCE", opt=True),
+        _vector_input(False),
+        _ELEMENT,
+        _tok("CAS", opt=True),
+        _oneof("quantization", _tok("NOQUANT"), _tok("Q8"), _tok("BIN"), opt=True),
+        _a("ef", "integer", "EF", opt=True),
+        _a("setattr", "string", "SETATTR", opt=True),
+        _a("m", "integer", "M", opt=True),
+    ],
+    "VCARD": [_KEY],
+    "VDIM": [_KEY],
+    "VEMB": [_KEY, _ELEMENT, _tok("RAW", opt=True)],
+    "VGETATTR": [_KEY, _ELEMENT],
+    "VINFO": [_KEY],
+    "VISMEMBER": [_KEY, _ELEMENT],
+    "VLINKS": [_KEY, _ELEMENT, _tok("WITHSCORES", opt=True)],
+    "VRANDMEMBER": [_KEY, _a("count", "integer", opt=True)],
+    "VREM": [_KEY, _ELEMENT],
+    "VSETATTR": [_KEY, _ELEMENT, _a("attributes", "string")],
+    "VSIM": [
+        _KEY,
+        _vector_input(True),
+        _tok("WITHSCORES", opt=True),
+        _tok("WITHATTRIBS", opt=True),
+        _a("count", "integer", "COUNT", opt=True),
+        _a("epsilon", "double", "EPSILON", opt=True),
+        _a("ef", "integer", "EF", opt=True),
+        _a("filter", "string", "FILTER", opt=True),
+        _a("filter-ef", "integer", "FILTER-EF", opt=True),
+        _tok("TRUTH", opt=True),
+        _tok("NOTHREAD", opt=True),
+    ],
+    # DEBUG is a family of developer subcommands: pass them through.
+    "DEBUG": [_a("subcommand", "string"), _a("argument", "string", opt=True, multi=True)],
+    # BITFIELD restated flat: each operation is one element; OVERFLOW applies
+    # to the SET/INCRBY operations after it, exactly as on the wire.
+    "BITFIELD": [
+        _KEY,
+        _oneof(
+            "operation",
+            _block("get", _a("encoding", "string"), _a("offset", "integer"), token="GET"),
+            _block("set", _a("encoding", "string"), _a("offset", "integer"),
+                   _a("value", "integer"), token="SET"),
+            _block("incrby", _a("encoding", "string"), _a("offset", "integer"),
+                   _a("increment", "integer"), token="INCRBY"),
+            _oneof("overflow", _tok("WRAP"), _tok("SAT"), _tok("FAIL"), token="OVERFLOW"),
+            opt=True,
+            multi=True,
+        ),
+    ],
+}
+
+METHOD_NAMES: dict[str, str] = {"DEL": "delete"}
+
+_MAPPING = {"data": "mapping"}
+RENAMES: dict[str, dict[str, str]] = {
+    "HSET": _MAPPING,
+    "HMSET": _MAPPING,
+    "MSET": _MAPPING,
+    "MSETNX": _MAPPING,
+    "ZADD": _MAPPING,
+    "XADD": {"data": "fields"},
+}
+
+_WEIGHTS = {"weights": "Sequence[float]"}
+_SCORE_BOUNDS = {"min": "RangeT", "max": "RangeT"}
+TYPES: dict[str, dict[str, str]] = {
+    "ZUNIONSTORE": _WEIGHTS,
+    "ZINTERSTORE": _WEIGHTS,
+    "ZUNION": _WEIGHTS,
+    "ZINTER": _WEIGHTS,
+    "ZCOUNT": _SCORE_BOUNDS,
+    "ZRANGEBYSCORE": _SCORE_BOUNDS,
+    "ZREVRANGEBYSCORE": _SCORE_BOUNDS,
+    "ZREMRANGEBYSCORE": _SCORE_BOUNDS,
+    "ZRANGE": {"start": "RangeT", "stop": "RangeT"},
+    "ZRANGESTORE": {"min": "RangeT", "max": "RangeT"},
+    "XADD": {"id": 'StreamIdT | Literal["*"]'},
+    "XRANGE": {"start": "StreamIdT", "end": "StreamIdT"},
+    "XREVRANGE": {"end": "StreamIdT", "start": "StreamIdT"},
+    "XREAD": {"streams": "Mapping[KeyT, StreamIdT]"},
+    "XREADGROUP": {"streams": "Mapping[KeyT, StreamIdT]"},
+}
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "XADD": {"id": '"*"'},
+}
+
+MODELS: dict[str, dict[str, str]] = {
+    "XADD": {"trim": "StreamTrim"},
+    "BITFIELD": {"get": "BitfieldGet", "set": "BitfieldSet", "incrby": "BitfieldIncrby",
+                 "overflow": "BitfieldOverflow"},
+}
+
+SPLIT_ONEOF: dict[str, list[str]] = {"SET": ["condition"]}
+
+# parameter carrying the block time, and its unit ("s" or "ms"); None: not blocking
+BLOCKING: dict[str, tuple[str, str]] = {
+    "XREAD": ("block", "ms"),
+    "XREADGROUP": ("block", "ms"),
+    "WAIT": ("timeout", "ms"),
+    "WAITAOF": ("timeout", "ms"),
+}
+
+GROUPS: dict[str, str] = {}

@@ -1,0 +1,314 @@
+"""A Plan (codegen.signatures) + its reply entry -> the source of one method."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from codegen.replies import UNKNOWN, Entry, Reply
+from codegen.signatures import Item, Param, Plan, q
+
+LINE = 100
+IND = "    "
+
+
+class RenderError(Exception):
+    pass
+
+
+@dataclass
+class Converters:
+    """Module-level converter constants, numbered in order of first use."""
+
+    exprs: dict[str, str] = field(default_factory=dict)
+
+    def name(self, conv: str | None) -> str | None:
+        if conv is None:
+            return None
+        if re.fullmatch(r"[a-z_]+", conv):
+            return conv
+        if conv not in self.exprs:
+            self.exprs[conv] = f"_C{len(self.exprs) + 1}"
+        return self.exprs[conv]
+
+    def lines(self) -> list[str]:
+        return [f"{n} = {e}" for e, n in self.exprs.items()]
+
+
+@dataclass
+class MethodSpec:
+    """Everything the renderer needs about one command, beyond its Plan."""
+
+    name: str
+    command: str
+    readonly: bool
+    doc: list[str]
+    deprecated: str | None
+    blocking: tuple[str, str] | None  # (parameter or "", unit)
+    reply: Entry | None
+
+
+def _opt_ann(p: Param) -> str:
+    if p.default == "None" and not p.ann.endswith("None"):
+        return f"{p.ann} | None"
+    return p.ann
+
+
+def _param_src(p: Param, mode: str | None = None, stub: bool = False) -> str:
+    """One parameter; mode: None (as planned), "false", "true", "any" (overload variants)."""
+    if p.varargs:
+        return f"*{p.name}: {p.ann}"
+    ann, default = _opt_ann(p), p.default
+    if mode is not None:
+        if p.is_bool:
+            ann, default = {"false": ("Literal[False]", "False"), "true": ("Literal[True]", None),
+                            "any": ("bool", "False")}[mode]
+        elif p.default == "None":
+            ann, default = {"false": ("None", "None"), "true": (p.ann, None),
+                            "any": (_opt_ann(p), "None")}[mode]
+        else:
+            raise RenderError(f"parameter {p.name} cannot select an overload")
+    if default is None:
+        return f"{p.name}: {ann}"
+    if stub:
+        default = "..."
+    return f"{p.name}: {ann} = {default}"
+
+
+def _signature(kw: str, name: str, params: list[Param], ret: str,
+               modes: dict[str, str] | None = None, stub: bool = False) -> list[str]:
+    parts = ["self"]
+    star_done = False
+    for p in params:
+        if p.varargs:
+            star_done = True
+        elif not p.positional and not star_done:
+            parts.append("*")
+            star_done = True
+        parts.append(_param_src(p, (modes or {}).get(p.name), stub))
+    head = f"{IND}{kw} {name}("
+    tail = f") -> {ret}:"
+    one = head + ", ".join(parts) + tail
+    if stub:
+        one += " ..."
+    if len(one) <= LINE:
+        return [one]
+    out = [head]
+    out += [f"{IND * 2}{x}," for x in parts]
+    out.append(f"{IND}{tail}" + (" ..." if stub else ""))
+    return out
+
+
+def _docstring(lines: list[str]) -> list[str]:
+    body: list[str] = []
+    for ln in lines:
+        ln = ln.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        if not ln:
+            body.append("")
+            continue
+        lead = len(ln) - len(ln.lstrip())
+        body += textwrap.wrap(ln.strip(), LINE - 8 - lead, initial_indent=" " * lead,
+                              subsequent_indent=" " * (lead + (4 if ": " in ln[:40] else 0)),
+                              break_on_hyphens=False,
+                              break_long_words=False) or [""]
+    if len(body) == 1 and len(body[0]) < LINE - 14:
+        return [f'{IND * 2}"""{body[0]}"""']
+    out = [f'{IND * 2}"""{body[0]}']
+    out += [(f"{IND * 2}{b}" if b else "") for b in body[1:]]
+    out.append(f'{IND * 2}"""')
+    return out
+
+
+def _static(items: list[Item]) -> bool:
+    return all(it[0] in ("x", "*") for it in items)
+
+
+def _tuple_src(items: list[Item]) -> str:
+    parts = [it[1] if it[0] == "x" else f"*{it[1]}" for it in items]
+    if len(parts) == 1:
+        return f"({parts[0]},)"
+    return "(" + ", ".join(parts) + ")"
+
+
+def _emit(items: list[Item], depth: int, out: list[str]) -> None:
+    ind = IND * depth
+    run: list[Item] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        # (a star inside a tuple display loses mypy's narrowing in generic classes)
+        words: list[Item] = []
+        for it in [*run, ("end", "")]:
+            if it[0] == "x":
+                words.append(it)
+                continue
+            if len(words) == 1:
+                out.append(f"{ind}argv.append({words[0][1]})")
+            elif words:
+                out.append(f"{ind}argv.extend({_tuple_src(words)})")
+            words = []
+            if it[0] == "*":
+                out.append(f"{ind}argv.extend({it[1]})")
+        run.clear()
+
+    for it in items:
+        if it[0] in ("x", "*"):
+            run.append(it)
+            continue
+        flush()
+        if it[0] == "stmt":
+            _stmt(it[1], depth, out)
+        elif it[0] in ("if", "elif", "for"):
+            out.append(f"{ind}{it[0]} {it[1]}:")
+            _emit(it[2], depth + 1, out) if it[2] else out.append(f"{ind}{IND}pass")
+        elif it[0] == "else":
+            out.append(f"{ind}else:")
+            _emit(it[2], depth + 1, out)
+        else:
+            raise RenderError(f"unknown item {it[0]!r}")
+    flush()
+
+
+def _stmt(line: str, depth: int, out: list[str]) -> None:
+    """A statement; `if cond: body` one-liners are split for readability."""
+    ind = IND * depth
+    m = re.match(r"^if (.*): (raise .*|\w+ = .*)$", line)
+    if m:
+        out.append(f"{ind}if {m.group(1)}:")
+        out.append(f"{ind}{IND}{m.group(2)}")
+    else:
+        out.append(f"{ind}{line}")
+
+
+def _overload_plan(spec: MethodSpec, plan: Plan) -> tuple[list[tuple[dict[str, str], Reply]], Reply]:
+    """[(modes by parameter, reply)] for the @overload stubs, and the implementation's reply."""
+    entry = spec.reply
+    base = entry.base if entry and entry.base else UNKNOWN
+    if not entry or not entry.overloads:
+        return [], base
+    lines = entry.overloads
+    flags_all: list[str] = []
+    for flags, _, _ in lines:
+        for f in flags:
+            if plan.param(f) is None:
+                raise RenderError(f"reply table {entry.where}: {spec.command} +{f}: no such parameter"
+                                  f" (have {', '.join(p.name for p in plan.params) or 'none'})")
+            if f not in flags_all:
+                flags_all.append(f)
+    out: list[tuple[dict[str, str], Reply]] = [({f: "false" for f in flags_all}, base)]
+    for i, (flags, reply, _) in enumerate(lines):
+        earlier = {f for fl, _, _ in lines[:i] for f in fl} - set(flags)
+        for f in flags:
+            modes = {g: ("false" if g in earlier else "any") for g in flags_all}
+            modes[f] = "true"
+            out.append((modes, reply))
+    anns: list[str] = []
+    for _, r in out:
+        for a in _split(r.ann):
+            if a not in anns:
+                anns.append(a)
+    if "None" in anns:
+        anns = [a for a in anns if a != "None"] + ["None"]
+    union = Reply(" | ".join(anns), None)
+    out.append(({f: "any" for f in flags_all}, union))
+    return out, union
+
+
+def _split(ann: str) -> list[str]:
+    from codegen.replies import _split_union
+
+    return _split_union(ann)
+
+
+def render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bool) -> list[str]:
+    overloads, impl_reply = _overload_plan(spec, plan)
+    kw = "def" if pipeline else "async def"
+
+    def ret(r: Reply) -> str:
+        return f"Pending[{r.ann}]" if pipeline else r.ann
+
+    out: list[str] = []
+    for modes, reply in overloads:
+        out.append(f"{IND}@overload")
+        out += _signature(kw, spec.name, plan.params, ret(reply), modes, stub=True)
+    if spec.deprecated:
+        out.append(f"{IND}@deprecated({q(spec.deprecated)})")
+    impl_ret = "Pending[Any]" if pipeline and overloads else ret(impl_reply)
+    out += _signature(kw, spec.name, plan.params, impl_ret)
+    out += _docstring(spec.doc)
+    body: list[str] = []
+    for c in plan.checks:
+        _stmt(c, 2, body)
+    mode = "READ" if spec.readonly else "WRITE"
+    # the converters: (condition, converter name) in priority order, then the default
+    entry = spec.reply
+    choices: list[tuple[str, str | None]] = []
+    if overloads and entry:
+        for flags, reply, _ in entry.overloads:
+            cond = " or ".join(plan.param(f).given() for f in flags)  # type: ignore[union-attr]
+            choices.append((cond, convs.name(reply.conv)))
+    base = entry.base if entry and entry.base else UNKNOWN
+    default_conv = convs.name(base.conv)
+    static = _static(plan.items)
+    if static and not choices and not spec.blocking:
+        argv = _tuple_src(plan.items)
+    else:
+        if static:
+            body.append(f"{IND * 2}argv = {_tuple_src(plan.items)}")
+        else:
+            head: list[Item] = []
+            rest = list(plan.items)
+            while rest and rest[0][0] == "x":
+                head.append(rest.pop(0))
+            body.append(f"{IND * 2}argv: list[object] = [{', '.join(h[1] for h in head)}]")
+            _emit(rest, 2, body)
+        argv = "argv"
+    if pipeline:
+        if choices:
+            conv_expr = " else ".join(f"{c} if {cond}" for cond, c in choices if c) or ""
+            conv_expr = (conv_expr + f" else {default_conv}") if conv_expr else str(default_conv)
+            if all(c == default_conv for _, c in choices):
+                conv_expr = str(default_conv)
+        else:
+            conv_expr = str(default_conv)
+        body.append(f"{IND * 2}return self._call({argv}, {mode}, {conv_expr})")
+        return out + body
+    call = f"self._call({argv}, {mode})"
+    if spec.blocking:
+        pname, unit = spec.blocking
+        p = plan.param(pname) if pname else None
+        if pname and p is None:
+            raise RenderError(f"{spec.command}: blocking parameter {pname!r} not found")
+        if p is None:
+            secs = "None"
+        elif unit == "ms":
+            secs = (f"_e.millis({p.name}) / 1000" if p.ann.startswith("Millis") else f"{p.name} / 1000")
+        else:
+            secs = p.name
+        bcall = f"self._call_blocking({argv}, {secs})"
+        if p is not None and p.default == "None":
+            body.append(f"{IND * 2}if {p.name} is None:")
+            body.append(f"{IND * 3}_r = await {call}")
+            body.append(f"{IND * 2}else:")
+            body.append(f"{IND * 3}_r = await {bcall}")
+        else:
+            body.append(f"{IND * 2}_r = await {bcall}")
+        value = "_r"
+        for cond, c in choices:
+            body.append(f"{IND * 2}if {cond}:")
+            body.append(f"{IND * 3}return {c}(_r)" if c else f"{IND * 3}return _r")
+        body.append(f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r")
+        return out + body
+    for cond, c in choices:
+        body.append(f"{IND * 2}if {cond}:")
+        body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")
+    body.append(f"{IND * 2}return {default_conv}(await {call})" if default_conv
+                else f"{IND * 2}return await {call}")
+    return out + body
+
+
+def used_names(src: str, names: Any) -> list[str]:
+    return sorted(n for n in names if re.search(rf"(?<![\w.]){re.escape(n)}\b", src))

@@ -302,6 +302,7 @@ def render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: boo
             body.append(f"{IND * 3}return {c}(_r)" if c else f"{IND * 3}return _r")
         body.append(f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r")
         return out + body
+    choices = [(cond, c) for cond, c in choices if c != default_conv]
     for cond, c in choices:
         body.append(f"{IND * 2}if {cond}:")
         body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")

@@ -223,7 +223,7 @@ class _Walker:
             before = len(self.params)
             sub = self.walk(list(n.children))
             new = [p for p in self.params[before:]]
-            if n.token and len(new) == 1 and is_ident_token(n.token) and new[0].multiple:
+            if n.token and len(new) == 1 and is_ident_token(n.token):
                 self._rename(new[0], n.token, sub)
             return [*tok, *sub]
         raise PlanError(f"{self.cmd}: argument type {q(n.type)}")
@@ -303,8 +303,11 @@ class _Walker:
         kids = list(n.children)
         req = [k for k in kids if not k.optional]
         tok = [("x", q(n.token))] if n.token is not None else []
-        if n.token is not None:
-            name = head_name or self.tok_name(n)
+        led = (not n.token and req and req[0] is kids[0] and kids[0].type in SCALARS
+               and kids[0].token is not None and is_ident_token(kids[0].token)
+               and all(self._tuple_ok(k) for k in req))
+        if n.token is not None or led:
+            name = head_name or (self.tok_name(n) if n.token else str(kids[0].token))
             if not req:
                 head = self.new_param(n, name, "bool", "opt", default="False", is_bool=True)
                 before = len(self.params)
@@ -398,7 +401,7 @@ class _Walker:
         if dep_all and not self.scope:
             cond = " or ".join(self.ref_given(d) for d in dep_all)
             names = ", ".join(d.name for d in dep_all)
-            msg = f"{self.cmd}: {names} require {head.name}"
+            msg = f"{self.cmd}: {names} needs {head.name}"
             self.checks.append(
                 f"if not ({self.ref_given(head)}) and ({cond}): raise DataError({q(msg)})"
             )
@@ -449,7 +452,7 @@ class _Walker:
         ident = [a for a in pure if is_ident_token(a.token or "")]
         split = self.ov.split_oneof(self.cmd, n.name)
         # O1: only identifier pure tokens
-        if len(ident) == len(alts) and not split:
+        if len(pure) == len(alts) and (len(ident) == len(alts) or not ident) and not split:
             ann = self._literal(replace(n, children=tuple(alts)))
             name = n.token if n.token and is_ident_token(n.token) else n.name
             if required:

@@ -51,6 +51,5 @@ class StreamTrim:
 
     strategy: Literal["MAXLEN", "MINID"]
     threshold: ValueT
-    equal: bool = False
-    approximately: bool = False
+    operator: Literal["=", "~"] | None = None
     limit: int | None = None

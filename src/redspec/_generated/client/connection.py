@@ -330,6 +330,4 @@ class ConnectionCommands(ClientBase[AnyStr]):
         argv: list[object] = ["PING"]
         if message is not None:
             argv.append(message)
-        if message is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)

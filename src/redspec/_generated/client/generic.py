@@ -544,8 +544,6 @@ class GenericCommands(ClientBase[AnyStr]):
             argv.append("ALPHA")
         if store is not None:
             argv.extend(("STORE", store))
-        if store is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)
 
     async def sort_ro(

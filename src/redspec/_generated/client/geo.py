@@ -268,14 +268,14 @@ class GeoCommands(ClientBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             order: [ASC | DESC]
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
         if not (count is not None) and (any):
-            raise DataError("GEORADIUS: any require count")
+            raise DataError("GEORADIUS: any needs count")
         _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
         if withcoord:
@@ -296,8 +296,6 @@ class GeoCommands(ClientBase[AnyStr]):
             argv.extend(("STOREDIST", storedist))
         if withcoord or withdist or withhash:
             return _C2(await self._call(argv, WRITE))
-        if store is not None or storedist is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)
 
     @overload
@@ -455,14 +453,14 @@ class GeoCommands(ClientBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             order: [ASC | DESC]
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
         if not (count is not None) and (any):
-            raise DataError("GEORADIUSBYMEMBER: any require count")
+            raise DataError("GEORADIUSBYMEMBER: any needs count")
         _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
         if withcoord:
@@ -483,8 +481,6 @@ class GeoCommands(ClientBase[AnyStr]):
             argv.extend(("STOREDIST", storedist))
         if withcoord or withdist or withhash:
             return _C2(await self._call(argv, WRITE))
-        if store is not None or storedist is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)
 
     @overload
@@ -594,12 +590,12 @@ class GeoCommands(ClientBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             order: [ASC | DESC]
         """
         if not (count is not None) and (any):
-            raise DataError("GEORADIUSBYMEMBER_RO: any require count")
+            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
         argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
         if withcoord:
             argv.append("WITHCOORD")
@@ -731,12 +727,12 @@ class GeoCommands(ClientBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             order: [ASC | DESC]
         """
         if not (count is not None) and (any):
-            raise DataError("GEORADIUS_RO: any require count")
+            raise DataError("GEORADIUS_RO: any needs count")
         argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
         if withcoord:
             argv.append("WITHCOORD")
@@ -758,14 +754,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = ...,
         fromlonlat: tuple[float, float] | None = ...,
-        byradius: float | None = ...,
-        bybox: float | None = ...,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = ...,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = ...,
         order: Literal["ASC", "DESC"] | None = ...,
         count: int | None = ...,
         any: bool = ...,
@@ -777,14 +770,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = ...,
         fromlonlat: tuple[float, float] | None = ...,
-        byradius: float | None = ...,
-        bybox: float | None = ...,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = ...,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = ...,
         order: Literal["ASC", "DESC"] | None = ...,
         count: int | None = ...,
         any: bool = ...,
@@ -796,14 +786,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = ...,
         fromlonlat: tuple[float, float] | None = ...,
-        byradius: float | None = ...,
-        bybox: float | None = ...,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = ...,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = ...,
         order: Literal["ASC", "DESC"] | None = ...,
         count: int | None = ...,
         any: bool = ...,
@@ -815,14 +802,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = ...,
         fromlonlat: tuple[float, float] | None = ...,
-        byradius: float | None = ...,
-        bybox: float | None = ...,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = ...,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = ...,
         order: Literal["ASC", "DESC"] | None = ...,
         count: int | None = ...,
         any: bool = ...,
@@ -834,14 +818,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = ...,
         fromlonlat: tuple[float, float] | None = ...,
-        byradius: float | None = ...,
-        bybox: float | None = ...,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = ...,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = ...,
         order: Literal["ASC", "DESC"] | None = ...,
         count: int | None = ...,
         any: bool = ...,
@@ -852,14 +833,11 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geosearch(
         self,
         key: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = None,
         fromlonlat: tuple[float, float] | None = None,
-        byradius: float | None = None,
-        bybox: float | None = None,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = None,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = None,
         order: Literal["ASC", "DESC"] | None = None,
         count: int | None = None,
         any: bool = False,
@@ -877,37 +855,30 @@ class GeoCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            unit: <M | KM | FT | MI>
-            height: height
-            unit_2: <M | KM | FT | MI>
             frommember: [FROMMEMBER member]
             fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius]
-            bybox: [BYBOX width]
+            byradius: [BYRADIUS radius <M | KM | FT | MI>]
+            bybox: [BYBOX width height <M | KM | FT | MI>]
             order: [ASC | DESC]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
         """
         _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if not (byradius is not None) and (unit is not None):
-            raise DataError("GEOSEARCH: unit require byradius")
-        if not (bybox is not None) and (height is not None or unit_2 is not None):
-            raise DataError("GEOSEARCH: height, unit_2 require bybox")
         _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
         if not (count is not None) and (any):
-            raise DataError("GEOSEARCH: any require count")
+            raise DataError("GEOSEARCH: any needs count")
         argv: list[object] = ["GEOSEARCH", key]
         if frommember is not None:
             argv.extend(("FROMMEMBER", frommember))
         if fromlonlat is not None:
             argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
         if byradius is not None:
-            argv.extend(("BYRADIUS", byradius, unit))
+            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
         if bybox is not None:
-            argv.extend(("BYBOX", bybox, height, unit_2))
+            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
         if order is not None:
             argv.append(order)
         if count is not None:
@@ -928,14 +899,11 @@ class GeoCommands(ClientBase[AnyStr]):
         self,
         destination: KeyT,
         source: KeyT,
-        unit: Literal["M", "KM", "FT", "MI"],
-        height: float,
-        unit_2: Literal["M", "KM", "FT", "MI"],
         *,
         frommember: ValueT | None = None,
         fromlonlat: tuple[float, float] | None = None,
-        byradius: float | None = None,
-        bybox: float | None = None,
+        byradius: tuple[float, Literal["M", "KM", "FT", "MI"]] | None = None,
+        bybox: tuple[float, float, Literal["M", "KM", "FT", "MI"]] | None = None,
         order: Literal["ASC", "DESC"] | None = None,
         count: int | None = None,
         any: bool = False,
@@ -953,35 +921,28 @@ class GeoCommands(ClientBase[AnyStr]):
         Args:
             destination: destination
             source: source
-            unit: <M | KM | FT | MI>
-            height: height
-            unit_2: <M | KM | FT | MI>
             frommember: [FROMMEMBER member]
             fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius]
-            bybox: [BYBOX width]
+            byradius: [BYRADIUS radius <M | KM | FT | MI>]
+            bybox: [BYBOX width height <M | KM | FT | MI>]
             order: [ASC | DESC]
-            count: [COUNT count]
+            count: [COUNT count [ANY]]
             any: [ANY]
             storedist: [STOREDIST]
         """
         _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if not (byradius is not None) and (unit is not None):
-            raise DataError("GEOSEARCHSTORE: unit require byradius")
-        if not (bybox is not None) and (height is not None or unit_2 is not None):
-            raise DataError("GEOSEARCHSTORE: height, unit_2 require bybox")
         _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
         if not (count is not None) and (any):
-            raise DataError("GEOSEARCHSTORE: any require count")
+            raise DataError("GEOSEARCHSTORE: any needs count")
         argv: list[object] = ["GEOSEARCHSTORE", destination, source]
         if frommember is not None:
             argv.extend(("FROMMEMBER", frommember))
         if fromlonlat is not None:
             argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
         if byradius is not None:
-            argv.extend(("BYRADIUS", byradius, unit))
+            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
         if bybox is not None:
-            argv.extend(("BYBOX", bybox, height, unit_2))
+            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
         if order is not None:
             argv.append(order)
         if count is not None:

@@ -422,7 +422,7 @@ class HashCommands(ClientBase[AnyStr]):
             withvalues: [WITHVALUES]
         """
         if not (count is not None) and (withvalues):
-            raise DataError("HRANDFIELD: withvalues require count")
+            raise DataError("HRANDFIELD: withvalues needs count")
         argv: list[object] = ["HRANDFIELD", key]
         if count is not None:
             argv.append(count)
@@ -430,8 +430,6 @@ class HashCommands(ClientBase[AnyStr]):
                 argv.append("WITHVALUES")
         if withvalues:
             return _C2(await self._call(argv, READ))
-        if count is not None:
-            return await self._call(argv, READ)
         return await self._call(argv, READ)
 
     @overload
@@ -516,7 +514,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hsetex(
         self,
         key: KeyT,
-        data: Mapping[ValueT, ValueT],
+        fields: Mapping[ValueT, ValueT],
         *,
         condition: Literal["FNX", "FXX"] | None = None,
         ex: Seconds | None = None,
@@ -534,7 +532,7 @@ class HashCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            data: field value [field value ...]
+            fields: field value [field value ...]
             condition: [FNX | FXX]
             ex: [EX seconds]
             px: [PX milliseconds]
@@ -556,8 +554,8 @@ class HashCommands(ClientBase[AnyStr]):
             argv.extend(("PXAT", _e.unix_millis(pxat)))
         if keepttl:
             argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(data)))
-        argv.extend(_e.pairs(data, "data"))
+        argv.extend(("FIELDS", len(fields)))
+        argv.extend(_e.pairs(fields, "fields"))
         return to_bool(await self._call(argv, WRITE))
 
     async def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> bool:

@@ -252,8 +252,6 @@ class ListCommands(ClientBase[AnyStr]):
         argv: list[object] = ["LPOP", key]
         if count is not None:
             argv.append(count)
-        if count is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)
 
     @overload
@@ -317,8 +315,6 @@ class ListCommands(ClientBase[AnyStr]):
             argv.extend(("COUNT", count))
         if maxlen is not None:
             argv.extend(("MAXLEN", maxlen))
-        if count is not None:
-            return await self._call(argv, READ)
         return await self._call(argv, READ)
 
     async def lpush(self, key: KeyT, *elements: ValueT) -> int:
@@ -430,8 +426,6 @@ class ListCommands(ClientBase[AnyStr]):
         argv: list[object] = ["RPOP", key]
         if count is not None:
             argv.append(count)
-        if count is not None:
-            return await self._call(argv, WRITE)
         return await self._call(argv, WRITE)
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")

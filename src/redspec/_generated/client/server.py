@@ -535,7 +535,7 @@ class ServerCommands(ClientBase[AnyStr]):
             timeout: [TIMEOUT milliseconds]
         """
         if not (to is not None) and (force):
-            raise DataError("FAILOVER: force require to")
+            raise DataError("FAILOVER: force needs to")
         argv: list[object] = ["FAILOVER"]
         if to is not None:
             argv.extend(("TO", to[0], to[1]))
@@ -837,7 +837,7 @@ class ServerCommands(ClientBase[AnyStr]):
             no: [NO]
         """
         if not (host is not None) and (port is not None):
-            raise DataError("REPLICAOF: port require host")
+            raise DataError("REPLICAOF: port needs host")
         _e.exactly_one("REPLICAOF", host=host, no=no)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
@@ -960,7 +960,7 @@ class ServerCommands(ClientBase[AnyStr]):
             no: [NO]
         """
         if not (host is not None) and (port is not None):
-            raise DataError("SLAVEOF: port require host")
+            raise DataError("SLAVEOF: port needs host")
         _e.exactly_one("SLAVEOF", host=host, no=no)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:

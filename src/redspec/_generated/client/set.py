@@ -222,8 +222,6 @@ class SetCommands(ClientBase[AnyStr]):
         argv: list[object] = ["SRANDMEMBER", key]
         if count is not None:
             argv.append(count)
-        if count is not None:
-            return await self._call(argv, READ)
         return await self._call(argv, READ)
 
     async def srem(self, key: KeyT, *members: ValueT) -> int:

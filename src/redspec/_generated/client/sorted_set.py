@@ -512,7 +512,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         if not (count is not None) and (withscores):
-            raise DataError("ZRANDMEMBER: withscores require count")
+            raise DataError("ZRANDMEMBER: withscores needs count")
         argv: list[object] = ["ZRANDMEMBER", key]
         if count is not None:
             argv.append(count)
@@ -520,8 +520,6 @@ class SortedSetCommands(ClientBase[AnyStr]):
                 argv.append("WITHSCORES")
         if withscores:
             return _C3(await self._call(argv, READ))
-        if count is not None:
-            return await self._call(argv, READ)
         return await self._call(argv, READ)
 
     @overload

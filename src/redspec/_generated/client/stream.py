@@ -101,10 +101,8 @@ class StreamCommands(ClientBase[AnyStr]):
             argv.append(condition)
         if trim is not None:
             argv.append(trim.strategy)
-            if trim.equal:
-                argv.append("=")
-            if trim.approximately:
-                argv.append("~")
+            if trim.operator is not None:
+                argv.append(trim.operator)
             argv.append(trim.threshold)
             if trim.limit is not None:
                 argv.extend(("LIMIT", trim.limit))
@@ -501,14 +499,12 @@ class StreamCommands(ClientBase[AnyStr]):
             count: [COUNT count]
         """
         if not (full) and (count is not None):
-            raise DataError("XINFO STREAM: count require full")
+            raise DataError("XINFO STREAM: count needs full")
         argv: list[object] = ["XINFO", "STREAM", key]
         if full:
             argv.append("FULL")
             if count is not None:
                 argv.extend(("COUNT", count))
-        if full:
-            return _C5(await self._call(argv, READ))
         return _C5(await self._call(argv, READ))
 
     async def xlen(self, key: KeyT) -> int:
@@ -590,7 +586,7 @@ class StreamCommands(ClientBase[AnyStr]):
             consumer: [consumer]
         """
         if not (start is not None) and (idle is not None or consumer is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumer, end, count require start")
+            raise DataError("XPENDING: idle, consumer, end, count needs start")
         argv: list[object] = ["XPENDING", key, group]
         if start is not None:
             if not (count is not None):
@@ -767,8 +763,7 @@ class StreamCommands(ClientBase[AnyStr]):
         strategy: Literal["MAXLEN", "MINID"],
         threshold: ValueT,
         *,
-        equal: bool = False,
-        approximately: bool = False,
+        operator: Literal["=", "~"] | None = None,
         limit: int | None = None,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> int:
@@ -784,17 +779,13 @@ class StreamCommands(ClientBase[AnyStr]):
             key: key
             strategy: <MAXLEN | MINID>
             threshold: threshold
-            equal: [=]
-            approximately: [~]
+            operator: [= | ~]
             limit: [LIMIT count]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
         """
-        _e.at_most_one("XTRIM", equal=equal, approximately=approximately)
         argv: list[object] = ["XTRIM", key, strategy]
-        if equal:
-            argv.append("=")
-        if approximately:
-            argv.append("~")
+        if operator is not None:
+            argv.append(operator)
         argv.append(threshold)
         if limit is not None:
             argv.extend(("LIMIT", limit))

@@ -259,8 +259,6 @@ class VectorsetCommands(ClientBase[AnyStr]):
         argv: list[object] = ["VRANDMEMBER", key]
         if count is not None:
             argv.append(count)
-        if count is not None:
-            return await self._call(argv, READ)
         return await self._call(argv, READ)
 
     async def vrem(self, key: KeyT, element: ValueT) -> bool:

@@ -42,7 +42,7 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             unit: [BYTE | BIT]
         """
         if not (start is not None) and (unit is not None or end is not None):
-            raise DataError("BITCOUNT: unit, end require start")
+            raise DataError("BITCOUNT: unit, end needs start")
         argv: list[object] = ["BITCOUNT", key]
         if start is not None:
             if not (end is not None):
@@ -150,9 +150,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             unit: [BYTE | BIT]
         """
         if not (end is not None) and (unit is not None):
-            raise DataError("BITPOS: unit require end")
+            raise DataError("BITPOS: unit needs end")
         if not (start is not None) and (end is not None or unit is not None):
-            raise DataError("BITPOS: end, unit require start")
+            raise DataError("BITPOS: end, unit needs start")
         argv: list[object] = ["BITPOS", key, bit]
         if start is not None:
             argv.append(start)

@@ -425,7 +425,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             withvalues: [WITHVALUES]
         """
         if not (count is not None) and (withvalues):
-            raise DataError("HRANDFIELD: withvalues require count")
+            raise DataError("HRANDFIELD: withvalues needs count")
         argv: list[object] = ["HRANDFIELD", key]
         if count is not None:
             argv.append(count)
@@ -513,7 +513,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hsetex(
         self,
         key: KeyT,
-        data: Mapping[ValueT, ValueT],
+        fields: Mapping[ValueT, ValueT],
         *,
         condition: Literal["FNX", "FXX"] | None = None,
         ex: Seconds | None = None,
@@ -531,7 +531,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            data: field value [field value ...]
+            fields: field value [field value ...]
             condition: [FNX | FXX]
             ex: [EX seconds]
             px: [PX milliseconds]
@@ -553,8 +553,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("PXAT", _e.unix_millis(pxat)))
         if keepttl:
             argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(data)))
-        argv.extend(_e.pairs(data, "data"))
+        argv.extend(("FIELDS", len(fields)))
+        argv.extend(_e.pairs(fields, "fields"))
         return self._call(argv, WRITE, to_bool)
 
     def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> Pending[bool]:

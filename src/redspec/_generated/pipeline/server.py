@@ -347,10 +347,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def commandlog_get(
         self,
         count: int,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
+        type: Literal["slow", "large-request", "large-reply"],
     ) -> Pending[list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]]:
         """Returns the specified command log's entries.
 
@@ -360,19 +357,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             count: count
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG GET", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "GET", count]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return self._call(argv, WRITE, _C6)
+        return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
 
     def commandlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
@@ -383,13 +370,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("COMMANDLOG", "HELP"), WRITE, None)
 
-    def commandlog_len(
-        self,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
-    ) -> Pending[int]:
+    def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> Pending[int]:
         """Returns the number of entries in the specified type of command log.
 
         Complexity: O(1)
@@ -397,26 +378,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG LEN", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "LEN"]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return self._call(argv, WRITE, None)
+        return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
 
     def commandlog_reset(
         self,
-        *,
-        slow: ValueT | None = None,
-        large_request: ValueT | None = None,
-        large_reply: ValueT | None = None,
+        type: Literal["slow", "large-request", "large-reply"],
     ) -> Pending[bool]:
         """Clears all entries from the specified type of command log.
 
@@ -425,19 +393,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            slow: [slow]
-            large_request: [large-request]
-            large_reply: [large-reply]
+            type: <slow | large-request | large-reply>
         """
-        _e.exactly_one("COMMANDLOG RESET", slow=slow, large_request=large_request, large_reply=large_reply)
-        argv: list[object] = ["COMMANDLOG", "RESET"]
-        if slow is not None:
-            argv.append(slow)
-        if large_request is not None:
-            argv.append(large_request)
-        if large_reply is not None:
-            argv.append(large_reply)
-        return self._call(argv, WRITE, to_ok)
+        return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
 
     def config_get(self, *parameters: ValueT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns the effective values of configuration parameters.
@@ -478,7 +436,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
 
-    def config_set(self, data: Mapping[ValueT, ValueT]) -> Pending[bool]:
+    def config_set(self, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
         """Sets configuration parameters in-flight.
 
         Complexity: O(N) when N is the number of configuration parameters provided
@@ -486,9 +444,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            data: parameter value [parameter value ...]
+            mapping: parameter value [parameter value ...]
         """
-        return self._call(("CONFIG", "SET", *_e.pairs(data, "data")), WRITE, to_ok)
+        return self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
 
     def dbsize(self) -> Pending[int]:
         """Returns the number of keys in the database.
@@ -825,7 +783,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         *,
         host: ValueT | None = None,
         port: int | None = None,
-        no: bool = False,
+        no_one: bool = False,
     ) -> Pending[AnyStr]:
         """Configures a server as replica of another, or promotes it to a master.
 
@@ -836,17 +794,17 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             host: [host]
             port: [port]
-            no: [NO]
+            no_one: [NO ONE]
         """
         if not (host is not None) and (port is not None):
             raise DataError("REPLICAOF: port needs host")
-        _e.exactly_one("REPLICAOF", host=host, no=no)
+        _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
             if not (port is not None):
                 raise DataError("REPLICAOF: port is required with host")
             argv.extend((host, port))
-        if no:
+        if no_one:
             argv.extend(("NO", "ONE"))
         return self._call(argv, WRITE, None)
 
@@ -947,7 +905,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         *,
         host: ValueT | None = None,
         port: int | None = None,
-        no: bool = False,
+        no_one: bool = False,
     ) -> Pending[AnyStr]:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
@@ -959,17 +917,17 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             host: [host]
             port: [port]
-            no: [NO]
+            no_one: [NO ONE]
         """
         if not (host is not None) and (port is not None):
             raise DataError("SLAVEOF: port needs host")
-        _e.exactly_one("SLAVEOF", host=host, no=no)
+        _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
             if not (port is not None):
                 raise DataError("SLAVEOF: port is required with host")
             argv.extend((host, port))
-        if no:
+        if no_one:
             argv.extend(("NO", "ONE"))
         return self._call(argv, WRITE, None)
 

@@ -246,7 +246,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
 
-    def zincrby(self, key: KeyT, increment: int, member: ValueT) -> Pending[float]:
+    def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
         """Increments the score of a member in a sorted set.
 
         Complexity: O(log(N)) where N is the number of elements in the sorted set.

@@ -1,4 +1,4 @@
-"""A normalised view of argument trees, and the overlay (codegen/overlay.py) as a queryable object."""
+"""A normalised view of argument trees, and the overlay (codegen/overlay.py) as an object."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class Node:
         elif self.type == "oneof":
             core = " | ".join(c.syntax() for c in self.children)
             if self.token:
-                core = f"{self.token} <{core}>" if len(self.children) > 1 else f"{self.token} {core}"
+                core = (
+                    f"{self.token} <{core}>" if len(self.children) > 1 else f"{self.token} {core}"
+                )
             elif not self.optional:
                 core = f"<{core}>"
         elif self.type == "block":
@@ -59,7 +61,11 @@ def _get(a: Any, key: str, default: Any = None) -> Any:
 def to_node(a: Any) -> Node:
     if isinstance(a, Mapping):
         flags = set(a.get("flags") or ())
-        optional, multiple, mtok = "optional" in flags, "multiple" in flags, "multiple_token" in flags
+        optional, multiple, mtok = (
+            "optional" in flags,
+            "multiple" in flags,
+            "multiple_token" in flags,
+        )
         kids = a.get("arguments") or ()
     else:
         optional, multiple, mtok = a.optional, a.multiple, a.multiple_token
@@ -80,9 +86,16 @@ def to_node(a: Any) -> Node:
     if n.type == "block" and n.token is None and len(n.children) == 1:
         c = n.children[0]
         return Node(
-            c.name, c.type, c.token, c.optional or n.optional, c.multiple or n.multiple,
-            c.multiple_token or n.multiple_token, c.key_spec_index, c.deprecated_since,
-            c.available_in, c.children,
+            c.name,
+            c.type,
+            c.token,
+            c.optional or n.optional,
+            c.multiple or n.multiple,
+            c.multiple_token or n.multiple_token,
+            c.key_spec_index,
+            c.deprecated_since,
+            c.available_in,
+            c.children,
         )
     return n
 
@@ -109,8 +122,17 @@ class Overlay:
 
     def commands(self) -> set[str]:
         names: set[str] = set()
-        for sec in ("ARGUMENTS", "RENAMES", "TYPES", "DEFAULTS", "MODELS", "SPLIT_ONEOF",
-                    "METHOD_NAMES", "BLOCKING", "GROUPS"):
+        for sec in (
+            "ARGUMENTS",
+            "RENAMES",
+            "TYPES",
+            "DEFAULTS",
+            "MODELS",
+            "SPLIT_ONEOF",
+            "METHOD_NAMES",
+            "BLOCKING",
+            "GROUPS",
+        ):
             names.update(self._section(sec))
         return names
 

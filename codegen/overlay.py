@@ -27,8 +27,15 @@ from typing import Any
 Arg = dict[str, Any]
 
 
-def _a(name: str, type_: str, token: str | None = None, *, opt: bool = False,
-       multi: bool = False, key: int | None = None) -> Arg:
+def _a(
+    name: str,
+    type_: str,
+    token: str | None = None,
+    *,
+    opt: bool = False,
+    multi: bool = False,
+    key: int | None = None,
+) -> Arg:
     d: Arg = {"name": name, "type": type_}
     if token is not None:
         d["token"] = token
@@ -44,15 +51,17 @@ def _tok(token: str, *, opt: bool = False) -> Arg:
     return _a(token.lower(), "pure-token", token, opt=opt)
 
 
-def _oneof(name: str, *alts: Arg, token: str | None = None, opt: bool = False,
-           multi: bool = False) -> Arg:
+def _oneof(
+    name: str, *alts: Arg, token: str | None = None, opt: bool = False, multi: bool = False
+) -> Arg:
     d = _a(name, "oneof", token, opt=opt, multi=multi)
     d["arguments"] = list(alts)
     return d
 
 
-def _block(name: str, *kids: Arg, token: str | None = None, opt: bool = False,
-           multi: bool = False) -> Arg:
+def _block(
+    name: str, *kids: Arg, token: str | None = None, opt: bool = False, multi: bool = False
+) -> Arg:
     d = _a(name, "block", token, opt=opt, multi=multi)
     d["arguments"] = list(kids)
     return d
@@ -67,8 +76,9 @@ def _vector_input(with_element: bool) -> Arg:
     if with_element:
         alts.append(_a("ele", "string", "ELE"))
     alts.append(_a("fp32", "string", "FP32"))
-    alts.append(_block("values", _a("num", "integer"), _a("vector", "double", multi=True),
-                       token="VALUES"))
+    alts.append(
+        _block("values", _a("num", "integer"), _a("vector", "double", multi=True), token="VALUES")
+    )
     return _oneof("vector", *alts)
 
 
@@ -117,10 +127,20 @@ ARGUMENTS: dict[str, list[Arg]] = {
         _oneof(
             "operation",
             _block("get", _a("encoding", "string"), _a("offset", "integer"), token="GET"),
-            _block("set", _a("encoding", "string"), _a("offset", "integer"),
-                   _a("value", "integer"), token="SET"),
-            _block("incrby", _a("encoding", "string"), _a("offset", "integer"),
-                   _a("increment", "integer"), token="INCRBY"),
+            _block(
+                "set",
+                _a("encoding", "string"),
+                _a("offset", "integer"),
+                _a("value", "integer"),
+                token="SET",
+            ),
+            _block(
+                "incrby",
+                _a("encoding", "string"),
+                _a("offset", "integer"),
+                _a("increment", "integer"),
+                token="INCRBY",
+            ),
             _oneof("overflow", _tok("WRAP"), _tok("SAT"), _tok("FAIL"), token="OVERFLOW"),
             opt=True,
             multi=True,
@@ -173,8 +193,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
 
 MODELS: dict[str, dict[str, str]] = {
     "XADD": {"trim": "StreamTrim"},
-    "BITFIELD": {"get": "BitfieldGet", "set": "BitfieldSet", "incrby": "BitfieldIncrby",
-                 "overflow": "BitfieldOverflow"},
+    "BITFIELD": {
+        "get": "BitfieldGet",
+        "set": "BitfieldSet",
+        "incrby": "BitfieldIncrby",
+        "overflow": "BitfieldOverflow",
+    },
 }
 
 SPLIT_ONEOF: dict[str, list[str]] = {"SET": ["condition"]}

@@ -63,11 +63,17 @@ def _param_src(p: Param, mode: str | None = None, stub: bool = False) -> str:
     ann, default = _opt_ann(p), p.default
     if mode is not None:
         if p.is_bool:
-            ann, default = {"false": ("Literal[False]", "False"), "true": ("Literal[True]", None),
-                            "any": ("bool", "False")}[mode]
+            ann, default = {
+                "false": ("Literal[False]", "False"),
+                "true": ("Literal[True]", None),
+                "any": ("bool", "False"),
+            }[mode]
         elif p.default == "None":
-            ann, default = {"false": ("None", "None"), "true": (p.ann, None),
-                            "any": (_opt_ann(p), "None")}[mode]
+            ann, default = {
+                "false": ("None", "None"),
+                "true": (p.ann, None),
+                "any": (_opt_ann(p), "None"),
+            }[mode]
         else:
             raise RenderError(f"parameter {p.name} cannot select an overload")
     if default is None:
@@ -77,8 +83,14 @@ def _param_src(p: Param, mode: str | None = None, stub: bool = False) -> str:
     return f"{p.name}: {ann} = {default}"
 
 
-def _signature(kw: str, name: str, params: list[Param], ret: str,
-               modes: dict[str, str] | None = None, stub: bool = False) -> list[str]:
+def _signature(
+    kw: str,
+    name: str,
+    params: list[Param],
+    ret: str,
+    modes: dict[str, str] | None = None,
+    stub: bool = False,
+) -> list[str]:
     parts = ["self"]
     star_done = False
     for p in params:
@@ -109,10 +121,14 @@ def _docstring(lines: list[str]) -> list[str]:
             body.append("")
             continue
         lead = len(ln) - len(ln.lstrip())
-        body += textwrap.wrap(ln.strip(), LINE - 8 - lead, initial_indent=" " * lead,
-                              subsequent_indent=" " * (lead + (4 if ": " in ln[:40] else 0)),
-                              break_on_hyphens=False,
-                              break_long_words=False) or [""]
+        body += textwrap.wrap(
+            ln.strip(),
+            LINE - 8 - lead,
+            initial_indent=" " * lead,
+            subsequent_indent=" " * (lead + (4 if ": " in ln[:40] else 0)),
+            break_on_hyphens=False,
+            break_long_words=False,
+        ) or [""]
     if len(body) == 1 and len(body[0]) < LINE - 14:
         return [f'{IND * 2}"""{body[0]}"""']
     out = [f'{IND * 2}"""{body[0]}']
@@ -183,7 +199,9 @@ def _stmt(line: str, depth: int, out: list[str]) -> None:
         out.append(f"{ind}{line}")
 
 
-def _overload_plan(spec: MethodSpec, plan: Plan) -> tuple[list[tuple[dict[str, str], Reply]], Reply]:
+def _overload_plan(
+    spec: MethodSpec, plan: Plan
+) -> tuple[list[tuple[dict[str, str], Reply]], Reply]:
     """[(modes by parameter, reply)] for the @overload stubs, and the implementation's reply."""
     entry = spec.reply
     base = entry.base if entry and entry.base else UNKNOWN
@@ -194,8 +212,10 @@ def _overload_plan(spec: MethodSpec, plan: Plan) -> tuple[list[tuple[dict[str, s
     for flags, _, _ in lines:
         for f in flags:
             if plan.param(f) is None:
-                raise RenderError(f"reply table {entry.where}: {spec.command} +{f}: no such parameter"
-                                  f" (have {', '.join(p.name for p in plan.params) or 'none'})")
+                raise RenderError(
+                    f"reply table {entry.where}: {spec.command} +{f}: no such parameter"
+                    f" (have {', '.join(p.name for p in plan.params) or 'none'})"
+                )
             if f not in flags_all:
                 flags_all.append(f)
     out: list[tuple[dict[str, str], Reply]] = [({f: "false" for f in flags_all}, base)]
@@ -285,7 +305,9 @@ def render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: boo
         if p is None:
             secs = "None"
         elif unit == "ms":
-            secs = (f"_e.millis({p.name}) / 1000" if p.ann.startswith("Millis") else f"{p.name} / 1000")
+            secs = (
+                f"_e.millis({p.name}) / 1000" if p.ann.startswith("Millis") else f"{p.name} / 1000"
+            )
         else:
             secs = p.name
         bcall = f"self._call_blocking({argv}, {secs})"
@@ -300,14 +322,19 @@ def render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: boo
         for cond, c in choices:
             body.append(f"{IND * 2}if {cond}:")
             body.append(f"{IND * 3}return {c}(_r)" if c else f"{IND * 3}return _r")
-        body.append(f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r")
+        body.append(
+            f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r"
+        )
         return out + body
     choices = [(cond, c) for cond, c in choices if c != default_conv]
     for cond, c in choices:
         body.append(f"{IND * 2}if {cond}:")
         body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")
-    body.append(f"{IND * 2}return {default_conv}(await {call})" if default_conv
-                else f"{IND * 2}return await {call}")
+    body.append(
+        f"{IND * 2}return {default_conv}(await {call})"
+        if default_conv
+        else f"{IND * 2}return await {call}"
+    )
     return out + body
 
 

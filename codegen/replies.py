@@ -171,8 +171,10 @@ UNKNOWN = Reply("RespValue", None)
 
 # ---- table files -----------------------------------------------------------
 
-_LINE = re.compile(r"^(?P<cmd>[A-Z][A-Z0-9_.\-]*(?: [A-Z][A-Z0-9_.\-]*)?)"
-                   r"(?:\s+\+(?P<flags>[a-z0-9_|]+))?\s+(?P<type>\S.*?)\s*$")
+_LINE = re.compile(
+    r"^(?P<cmd>[A-Z][A-Z0-9_.\-]*(?: [A-Z][A-Z0-9_.\-]*)?)"
+    r"(?:\s+\+(?P<flags>[a-z0-9_|]+))?\s+(?P<type>\S.*?)\s*$"
+)
 
 
 def parse_table(text: str, where: str, into: dict[str, Entry]) -> None:

@@ -89,7 +89,7 @@ def pyname(s: str) -> str:
     n = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower() or "arg"
     if n[0].isdigit():
         n = "_" + n
-    if keyword.iskeyword(n) or keyword.issoftkeyword(n) and n in ("_",):
+    if keyword.iskeyword(n) or (keyword.issoftkeyword(n) and n in ("_",)):
         n += "_"
     return n
 
@@ -254,7 +254,13 @@ class _Walker:
             p = self.new_param(n, n.token or n.name, f"Sequence[{ann}]", "opt", default="()")
             p.multiple = p.seq = True
             v = self.ref(p)
-            return [("for", f"_x in _e.seq({v}, {q(p.name)})", [("x", q(n.token)), ("x", wrap.format("_x"))])]
+            return [
+                (
+                    "for",
+                    f"_x in _e.seq({v}, {q(p.name)})",
+                    [("x", q(n.token)), ("x", wrap.format("_x"))],
+                )
+            ]
         tok = [("x", q(n.token))] if n.token else []
         base = n.token if (n.token and is_ident_token(n.token)) else plural(n.name)
         if n.token and is_ident_token(n.token):
@@ -263,8 +269,15 @@ class _Walker:
             p = self.new_param(n, base, f"Sequence[{ann}]", "opt", default="None")
             p.multiple = p.seq = True
             v = self.ref(p)
-            body = [*tok, ("*", f"_e.seq({v}, {q(p.name)})" if wrap == "{}" else
-                           f"[{wrap.format('_x')} for _x in _e.seq({v}, {q(p.name)})]")]
+            body = [
+                *tok,
+                (
+                    "*",
+                    f"_e.seq({v}, {q(p.name)})"
+                    if wrap == "{}"
+                    else f"[{wrap.format('_x')} for _x in _e.seq({v}, {q(p.name)})]",
+                ),
+            ]
             return [("if", f"{v} is not None", body)]
         p = self.new_param(n, base, ann, kind, default="()" if kind == "opt" else None)
         p.multiple = True
@@ -305,11 +318,19 @@ class _Walker:
         tok = [("x", q(n.token))] if n.token is not None else []
         if kids and all(k.type == "pure-token" and not k.optional for k in kids):
             # a fixed phrase (REPLICAOF NO ONE) -> one bool
-            head = self.new_param(n, n.token or n.name, "bool", "opt", default="False", is_bool=True)
+            head = self.new_param(
+                n, n.token or n.name, "bool", "opt", default="False", is_bool=True
+            )
             return [("if", self.ref(head), [*tok, *(("x", q(str(k.token))) for k in kids)])]
-        led = (not n.token and req and req[0] is kids[0] and kids[0].type in SCALARS
-               and kids[0].token is not None and is_ident_token(kids[0].token)
-               and all(self._tuple_ok(k) for k in req))
+        led = (
+            not n.token
+            and req
+            and req[0] is kids[0]
+            and kids[0].type in SCALARS
+            and kids[0].token is not None
+            and is_ident_token(kids[0].token)
+            and all(self._tuple_ok(k) for k in req)
+        )
         if n.token is not None or led:
             name = head_name or (self.tok_name(n) if n.token else str(kids[0].token))
             if not req:
@@ -328,7 +349,9 @@ class _Walker:
                     head = self.new_param(n, name, anns[0], "opt", default="None")
                     vals = [encs[0].format(self.ref(head))]
                 else:
-                    head = self.new_param(n, name, f"tuple[{', '.join(anns)}]", "opt", default="None")
+                    head = self.new_param(
+                        n, name, f"tuple[{', '.join(anns)}]", "opt", default="None"
+                    )
                     vals = [e.format(f"{self.ref(head)}[{i}]") for i, e in enumerate(encs)]
                 body: list[Item] = [*tok]
                 before = len(self.params)
@@ -377,7 +400,7 @@ class _Walker:
                 body.extend(self.node(k))
                 continue
             sub = self.optional(replace(k, optional=True))
-            heads.append(self.params[-1] if k.type != "oneof" else self.params[-1])
+            heads.append(self.params[-1])
             body.extend(self._unwrap(sub))
         if not heads:
             raise PlanError(f"{self.cmd}: optional block {n.name} without required children")
@@ -399,7 +422,9 @@ class _Walker:
             return v
         return f"{v} is not None"
 
-    def _gate(self, head: Param, body: list[Item], deps: list[Param], also: list[Param] = ()) -> list[Item]:  # type: ignore[assignment]
+    def _gate(
+        self, head: Param, body: list[Item], deps: list[Param], also: list[Param] = ()
+    ) -> list[Item]:  # type: ignore[assignment]
         out: list[Item] = [("if", self.ref_given(head), body)]
         dep_all = [*deps, *also]
         if dep_all and not self.scope:
@@ -467,10 +492,15 @@ class _Walker:
         # O3: one untokened valued alternative plus symbolic pure tokens
         valued = [a for a in alts if a.type != "pure-token"]
         symbolic = [a for a in pure if not is_ident_token(a.token or "")]
-        if len(valued) == 1 and valued[0].token is None and valued[0].type in SCALARS and symbolic \
-                and len(symbolic) == len(pure):
+        if (
+            len(valued) == 1
+            and valued[0].token is None
+            and valued[0].type in SCALARS
+            and symbolic
+            and len(symbolic) == len(pure)
+        ):
             v = valued[0]
-            ann, wrap = self.scalar(v)
+            ann = self.scalar(v)[0]
             ann = f"{ann} | Literal[{', '.join(q(s.token) for s in symbolic)}]"
             if required:
                 p = self.new_param(v, v.name, ann, "req")
@@ -536,14 +566,17 @@ class _Walker:
         """O5: a multiple oneof of required alternatives -> a sequence of op dataclasses."""
         classes: list[tuple[str, list[Item]]] = []
         for a in alts:
-            cname = self.ov.model_name(self.cmd, a.name) or camel(self.cmd) + camel(self.tok_name(a))
+            cname = self.ov.model_name(self.cmd, a.name) or camel(self.cmd) + camel(
+                self.tok_name(a)
+            )
             kids = list(a.children) if a.type == "block" else [replace(a, token=None)]
             lead = [("x", q(a.token))] if a.token is not None else []
             model, body = self._model(cname, kids, "_op.", f"{self.cmd} {a.syntax()}")
             classes.append((model.name, [*lead, *body]))
         union = " | ".join(c for c, _ in classes)
-        p = self.new_param(n, n.name + "s", union, "req" if required else "opt",
-                           default=None if required else "()")
+        p = self.new_param(
+            n, n.name + "s", union, "req" if required else "opt", default=None if required else "()"
+        )
         p.multiple = True
         chain: list[Item] = []
         for i, (cname, body) in enumerate(classes):
@@ -556,14 +589,18 @@ class _Walker:
 
     @staticmethod
     def _parallel(n: Node) -> bool:
-        return n.type == "block" and sum(1 for c in n.children if c.multiple) == 2 and len(n.children) == 2
+        return (
+            n.type == "block"
+            and sum(1 for c in n.children if c.multiple) == 2
+            and len(n.children) == 2
+        )
 
     def multiple_block(self, n: Node, kind: str) -> list[Item]:
         kids = list(n.children)
         tok = [("x", q(n.token))] if n.token is not None else []
         default = None if kind == "req" else "None"
         if self._parallel(n):  # B4
-            (ka, wa), (kb, wb) = self.scalar(kids[0]), self.scalar(kids[1])
+            ka, kb = self.scalar(kids[0])[0], self.scalar(kids[1])[0]
             name = n.token if n.token and is_ident_token(n.token) else n.name
             p = self.new_param(n, name, f"Mapping[{ka}, {kb}]", kind, default=default)
             v = self.ref(p)
@@ -571,7 +608,11 @@ class _Walker:
             return body if kind == "req" else [("if", f"{v} is not None", body)]
         if not all(k.type in SCALARS and not k.multiple and not k.optional for k in kids):
             raise PlanError(f"{self.cmd}: multiple block {n.name} with nested structure")
-        keyish = [i for i, k in enumerate(kids) if k.name in ("key", "field", "member", "parameter", "name")]
+        keyish = [
+            i
+            for i, k in enumerate(kids)
+            if k.name in ("key", "field", "member", "parameter", "name")
+        ]
         name = n.token if n.multiple_token and n.token and is_ident_token(n.token) else n.name
         loop_tok = [("x", q(n.token))] if n.multiple_token else []
         head_tok = [] if n.multiple_token else tok
@@ -584,11 +625,18 @@ class _Walker:
                 va = self.ov.type_for(self.cmd, kids[vi].name) or va
             p = self.new_param(n, name, f"Mapping[{ka}, {va}]", kind, default=default)
             v = self.ref(p)
-            order = [wk.format("_k"), wv.format("_v")] if ki == 0 else [wv.format("_v"), wk.format("_k")]
+            order = (
+                [wk.format("_k"), wv.format("_v")]
+                if ki == 0
+                else [wv.format("_v"), wk.format("_k")]
+            )
             if not loop_tok and ki == 0 and wk == wv == "{}":
                 body = [*head_tok, ("*", f"_e.pairs({v}, {q(p.name)})")]
             else:
-                body = [*head_tok, ("for", f"_k, _v in {v}.items()", [*loop_tok, *(("x", o) for o in order)])]
+                body = [
+                    *head_tok,
+                    ("for", f"_k, _v in {v}.items()", [*loop_tok, *(("x", o) for o in order)]),
+                ]
             return body if kind == "req" else [("if", f"{v} is not None", body)]
         anns, encs = zip(*(self.scalar(k) for k in kids))
         p = self.new_param(n, name, f"Sequence[tuple[{', '.join(anns)}]]", kind, default=default)
@@ -609,13 +657,16 @@ class _Walker:
         pname = self.ov.rename(self.cmd, pname)
         var = pyname(pname)
         model, body = self._model(cname, kids, var + ".", f"{self.cmd} {n.syntax()}")
-        p = self.new_param(n, pname, model.name, "req" if required else "opt",
-                           default=None if required else "None")
+        p = self.new_param(
+            n, pname, model.name, "req" if required else "opt", default=None if required else "None"
+        )
         if required:
             return [*tok, *body]
         return [("if", f"{self.ref(p)} is not None", [*tok, *body])]
 
-    def _model(self, cname: str, kids: list[Node], scope: str, doc: str) -> tuple[Model, list[Item]]:
+    def _model(
+        self, cname: str, kids: list[Node], scope: str, doc: str
+    ) -> tuple[Model, list[Item]]:
         sub = _Walker(self.plan, self.cmd_avail, self.ov, scope=scope)
         body = sub.walk(kids)
         fields = sorted(sub.params, key=lambda p: p.default is not None)
@@ -659,8 +710,14 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
     trailing: list[Param] = []
     for n in reversed(nodes):
         if n.optional and n.token is None and n.type in SCALARS:
-            p = next((q for q in plan.params if q.syntax == n.syntax() and q.kind == "opt"
-                      and not q.positional), None)
+            p = next(
+                (
+                    q
+                    for q in plan.params
+                    if q.syntax == n.syntax() and q.kind == "opt" and not q.positional
+                ),
+                None,
+            )
             if p is None:
                 break
             trailing.insert(0, p)
@@ -670,9 +727,13 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
         p.positional = True
     positional = [p for p in plan.params if p.positional]
     multis = [p for p in positional if p.multiple]
-    if positional and positional[-1].multiple and len(multis) == 1 and not positional[-1].ann.startswith(
-        ("Sequence[tuple", "Mapping")
-    ) and "|" not in positional[-1].ann:
+    if (
+        positional
+        and positional[-1].multiple
+        and len(multis) == 1
+        and not positional[-1].ann.startswith(("Sequence[tuple", "Mapping"))
+        and "|" not in positional[-1].ann
+    ):
         positional[-1].varargs = True
     for p in plan.params:
         if p.multiple and not p.varargs and not p.ann.startswith("Sequence[") and not p.seq:
@@ -686,6 +747,9 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
             plan.checks.insert(0, conv)
     # order: required positional, positional with default, varargs, keywords
     kw = [p for p in plan.params if not p.positional]
-    plan.params = [p for p in positional if not p.varargs and p.default is None] + [
-        p for p in positional if not p.varargs and p.default is not None
-    ] + [p for p in positional if p.varargs] + kw
+    plan.params = (
+        [p for p in positional if not p.varargs and p.default is None]
+        + [p for p in positional if not p.varargs and p.default is not None]
+        + [p for p in positional if p.varargs]
+        + kw
+    )

@@ -1,4 +1,4 @@
-"""The generator: golden output on a small fixture spec, drift of the committed tree, naming, errors.
+"""The generator: golden output on a small fixture spec, drift of the committed tree, naming."""
 
 Regenerate the golden files after an intended change with
 ``REDSPEC_UPDATE_GOLDEN=1 pytest tests/unit/test_codegen.py``.

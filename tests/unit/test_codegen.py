@@ -1,4 +1,4 @@
-"""The generator: golden output on a small fixture spec, drift of the committed tree, naming."""
+"""The generator: golden output on a small fixture spec, drift of the committed tree, naming.
 
 Regenerate the golden files after an intended change with
 ``REDSPEC_UPDATE_GOLDEN=1 pytest tests/unit/test_codegen.py``.
@@ -51,8 +51,10 @@ def test_golden_output() -> None:
             p = GOLDEN / (rel + ".golden")
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(text)
-    want = {p.relative_to(GOLDEN).as_posix()[: -len(".golden")]: p.read_text()
-            for p in GOLDEN.rglob("*.golden")}
+    want = {
+        p.relative_to(GOLDEN).as_posix()[: -len(".golden")]: p.read_text()
+        for p in GOLDEN.rglob("*.golden")
+    }
     assert sorted(res.files) == sorted(want)
     for rel, text in res.files.items():
         assert text == want[rel], f"{rel} differs from its golden file"
@@ -118,12 +120,18 @@ def test_pipeline_not_imported_by_redspec() -> None:
 
 def test_overlay_entry_without_command_is_an_error() -> None:
     overlay = dict(MINI_OVERLAY, METHOD_NAMES={"DEL": "delete", "NOSUCH": "x"})
-    res = build(load_spec(FIXTURES / "mini_commands.json"),
-                replies=load_replies(FIXTURES / "mini_replies"), overlay=overlay)
+    res = build(
+        load_spec(FIXTURES / "mini_commands.json"),
+        replies=load_replies(FIXTURES / "mini_replies"),
+        overlay=overlay,
+    )
     assert any("NOSUCH matches no command" in e for e in res.errors)
     overlay = dict(MINI_OVERLAY, RENAMES={"GET": {"nosuch": "x"}})
-    res = build(load_spec(FIXTURES / "mini_commands.json"),
-                replies=load_replies(FIXTURES / "mini_replies"), overlay=overlay)
+    res = build(
+        load_spec(FIXTURES / "mini_commands.json"),
+        replies=load_replies(FIXTURES / "mini_replies"),
+        overlay=overlay,
+    )
     assert any("nosuch" in e for e in res.errors)
 
 

@@ -1,0 +1,80 @@
+"""mypy --strict checks of generated method types (run by test_generated_typing.py)."""
+
+from __future__ import annotations
+
+from typing import AnyStr
+
+from typing_extensions import assert_type
+
+from redspec._generated.client import Commands
+from redspec._generated.models import BitfieldGet, BitfieldSet, StreamTrim
+from redspec._generated.pipeline import PipelineCommands
+from redspec.pipeline import Pending
+from redspec.types import GeoMatch, RespValue, StreamEntry
+
+
+class C(Commands[AnyStr]):
+    """What Redis[bytes] / Redis[str] look like to the generated methods."""
+
+
+class P(PipelineCommands[AnyStr]):
+    pass
+
+
+async def strings(rb: C[bytes], rs: C[str], flag: bool) -> None:
+    assert_type(await rb.get("k"), bytes | None)
+    assert_type(await rs.get("k"), str | None)
+    assert_type(await rb.set("k", "v", ex=10, nx=True), bool | None)
+    assert_type(await rb.set("k", "v", get=True), bytes | None)
+    assert_type(await rs.set("k", "v", get=True), str | None)
+    assert_type(await rb.set("k", "v", get=flag), bool | bytes | None)
+    assert_type(await rb.incr("n"), int)
+    assert_type(await rb.incrbyfloat("n", 1.5), float)
+    assert_type(await rb.delete("a", "b"), int)
+    assert_type(await rb.mget("a", "b"), list[bytes | None])
+    assert_type(await rb.mset({"a": 1, b"b": "x"}), bool)
+
+
+async def collections(rb: C[bytes], rs: C[str]) -> None:
+    assert_type(await rb.hgetall("h"), dict[bytes, bytes])
+    assert_type(await rs.hgetall("h"), dict[str, str])
+    assert_type(await rb.hset("h", mapping={"a": 1}), int)
+    assert_type(await rb.zrange("z", 0, -1), list[bytes])
+    assert_type(await rb.zrange("z", 0, -1, withscores=True), list[tuple[bytes, float]])
+    assert_type(await rs.zrange("z", "(1", "+inf", sortby="BYSCORE", limit=(0, 10)), list[str])
+    assert_type(await rb.zadd("z", {"a": 1.0}), int)
+    assert_type(await rb.zadd("z", {"a": 1.0}, incr=True), float | None)
+    assert_type(await rb.smembers("s"), set[bytes])
+    assert_type(await rb.lpop("l"), bytes | None)
+    assert_type(await rb.lpop("l", 2), list[bytes] | None)
+    assert_type(await rb.blpop(["a"], 1.5), tuple[bytes, bytes] | None)
+    assert_type(
+        await rb.bitfield("b", operations=[BitfieldGet("u8", 0), BitfieldSet("u8", 0, 1)]),
+        list[int | None],
+    )
+
+
+async def streams_geo_scripts(rb: C[bytes], rs: C[str]) -> None:
+    assert_type(await rs.xrange("s", "-", "+"), list[StreamEntry[str]])
+    assert_type(await rb.xadd("s", {"f": "v"}), bytes | None)
+    assert_type(
+        await rb.xadd("s", {"f": 1}, trim=StreamTrim("MAXLEN", 10, operator="~")), bytes | None
+    )
+    assert_type(await rb.xread({"s": "0-0"}, block=100), dict[bytes, list[StreamEntry[bytes]]])
+    assert_type(
+        await rs.xreadgroup("g", "c", {"s": ">"}, count=1), dict[str, list[StreamEntry[str]]]
+    )
+    assert_type(await rb.geosearch("g", frommember="m", byradius=(1, "KM")), list[bytes])
+    assert_type(
+        await rb.geosearch("g", fromlonlat=(1.0, 2.0), bybox=(1, 2, "M"), withdist=True),
+        list[GeoMatch[bytes]],
+    )
+    assert_type(await rb.eval("return 1", keys=["k"], args=[1]), RespValue)
+    assert_type(await rb.fcall("f", ["k"]), RespValue)
+
+
+def pipeline(p: P[bytes]) -> None:
+    assert_type(p.get("k"), Pending[bytes | None])
+    assert_type(p.set("k", 1), Pending[bool | None])
+    assert_type(p.zrange("z", 0, 1, withscores=True), Pending[list[tuple[bytes, float]]])
+    assert_type(p.get("k").result(), bytes | None)

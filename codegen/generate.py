@@ -384,7 +384,9 @@ def build(
             "tips": tuple(cmd.tips),
             "available_in": tuple(cmd.available_in),
         }
-        entries.append(f"    {q(cmd.name)}: {_literal(meta)},")
+        entries.append(f"    {q(cmd.name)}: {{")
+        entries += [f"        {q(k)}: {_literal(v)}," for k, v in meta.items()]
+        entries.append("    },")
     res.files["meta.py"] = _tidy(
         env.get_template("meta.py.jinja").render(
             header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries

@@ -55,6 +55,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_buffer",
         "_closed",
+        "_flush_soon",
         "_loop",
         "_on_lost",
         "_on_push",
@@ -82,6 +83,8 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._buffer: list[bytes] = []
+        # Bound once: binding self._flush per command would allocate a method object.
+        self._flush_soon = self._flush
         self._paused = False
         self._usable = False
         self._protocol = 2
@@ -141,6 +144,8 @@ class Connection(asyncio.Protocol):
         loop = self._loop
         try:
             if s.path is not None:
+                if s.ssl is not None and not s.server_hostname:
+                    raise errors.DataError("TLS over a unix socket needs server_hostname")
                 await loop.create_unix_connection(
                     lambda: self, s.path, ssl=s.ssl, server_hostname=s.server_hostname
                 )
@@ -259,7 +264,7 @@ class Connection(asyncio.Protocol):
             return fut
         buffer = self._buffer
         if not buffer:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush_soon)
         buffer.append(data)
         self._waiters.append(fut)
         return fut
@@ -279,7 +284,7 @@ class Connection(asyncio.Protocol):
         if packed:
             buffer = self._buffer
             if not buffer:
-                self._loop.call_soon(self._flush)
+                self._loop.call_soon(self._flush_soon)
             buffer.extend(packed)
             self._waiters.extend(futures)
         return futures

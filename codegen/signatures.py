@@ -408,13 +408,21 @@ class _Walker:
         for h in heads[1:]:
             body.insert(0, ("stmt", self._require(h, head)))
         deps = [p for p in self.params[before:] if p is not head]
-        return self._gate(head, body, [d for d in deps if d not in heads[1:]], also=heads[1:])
+        return self._gate(
+            head, body, [d for d in deps if d not in heads[1:]], also=tuple(heads[1:])
+        )
 
     def _require(self, p: Param, head: Param) -> str:
         return (
-            f"if not ({self.ref_given(p)}): raise DataError("
+            f"if {self.ref_missing(p)}: raise DataError("
             f"{q(self.cmd + ': ' + p.name + ' is required with ' + head.name)})"
         )
+
+    def ref_missing(self, p: Param) -> str:
+        v = self.ref(p)
+        if p.is_bool or p.default == "()":
+            return f"not {v}"
+        return f"{v} is None"
 
     def ref_given(self, p: Param) -> str:
         v = self.ref(p)
@@ -423,17 +431,17 @@ class _Walker:
         return f"{v} is not None"
 
     def _gate(
-        self, head: Param, body: list[Item], deps: list[Param], also: list[Param] = ()
-    ) -> list[Item]:  # type: ignore[assignment]
+        self, head: Param, body: list[Item], deps: list[Param], also: tuple[Param, ...] = ()
+    ) -> list[Item]:
         out: list[Item] = [("if", self.ref_given(head), body)]
         dep_all = [*deps, *also]
         if dep_all and not self.scope:
             cond = " or ".join(self.ref_given(d) for d in dep_all)
+            if len(dep_all) > 1:
+                cond = f"({cond})"
             names = ", ".join(d.name for d in dep_all)
             msg = f"{self.cmd}: {names} needs {head.name}"
-            self.checks.append(
-                f"if not ({self.ref_given(head)}) and ({cond}): raise DataError({q(msg)})"
-            )
+            self.checks.append(f"if {self.ref_missing(head)} and {cond}: raise DataError({q(msg)})")
         return out
 
     @staticmethod

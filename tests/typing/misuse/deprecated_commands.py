@@ -14,3 +14,4 @@ class C(Commands[AnyStr]):
 async def misuse(r: C[bytes]) -> None:
     await r.getset("k", "v")  # E: deprecated
     await r.setex("k", 10, "v")  # E: deprecated
+    await r.zrangebyscore("z", 0, 1, withscores=True)  # E: deprecated

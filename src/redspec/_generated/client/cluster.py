@@ -397,7 +397,7 @@ class ClusterCommands(ClientBase[AnyStr]):
             limit: [LIMIT limit]
             order: [ASC | DESC]
         """
-        if not (orderby is not None) and (limit is not None or order is not None):
+        if orderby is None and (limit is not None or order is not None):
             raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
         _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
         argv: list[object] = ["CLUSTER", "SLOT-STATS"]

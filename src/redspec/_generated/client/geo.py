@@ -274,7 +274,7 @@ class GeoCommands(ClientBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUS: any needs count")
         _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
@@ -459,7 +459,7 @@ class GeoCommands(ClientBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUSBYMEMBER: any needs count")
         _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
@@ -594,7 +594,7 @@ class GeoCommands(ClientBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
         argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
         if withcoord:
@@ -731,7 +731,7 @@ class GeoCommands(ClientBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUS_RO: any needs count")
         argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
         if withcoord:
@@ -868,7 +868,7 @@ class GeoCommands(ClientBase[AnyStr]):
         """
         _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
         _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEOSEARCH: any needs count")
         argv: list[object] = ["GEOSEARCH", key]
         if frommember is not None:
@@ -932,7 +932,7 @@ class GeoCommands(ClientBase[AnyStr]):
         """
         _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
         _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEOSEARCHSTORE: any needs count")
         argv: list[object] = ["GEOSEARCHSTORE", destination, source]
         if frommember is not None:

@@ -489,7 +489,7 @@ class ServerCommands(ClientBase[AnyStr]):
             abort: [ABORT]
             timeout: [TIMEOUT milliseconds]
         """
-        if not (to is not None) and (force):
+        if to is None and force:
             raise DataError("FAILOVER: force needs to")
         argv: list[object] = ["FAILOVER"]
         if to is not None:
@@ -791,12 +791,12 @@ class ServerCommands(ClientBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if not (host is not None) and (port is not None):
+        if host is None and port is not None:
             raise DataError("REPLICAOF: port needs host")
         _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
-            if not (port is not None):
+            if port is None:
                 raise DataError("REPLICAOF: port is required with host")
             argv.extend((host, port))
         if no_one:
@@ -914,12 +914,12 @@ class ServerCommands(ClientBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if not (host is not None) and (port is not None):
+        if host is None and port is not None:
             raise DataError("SLAVEOF: port needs host")
         _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
-            if not (port is not None):
+            if port is None:
                 raise DataError("SLAVEOF: port is required with host")
             argv.extend((host, port))
         if no_one:

@@ -511,7 +511,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             count: [count]
             withscores: [WITHSCORES]
         """
-        if not (count is not None) and (withscores):
+        if count is None and withscores:
             raise DataError("ZRANDMEMBER: withscores needs count")
         argv: list[object] = ["ZRANDMEMBER", key]
         if count is not None:

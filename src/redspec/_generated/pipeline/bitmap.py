@@ -41,11 +41,11 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             end: [end]
             unit: [BYTE | BIT]
         """
-        if not (start is not None) and (unit is not None or end is not None):
+        if start is None and (unit is not None or end is not None):
             raise DataError("BITCOUNT: unit, end needs start")
         argv: list[object] = ["BITCOUNT", key]
         if start is not None:
-            if not (end is not None):
+            if end is None:
                 raise DataError("BITCOUNT: end is required with start")
             argv.extend((start, end))
             if unit is not None:
@@ -149,9 +149,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             end: [end]
             unit: [BYTE | BIT]
         """
-        if not (end is not None) and (unit is not None):
+        if end is None and unit is not None:
             raise DataError("BITPOS: unit needs end")
-        if not (start is not None) and (end is not None or unit is not None):
+        if start is None and (end is not None or unit is not None):
             raise DataError("BITPOS: end, unit needs start")
         argv: list[object] = ["BITPOS", key, bit]
         if start is not None:

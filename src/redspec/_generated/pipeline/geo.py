@@ -277,7 +277,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUS: any needs count")
         _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
@@ -460,7 +460,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUSBYMEMBER: any needs count")
         _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
@@ -593,7 +593,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
         argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
         if withcoord:
@@ -728,7 +728,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEORADIUS_RO: any needs count")
         argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
         if withcoord:
@@ -863,7 +863,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """
         _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
         _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEOSEARCH: any needs count")
         argv: list[object] = ["GEOSEARCH", key]
         if frommember is not None:
@@ -925,7 +925,7 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """
         _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
         _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if not (count is not None) and (any):
+        if count is None and any:
             raise DataError("GEOSEARCHSTORE: any needs count")
         argv: list[object] = ["GEOSEARCHSTORE", destination, source]
         if frommember is not None:

@@ -424,7 +424,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             withvalues: [WITHVALUES]
         """
-        if not (count is not None) and (withvalues):
+        if count is None and withvalues:
             raise DataError("HRANDFIELD: withvalues needs count")
         argv: list[object] = ["HRANDFIELD", key]
         if count is not None:

@@ -491,7 +491,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             abort: [ABORT]
             timeout: [TIMEOUT milliseconds]
         """
-        if not (to is not None) and (force):
+        if to is None and force:
             raise DataError("FAILOVER: force needs to")
         argv: list[object] = ["FAILOVER"]
         if to is not None:
@@ -796,12 +796,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if not (host is not None) and (port is not None):
+        if host is None and port is not None:
             raise DataError("REPLICAOF: port needs host")
         _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
-            if not (port is not None):
+            if port is None:
                 raise DataError("REPLICAOF: port is required with host")
             argv.extend((host, port))
         if no_one:
@@ -919,12 +919,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if not (host is not None) and (port is not None):
+        if host is None and port is not None:
             raise DataError("SLAVEOF: port needs host")
         _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
-            if not (port is not None):
+            if port is None:
                 raise DataError("SLAVEOF: port is required with host")
             argv.extend((host, port))
         if no_one:

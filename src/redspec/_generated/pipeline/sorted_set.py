@@ -505,7 +505,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             withscores: [WITHSCORES]
         """
-        if not (count is not None) and (withscores):
+        if count is None and withscores:
             raise DataError("ZRANDMEMBER: withscores needs count")
         argv: list[object] = ["ZRANDMEMBER", key]
         if count is not None:

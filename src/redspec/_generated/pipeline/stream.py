@@ -501,7 +501,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             full: [FULL]
             count: [COUNT count]
         """
-        if not (full) and (count is not None):
+        if not full and count is not None:
             raise DataError("XINFO STREAM: count needs full")
         argv: list[object] = ["XINFO", "STREAM", key]
         if full:
@@ -588,13 +588,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             consumer: [consumer]
         """
-        if not (start is not None) and (idle is not None or consumer is not None or end is not None or count is not None):
+        if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
             raise DataError("XPENDING: idle, consumer, end, count needs start")
         argv: list[object] = ["XPENDING", key, group]
         if start is not None:
-            if not (count is not None):
+            if count is None:
                 raise DataError("XPENDING: count is required with start")
-            if not (end is not None):
+            if end is None:
                 raise DataError("XPENDING: end is required with start")
             if idle is not None:
                 argv.extend(("IDLE", idle))

@@ -222,6 +222,19 @@ async def test_old_server_invalid_password_is_authentication_error() -> None:
 
 
 @both_loops
+async def test_unneeded_password_is_accepted_on_resp2_like_hello_does() -> None:
+    def handler(client: FakeClient, cmd: list[bytes]) -> Any:
+        if cmd[0] == b"AUTH":
+            return error("ERR Client sent AUTH, but no password is set")
+        return DEFAULT
+
+    async with FakeServer(handler, hello=False) as server:
+        conn = await Connection.open(server.settings(password=SECRET))
+        assert conn.protocol_version == 2 and conn.is_usable
+        conn.close()
+
+
+@both_loops
 async def test_password_echoed_by_server_is_scrubbed() -> None:
     def handler(client: FakeClient, cmd: list[bytes]) -> Any:
         if cmd[0] == b"HELLO":
@@ -240,16 +253,21 @@ async def test_password_echoed_by_server_is_scrubbed() -> None:
 
 @both_loops
 async def test_connect_timeout_when_server_never_answers() -> None:
+    lost: list[BaseException | None] = []
     async with FakeServer(lambda client, cmd: None) as server:
         start = time.monotonic()
         with pytest.raises(redspec.TimeoutError) as info:
-            await Connection.open(server.settings(password=SECRET, connect_timeout=0.2))
+            await Connection.open(
+                server.settings(password=SECRET, connect_timeout=0.2), on_lost=lost.append
+            )
         assert time.monotonic() - start < 2
         assert isinstance(info.value, builtins.TimeoutError)
         assert SECRET not in str(info.value)
         assert f"127.0.0.1:{server.port}" in str(info.value)
-        # The abandoned socket is closed, not leaked.
+        # The abandoned socket is closed, not leaked; a failed open reports by raising only.
         await asyncio.wait_for(server.clients[0].closed.wait(), 5)
+        await asyncio.sleep(0.01)
+        assert lost == []
 
 
 @both_loops
@@ -653,6 +671,8 @@ async def test_real_server_smoke(redis_port: int) -> None:
     pushes: list[list[Any]] = []
     conn = await Connection.open(settings, on_push=pushes.append)
     assert conn.protocol_version == 3
+    sock = conn._transport.get_extra_info("socket")  # type: ignore[union-attr]
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     info = await conn.send(("CLIENT", "INFO"))
     assert b"name=wire-test" in info and b"db=1" in info and b"lib-name=redspec" in info
     assert await conn.send(("SET", "wire:k", b"\x00\xff")) == b"OK"
@@ -673,8 +693,15 @@ async def test_real_server_smoke(redis_port: int) -> None:
     conn.close()
     await conn.wait_closed()
 
+    # The server has no password: an unneeded one is accepted alike on RESP3 and RESP2.
     conn2 = await Connection.open(
-        ConnectionSettings(host="127.0.0.1", port=redis_port, protocol=2, decode_responses=True)
+        ConnectionSettings(
+            host="127.0.0.1",
+            port=redis_port,
+            protocol=2,
+            decode_responses=True,
+            password="unneeded",
+        )
     )
     assert conn2.protocol_version == 2
     assert await conn2.send(("SELECT", 1)) == "OK"

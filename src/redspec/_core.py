@@ -144,7 +144,7 @@ class ClientCore:
         try:
             while True:
                 try:
-                    conn = await Connection.open(self.settings)
+                    conn = await _open(self.settings, None)
                 except (AuthenticationError, ResponseError) as exc:
                     # Rejected credentials or handshake: retrying cannot help.
                     self._fail_waiters(exc)
@@ -160,13 +160,6 @@ class ClientCore:
                     await asyncio.sleep(delay * (0.5 + random.random() / 2))
                     delay = min(delay * 2, BACKOFF_MAX)
                     continue
-                except Exception as exc:  # a bug or an unmapped error: keep it a RedisError
-                    err = ConnectionError(
-                        f"cannot connect to {self.settings.address}: {type(exc).__name__}"
-                    )
-                    err.__cause__ = exc
-                    self._fail_waiters(err)
-                    return
                 if self.closed:
                     conn.close(ConnectionError("client closed"))
                     return
@@ -205,7 +198,7 @@ class ClientCore:
         # Waiting for the shared connection first gives exclusive users the same
         # lazy connect, reconnect wait and fail-fast credentials check.
         await self.connection()
-        return await Connection.open(self.settings, on_push=on_push)
+        return await _open(self.settings, on_push)
 
     # ------------------------------------------------------------ closing
 
@@ -225,6 +218,19 @@ class ClientCore:
             await conn.wait_closed()
         if connector is not None:
             await asyncio.wait([connector])
+
+
+async def _open(settings: ConnectionSettings, on_push: PushHandler | None) -> Connection:
+    try:
+        return await Connection.open(settings, on_push=on_push)
+    except RedisError:
+        raise
+    except Exception as exc:
+        # Unmapped (a bug, or an odd platform error): still a RedisError for the
+        # caller. Only the class name: the text might quote a setting.
+        raise ConnectionError(
+            f"cannot connect to {settings.address}: {type(exc).__name__}"
+        ) from exc
 
 
 async def _timed(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> Any:

@@ -8,6 +8,7 @@ and timeouts, and ``pool.py`` for the pool.
 
 from __future__ import annotations
 
+import codecs
 import ssl as _ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -148,6 +149,15 @@ class Redis(ClientBase[AnyStr]):
         ssl_cert_reqs: str | None = None,
         ssl_check_hostname: bool | None = None,
     ) -> None:
+        _check_str("host", host, optional=False)
+        _check_str("unix_socket_path", unix_socket_path)
+        _check_str("username", username)
+        _check_str("password", password)
+        _check_str("client_name", client_name)
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise DataError(f"unknown encoding {encoding!r}") from None
         _check_int("port", port, 0, 65535)
         _check_int("db", db, 0, None)
         _check_int("max_connections", max_connections, 1, None)
@@ -316,6 +326,12 @@ class Redis(ClientBase[AnyStr]):
         tls = " ssl" if s.ssl is not None else ""
         state = " closed" if self._core.closed else ""
         return f"<{type(self).__name__} {where} db={s.db}{tls}{state}>"
+
+
+def _check_str(name: str, value: object, *, optional: bool = True) -> None:
+    if not isinstance(value, str) and not (optional and value is None):
+        # Never the value itself: it may be a password.
+        raise DataError(f"{name} must be a str, not {type(value).__name__}")
 
 
 def _check_int(name: str, value: object, low: int, high: int | None) -> None:

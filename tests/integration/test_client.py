@@ -229,6 +229,12 @@ async def test_bad_input_is_a_data_error(client: redspec.Redis[bytes]) -> None:
     with pytest.raises(redspec.DataError):
         redspec.Redis(command_timeout=-1)
     with pytest.raises(redspec.DataError):
+        redspec.Redis(encoding="no-such-codec")
+    with pytest.raises(redspec.DataError):
+        redspec.Redis(host=6379)  # type: ignore[call-overload]
+    with pytest.raises(redspec.DataError, match="password must be a str, not bytes"):
+        redspec.Redis(password=b"pw")  # type: ignore[call-overload]
+    with pytest.raises(redspec.DataError):
         client.with_options(command_timeout="soon")  # type: ignore[arg-type]
     assert await client.execute_command("PING") == b"PONG"
 

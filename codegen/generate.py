@@ -263,7 +263,7 @@ def build(
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         keep_trailing_newline=True,
-        trim_blocks=False,
+        trim_blocks=True,
         autoescape=False,
     )
     header = (
@@ -344,8 +344,8 @@ def build(
             src = env.get_template("group.py.jinja").render(
                 header=header,
                 title=f"{g} commands ({pkg}).",
-                imports=imports,
-                converters=convs.lines(),
+                imports="\n".join(imports),
+                converters="\n".join(convs.lines()),
                 cls=cls,
                 base="PipelineBase" if pipeline else "ClientBase",
                 methods=methods,
@@ -410,14 +410,15 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
     out: list[str] = []
     abc = used_names(text, ("Mapping", "Sequence"))
     if abc:
-        out.append(f"from collections.abc import {', '.join(abc)}")
+        out.append(_from("collections.abc", abc))
     typ = used_names(text, ("Literal", "overload"))
     typ = sorted(
         ["AnyStr", *typ]
         + (["TYPE_CHECKING"] if pipeline else [])
-        + (["Any"] if "Pending[Any]" in text else [])
+        + (["Any"] if "Pending[Any]" in text else []),
+        key=_isort_key,
     )
-    out.append(f"from typing import {', '.join(typ)}")
+    out.append(_from("typing", typ))
     out.append("")
     if "@deprecated(" in text:
         out.append("from typing_extensions import deprecated")
@@ -426,21 +427,34 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
         out.append("from redspec import _encode as _e")
     base = "PipelineBase" if pipeline else "ClientBase"
     modes = used_names(text, ("READ", "WRITE"))
-    out.append(f"from redspec._base import {', '.join([*modes, base])}")
+    out.append(_from("redspec._base", [*modes, base]))
     models = used_names(text, model_names)
     if models:
-        out.append(f"from redspec._generated.models import {', '.join(models)}")
+        out.append(_from("redspec._generated.models", models))
     conv = used_names(text, _CONV_NAMES)
     if conv:
-        out.append(f"from redspec._replies import {', '.join(conv)}")
+        out.append(_from("redspec._replies", conv))
     if "DataError" in text:
         out.append("from redspec.errors import DataError")
     types = used_names(text, _TYPE_NAMES)
     if types:
-        out.append(f"from redspec.types import {', '.join(types)}")
+        out.append(_from("redspec.types", types))
     if pipeline:
         out += ["", "if TYPE_CHECKING:", "    from redspec.pipeline import Pending"]
     return out
+
+
+def _from(module: str, names: list[str]) -> str:
+    one = f"from {module} import {', '.join(names)}"
+    if len(one) <= 100:
+        return one
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's order-by-type: CONSTANTS, then Classes, then functions."""
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name
 
 
 def _tidy(src: str) -> str:

@@ -17,7 +17,6 @@ from redspec.types import KeyT, ValueT
 class BitmapCommands(ClientBase[AnyStr]):
     __slots__ = ()
 
-
     async def bitcount(
         self,
         key: KeyT,

@@ -15,14 +15,12 @@ from redspec._replies import dict_of, list_of, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
-
 _C1 = list_of(dict_of(None, None))
 _C2 = list_of(tuple_of(None, dict_of(None, None)))
 
 
 class ClusterCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def cluster_addslots(self, *slots: int) -> bool:
         """Assigns new hash slots to a node.

@@ -13,13 +13,11 @@ from redspec._replies import dict_of, to_bool, to_ok
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
-
 _C1 = dict_of(None, None)
 
 
 class ConnectionCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def client_capa(self, *capabilities: ValueT) -> bool:
         """A client claims its capability.

@@ -12,13 +12,11 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
-
 _C1 = tuple_of(None, None)
 
 
 class GenericCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def copy(
         self,

@@ -15,14 +15,12 @@ from redspec._replies import list_of, to_float, to_geo_match, tuple_of
 from redspec.errors import DataError
 from redspec.types import GeoMatch, KeyT, ValueT
 
-
 _C1 = list_of(tuple_of(to_float, to_float))
 _C2 = list_of(to_geo_match)
 
 
 class GeoCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def geoadd(
         self,

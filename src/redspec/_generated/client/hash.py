@@ -15,7 +15,6 @@ from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_ok, tuple_
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
-
 _C1 = dict_of(None, None)
 _C2 = pairs_of(None, None)
 _C3 = tuple_of(None, None)
@@ -24,7 +23,6 @@ _C4 = tuple_of(None, dict_of(None, None))
 
 class HashCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def hdel(self, key: KeyT, *fields: ValueT) -> int:
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields

@@ -14,7 +14,6 @@ from redspec.types import KeyT, RespValue, ValueT
 class HyperloglogCommands(ClientBase[AnyStr]):
     __slots__ = ()
 
-
     async def pfadd(self, key: KeyT, *elements: ValueT) -> bool:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 

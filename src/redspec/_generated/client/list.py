@@ -14,13 +14,11 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
 
-
 _C1 = tuple_of(None, None)
 
 
 class ListCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def blmove(
         self,

@@ -10,13 +10,11 @@ from redspec._base import WRITE, ClientBase
 from redspec._replies import dict_of
 from redspec.types import PatternT, ValueT
 
-
 _C1 = dict_of(None, None)
 
 
 class PubsubCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def publish(self, channel: ValueT, message: ValueT) -> int:
         """Posts a message to a channel.

@@ -12,7 +12,6 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, list_of, to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
 
-
 _C1 = list_of(dict_of(None, None))
 _C2 = dict_of(None, None)
 _C3 = list_of(to_bool)
@@ -20,7 +19,6 @@ _C3 = list_of(to_bool)
 
 class ScriptingCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def eval(
         self,

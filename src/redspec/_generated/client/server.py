@@ -15,7 +15,6 @@ from redspec._replies import dict_of, entries, list_of, to_ok, to_set, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
-
 _C1 = dict_of(None, None)
 _C2 = list_of(dict_of(None, None))
 _C3 = dict_of(None, dict_of(None, None))
@@ -29,7 +28,6 @@ _C9 = tuple_of(None, None)
 
 class ServerCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def acl_cat(self, category: ValueT | None = None) -> list[AnyStr]:
         """Lists the ACL categories, or the commands inside a category.

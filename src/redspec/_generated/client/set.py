@@ -10,14 +10,12 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
 
-
 _C1 = list_of(to_bool)
 _C2 = tuple_of(None, None)
 
 
 class SetCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def sadd(self, key: KeyT, *members: ValueT) -> int:
         """Adds one or more members to a set. Creates the key if it doesn't exist.

@@ -15,7 +15,6 @@ from redspec._replies import list_of, pairs_of, to_float, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, PatternT, RangeT, ValueT
 
-
 _C1 = tuple_of(None, pairs_of(None, to_float))
 _C2 = tuple_of(None, None, to_float)
 _C3 = pairs_of(None, to_float)
@@ -26,7 +25,6 @@ _C6 = tuple_of(None, None)
 
 class SortedSetCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def bzmpop(
         self,

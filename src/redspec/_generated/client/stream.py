@@ -10,10 +10,19 @@ from typing import AnyStr, Literal, overload
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import StreamTrim
-from redspec._replies import dict_of, entries, list_of, pairs_of, stream_map, to_bool, to_entry, to_ok, tuple_of
+from redspec._replies import (
+    dict_of,
+    entries,
+    list_of,
+    pairs_of,
+    stream_map,
+    to_bool,
+    to_entry,
+    to_ok,
+    tuple_of,
+)
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, RespValue, StreamEntry, StreamIdT, UnixMillis, ValueT
-
 
 _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
@@ -26,7 +35,6 @@ _C7 = tuple_of(None, None, None, pairs_of(None, None))
 
 class StreamCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def xack(self, key: KeyT, group: ValueT, *ids: ValueT) -> int:
         """Returns the number of messages that were successfully acknowledged by the consumer group

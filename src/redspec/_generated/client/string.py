@@ -14,13 +14,11 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, to_bool, to_float, to_ok
 from redspec.types import KeyT, Millis, RespValue, Seconds, UnixMillis, UnixSeconds, ValueT
 
-
 _C1 = dict_of(None, None)
 
 
 class StringCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def append(self, key: KeyT, value: ValueT) -> int:
         """Appends a string to the value of a key. Creates the key if it doesn't exist.

@@ -12,7 +12,6 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, list_of, to_bool, to_float, tuple_of
 from redspec.types import KeyT, ValueT
 
-
 _C1 = tuple_of(None, None, to_float, to_float)
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
@@ -22,7 +21,6 @@ _C5 = dict_of(None, to_float)
 
 class VectorsetCommands(ClientBase[AnyStr]):
     __slots__ = ()
-
 
     async def vadd(
         self,

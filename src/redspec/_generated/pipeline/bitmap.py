@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 class BitmapPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def bitcount(
         self,

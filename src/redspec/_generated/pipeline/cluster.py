@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr, Literal
 
 from typing_extensions import deprecated
 
@@ -18,14 +18,12 @@ from redspec.types import RespValue, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = list_of(dict_of(None, None))
 _C2 = list_of(tuple_of(None, dict_of(None, None)))
 
 
 class ClusterPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def cluster_addslots(self, *slots: int) -> Pending[bool]:
         """Assigns new hash slots to a node.

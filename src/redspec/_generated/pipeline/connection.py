@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
@@ -16,13 +16,11 @@ from redspec.types import RespValue, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = dict_of(None, None)
 
 
 class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def client_capa(self, *capabilities: ValueT) -> Pending[bool]:
         """A client claims its capability.

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
@@ -15,13 +15,11 @@ from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSecon
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = tuple_of(None, None)
 
 
 class GenericPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def copy(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -18,14 +18,12 @@ from redspec.types import GeoMatch, KeyT, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = list_of(tuple_of(to_float, to_float))
 _C2 = list_of(to_geo_match)
 
 
 class GeoPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def geoadd(
         self,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -18,7 +18,6 @@ from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSecon
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = dict_of(None, None)
 _C2 = pairs_of(None, None)
 _C3 = tuple_of(None, None)
@@ -27,7 +26,6 @@ _C4 = tuple_of(None, dict_of(None, None))
 
 class HashPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def hdel(self, key: KeyT, *fields: ValueT) -> Pending[int]:
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields

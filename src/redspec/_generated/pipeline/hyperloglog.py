@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import AnyStr, TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr
 
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def pfadd(self, key: KeyT, *elements: ValueT) -> Pending[bool]:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.

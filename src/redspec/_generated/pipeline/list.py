@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -17,13 +17,11 @@ from redspec.types import KeyT, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = tuple_of(None, None)
 
 
 class ListPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def blmove(
         self,

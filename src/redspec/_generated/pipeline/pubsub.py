@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import AnyStr, TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr
 
 from redspec._base import WRITE, PipelineBase
 from redspec._replies import dict_of
@@ -13,13 +13,11 @@ from redspec.types import PatternT, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = dict_of(None, None)
 
 
 class PubsubPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def publish(self, channel: ValueT, message: ValueT) -> Pending[int]:
         """Posts a message to a channel.

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal, TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
@@ -15,7 +15,6 @@ from redspec.types import KeyT, RespValue, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = list_of(dict_of(None, None))
 _C2 = dict_of(None, None)
 _C3 = list_of(to_bool)
@@ -23,7 +22,6 @@ _C3 = list_of(to_bool)
 
 class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def eval(
         self,

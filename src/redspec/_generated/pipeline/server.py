@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -17,7 +17,6 @@ from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
-
 
 _C1 = dict_of(None, None)
 _C2 = list_of(dict_of(None, None))
@@ -32,7 +31,6 @@ _C9 = tuple_of(None, None)
 
 class ServerPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def acl_cat(self, category: ValueT | None = None) -> Pending[list[AnyStr]]:
         """Lists the ACL categories, or the commands inside a category.

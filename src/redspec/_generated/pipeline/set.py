@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, AnyStr, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, overload
 
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_set, tuple_of
@@ -13,14 +13,12 @@ from redspec.types import KeyT, PatternT, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = list_of(to_bool)
 _C2 = tuple_of(None, None)
 
 
 class SetPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def sadd(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Adds one or more members to a set. Creates the key if it doesn't exist.

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -18,7 +18,6 @@ from redspec.types import KeyT, PatternT, RangeT, ValueT
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = tuple_of(None, pairs_of(None, to_float))
 _C2 = tuple_of(None, None, to_float)
 _C3 = pairs_of(None, to_float)
@@ -29,7 +28,6 @@ _C6 = tuple_of(None, None)
 
 class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def bzmpop(
         self,

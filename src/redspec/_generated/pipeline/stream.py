@@ -5,18 +5,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import StreamTrim
-from redspec._replies import dict_of, entries, list_of, pairs_of, stream_map, to_bool, to_entry, to_ok, tuple_of
+from redspec._replies import (
+    dict_of,
+    entries,
+    list_of,
+    pairs_of,
+    stream_map,
+    to_bool,
+    to_entry,
+    to_ok,
+    tuple_of,
+)
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, RespValue, StreamEntry, StreamIdT, UnixMillis, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
-
 
 _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
@@ -29,7 +38,6 @@ _C7 = tuple_of(None, None, None, pairs_of(None, None))
 
 class StreamPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def xack(self, key: KeyT, group: ValueT, *ids: ValueT) -> Pending[int]:
         """Returns the number of messages that were successfully acknowledged by the consumer group

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import deprecated
 
@@ -17,13 +17,11 @@ from redspec.types import KeyT, Millis, RespValue, Seconds, UnixMillis, UnixSeco
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-
 _C1 = dict_of(None, None)
 
 
 class StringPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def append(self, key: KeyT, value: ValueT) -> Pending[int]:
         """Appends a string to the value of a key. Creates the key if it doesn't exist.

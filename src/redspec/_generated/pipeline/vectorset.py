@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, AnyStr, Literal, TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
@@ -14,7 +14,6 @@ from redspec.types import KeyT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
-
 
 _C1 = tuple_of(None, None, to_float, to_float)
 _C2 = list_of(to_float)
@@ -25,7 +24,6 @@ _C5 = dict_of(None, to_float)
 
 class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
-
 
     def vadd(
         self,

@@ -167,3 +167,24 @@ def test_arity_check_reports_unknown_mismatches() -> None:
     res = build(load_spec(ROOT / "commands.json"))
     assert res.errors == []
     assert res.arity == []  # CLIENT KILL and the spec gaps are known (SPEC-NOTES §8)
+
+
+def test_every_command_has_a_method() -> None:
+    from codegen import overlay as overlay_data
+    from codegen.generate import EXEMPT, has_method, method_name
+    from codegen.nodes import Overlay
+    from redspec._generated.client import Commands
+    from redspec._generated.meta import COMMANDS
+    from redspec._generated.pipeline import PipelineCommands
+
+    ov = Overlay(vars(overlay_data))
+    spec = load_spec(ROOT / "commands.json")
+    for cmd in spec.all_commands():
+        meta = COMMANDS[cmd.name]
+        if cmd.name in EXEMPT or (cmd.is_container and not has_method(cmd)):
+            assert meta["method"] is None
+            continue
+        name = method_name(cmd, ov)
+        assert meta["method"] == name
+        assert callable(getattr(Commands, name)), cmd.name
+        assert callable(getattr(PipelineCommands, name)), cmd.name

@@ -12,10 +12,12 @@ A test module registers its cases in a ``Cases`` registry::
         await c.check(c.r.get, "k", expect=b"v")
 
 and exposes ``test_reply = CASES.test()`` and ``test_coverage = CASES.coverage_test()``.
-Each case runs once per protocol (RESP3 and RESP2) on every pinned server
+Each case runs once per protocol (RESP3 and RESP2), with bytes and with
+decoded (str) replies, on every pinned server
 that has all the commands it declares (from the generated ``meta`` table),
 unless ``servers=`` narrows it. Every call goes through ``Ctx.check``, which
-checks the reply against the method's declared return annotation; a case
+checks the reply against the method's declared return annotation (and
+against the overload that the call selects, as mypy would pick it); a case
 must call exactly the methods it declares, so the coverage test (declared
 names against the mixin's public methods) cannot be satisfied by a
 declaration alone.
@@ -24,6 +26,8 @@ declaration alone.
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,12 +37,13 @@ import pytest
 
 import redspec
 from redspec._generated.meta import COMMANDS
-from tests.reply_check import assert_reply_matches
+from tests.reply_check import assert_reply_matches, check, return_annotation
 from tests.servers import RedisServer
 
 KINDS = {"redis-8.2.3": "redis8", "valkey-8.1.8": "valkey8", "redis-7.0.15": "redis7"}
 ALL = ("redis8", "valkey8", "redis7")
-PROTOCOLS = (3, 2)
+# (protocol, decode_responses): every case runs in each of these modes.
+MODES = ((3, False), (2, False), (3, True), (2, True))
 _UNSET: Any = object()
 
 _AVAILABLE: dict[str, tuple[str, ...]] = {
@@ -48,13 +53,12 @@ _AVAILABLE: dict[str, tuple[str, ...]] = {
 }
 
 
-def client_for(server: RedisServer, protocol: int, **settings: Any) -> redspec.Redis[bytes]:
+def client_for(server: RedisServer, protocol: int, **settings: Any) -> Any:
     """A client on ``server`` speaking ``protocol`` (bytes unless told otherwise)."""
     cls: Any = redspec.Redis
     if not hasattr(cls, "get"):  # until Redis itself carries the generated mixins
         cls = _with_mixins()
-    r: redspec.Redis[bytes] = cls.from_url(server.url, protocol=protocol, **settings)
-    return r
+    return cls.from_url(server.url, protocol=protocol, **settings)
 
 
 _MIXED: type | None = None
@@ -72,6 +76,52 @@ def _with_mixins() -> type:
     return _MIXED
 
 
+def _admits(annotation: Any, value: object) -> bool:
+    """Whether an argument value selects an overload parameter, as mypy would see it.
+
+    Overloads of the generated methods tell their shapes apart by ``None`` and
+    ``Literal`` parameters (``count: None``, ``withscores: Literal[True]``); any
+    other annotation admits every non-None value, and None when it is optional.
+    """
+    if annotation is type(None) or annotation is None:
+        return value is None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_admits(alt, value) for alt in typing.get_args(annotation))
+    if value is None:
+        return annotation is Any
+    return True
+
+
+def overload_for(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The return annotation of the first overload of ``method`` that this call selects.
+
+    None when the method has no overloads. Fails when none admits the call.
+    """
+    func = inspect.unwrap(getattr(method, "__func__", method))
+    overloads = typing.get_overloads(func)
+    if not overloads:
+        return None
+    bound = inspect.signature(func).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    for ov in overloads:
+        hints = typing.get_type_hints(ov)
+        params = inspect.signature(ov).parameters
+        ok = True
+        for name, value in bound.arguments.items():
+            param = params.get(name)
+            if param is None or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if name in hints and not _admits(hints[name], value):
+                ok = False
+                break
+        if ok:
+            return hints.get("return", Any)
+    raise AssertionError(f"{func.__name__}: no overload admits {args} {kwargs}")
+
+
 @dataclass
 class Ctx:
     """What a case gets: the client, the server kind and protocol, and the call record."""
@@ -79,7 +129,25 @@ class Ctx:
     r: Any
     kind: str
     protocol: int
+    decoded: bool = False
     names: set[str] = field(default_factory=set)
+
+    def v(self, expected: Any) -> Any:
+        """``expected`` (written with bytes) as this client returns it: str when it decodes."""
+        if not self.decoded:
+            return expected
+        if isinstance(expected, bytes):
+            return expected.decode()
+        if isinstance(expected, dict):
+            return {self.v(k): self.v(x) for k, x in expected.items()}
+        if isinstance(expected, (set, frozenset)):
+            return {self.v(x) for x in expected}
+        if isinstance(expected, list):
+            return [self.v(x) for x in expected]
+        if isinstance(expected, tuple):
+            items = [self.v(x) for x in expected]
+            return type(expected)(*items) if hasattr(expected, "_fields") else tuple(items)
+        return expected
 
     async def check(
         self, method: Callable[..., Awaitable[Any]], *args: Any, expect: Any = _UNSET, **kwargs: Any
@@ -96,8 +164,16 @@ class Ctx:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DeprecationWarning)
                 value = await method(*args, **kwargs)
-        assert_reply_matches(method, value)
+        anystr = str if self.decoded else bytes
+        if hasattr(self.r, "decode_responses") or not self.decoded:
+            assert_reply_matches(method, value)
+        else:  # the checker reads decode_responses from the client, which Redis lacks so far
+            check(value, return_annotation(method), str, path=f"{method.__name__}()")
+        chosen = overload_for(method, args, kwargs)
+        if chosen is not None:
+            check(value, chosen, anystr, path=f"{method.__name__}() [overload]")
         if expect is not _UNSET:
+            expect = self.v(expect)
             assert value == expect, f"{method.__name__}{args}{kwargs}: {value!r} != {expect!r}"
         self.names.add(method.__name__)
         return value
@@ -139,10 +215,16 @@ class Cases:
 
     def params(self) -> list[Any]:
         return [
-            pytest.param(case, kind, protocol, id=f"{case.name}-{kind}-resp{protocol}")
+            pytest.param(
+                case,
+                kind,
+                protocol,
+                decoded,
+                id=f"{case.name}-{kind}-resp{protocol}" + ("-str" if decoded else ""),
+            )
             for case in self.cases.values()
             for kind in case.servers
-            for protocol in PROTOCOLS
+            for protocol, decoded in MODES
         ]
 
     def methods(self) -> set[str]:
@@ -154,15 +236,15 @@ class Cases:
         }
 
     def test(self) -> Callable[..., Awaitable[None]]:
-        @pytest.mark.parametrize(("case", "kind", "protocol"), self.params())
+        @pytest.mark.parametrize(("case", "kind", "protocol", "decoded"), self.params())
         async def test_reply(
-            case: Case, kind: str, protocol: int, request: pytest.FixtureRequest
+            case: Case, kind: str, protocol: int, decoded: bool, request: pytest.FixtureRequest
         ) -> None:
             server: RedisServer = request.getfixturevalue(kind)
-            r = client_for(server, protocol)
+            r = client_for(server, protocol, decode_responses=decoded)
             try:
                 await r.execute_command("FLUSHALL")
-                ctx = Ctx(r, kind, protocol)
+                ctx = Ctx(r, kind, protocol, decoded)
                 await case.func(ctx)
                 assert ctx.names == set(case.methods), (
                     f"{case.name} declared {sorted(case.methods)}, called {sorted(ctx.names)}"

@@ -167,8 +167,10 @@ def _clean_md(text: str) -> str:
     return re.sub(r"[`!]", "", text).strip()
 
 
-def docstring(cmd: Command, plan: Plan, spec: Spec, overlaid: bool) -> list[str]:
-    lines = [(cmd.summary or f"The {cmd.name} command.").strip()]
+def docstring(
+    cmd: Command, plan: Plan, spec: Spec, overlaid: bool, summary: str | None = None
+) -> list[str]:
+    lines = [(cmd.summary or summary or f"The {cmd.name} command.").strip()]
     lines.append("")
     if cmd.complexity:
         lines.append(f"Complexity: {cmd.complexity.strip()}")
@@ -314,7 +316,11 @@ def build(
             command=cmd.name,
             readonly=cmd.is_readonly,
             doc=docstring(
-                cmd, plan, spec, ov.arguments(cmd.name) is not None and not cmd.arguments
+                cmd,
+                plan,
+                spec,
+                ov.arguments(cmd.name) is not None and not cmd.arguments,
+                ov.summary(cmd.name),
             ),
             deprecated=deprecation(cmd) if cmd.is_deprecated else None,
             blocking=blocking,

@@ -132,6 +132,7 @@ class Overlay:
             "METHOD_NAMES",
             "BLOCKING",
             "GROUPS",
+            "SUMMARIES",
         ):
             names.update(self._section(sec))
         return names
@@ -194,6 +195,10 @@ class Overlay:
         if v is not None:
             self.used.add(("GROUPS", cmd, ""))
         return v
+
+    def summary(self, cmd: str) -> str | None:
+        v = self._section("SUMMARIES").get(cmd)
+        return str(v) if v is not None else None
 
     def unused(self) -> list[str]:
         """Entries never consulted (a typo, or a parameter that no longer exists)."""

@@ -18,6 +18,7 @@ Sections:
 * ``SPLIT_ONEOF``: oneofs of pure tokens that become separate bools (SET NX/XX).
 * ``BLOCKING``: how long a blocking command may block: (parameter, unit).
 * ``GROUPS``: module commands' generated group.
+* ``SUMMARIES``: docstring summaries for commands whose spec entry has none.
 """
 
 from __future__ import annotations
@@ -212,3 +213,19 @@ BLOCKING: dict[str, tuple[str, str]] = {
 }
 
 GROUPS: dict[str, str] = {}
+
+# The vector-set module commands publish no docs at all.
+SUMMARIES: dict[str, str] = {
+    "VADD": "Adds an element and its vector to a vector set (creating the key if needed).",
+    "VCARD": "Returns the number of elements in a vector set.",
+    "VDIM": "Returns the dimension of the vectors in a vector set.",
+    "VEMB": "Returns the vector of an element of a vector set.",
+    "VGETATTR": "Returns the JSON attributes of an element of a vector set.",
+    "VINFO": "Returns information about a vector set.",
+    "VISMEMBER": "Tells whether an element belongs to a vector set.",
+    "VLINKS": "Returns the neighbours of an element in each layer of the HNSW graph.",
+    "VRANDMEMBER": "Returns one or more random elements of a vector set.",
+    "VREM": "Removes an element from a vector set.",
+    "VSETATTR": "Sets (or, with an empty string, removes) the JSON attributes of an element.",
+    "VSIM": "Returns the elements most similar to a vector or to an element.",
+}

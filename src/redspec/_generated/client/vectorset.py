@@ -36,7 +36,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         setattr: ValueT | None = None,
         m: int | None = None,
     ) -> bool:
-        """The VADD command.
+        """Adds an element and its vector to a vector set (creating the key if needed).
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -78,7 +78,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return to_bool(await self._call(argv, WRITE))
 
     async def vcard(self, key: KeyT) -> int:
-        """The VCARD command.
+        """Returns the number of elements in a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -89,7 +89,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return await self._call(("VCARD", key), READ)
 
     async def vdim(self, key: KeyT) -> int:
-        """The VDIM command.
+        """Returns the dimension of the vectors in a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -130,7 +130,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         *,
         raw: bool = False,
     ) -> list[float] | tuple[AnyStr, AnyStr, float, float | None] | None:
-        """The VEMB command.
+        """Returns the vector of an element of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -148,7 +148,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return _C2(await self._call(argv, READ))
 
     async def vgetattr(self, key: KeyT, element: ValueT) -> AnyStr | None:
-        """The VGETATTR command.
+        """Returns the JSON attributes of an element of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -160,7 +160,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return await self._call(("VGETATTR", key, element), READ)
 
     async def vinfo(self, key: KeyT) -> dict[AnyStr, AnyStr | int] | None:
-        """The VINFO command.
+        """Returns information about a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -171,7 +171,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return _C3(await self._call(("VINFO", key), READ))
 
     async def vismember(self, key: KeyT, element: ValueT) -> bool:
-        """The VISMEMBER command.
+        """Tells whether an element belongs to a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -213,7 +213,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         *,
         withscores: bool = False,
     ) -> list[list[AnyStr]] | list[dict[AnyStr, float]] | None:
-        """The VLINKS command.
+        """Returns the neighbours of an element in each layer of the HNSW graph.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -245,7 +245,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         key: KeyT,
         count: int | None = None,
     ) -> AnyStr | list[AnyStr] | None:
-        """The VRANDMEMBER command.
+        """Returns one or more random elements of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -260,7 +260,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return await self._call(argv, READ)
 
     async def vrem(self, key: KeyT, element: ValueT) -> bool:
-        """The VREM command.
+        """Removes an element from a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -272,7 +272,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         return to_bool(await self._call(("VREM", key, element), WRITE))
 
     async def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> bool:
-        """The VSETATTR command.
+        """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -373,7 +373,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         truth: bool = False,
         nothread: bool = False,
     ) -> list[AnyStr] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]:
-        """The VSIM command.
+        """Returns the elements most similar to a vector or to an element.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).

@@ -39,7 +39,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         setattr: ValueT | None = None,
         m: int | None = None,
     ) -> Pending[bool]:
-        """The VADD command.
+        """Adds an element and its vector to a vector set (creating the key if needed).
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -81,7 +81,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(argv, WRITE, to_bool)
 
     def vcard(self, key: KeyT) -> Pending[int]:
-        """The VCARD command.
+        """Returns the number of elements in a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -92,7 +92,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(("VCARD", key), READ, None)
 
     def vdim(self, key: KeyT) -> Pending[int]:
-        """The VDIM command.
+        """Returns the dimension of the vectors in a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -127,7 +127,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         raw: bool = ...,
     ) -> Pending[list[float] | tuple[AnyStr, AnyStr, float, float | None] | None]: ...
     def vemb(self, key: KeyT, element: ValueT, *, raw: bool = False) -> Pending[Any]:
-        """The VEMB command.
+        """Returns the vector of an element of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -143,7 +143,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(argv, READ, _C1 if raw else _C2)
 
     def vgetattr(self, key: KeyT, element: ValueT) -> Pending[AnyStr | None]:
-        """The VGETATTR command.
+        """Returns the JSON attributes of an element of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -155,7 +155,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(("VGETATTR", key, element), READ, None)
 
     def vinfo(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr | int] | None]:
-        """The VINFO command.
+        """Returns information about a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -166,7 +166,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(("VINFO", key), READ, _C3)
 
     def vismember(self, key: KeyT, element: ValueT) -> Pending[bool]:
-        """The VISMEMBER command.
+        """Tells whether an element belongs to a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -202,7 +202,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         withscores: bool = ...,
     ) -> Pending[list[list[AnyStr]] | list[dict[AnyStr, float]] | None]: ...
     def vlinks(self, key: KeyT, element: ValueT, *, withscores: bool = False) -> Pending[Any]:
-        """The VLINKS command.
+        """Returns the neighbours of an element in each layer of the HNSW graph.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -228,7 +228,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         count: int | None = ...,
     ) -> Pending[AnyStr | list[AnyStr] | None]: ...
     def vrandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
-        """The VRANDMEMBER command.
+        """Returns one or more random elements of a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -243,7 +243,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(argv, READ, None)
 
     def vrem(self, key: KeyT, element: ValueT) -> Pending[bool]:
-        """The VREM command.
+        """Removes an element from a vector set.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -255,7 +255,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         return self._call(("VREM", key, element), WRITE, to_bool)
 
     def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> Pending[bool]:
-        """The VSETATTR command.
+        """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).
@@ -356,7 +356,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         truth: bool = False,
         nothread: bool = False,
     ) -> Pending[Any]:
-        """The VSIM command.
+        """Returns the elements most similar to a vector or to an element.
 
         Available on: Redis 8.2.3.
         Signature from the overlay (the server publishes no argument grammar).

@@ -7,8 +7,9 @@ commands on pooled connections, and closing.
 
 Reconnection is on demand. A call that finds no usable connection waits for
 one (up to ``connect_timeout``); the first such call starts one connector
-task, which retries with exponential backoff and jitter while anybody is
-waiting and stops when nobody is. So an idle client whose server is gone
+task, which retries with exponential backoff and jitter (50 ms doubling to
+2 s, or to a third of connect_timeout if that is less) while anybody is
+waiting, and stops when nobody is. So an idle client whose server is gone
 makes no attempts, and calls succeed again as soon as the server is back.
 The first connect of a client never succeeded fails at once instead (a wrong
 address or password should surface, not be waited out); so do rejected
@@ -141,6 +142,10 @@ class ClientCore:
 
     async def _connect(self) -> None:
         delay = BACKOFF_MIN
+        # Every waiter must see a few attempts within its connect_timeout, or a
+        # call made just after the server came back could time out in our sleep.
+        timeout = self.settings.connect_timeout
+        longest = min(BACKOFF_MAX, timeout / 3) if timeout else BACKOFF_MAX
         try:
             while True:
                 try:
@@ -158,7 +163,7 @@ class ClientCore:
                     if not self._waiters:
                         return  # nobody is waiting: try again on the next call
                     await asyncio.sleep(delay * (0.5 + random.random() / 2))
-                    delay = min(delay * 2, BACKOFF_MAX)
+                    delay = min(delay * 2, longest)
                     continue
                 if self.closed:
                     conn.close(ConnectionError("client closed"))

@@ -191,7 +191,7 @@ def _emit(items: list[Item], depth: int, out: list[str]) -> None:
 def _stmt(line: str, depth: int, out: list[str]) -> None:
     """A statement; `if cond: body` one-liners are split for readability."""
     ind = IND * depth
-    m = re.match(r"^if (.*): (raise .*|\w+ = .*)$", line)
+    m = re.match(r"^if (.*?): (raise .*|\w+ = .*|_e\..*)$", line)
     if m:
         out.append(f"{ind}if {m.group(1)}:")
         out.append(f"{ind}{IND}{m.group(2)}")

@@ -108,7 +108,15 @@ class StructureRules:
         if not self.scope:
             fn = "exactly_one" if required else "at_most_one"
             args = ", ".join(f"{h.name}={self.ref(h)}" for h in heads)
-            self.checks.append(f"_e.{fn}({q(self.cmd)}, {args})")
+            # a cheap count first; the helper (which names the offenders) only on bad input
+            count = " + ".join(
+                f"(not not {self.ref(h)})"
+                if h.is_bool or h.default == "()"
+                else f"({self.ref(h)} is not None)"
+                for h in heads
+            )
+            test = "!= 1" if required else "> 1"
+            self.checks.append(f"if {count} {test}: _e.{fn}({q(self.cmd)}, {args})")
         return items
 
     def _tok_wrap(self, n: Node, only: Node) -> list[Item]:

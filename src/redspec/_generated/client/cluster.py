@@ -337,7 +337,8 @@ class ClusterCommands(ClientBase[AnyStr]):
             stable: [STABLE]
             timeout: [TIMEOUT timeout] (Valkey only)
         """
-        _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
+        if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
+            _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
         argv: list[object] = ["CLUSTER", "SETSLOT", slot]
         if importing is not None:
             argv.extend(("IMPORTING", importing))
@@ -397,7 +398,8 @@ class ClusterCommands(ClientBase[AnyStr]):
         """
         if orderby is None and (limit is not None or order is not None):
             raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
-        _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
+        if (slotsrange is not None) + (orderby is not None) != 1:
+            _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
         argv: list[object] = ["CLUSTER", "SLOT-STATS"]
         if slotsrange is not None:
             argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))

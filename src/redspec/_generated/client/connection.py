@@ -98,7 +98,7 @@ class ConnectionCommands(ClientBase[AnyStr]):
         laddr: ValueT | None = None,
         skipme: Literal["YES", "NO"] | None = None,
         maxage: int | None = None,
-    ) -> bool | int:
+    ) -> int:
         """Terminates open connections.
 
         Complexity: O(N) where N is the number of client connections
@@ -131,7 +131,7 @@ class ConnectionCommands(ClientBase[AnyStr]):
             argv.extend(("SKIPME", skipme))
         if maxage is not None:
             argv.extend(("MAXAGE", maxage))
-        return to_ok(await self._call(argv, WRITE))
+        return await self._call(argv, WRITE)
 
     async def client_list(
         self,
@@ -238,7 +238,8 @@ class ConnectionCommands(ClientBase[AnyStr]):
             lib_name: [LIB-NAME libname]
             lib_ver: [LIB-VER libver]
         """
-        _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
+        if (lib_name is not None) + (lib_ver is not None) != 1:
+            _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
         argv: list[object] = ["CLIENT", "SETINFO"]
         if lib_name is not None:
             argv.extend(("LIB-NAME", lib_name))

@@ -192,7 +192,8 @@ class GenericCommands(ClientBase[AnyStr]):
             auth2: [AUTH2 username password]
             keys: [KEYS keys [keys ...]]
         """
-        _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
+        if (auth is not None) + (auth2 is not None) > 1:
+            _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
         argv: list[object] = ["MIGRATE", host, port, key, destination_db, timeout]
         if copy:
             argv.append("COPY")

@@ -17,9 +17,9 @@ from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
 _C1 = dict_of(None, None)
 _C2 = list_of(dict_of(None, None))
-_C3 = dict_of(None, dict_of(None, None))
-_C4 = list_of(tuple_of(None, to_set))
-_C5 = list_of(tuple_of(None, None, to_set, None, None, None, to_set, to_set, list_of(dict_of(None, None)), None))
+_C3 = list_of(tuple_of(None, None, to_set, None, None, None, to_set, to_set, list_of(dict_of(None, None)), None))
+_C4 = dict_of(None, dict_of(None, None))
+_C5 = list_of(tuple_of(None, to_set))
 _C6 = list_of(tuple_of(None, None, None, None, None, None))
 _C7 = list_of(tuple_of(None, None))
 _C8 = list_of(tuple_of(None, None, None, None))
@@ -157,7 +157,8 @@ class ServerCommands(ClientBase[AnyStr]):
             count: [count]
             reset: [RESET]
         """
-        _e.at_most_one("ACL LOG", count=count, reset=reset)
+        if (count is not None) + (not not reset) > 1:
+            _e.at_most_one("ACL LOG", count=count, reset=reset)
         argv: list[object] = ["ACL", "LOG"]
         if count is not None:
             argv.append(count)
@@ -231,14 +232,16 @@ class ServerCommands(ClientBase[AnyStr]):
             argv.append(operation)
         return await self._call(argv, WRITE)
 
-    async def command(self) -> RespValue:
+    async def command(
+        self,
+    ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]:
         """Returns detailed information about all commands.
 
         Complexity: O(N) where N is the total number of Redis commands
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("COMMAND",), WRITE)
+        return _C3(await self._call(("COMMAND",), WRITE))
 
     async def command_count(self) -> int:
         """Returns a count of commands.
@@ -259,7 +262,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return _C3(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
 
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
@@ -289,7 +292,7 @@ class ServerCommands(ClientBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return _C4(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
 
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -313,7 +316,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return _C5(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
 
     async def command_list(
         self,
@@ -333,7 +336,8 @@ class ServerCommands(ClientBase[AnyStr]):
             aclcat: [ACLCAT category]
             pattern: [PATTERN pattern]
         """
-        _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
         argv: list[object] = ["COMMAND", "LIST"]
         if module is not None:
             argv.extend(("FILTERBY", "MODULE", module))
@@ -591,7 +595,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return _C3(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        return _C4(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
 
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
@@ -791,7 +795,8 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         if host is None and port is not None:
             raise DataError("REPLICAOF: port needs host")
-        _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+        if (host is not None) + (not not no_one) != 1:
+            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
             if port is None:
@@ -914,7 +919,8 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         if host is None and port is not None:
             raise DataError("SLAVEOF: port needs host")
-        _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+        if (host is not None) + (not not no_one) != 1:
+            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
             if port is None:

@@ -101,7 +101,7 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         laddr: ValueT | None = None,
         skipme: Literal["YES", "NO"] | None = None,
         maxage: int | None = None,
-    ) -> Pending[bool | int]:
+    ) -> Pending[int]:
         """Terminates open connections.
 
         Complexity: O(N) where N is the number of client connections
@@ -134,7 +134,7 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("SKIPME", skipme))
         if maxage is not None:
             argv.extend(("MAXAGE", maxage))
-        return self._call(argv, WRITE, to_ok)
+        return self._call(argv, WRITE, None)
 
     def client_list(
         self,
@@ -241,7 +241,8 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             lib_name: [LIB-NAME libname]
             lib_ver: [LIB-VER libver]
         """
-        _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
+        if (lib_name is not None) + (lib_ver is not None) != 1:
+            _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
         argv: list[object] = ["CLIENT", "SETINFO"]
         if lib_name is not None:
             argv.extend(("LIB-NAME", lib_name))

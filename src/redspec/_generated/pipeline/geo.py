@@ -277,7 +277,8 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """
         if count is None and any:
             raise DataError("GEORADIUS: any needs count")
-        _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+        if (store is not None) + (storedist is not None) > 1:
+            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
         if withcoord:
             argv.append("WITHCOORD")
@@ -460,7 +461,8 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """
         if count is None and any:
             raise DataError("GEORADIUSBYMEMBER: any needs count")
-        _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+        if (store is not None) + (storedist is not None) > 1:
+            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
         argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
         if withcoord:
             argv.append("WITHCOORD")
@@ -859,8 +861,10 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             withdist: [WITHDIST]
             withhash: [WITHHASH]
         """
-        _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+        if (frommember is not None) + (fromlonlat is not None) != 1:
+            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+        if (byradius is not None) + (bybox is not None) != 1:
+            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
         if count is None and any:
             raise DataError("GEOSEARCH: any needs count")
         argv: list[object] = ["GEOSEARCH", key]
@@ -921,8 +925,10 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             any: [ANY]
             storedist: [STOREDIST]
         """
-        _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+        if (frommember is not None) + (fromlonlat is not None) != 1:
+            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+        if (byradius is not None) + (bybox is not None) != 1:
+            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
         if count is None and any:
             raise DataError("GEOSEARCHSTORE: any needs count")
         argv: list[object] = ["GEOSEARCHSTORE", destination, source]

@@ -183,7 +183,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+            _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
         argv: list[object] = ["HGETEX", key]
         if ex is not None:
             argv.extend(("EX", _e.seconds(ex)))
@@ -537,7 +538,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+            _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
         argv: list[object] = ["HSETEX", key]
         if condition is not None:
             argv.append(condition)

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 _C1 = dict_of(None, None)
 _C2 = list_of(dict_of(None, None))
-_C3 = dict_of(None, dict_of(None, None))
-_C4 = list_of(tuple_of(None, to_set))
-_C5 = list_of(tuple_of(None, None, to_set, None, None, None, to_set, to_set, list_of(dict_of(None, None)), None))
+_C3 = list_of(tuple_of(None, None, to_set, None, None, None, to_set, to_set, list_of(dict_of(None, None)), None))
+_C4 = dict_of(None, dict_of(None, None))
+_C5 = list_of(tuple_of(None, to_set))
 _C6 = list_of(tuple_of(None, None, None, None, None, None))
 _C7 = list_of(tuple_of(None, None))
 _C8 = list_of(tuple_of(None, None, None, None))
@@ -155,7 +155,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             reset: [RESET]
         """
-        _e.at_most_one("ACL LOG", count=count, reset=reset)
+        if (count is not None) + (not not reset) > 1:
+            _e.at_most_one("ACL LOG", count=count, reset=reset)
         argv: list[object] = ["ACL", "LOG"]
         if count is not None:
             argv.append(count)
@@ -227,14 +228,16 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             argv.append(operation)
         return self._call(argv, WRITE, None)
 
-    def command(self) -> Pending[RespValue]:
+    def command(
+        self,
+    ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]:
         """Returns detailed information about all commands.
 
         Complexity: O(N) where N is the total number of Redis commands
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("COMMAND",), WRITE, None)
+        return self._call(("COMMAND",), WRITE, _C3)
 
     def command_count(self) -> Pending[int]:
         """Returns a count of commands.
@@ -258,7 +261,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C3)
+        return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
 
     def command_getkeys(self, command: ValueT, *args: ValueT) -> Pending[list[AnyStr]]:
         """Extracts the key names from an arbitrary command.
@@ -288,7 +291,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C4)
+        return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
 
     def command_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -312,7 +315,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return self._call(("COMMAND", "INFO", *command_names), WRITE, _C5)
+        return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
 
     def command_list(
         self,
@@ -332,7 +335,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             aclcat: [ACLCAT category]
             pattern: [PATTERN pattern]
         """
-        _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
         argv: list[object] = ["COMMAND", "LIST"]
         if module is not None:
             argv.extend(("FILTERBY", "MODULE", module))
@@ -596,7 +600,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C3)
+        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C4)
 
     def latency_history(self, event: ValueT) -> Pending[list[tuple[int, int]]]:
         """Returns timestamp-latency samples for an event.
@@ -796,7 +800,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         """
         if host is None and port is not None:
             raise DataError("REPLICAOF: port needs host")
-        _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+        if (host is not None) + (not not no_one) != 1:
+            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
         argv: list[object] = ["REPLICAOF"]
         if host is not None:
             if port is None:
@@ -919,7 +924,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         """
         if host is None and port is not None:
             raise DataError("SLAVEOF: port needs host")
-        _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+        if (host is not None) + (not not no_one) != 1:
+            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
         argv: list[object] = ["SLAVEOF"]
         if host is not None:
             if port is None:

@@ -113,7 +113,8 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
         argv: list[object] = ["GETEX", key]
         if ex is not None:
             argv.extend(("EX", _e.seconds(ex)))
@@ -413,8 +414,10 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
         argv: list[object] = ["SET", key, value]
         if nx:
             argv.append("NX")

@@ -58,7 +58,8 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """
         if values is not None:
             values = _e.seq(values, "values")
-        _e.exactly_one("VADD", fp32=fp32, values=values)
+        if (fp32 is not None) + (values is not None) != 1:
+            _e.exactly_one("VADD", fp32=fp32, values=values)
         argv: list[object] = ["VADD", key]
         if reduce is not None:
             argv.extend(("REDUCE", reduce))
@@ -378,7 +379,8 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """
         if values is not None:
             values = _e.seq(values, "values")
-        _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
+        if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
+            _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
         argv: list[object] = ["VSIM", key]
         if ele is not None:
             argv.extend(("ELE", ele))

@@ -69,7 +69,7 @@ def _with_mixins() -> type:
     if _MIXED is None:
         from redspec._generated.client import Commands
 
-        class _Client(Commands, redspec.Redis):  # type: ignore[misc]
+        class _Client(Commands[Any], redspec.Redis[Any]):
             __slots__ = ()
 
         _MIXED = _Client
@@ -98,10 +98,12 @@ def _admits(annotation: Any, value: object) -> bool:
 def overload_for(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The return annotation of the first overload of ``method`` that this call selects.
 
-    None when the method has no overloads. Fails when none admits the call.
+    None when the method has no overloads (or Python < 3.11 cannot list them).
+    Fails when none admits the call.
     """
     func = inspect.unwrap(getattr(method, "__func__", method))
-    overloads = typing.get_overloads(func)
+    get_overloads = getattr(typing, "get_overloads", None)  # Python 3.11+
+    overloads = get_overloads(func) if get_overloads is not None else ()
     if not overloads:
         return None
     bound = inspect.signature(func).bind(None, *args, **kwargs)

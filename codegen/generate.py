@@ -401,6 +401,11 @@ def build(
     res.files["__init__.py"] = (
         header + '\n"""Code generated from the spec: never edit by hand."""\n'
     )
+    for rel, text in sorted(res.files.items()):
+        try:
+            compile(text, rel, "exec")
+        except SyntaxError as e:
+            res.errors.append(f"generated {rel} does not compile: {e}")
     return res
 
 

@@ -218,6 +218,13 @@ def _overload_plan(
                 )
             if f not in flags_all:
                 flags_all.append(f)
+            p = plan.param(f)
+            before = plan.params[: plan.params.index(p)] if p else []
+            if p and p.positional and any(b.positional and b.default for b in before):
+                raise RenderError(
+                    f"{spec.command} +{f}: a positional parameter after one with a default "
+                    "cannot lose its default in an overload (make it keyword-only)"
+                )
     out: list[tuple[dict[str, str], Reply]] = [({f: "false" for f in flags_all}, base)]
     for i, (flags, reply, _) in enumerate(lines):
         earlier = {f for fl, _, _ in lines[:i] for f in fl} - set(flags)

@@ -251,6 +251,15 @@ def _split(ann: str) -> list[str]:
 
 
 def render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bool) -> list[str]:
+    lines = _render_method(spec, plan, convs, pipeline)
+    body = "\n".join(lines)
+    for p in plan.params:
+        if p.name in ("len", "isinstance", "repr", "list", "object") and f"{p.name}(" in body:
+            raise RenderError(f"{spec.command}: parameter {p.name} shadows a builtin the body uses")
+    return lines
+
+
+def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bool) -> list[str]:
     overloads, impl_reply = _overload_plan(spec, plan)
     kw = "def" if pipeline else "async def"
 

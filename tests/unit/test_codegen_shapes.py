@@ -21,6 +21,7 @@ from redspec._generated.models import (
     BitfieldSet,
     StreamTrim,
 )
+from redspec._generated.pipeline import PipelineCommands
 
 
 class Fake(Commands[bytes]):
@@ -221,3 +222,62 @@ async def test_zrange_withscores_converts() -> None:
     f = Fake([b"a", b"1", b"b", b"2.5"])
     assert await f.zrange("z", 0, -1, withscores=True) == [(b"a", 1.0), (b"b", 2.5)]
     assert f.argv == ["ZRANGE", "z", 0, -1, "WITHSCORES"]
+
+
+async def test_more_shapes() -> None:
+    f = Fake(3)
+    await f.bitcount("b", start=0, end=-1, unit="BIT")
+    assert f.argv == ["BITCOUNT", "b", 0, -1, "BIT"]
+    f = Fake(3)
+    await f.bitpos("b", 1, start=2)
+    assert f.argv == ["BITPOS", "b", 1, 2]
+    f = Fake(b"OK")
+    await f.cluster_setslot(5, importing="node-a")
+    assert f.argv == ["CLUSTER", "SETSLOT", 5, "IMPORTING", "node-a"]
+    f = Fake(b"OK")
+    await f.replicaof(no_one=True)
+    assert f.argv == ["REPLICAOF", "NO", "ONE"]
+    f = Fake(b"OK")
+    await f.replicaof(host="h", port=6379)
+    assert f.argv == ["REPLICAOF", "h", 6379]
+    f = Fake({})
+    await f.xinfo_stream("s", full=True, count=5)
+    assert f.argv == ["XINFO", "STREAM", "s", "FULL", "COUNT", 5]
+    f = Fake(1)
+    await f.vadd("v", "e", values=[0.5, 1.0, 2.0], quantization="Q8")
+    assert f.argv == ["VADD", "v", "VALUES", 3, 0.5, 1.0, 2.0, "e", "Q8"]
+    f = Fake()
+    with pytest.raises(DataError):
+        await f.bitcount("b", end=5)  # end needs start
+    with pytest.raises(DataError):
+        await f.cluster_setslot(5, importing="a", stable=True)
+    with pytest.raises(DataError):
+        await f.cluster_setslot(5)
+    with pytest.raises(DataError):
+        await f.xinfo_stream("s", count=5)  # count needs full
+    with pytest.raises(DataError):
+        await f.vadd("v", "e", fp32=b"\x00\x00\x80\x3f", values=[1.0])
+    assert f.calls == []
+
+
+class FakePipe(PipelineCommands[bytes]):
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[Any], int, Any]] = []
+
+    def _call(self, args: Sequence[Any], mode: int, conv: Any) -> Any:
+        self.calls.append((list(args), mode, conv))
+        return None
+
+
+def test_pipeline_methods_pass_the_converter() -> None:
+    p = FakePipe()
+    p.get("k")
+    p.zrange("z", 0, 1, withscores=True)
+    p.zrange("z", 0, 1)
+    p.xadd("s", {"f": "v"})
+    (a, ma, ca), (b, mb, cb), (c, _, cc), (d, md, _) = p.calls
+    assert (a, ma, ca) == (["GET", "k"], READ, None)
+    assert b == ["ZRANGE", "z", 0, 1, "WITHSCORES"] and mb == READ
+    assert cb is not None and cb([b"m", b"1"]) == [(b"m", 1.0)]
+    assert c == ["ZRANGE", "z", 0, 1] and cc is None
+    assert d == ["XADD", "s", "*", "f", "v"] and md == WRITE

@@ -163,6 +163,7 @@ RENAMES: dict[str, dict[str, str]] = {
 }
 
 _WEIGHTS = {"weights": "Sequence[float]"}
+_IDS = {"ids": "StreamIdT"}
 _COMMANDLOG = 'Literal["slow", "large-request", "large-reply"]'
 _SCORE_BOUNDS = {"min": "RangeT", "max": "RangeT"}
 TYPES: dict[str, dict[str, str]] = {
@@ -178,6 +179,16 @@ TYPES: dict[str, dict[str, str]] = {
     "ZRANGESTORE": {"min": "RangeT", "max": "RangeT"},
     "XADD": {"id": 'StreamIdT | Literal["*"]'},
     "XRANGE": {"start": "StreamIdT", "end": "StreamIdT"},
+    "XACK": _IDS,
+    "XACKDEL": _IDS,
+    "XDEL": _IDS,
+    "XDELEX": _IDS,
+    "XCLAIM": {"ids": "StreamIdT", "min_idle_time": "int", "lastid": "StreamIdT"},
+    "XAUTOCLAIM": {"start": "StreamIdT", "min_idle_time": "int"},
+    "XPENDING": {"start": "StreamIdT", "end": "StreamIdT"},
+    "XSETID": {"last_id": "StreamIdT", "maxdeletedid": "StreamIdT"},
+    "XGROUP CREATE": {"id": 'StreamIdT | Literal["$"]'},
+    "XGROUP SETID": {"id": 'StreamIdT | Literal["$"]'},
     "XREVRANGE": {"end": "StreamIdT", "start": "StreamIdT"},
     "XREAD": {"streams": "Mapping[KeyT, StreamIdT]"},
     "XREADGROUP": {"streams": "Mapping[KeyT, StreamIdT]"},

@@ -36,7 +36,7 @@ _C7 = tuple_of(None, None, None, pairs_of(None, None))
 class StreamCommands(ClientBase[AnyStr]):
     __slots__ = ()
 
-    async def xack(self, key: KeyT, group: ValueT, *ids: ValueT) -> int:
+    async def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> int:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
@@ -55,7 +55,7 @@ class StreamCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        *ids: ValueT,
+        *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> list[int]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
@@ -124,8 +124,8 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -136,8 +136,8 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -148,8 +148,8 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -159,8 +159,8 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = None,
         justid: bool = False,
@@ -196,14 +196,14 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: Literal[False] = ...,
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> list[StreamEntry[AnyStr]]: ...
     @overload
     async def xclaim(
@@ -211,14 +211,14 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: Literal[True],
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> list[AnyStr]: ...
     @overload
     async def xclaim(
@@ -226,28 +226,28 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: bool = ...,
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> list[StreamEntry[AnyStr]] | list[AnyStr]: ...
     async def xclaim(
         self,
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
         force: bool = False,
         justid: bool = False,
-        lastid: ValueT | None = None,
+        lastid: StreamIdT | None = None,
     ) -> list[StreamEntry[AnyStr]] | list[AnyStr]:
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
@@ -287,7 +287,7 @@ class StreamCommands(ClientBase[AnyStr]):
             return await self._call(argv, WRITE)
         return _C3(await self._call(argv, WRITE))
 
-    async def xdel(self, key: KeyT, *ids: ValueT) -> int:
+    async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
 
         Complexity: O(1) for each single item to delete in the stream, regardless of the stream
@@ -304,7 +304,7 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xdelex(
         self,
         key: KeyT,
-        *ids: ValueT,
+        *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> list[int]:
         """Deletes one or multiple entries from the stream.
@@ -330,7 +330,7 @@ class StreamCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        id: ValueT | Literal["$"],
+        id: StreamIdT | Literal["$"],
         *,
         mkstream: bool = False,
         entriesread: int | None = None,
@@ -409,7 +409,7 @@ class StreamCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        id: ValueT | Literal["$"],
+        id: StreamIdT | Literal["$"],
         *,
         entriesread: int | None = None,
     ) -> bool:
@@ -535,7 +535,7 @@ class StreamCommands(ClientBase[AnyStr]):
         *,
         idle: int | None = ...,
         start: None = ...,
-        end: ValueT | None = ...,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None]: ...
@@ -546,8 +546,8 @@ class StreamCommands(ClientBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = ...,
-        start: ValueT,
-        end: ValueT | None = ...,
+        start: StreamIdT,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> list[tuple[AnyStr, AnyStr, int, int]]: ...
@@ -558,8 +558,8 @@ class StreamCommands(ClientBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = ...,
-        start: ValueT | None = ...,
-        end: ValueT | None = ...,
+        start: StreamIdT | None = ...,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]: ...
@@ -569,8 +569,8 @@ class StreamCommands(ClientBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = None,
-        start: ValueT | None = None,
-        end: ValueT | None = None,
+        start: StreamIdT | None = None,
+        end: StreamIdT | None = None,
         count: int | None = None,
         consumer: ValueT | None = None,
     ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]:
@@ -741,10 +741,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xsetid(
         self,
         key: KeyT,
-        last_id: ValueT,
+        last_id: StreamIdT,
         *,
         entriesadded: int | None = None,
-        maxdeletedid: ValueT | None = None,
+        maxdeletedid: StreamIdT | None = None,
     ) -> bool:
         """An internal command for replicating stream values.
 

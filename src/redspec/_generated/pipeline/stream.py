@@ -39,7 +39,7 @@ _C7 = tuple_of(None, None, None, pairs_of(None, None))
 class StreamPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
 
-    def xack(self, key: KeyT, group: ValueT, *ids: ValueT) -> Pending[int]:
+    def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
@@ -58,7 +58,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        *ids: ValueT,
+        *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> Pending[list[int]]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
@@ -127,8 +127,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -139,8 +139,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -151,8 +151,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -162,8 +162,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        start: ValueT,
+        min_idle_time: int,
+        start: StreamIdT,
         *,
         count: int | None = None,
         justid: bool = False,
@@ -197,14 +197,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: Literal[False] = ...,
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> Pending[list[StreamEntry[AnyStr]]]: ...
     @overload
     def xclaim(
@@ -212,14 +212,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: Literal[True],
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> Pending[list[AnyStr]]: ...
     @overload
     def xclaim(
@@ -227,28 +227,28 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
         justid: bool = ...,
-        lastid: ValueT | None = ...,
+        lastid: StreamIdT | None = ...,
     ) -> Pending[list[StreamEntry[AnyStr]] | list[AnyStr]]: ...
     def xclaim(
         self,
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: ValueT,
-        *ids: ValueT,
+        min_idle_time: int,
+        *ids: StreamIdT,
         idle: int | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
         force: bool = False,
         justid: bool = False,
-        lastid: ValueT | None = None,
+        lastid: StreamIdT | None = None,
     ) -> Pending[Any]:
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
@@ -286,7 +286,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("LASTID", lastid))
         return self._call(argv, WRITE, _C3)
 
-    def xdel(self, key: KeyT, *ids: ValueT) -> Pending[int]:
+    def xdel(self, key: KeyT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages after removing them from a stream.
 
         Complexity: O(1) for each single item to delete in the stream, regardless of the stream
@@ -303,7 +303,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xdelex(
         self,
         key: KeyT,
-        *ids: ValueT,
+        *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> Pending[list[int]]:
         """Deletes one or multiple entries from the stream.
@@ -329,7 +329,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        id: ValueT | Literal["$"],
+        id: StreamIdT | Literal["$"],
         *,
         mkstream: bool = False,
         entriesread: int | None = None,
@@ -408,7 +408,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-        id: ValueT | Literal["$"],
+        id: StreamIdT | Literal["$"],
         *,
         entriesread: int | None = None,
     ) -> Pending[bool]:
@@ -538,7 +538,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         *,
         idle: int | None = ...,
         start: None = ...,
-        end: ValueT | None = ...,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> Pending[tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None]]: ...
@@ -549,8 +549,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = ...,
-        start: ValueT,
-        end: ValueT | None = ...,
+        start: StreamIdT,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> Pending[list[tuple[AnyStr, AnyStr, int, int]]]: ...
@@ -561,8 +561,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = ...,
-        start: ValueT | None = ...,
-        end: ValueT | None = ...,
+        start: StreamIdT | None = ...,
+        end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
     ) -> Pending[tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]]: ...
@@ -572,8 +572,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         group: ValueT,
         *,
         idle: int | None = None,
-        start: ValueT | None = None,
-        end: ValueT | None = None,
+        start: StreamIdT | None = None,
+        end: StreamIdT | None = None,
         count: int | None = None,
         consumer: ValueT | None = None,
     ) -> Pending[Any]:
@@ -734,10 +734,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xsetid(
         self,
         key: KeyT,
-        last_id: ValueT,
+        last_id: StreamIdT,
         *,
         entriesadded: int | None = None,
-        maxdeletedid: ValueT | None = None,
+        maxdeletedid: StreamIdT | None = None,
     ) -> Pending[bool]:
         """An internal command for replicating stream values.
 

@@ -167,5 +167,23 @@ async def test_two_nodes(protocol: int) -> None:
         b.stop()
 
 
+async def test_decoded(node: RedisServer, protocol: int) -> None:
+    raw(node, "FLUSHALL")
+    raw(node, "CLUSTER", "RESET", "HARD")
+    raw(node, "CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    r = client_for(node, protocol, decode_responses=True)
+    try:
+        myid = await calls.check(r.cluster_myid)
+        assert isinstance(myid, str) and len(myid) == 40
+        shards = await calls.check(r.cluster_shards)
+        assert shards[0]["slots"] == [0, 16383]
+        stats = await calls.check(r.cluster_slot_stats, slotsrange=(0, 0))
+        assert stats == [(0, {"key-count": 0})]
+        assert "cluster_slots_assigned:16384" in await calls.check(r.cluster_info)
+    finally:
+        await r.aclose()
+        raw(node, "CLUSTER", "RESET", "HARD")
+
+
 def test_zz_every_method_called(request: pytest.FixtureRequest) -> None:
     calls.assert_covers(ClusterCommands, request)

@@ -133,5 +133,21 @@ async def test_redis7_client_list(redis7: RedisServer) -> None:
             await c.aclose()
 
 
+@pytest.mark.parametrize("protocol", [3, 2], ids=["resp3", "resp2"])
+async def test_decoded(redis8: RedisServer, protocol: int) -> None:
+    r = client_for(redis8, protocol, decode_responses=True)
+    try:
+        await calls.check(r.ping, expect="PONG")
+        await calls.check(r.ping, "é", expect="é")
+        await calls.check(r.echo, "x", expect="x")
+        await calls.check(r.client_setname, "reply-test-str", expect=True)
+        await calls.check(r.client_getname, expect="reply-test-str")
+        assert "name=reply-test-str" in await calls.check(r.client_info)
+        tracking = await calls.check(r.client_trackinginfo)
+        assert tracking["flags"] in (["off"], {"off"}) and tracking["redirect"] == -1
+    finally:
+        await r.aclose()
+
+
 def test_zz_every_method_called(request: pytest.FixtureRequest) -> None:
     calls.assert_covers(ConnectionCommands, request)

@@ -102,5 +102,22 @@ async def test_publish_and_introspection(
         await sub.close()
 
 
+async def test_decoded(redis8: RedisServer, protocol: int) -> None:
+    tag = f"rt-str-{protocol}"
+    sub = await Subscriber.open(redis8)
+    r = client_for(redis8, protocol, decode_responses=True)
+    try:
+        await sub.send("SUBSCRIBE", f"{tag}:a", replies=1)
+        await sub.send("SSUBSCRIBE", f"{tag}:s", replies=1)
+        await calls.check(r.publish, f"{tag}:a", "m", expect=1)
+        await calls.check(r.pubsub_channels, f"{tag}:*", expect=[f"{tag}:a"])
+        await calls.check(r.pubsub_numsub, f"{tag}:a", expect={f"{tag}:a": 1})
+        await calls.check(r.pubsub_shardchannels, f"{tag}:*", expect=[f"{tag}:s"])
+        await calls.check(r.pubsub_shardnumsub, f"{tag}:s", expect={f"{tag}:s": 1})
+    finally:
+        await r.aclose()
+        await sub.close()
+
+
 def test_zz_every_method_called(request: pytest.FixtureRequest) -> None:
     calls.assert_covers(PubsubCommands, request)

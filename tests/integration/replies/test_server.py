@@ -493,5 +493,29 @@ async def test_other_servers(kind: str, protocol: int, request: pytest.FixtureRe
         await r.aclose()
 
 
+async def test_decoded(redis8: RedisServer, protocol: int) -> None:
+    """A ``Redis[str]`` gets str wherever ``Redis[bytes]`` gets bytes, maps and sets included."""
+    r = client_for(redis8, protocol, decode_responses=True)
+    try:
+        await calls.check(
+            r.config_get, "maxmemory-policy", expect={"maxmemory-policy": "noeviction"}
+        )
+        await calls.check(
+            r.command_getkeysandflags, "set", "a", "b", expect=[("a", {"OW", "update"})]
+        )
+        mget = (await calls.check(r.command_info, "mget"))[0]
+        assert mget is not None and mget[0] == "mget" and "readonly" in mget[2]
+        assert "# Server" in await calls.check(r.info, "server")
+        seconds, _ = await calls.check(r.time)
+        assert seconds.isdigit()
+        user = await calls.check(r.acl_getuser, "default")
+        assert user is not None and user["commands"] == "+@all"
+        await calls.check(r.acl_whoami, expect="default")
+        await calls.check(r.slowlog_get, 1)
+        await calls.check(r.memory_stats)
+    finally:
+        await r.aclose()
+
+
 def test_zz_every_method_called(request: pytest.FixtureRequest) -> None:
     calls.assert_covers(ServerCommands, request)

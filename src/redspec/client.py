@@ -17,11 +17,13 @@ from typing import Any, AnyStr, Literal, TypedDict, overload
 
 from typing_extensions import Self, Unpack
 
-from ._base import READ, WRITE, ClientBase
+from ._base import READ, WRITE
 from ._core import ClientCore
+from ._generated.client import Commands
 from ._settings import ConnectionSettings
 from .connection import Connection, PushHandler
 from .errors import DataError
+from .helpers import ClientHelpers
 from .url import parse_url
 
 __all__ = ["Redis", "RedisOptions"]
@@ -59,7 +61,7 @@ class RedisOptions(_Keywords, total=False):
     port: int
 
 
-class Redis(ClientBase[AnyStr]):
+class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     """An asyncio client for one Redis (or Valkey) server.
 
     ``Redis[bytes]`` by default; ``Redis[str]`` with ``decode_responses=True``.

@@ -274,6 +274,23 @@ class Connection(asyncio.Protocol):
         self._waiters.append(fut)
         return fut
 
+    def send_no_reply(self, args: Sequence[Any]) -> None:
+        """Queue a command whose answer is not a reply: SUBSCRIBE and friends.
+
+        Their confirmations arrive as push frames (RESP3) or as unsolicited
+        arrays (RESP2) and go to ``on_push``; no future waits for them.
+        """
+        try:
+            data = _pack(tuple(args))
+        except TypeError as exc:
+            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+        if not self._usable:
+            raise self._closed_error()
+        buffer = self._buffer
+        if not buffer:
+            self._loop.call_soon(self._flush)
+        buffer.append(data)
+
     def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
         """Queue several commands back to back, in order; one future per command."""
         try:

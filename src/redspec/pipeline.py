@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Generic, TypeVar
 
-from ._base import PipelineBase as PipelineCommands
+from ._generated.pipeline import PipelineCommands
 from .errors import RedisError, ResponseError, WatchError, error_from_reply
 
 if TYPE_CHECKING:
@@ -92,13 +92,17 @@ class Pipeline(PipelineCommands[AnyStr]):
     """A batch of commands sent in one write; see the module docstring."""
 
     def __init__(self, client: Redis[AnyStr], transaction: bool) -> None:
-        self._client = client
+        self._client: Redis[AnyStr] = client
         self._transaction = transaction
         self._queue: list[tuple[Sequence[Any], Pending[Any]]] = []
         self._conn: Connection | None = None
-        self._release: Callable[[bool], Awaitable[None]] | None = None
         self._watching = False
         self._explicit_multi = False
+        self._scripts: dict[str, str | bytes] = {}
+
+    def _preload_script(self, sha: str, source: str | bytes) -> None:
+        """A Script queued here: SCRIPT LOAD it before the batch is sent."""
+        self._scripts[sha] = source
 
     # The generated methods end here.
     def _call(self, args: Sequence[Any], mode: int, conv: Conv | None) -> Pending[Any]:
@@ -175,7 +179,8 @@ class Pipeline(PipelineCommands[AnyStr]):
     async def _execute_batch(self, queue: list[tuple[Sequence[Any], Pending[Any]]]) -> list[Any]:
         if not queue:
             return []
-        conn = await self._client._shared_connection()
+        conn = await self._client._core.connection()
+        await self._load_scripts(conn)
         futures = conn.send_many([args for args, _ in queue])
         results: list[Any] = []
         for fut, (_, pending) in zip(futures, queue):
@@ -194,6 +199,7 @@ class Pipeline(PipelineCommands[AnyStr]):
             await self._acquire()
         conn = self._conn
         assert conn is not None
+        await self._load_scripts(conn)
         commands: list[Sequence[Any]] = [("MULTI",), *(args for args, _ in queue), ("EXEC",)]
         futures = conn.send_many(commands)
         queued_error: ResponseError | None = None
@@ -217,14 +223,21 @@ class Pipeline(PipelineCommands[AnyStr]):
             results.append(pending._error if pending._error is not None else pending._value)
         return results
 
+    async def _load_scripts(self, conn: Connection) -> None:
+        scripts, self._scripts = self._scripts, {}
+        if scripts:
+            # Loading is idempotent; EVALSHA in the batch then cannot meet NOSCRIPT.
+            for fut in conn.send_many([("SCRIPT", "LOAD", src) for src in scripts.values()]):
+                await fut
+
     async def _acquire(self) -> None:
-        self._conn, self._release = await self._client._checkout()
+        self._conn = await self._client._core.pool.acquire()
 
     async def _give_back(self, clean: bool) -> None:
-        release, self._release = self._release, None
         conn, self._conn = self._conn, None
-        if release is not None:
-            await release(not clean or conn is None or not conn.is_usable)
+        if conn is not None:
+            # The pool closes it instead when it is broken or has replies pending.
+            self._client._core.pool.release(conn, reuse=clean)
 
     async def reset(self) -> None:
         """Forget queued commands and return the exclusive connection, clean."""

@@ -65,15 +65,7 @@ _MIXED: type | None = None
 
 
 def _with_mixins() -> type:
-    global _MIXED
-    if _MIXED is None:
-        from redspec._generated.client import Commands
-
-        class _Client(Commands[Any], redspec.Redis[Any]):
-            __slots__ = ()
-
-        _MIXED = _Client
-    return _MIXED
+    return redspec.Redis
 
 
 def _admits(annotation: Any, value: object) -> bool:

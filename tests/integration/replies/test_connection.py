@@ -76,23 +76,23 @@ async def test_client_modes(r: redspec.Redis[bytes]) -> None:
     await calls.check(r.client_unpause, expect=True)
 
 
-async def _blocked_client_id(r: redspec.Redis[bytes], key: str) -> int:
+async def _blocked_client_id(r: redspec.Redis[bytes], name: str) -> int:
     for _ in range(200):
         for line in (await r.client_list()).decode().splitlines():
-            if "cmd=blpop" in line:
+            if "cmd=blpop" in line and f" name={name} " in line:
                 m = re.search(r"\bid=(\d+)", line)
                 assert m is not None
                 return int(m.group(1))
         await asyncio.sleep(0.01)
-    raise AssertionError(f"no client blocked on {key}")
+    raise AssertionError(f"no client {name} blocked")
 
 
 async def test_client_unblock_and_kill(r: redspec.Redis[bytes], redis8: RedisServer) -> None:
-    other = client_for(redis8, 3)
+    other = client_for(redis8, 3, client_name="rt-blocker")
     try:
         for unblock_type in (None, "ERROR"):
             waiter = asyncio.ensure_future(other.blpop(["reply-test:never"], 5))
-            blocked = await _blocked_client_id(r, "reply-test:never")
+            blocked = await _blocked_client_id(r, "rt-blocker")
             if unblock_type is None:
                 await calls.check(r.client_unblock, blocked, expect=True)
                 assert await waiter is None

@@ -214,3 +214,21 @@ async def function_kill(c: Ctx) -> None:
 
 test_reply = CASES.test()
 test_coverage = CASES.coverage_test()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="maps nested inside map<bulk,any> stay RESP2 flat arrays: FUNCTION LIST "
+    "`functions` and FUNCTION STATS `engines` differ between RESP2 and RESP3",
+)
+async def test_nested_maps_same_on_both_protocols(redis8: RedisServer) -> None:
+    values = []
+    for protocol in (3, 2):
+        r = client_for(redis8, protocol)
+        try:
+            await r.function_load(LIB, replace=True)
+            values.append((await r.function_list(libraryname="rslib"), await r.function_stats()))
+            await r.function_delete("rslib")
+        finally:
+            await r.aclose()
+    assert values[0] == values[1]

@@ -134,6 +134,9 @@ class _Parser:
             raise ReplyError(f"reply type {self.text!r}: {name} takes {n} type(s)")
         a = [x.ann for x in args]
         c = [x.conv or "None" for x in args]
+        if name in ("map", "pairs", "tuple"):
+            # inside fixed shapes some servers send counts as strings (XPENDING summary)
+            c = [("to_int" if x.ann in ("int", "int | None") else cv) for x, cv in zip(args, c)]
         if name == "list":
             return Reply(f"list[{a[0]}]", f"list_of({c[0]})" if args[0].conv else None)
         if name == "set":

@@ -11,12 +11,12 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
-from redspec._replies import dict_of, list_of, to_ok, tuple_of
+from redspec._replies import dict_of, list_of, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
 _C1 = list_of(dict_of(None, None))
-_C2 = list_of(tuple_of(None, dict_of(None, None)))
+_C2 = list_of(tuple_of(to_int, dict_of(None, to_int)))
 
 
 class ClusterCommands(ClientBase[AnyStr]):
@@ -194,7 +194,7 @@ class ClusterCommands(ClientBase[AnyStr]):
         """
         return await self._call(("CLUSTER", "KEYSLOT", key), WRITE)
 
-    async def cluster_links(self) -> list[dict[AnyStr, RespValue]]:
+    async def cluster_links(self) -> list[dict[AnyStr, AnyStr | int]]:
         """Returns a list of all TCP links to and from peer nodes.
 
         Complexity: O(N) where N is the total number of Cluster nodes

@@ -9,10 +9,11 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import to_bool, to_ok, tuple_of
+from redspec._replies import to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 _C1 = tuple_of(None, None)
+_C2 = tuple_of(to_int, to_int)
 
 
 class GenericCommands(ClientBase[AnyStr]):
@@ -665,4 +666,4 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         argv = ("WAITAOF", numlocal, numreplicas, timeout)
         _r = await self._call_blocking(argv, timeout / 1000)
-        return _C1(_r)
+        return _C2(_r)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import AnyStr
 
 from redspec._base import WRITE, ClientBase
-from redspec._replies import dict_of
+from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
 
-_C1 = dict_of(None, None)
+_C1 = dict_of(None, to_int)
 
 
 class PubsubCommands(ClientBase[AnyStr]):

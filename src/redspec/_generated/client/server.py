@@ -11,18 +11,18 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, entries, list_of, to_ok, to_set, tuple_of
+from redspec._replies import dict_of, entries, list_of, to_int, to_ok, to_set, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
 _C1 = dict_of(None, None)
 _C2 = list_of(dict_of(None, None))
-_C3 = list_of(tuple_of(None, None, to_set, None, None, None, to_set, to_set, list_of(dict_of(None, None)), None))
+_C3 = list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(dict_of(None, None)), None))
 _C4 = dict_of(None, dict_of(None, None))
 _C5 = list_of(tuple_of(None, to_set))
-_C6 = list_of(tuple_of(None, None, None, None, None, None))
-_C7 = list_of(tuple_of(None, None))
-_C8 = list_of(tuple_of(None, None, None, None))
+_C6 = list_of(tuple_of(to_int, to_int, to_int, None, None, None))
+_C7 = list_of(tuple_of(to_int, to_int))
+_C8 = list_of(tuple_of(None, to_int, to_int, to_int))
 _C9 = tuple_of(None, None)
 
 
@@ -714,7 +714,7 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         return await self._call(("MODULE", "HELP"), WRITE)
 
-    async def module_list(self) -> list[dict[AnyStr, RespValue]]:
+    async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
 
         Complexity: O(N) where N is the number of loaded modules.

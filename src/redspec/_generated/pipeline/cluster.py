@@ -11,7 +11,7 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, to_ok, tuple_of
+from redspec._replies import dict_of, list_of, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
 _C1 = list_of(dict_of(None, None))
-_C2 = list_of(tuple_of(None, dict_of(None, None)))
+_C2 = list_of(tuple_of(to_int, dict_of(None, to_int)))
 
 
 class ClusterPipelineCommands(PipelineBase[AnyStr]):
@@ -197,7 +197,7 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
 
-    def cluster_links(self) -> Pending[list[dict[AnyStr, RespValue]]]:
+    def cluster_links(self) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
         """Returns a list of all TCP links to and from peer nodes.
 
         Complexity: O(N) where N is the total number of Cluster nodes

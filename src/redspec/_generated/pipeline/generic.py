@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import to_bool, to_ok, tuple_of
+from redspec._replies import to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
 _C1 = tuple_of(None, None)
+_C2 = tuple_of(to_int, to_int)
 
 
 class GenericPipelineCommands(PipelineBase[AnyStr]):
@@ -666,4 +667,4 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
         """
         argv = ("WAITAOF", numlocal, numreplicas, timeout)
-        return self._call(argv, WRITE, _C1)
+        return self._call(argv, WRITE, _C2)

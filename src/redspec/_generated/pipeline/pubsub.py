@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, AnyStr
 
 from redspec._base import WRITE, PipelineBase
-from redspec._replies import dict_of
+from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = dict_of(None, None)
+_C1 = dict_of(None, to_int)
 
 
 class PubsubPipelineCommands(PipelineBase[AnyStr]):

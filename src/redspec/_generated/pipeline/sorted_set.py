@@ -11,7 +11,7 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import list_of, pairs_of, to_float, tuple_of
+from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, PatternT, RangeT, ValueT
 
@@ -22,7 +22,7 @@ _C1 = tuple_of(None, pairs_of(None, to_float))
 _C2 = tuple_of(None, None, to_float)
 _C3 = pairs_of(None, to_float)
 _C4 = list_of(to_float)
-_C5 = tuple_of(None, to_float)
+_C5 = tuple_of(to_int, to_float)
 _C6 = tuple_of(None, None)
 
 

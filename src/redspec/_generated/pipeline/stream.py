@@ -18,6 +18,7 @@ from redspec._replies import (
     stream_map,
     to_bool,
     to_entry,
+    to_int,
     to_ok,
     tuple_of,
 )
@@ -32,8 +33,8 @@ _C2 = tuple_of(None, list_of(to_entry), None)
 _C3 = list_of(to_entry)
 _C4 = list_of(dict_of(None, None))
 _C5 = dict_of(None, None)
-_C6 = list_of(tuple_of(None, None, None, None))
-_C7 = tuple_of(None, None, None, pairs_of(None, None))
+_C6 = list_of(tuple_of(None, None, to_int, to_int))
+_C7 = tuple_of(to_int, None, None, pairs_of(None, to_int))
 
 
 class StreamPipelineCommands(PipelineBase[AnyStr]):

@@ -217,9 +217,6 @@ class Connection(asyncio.Protocol):
 
     def _check_greeting(self, replies: list[Any]) -> None:
         s = self._settings
-        for reply in replies:
-            if isinstance(reply, (errors.ConnectionError, errors.ProtocolError)):
-                raise reply
         # An authentication failure makes every later command fail with NOAUTH:
         # report the cause, whichever reply carries it.
         for reply in replies:
@@ -227,10 +224,21 @@ class Connection(asyncio.Protocol):
                 raise errors.AuthenticationError(
                     f"authentication failed for {s.address}: {self._scrub(str(reply))}"
                 )
+        first_error = next((r for r in replies if isinstance(r, _ResponseError)), None)
+        for reply in replies:
+            if isinstance(reply, errors.ConnectionError) and first_error is not None:
+                # A server that refuses a client (maxclients, protected mode)
+                # says why, then closes: keep the why, and keep it retryable.
+                raise errors.ConnectionError(
+                    f"{s.address} closed the connection during the handshake: "
+                    f"{self._scrub(str(first_error))}"
+                ) from reply
+            if isinstance(reply, BaseException) and not isinstance(reply, _ResponseError):
+                raise reply  # ConnectionError, ProtocolError
         # CLIENT SETINFO (always sent last) is Redis 7.2+; older servers reject it, harmlessly.
         setinfo_count = bool(s.lib_name) + bool(s.lib_version)
         for reply in replies[: len(replies) - setinfo_count]:
-            if isinstance(reply, BaseException):
+            if isinstance(reply, _ResponseError):
                 raise errors.error_from_reply(self._scrub(str(reply)))
 
     def _scrub(self, message: str) -> str:

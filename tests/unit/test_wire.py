@@ -196,6 +196,29 @@ async def test_select_error_fails_open_and_closes() -> None:
 
 
 @both_loops
+async def test_server_refusing_the_client_is_a_connection_error_with_its_reason() -> None:
+    def handler(client: FakeClient, cmd: list[bytes]) -> Any:
+        client.write(error("ERR max number of clients reached"))
+        client.close()
+        return None
+
+    async with FakeServer(handler) as server:
+        with pytest.raises(redspec.ConnectionError, match="max number of clients"):
+            await Connection.open(server.settings())
+
+
+@both_loops
+async def test_server_closing_before_answering_is_a_connection_error() -> None:
+    def handler(client: FakeClient, cmd: list[bytes]) -> Any:
+        client.close()
+        return None
+
+    async with FakeServer(handler) as server:
+        with pytest.raises(redspec.ConnectionError, match=f"127.0.0.1:{server.port}"):
+            await Connection.open(server.settings())
+
+
+@both_loops
 async def test_wrong_password_is_authentication_error_without_password() -> None:
     async with FakeServer(password="right") as server:
         with pytest.raises(redspec.AuthenticationError) as info:
@@ -443,6 +466,41 @@ async def test_push_frames_go_to_on_push_between_replies() -> None:
             await asyncio.sleep(0.005)
         assert pushes[-1] == [b"invalidate", [b"k"]]
         assert conn.pending == 0 and conn.is_usable
+        conn.close()
+
+
+@both_loops
+async def test_reply_with_nobody_waiting_goes_to_on_push_or_breaks_the_connection() -> None:
+    # RESP2 pub/sub messages arrive as ordinary arrays with no command waiting.
+    async with FakeServer(hello=False) as server:
+        pushes: list[list[Any]] = []
+        conn = await Connection.open(server.settings(), on_push=pushes.append)
+        server.clients[0].write(encode(["message", "ch", "hi"]))
+        for _ in range(500):
+            if pushes:
+                break
+            await asyncio.sleep(0.002)
+        assert pushes == [[b"message", b"ch", b"hi"]]
+        assert await conn.send(("ECHO", "after")) == b"after"
+        conn.close()
+
+        lost: list[BaseException | None] = []
+        conn = await Connection.open(server.settings(), on_lost=lost.append)
+        server.clients[1].write(encode("unexpected"))
+        await asyncio.wait_for(conn.wait_closed(), 5)
+        assert not conn.is_usable
+        assert len(lost) == 1 and isinstance(lost[0], redspec.ProtocolError)
+
+
+@both_loops
+async def test_large_values_across_many_reads() -> None:
+    big = os.urandom(3 << 20)
+    async with FakeServer() as server:
+        conn = await Connection.open(server.settings())
+        a, b, c = conn.send_many([("ECHO", big), ("ECHO", memoryview(big)[:1000]), ("PING",)])
+        assert await a == big
+        assert await b == big[:1000]
+        assert await c == b"PONG"
         conn.close()
 
 

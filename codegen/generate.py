@@ -514,7 +514,13 @@ def main_generate(spec_path: str = "commands.json", out_dir: str = "src/redspec/
         print("generate failed; nothing written", file=sys.stderr)
         return 1
     write(res.files, Path(out_dir))
-    print(f"wrote {len(res.files)} files to {out_dir}")
+    methods = {
+        m
+        for r, t in res.files.items()
+        if r.startswith("client/")
+        for m in re.findall(r"\n    async def (\w+)\(", t)
+    }
+    print(f"wrote {len(res.files)} files to {out_dir} ({len(methods)} command methods)")
     return 0
 
 

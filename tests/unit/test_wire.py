@@ -493,6 +493,36 @@ async def test_reply_with_nobody_waiting_goes_to_on_push_or_breaks_the_connectio
 
 
 @both_loops
+async def test_send_no_reply_confirmations_go_to_on_push() -> None:
+    def handler(client: FakeClient, cmd: list[bytes]) -> Any:
+        if cmd[0] == b"SUBSCRIBE":
+            frames = [["subscribe", ch, n] for n, ch in enumerate(cmd[1:], 1)]
+            if client.protocol == 3:
+                return b"".join(push(*frame) for frame in frames)
+            return b"".join(encode(frame) for frame in frames)
+        return DEFAULT
+
+    for protocol in (3, 2):
+        pushes: list[list[Any]] = []
+        async with FakeServer(handler) as server:
+            conn = await Connection.open(server.settings(protocol=protocol), on_push=pushes.append)
+            conn.send_no_reply(("SUBSCRIBE", "a", "b"))
+            assert conn.pending == 0
+            for _ in range(500):
+                if len(pushes) == 2:
+                    break
+                await asyncio.sleep(0.002)
+            assert pushes == [[b"subscribe", b"a", 1], [b"subscribe", b"b", 2]]
+            if protocol == 3:  # RESP2 would mix replies with messages on a subscribed connection
+                assert await conn.send(("ECHO", "x")) == b"x"
+            with pytest.raises(redspec.DataError):
+                conn.send_no_reply(("SUBSCRIBE", None))
+            conn.close()
+            with pytest.raises(redspec.ConnectionError):
+                conn.send_no_reply(("SUBSCRIBE", "c"))
+
+
+@both_loops
 async def test_large_values_across_many_reads() -> None:
     big = os.urandom(3 << 20)
     async with FakeServer() as server:

@@ -133,6 +133,7 @@ class Overlay:
             "BLOCKING",
             "GROUPS",
             "SUMMARIES",
+            "UNITS",
         ):
             names.update(self._section(sec))
         return names
@@ -196,6 +197,9 @@ class Overlay:
             self.used.add(("GROUPS", cmd, ""))
         return v
 
+    def unit(self, cmd: str, arg: str) -> str | None:
+        return self._lookup("UNITS", cmd, arg)
+
     def summary(self, cmd: str) -> str | None:
         v = self._section("SUMMARIES").get(cmd)
         return str(v) if v is not None else None
@@ -203,7 +207,7 @@ class Overlay:
     def unused(self) -> list[str]:
         """Entries never consulted (a typo, or a parameter that no longer exists)."""
         out = []
-        for sec in ("RENAMES", "TYPES", "DEFAULTS", "MODELS"):
+        for sec in ("RENAMES", "TYPES", "DEFAULTS", "MODELS", "UNITS"):
             for cmd, m in sorted(self._section(sec).items()):
                 for k in m:
                     if (sec, cmd, k) not in self.used:

@@ -19,6 +19,9 @@ Sections:
 * ``BLOCKING``: how long a blocking command may block: (parameter, unit).
 * ``GROUPS``: module commands' generated group.
 * ``SUMMARIES``: docstring summaries for commands whose spec entry has none.
+* ``UNITS``: per command, spec argument name -> "s" or "ms": a duration that also
+  takes a ``timedelta`` (when the name does not say it: ``seconds``/``milliseconds``,
+  EX/PX/BLOCK are recognised without an entry).
 """
 
 from __future__ import annotations
@@ -183,8 +186,8 @@ TYPES: dict[str, dict[str, str]] = {
     "XACKDEL": _IDS,
     "XDEL": _IDS,
     "XDELEX": _IDS,
-    "XCLAIM": {"ids": "StreamIdT", "min_idle_time": "int", "lastid": "StreamIdT"},
-    "XAUTOCLAIM": {"start": "StreamIdT", "min_idle_time": "int"},
+    "XCLAIM": {"ids": "StreamIdT", "lastid": "StreamIdT"},
+    "XAUTOCLAIM": {"start": "StreamIdT"},
     "XPENDING": {"start": "StreamIdT", "end": "StreamIdT"},
     "XSETID": {"last_id": "StreamIdT", "maxdeletedid": "StreamIdT"},
     "XGROUP CREATE": {"id": 'StreamIdT | Literal["$"]'},
@@ -224,6 +227,13 @@ BLOCKING: dict[str, tuple[str, str]] = {
 }
 
 GROUPS: dict[str, str] = {}
+
+UNITS: dict[str, dict[str, str]] = {
+    "CLIENT PAUSE": {"timeout": "ms"},
+    "MIGRATE": {"timeout": "ms"},
+    "XCLAIM": {"min-idle-time": "ms", "ms": "ms"},
+    "XAUTOCLAIM": {"min-idle-time": "ms"},
+}
 
 # The vector-set module commands publish no docs at all.
 SUMMARIES: dict[str, str] = {

@@ -82,6 +82,11 @@ class _Walker(StructureRules):
         """(annotation, encoding wrapper) of a scalar node."""
         key = (name or n.name).lower()
         tok = (n.token or "").upper()
+        unit = self.ov.unit(self.cmd, n.name)
+        if unit == "ms":
+            return "Millis", "_e.millis({})"
+        if unit == "s":
+            return "Seconds", "_e.seconds({})"
         if n.type == "unix-time":
             if tok == "PXAT" or "milli" in key:
                 return "UnixMillis", "_e.unix_millis({})"

@@ -83,8 +83,21 @@ async def test_bitfield_operations() -> None:
         ],
     )
     assert f.argv == [
-        "BITFIELD", "bf", "GET", "u8", 0, "OVERFLOW", "SAT", "SET", "i5", 10, 3,
-        "INCRBY", "u2", 100, 1,
+        "BITFIELD",
+        "bf",
+        "GET",
+        "u8",
+        0,
+        "OVERFLOW",
+        "SAT",
+        "SET",
+        "i5",
+        10,
+        3,
+        "INCRBY",
+        "u2",
+        100,
+        1,
     ]
     with pytest.raises(DataError):
         await f.bitfield("bf", operations=[("GET", "u8", 0)])  # type: ignore[list-item]
@@ -93,8 +106,19 @@ async def test_bitfield_operations() -> None:
 async def test_geosearch() -> None:
     f = Fake([])
     await f.geosearch("g", fromlonlat=(13.4, 52.5), byradius=(10, "KM"), count=5, any=True)
-    assert f.argv == ["GEOSEARCH", "g", "FROMLONLAT", 13.4, 52.5, "BYRADIUS", 10, "KM",
-                      "COUNT", 5, "ANY"]
+    assert f.argv == [
+        "GEOSEARCH",
+        "g",
+        "FROMLONLAT",
+        13.4,
+        52.5,
+        "BYRADIUS",
+        10,
+        "KM",
+        "COUNT",
+        5,
+        "ANY",
+    ]
     f = Fake([[b"m", b"0.5"]])
     res = await f.geosearch("g", frommember="m", bybox=(1, 2, "M"), order="ASC", withdist=True)
     assert res[0].member == b"m" and res[0].dist == 0.5
@@ -114,8 +138,13 @@ async def test_xadd_xtrim() -> None:
     await f.xadd("s", {"f": "v"})
     assert f.argv == ["XADD", "s", "*", "f", "v"]
     f = Fake(b"1-0")
-    await f.xadd("s", {"f": 1}, id="5-0", nomkstream=True,
-                 trim=StreamTrim("MAXLEN", 1000, operator="~", limit=10))
+    await f.xadd(
+        "s",
+        {"f": 1},
+        id="5-0",
+        nomkstream=True,
+        trim=StreamTrim("MAXLEN", 1000, operator="~", limit=10),
+    )
     assert f.argv == ["XADD", "s", "NOMKSTREAM", "MAXLEN", "~", 1000, "LIMIT", 10, "5-0", "f", 1]
     f = Fake(0)
     await f.xtrim("s", "MINID", "0-1", operator="=")
@@ -135,8 +164,21 @@ async def test_client_kill_filters() -> None:
 async def test_sort() -> None:
     f = Fake([])
     await f.sort("l", by="w_*", limit=(0, 10), get=["#", "o_*"], order="DESC", alpha=True)
-    assert f.argv == ["SORT", "l", "BY", "w_*", "LIMIT", 0, 10, "GET", "#", "GET", "o_*",
-                      "DESC", "ALPHA"]
+    assert f.argv == [
+        "SORT",
+        "l",
+        "BY",
+        "w_*",
+        "LIMIT",
+        0,
+        10,
+        "GET",
+        "#",
+        "GET",
+        "o_*",
+        "DESC",
+        "ALPHA",
+    ]
     f = Fake(3)
     assert await f.sort("l", store="dst") == 3
     assert f.argv == ["SORT", "l", "STORE", "dst"]
@@ -149,8 +191,21 @@ async def test_sort() -> None:
 async def test_migrate() -> None:
     f = Fake(b"OK")
     await f.migrate("h", 6379, "", 0, 5000, copy=True, auth2=("u", "p"), keys=["a", "b"])
-    assert f.argv == ["MIGRATE", "h", 6379, "", 0, 5000, "COPY", "AUTH2", "u", "p",
-                      "KEYS", "a", "b"]
+    assert f.argv == [
+        "MIGRATE",
+        "h",
+        6379,
+        "",
+        0,
+        5000,
+        "COPY",
+        "AUTH2",
+        "u",
+        "p",
+        "KEYS",
+        "a",
+        "b",
+    ]
     f = Fake()
     with pytest.raises(DataError):
         await f.migrate("h", 1, "k", 0, 1, auth="x", auth2=("u", "p"))
@@ -210,8 +265,10 @@ async def test_xread_blocks_only_with_block() -> None:
     f = Fake(None)
     await f.xreadgroup("g", "c", {"s1": ">", "s2": ">"}, block=timedelta(milliseconds=500))
     assert f.calls == [
-        (["XREADGROUP", "GROUP", "g", "c", "BLOCK", 500, "STREAMS", "s1", "s2", ">", ">"],
-         ("blocking", 0.5))
+        (
+            ["XREADGROUP", "GROUP", "g", "c", "BLOCK", 500, "STREAMS", "s1", "s2", ">", ">"],
+            ("blocking", 0.5),
+        )
     ]
     f = Fake(None)
     await f.blpop(["a", "b"], 0)
@@ -281,3 +338,15 @@ def test_pipeline_methods_pass_the_converter() -> None:
     assert cb is not None and cb([b"m", b"1"]) == [(b"m", 1.0)]
     assert c == ["ZRANGE", "z", 0, 1] and cc is None
     assert d == ["XADD", "s", "*", "f", "v"] and md == WRITE
+
+
+async def test_durations_take_timedelta() -> None:
+    f = Fake(b"OK")
+    await f.client_pause(timedelta(seconds=2), mode="WRITE")
+    assert f.argv == ["CLIENT", "PAUSE", 2000, "WRITE"]
+    f = Fake([])
+    await f.xclaim("s", "g", "c", timedelta(minutes=1), "1-0", idle=timedelta(seconds=1))
+    assert f.argv == ["XCLAIM", "s", "g", "c", 60000, "1-0", "IDLE", 1000]
+    f = Fake(1)
+    await f.expire("k", timedelta(hours=1), condition="NX")
+    assert f.argv == ["EXPIRE", "k", 3600, "NX"]

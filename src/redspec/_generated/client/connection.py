@@ -11,7 +11,7 @@ from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
 from redspec._replies import dict_of, to_bool, to_ok
 from redspec.errors import DataError
-from redspec.types import RespValue, ValueT
+from redspec.types import Millis, RespValue, ValueT
 
 _C1 = dict_of(None, None)
 
@@ -203,7 +203,7 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
     async def client_pause(
         self,
-        timeout: int,
+        timeout: Millis,
         *,
         mode: Literal["WRITE", "ALL"] | None = None,
     ) -> bool:
@@ -217,7 +217,7 @@ class ConnectionCommands(ClientBase[AnyStr]):
             timeout: timeout
             mode: [WRITE | ALL]
         """
-        argv: list[object] = ["CLIENT", "PAUSE", timeout]
+        argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
         if mode is not None:
             argv.append(mode)
         return to_ok(await self._call(argv, WRITE))

@@ -165,7 +165,7 @@ class GenericCommands(ClientBase[AnyStr]):
         port: int,
         key: KeyT | Literal[""],
         destination_db: int,
-        timeout: int,
+        timeout: Millis,
         *,
         copy: bool = False,
         replace: bool = False,
@@ -195,7 +195,7 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         if (auth is not None) + (auth2 is not None) > 1:
             _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
-        argv: list[object] = ["MIGRATE", host, port, key, destination_db, timeout]
+        argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
         if copy:
             argv.append("COPY")
         if replace:

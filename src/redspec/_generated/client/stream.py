@@ -125,7 +125,7 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -137,7 +137,7 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -149,7 +149,7 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -160,7 +160,7 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = None,
@@ -182,7 +182,7 @@ class StreamCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             justid: [JUSTID]
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, min_idle_time, start]
+        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
         if count is not None:
             argv.extend(("COUNT", count))
         if justid:
@@ -197,9 +197,9 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -212,9 +212,9 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -227,9 +227,9 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -241,9 +241,9 @@ class StreamCommands(ClientBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = None,
+        idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
         force: bool = False,
@@ -270,10 +270,10 @@ class StreamCommands(ClientBase[AnyStr]):
             justid: [JUSTID]
             lastid: [LASTID lastid]
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, min_idle_time]
+        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
         argv.extend(ids)
         if idle is not None:
-            argv.extend(("IDLE", idle))
+            argv.extend(("IDLE", _e.millis(idle)))
         if time is not None:
             argv.extend(("TIME", _e.unix_millis(time)))
         if retrycount is not None:

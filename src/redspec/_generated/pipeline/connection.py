@@ -11,7 +11,7 @@ from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
 from redspec._replies import dict_of, to_bool, to_ok
 from redspec.errors import DataError
-from redspec.types import RespValue, ValueT
+from redspec.types import Millis, RespValue, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
@@ -206,7 +206,7 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
 
     def client_pause(
         self,
-        timeout: int,
+        timeout: Millis,
         *,
         mode: Literal["WRITE", "ALL"] | None = None,
     ) -> Pending[bool]:
@@ -220,7 +220,7 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
             mode: [WRITE | ALL]
         """
-        argv: list[object] = ["CLIENT", "PAUSE", timeout]
+        argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
         if mode is not None:
             argv.append(mode)
         return self._call(argv, WRITE, to_ok)

@@ -128,7 +128,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -140,7 +140,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -152,7 +152,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = ...,
@@ -163,7 +163,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         start: StreamIdT,
         *,
         count: int | None = None,
@@ -185,7 +185,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             justid: [JUSTID]
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, min_idle_time, start]
+        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
         if count is not None:
             argv.extend(("COUNT", count))
         if justid:
@@ -198,9 +198,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -213,9 +213,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -228,9 +228,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = ...,
+        idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
         force: bool = ...,
@@ -242,9 +242,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         group: ValueT,
         consumer: ValueT,
-        min_idle_time: int,
+        min_idle_time: Millis,
         *ids: StreamIdT,
-        idle: int | None = None,
+        idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
         force: bool = False,
@@ -271,10 +271,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             justid: [JUSTID]
             lastid: [LASTID lastid]
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, min_idle_time]
+        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
         argv.extend(ids)
         if idle is not None:
-            argv.extend(("IDLE", idle))
+            argv.extend(("IDLE", _e.millis(idle)))
         if time is not None:
             argv.extend(("TIME", _e.unix_millis(time)))
         if retrycount is not None:

@@ -92,6 +92,7 @@ class FakeServer:
         hello: bool = True,
         setinfo: bool = True,
         reply_delay: float = 0.0,
+        read_gate: asyncio.Event | None = None,
         unix_path: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -101,6 +102,7 @@ class FakeServer:
         self.hello = hello
         self.setinfo = setinfo
         self.reply_delay = reply_delay
+        self.read_gate = read_gate  # while not set, the server stops reading
         self.unix_path = unix_path
         self.ssl_context = ssl_context
         self.clients: list[FakeClient] = []
@@ -148,6 +150,8 @@ class FakeServer:
         parser = hiredis.Reader()
         try:
             while True:
+                if self.read_gate is not None:
+                    await self.read_gate.wait()
                 data = await reader.read(1 << 16)
                 if not data:
                     break

@@ -717,6 +717,36 @@ async def test_pause_and_resume_writing_buffers_without_dropping() -> None:
     assert transport.closed
 
 
+@both_loops
+async def test_real_transport_backpressure_pauses_and_resumes_without_loss() -> None:
+    gate = asyncio.Event()
+    gate.set()
+    async with FakeServer(read_gate=gate) as server:
+        conn = await Connection.open(server.settings())
+        transport = conn._transport
+        assert transport is not None
+        transport.set_write_buffer_limits(high=64 * 1024)
+        gate.clear()  # the server stops reading: the socket buffers fill up
+        chunk = b"x" * (64 * 1024)
+        futures = []
+        for i in range(400):
+            futures.append(conn.send(("ECHO", b"%d:" % i + chunk)))
+            await asyncio.sleep(0)
+            if conn._paused:
+                break
+        assert conn._paused, "the transport never asked to pause"
+        # Commands sent while paused are held, not dropped.
+        futures += [conn.send(("ECHO", b"%d:" % i + chunk)) for i in range(400, 410)]
+        gate.set()
+        replies = await asyncio.gather(*futures)
+        assert [r.split(b":", 1)[0] for r in replies] == [
+            b"%d" % i for i in [*range(len(futures) - 10), *range(400, 410)]
+        ]
+        assert all(r.endswith(chunk) for r in replies)
+        assert not conn._paused and conn.is_usable
+        conn.close()
+
+
 # ------------------------------------------------------------------ a real server
 
 REDIS_SERVER = os.path.join(

@@ -464,19 +464,18 @@ class Connection(asyncio.Protocol):
         self._transport = None
         self._buffer.clear()
         if self._waiters:
-            address = self._settings.address
             reason = f": {exc}" if exc is not None else ""
             message = (
-                f"connection to {address} lost{reason}; "
+                f"connection to {self._settings.address} lost{reason}; "
                 "the command may or may not have been executed"
             )
-            waiters = self._waiters
-            while waiters:
-                fut = waiters.popleft()
-                if not fut.done():
-                    err = errors.ConnectionError(message)
-                    err.__cause__ = exc
-                    fut.set_exception(err)
+
+            def lost_error() -> errors.ConnectionError:
+                err = errors.ConnectionError(message)
+                err.__cause__ = exc
+                return err
+
+            self._fail_pending(lost_error)
         if not self._closed.done():
             self._closed.set_result(None)
         self._notify_lost(exc)

@@ -5,6 +5,11 @@ Compares ``redspec.connection.Connection.send`` with redis-py's asyncio client
 in one run. Starts its own redis-server unless ``--port`` is given.
 
     python bench/wire_micro.py [--n 20000] [--rounds 5] [--loop asyncio|uvloop|both]
+
+On a small, shared machine the round trip is dominated by cross-CPU wake-ups
+and varies run to run; ``taskset -c 0 python bench/wire_micro.py`` puts the
+client and its server on one CPU, which makes the client's CPU cost dominate
+and the ratios stable.
 """
 
 from __future__ import annotations

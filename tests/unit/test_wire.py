@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import uvloop
-from fake_server import DEFAULT, FakeClient, FakeServer, encode, error, push
 
 import redspec
 from redspec._settings import ConnectionSettings
 from redspec.connection import Connection
+from tests.unit.fake_server import DEFAULT, FakeClient, FakeServer, encode, error, push
 
 SECRET = "s3cr3t-hunter2"
 

@@ -108,12 +108,20 @@ def set_of(item: Conv | None) -> Conv:
 
 
 def tuple_of(*items: Conv | None) -> Conv:
-    """A fixed-shape array -> tuple, converting each position."""
+    """A fixed-shape array -> tuple, converting each position.
+
+    A reply shorter than the declared shape is padded with None: trailing
+    optional elements (VEMB RAW's quantization range) may be left out.
+    """
+    width = len(items)
 
     def conv(x: Any) -> Any:
         if x is None:
             return None
-        return tuple(v if f is None else f(v) for f, v in zip(items, x))
+        values = [v if f is None else f(v) for f, v in zip(items, x)]
+        if len(values) < width:
+            values += [None] * (width - len(values))
+        return tuple(values)
 
     return conv
 

@@ -37,3 +37,9 @@ def test_geo_match_kinds() -> None:
 def test_ok_and_bool() -> None:
     assert c.to_ok(b"OK") is True and c.to_ok("OK") is True and c.to_ok(None) is None
     assert c.to_bool(0) is False and c.to_bool(1) is True and c.to_bool(None) is None
+
+
+def test_tuple_pads_missing_trailing_elements() -> None:
+    conv = c.tuple_of(None, c.to_float, c.to_float)
+    assert conv([b"int8", b"1.5"]) == (b"int8", 1.5, None)
+    assert conv([b"int8", b"1.5", b"2"]) == (b"int8", 1.5, 2.0)

@@ -747,6 +747,71 @@ async def test_real_transport_backpressure_pauses_and_resumes_without_loss() -> 
         conn.close()
 
 
+class _NullTransport:
+    """Just enough of a transport for driving the protocol by hand."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+@both_loops
+async def test_replies_split_at_every_possible_byte_keep_their_order() -> None:
+    rng = random.Random(7)
+    expected: list[Any] = []
+    pushes_expected: list[list[Any]] = []
+    stream = b""
+    for i in range(300):
+        kind = i % 5
+        if kind == 0:
+            stream += encode(b"v%d\r\n" % i)  # a bulk containing CRLF
+            expected.append(b"v%d\r\n" % i)
+        elif kind == 1:
+            stream += encode([i, [b"x", None], {b"k": i}])
+            expected.append([i, [b"x", None], {b"k": i}])
+        elif kind == 2:
+            stream += error(f"ERR number {i}")
+            expected.append(redspec.ResponseError)
+        elif kind == 3:
+            stream += push("message", "ch", str(i))
+            pushes_expected.append([b"message", b"ch", str(i).encode()])
+            continue
+        else:
+            stream += b",%d.5\r\n" % i  # a RESP3 double
+            expected.append(i + 0.5)
+    pushes: list[list[Any]] = []
+    conn = Connection(ConnectionSettings(), asyncio.get_running_loop(), pushes.append)
+    conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+    futures = [conn.send(("X", i)) for i in range(len(expected))]
+    pos = 0
+    while pos < len(stream):
+        step = rng.choice([1, 1, 2, 3, 7, 64])
+        conn.data_received(stream[pos : pos + step])
+        pos += step
+    for fut, want in zip(futures, expected):
+        if want is redspec.ResponseError:
+            assert isinstance(fut.exception(), redspec.ResponseError)
+        else:
+            assert fut.result() == want
+    assert pushes == pushes_expected
+    assert conn.pending == 0 and conn.is_usable
+    conn.close()
+
+
 # ------------------------------------------------------------------ a real server
 
 REDIS_SERVER = os.path.join(

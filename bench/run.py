@@ -467,6 +467,21 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------- main
 
 
+def shown_args(argv: list[str] | None) -> list[str]:
+    """The command line as the report shows it: without --out, which says nothing of the run."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    shown: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            shown.append(a)
+    return shown
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the operation counts")
@@ -556,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     imports = import_times(usable, args.import_repeats) if args.import_repeats > 0 else {}
 
     ctx = {
-        "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python bench/run.py " + " ".join(shown_args(argv)),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "rounds": args.rounds, "loop": args.loop, "scale": args.scale,
         "machine": machine_facts(), "server_version": server_version, "placement": placement,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import hiredis
@@ -30,18 +30,12 @@ PROTOCOLS = [pytest.param(3, id="resp3"), pytest.param(2, id="resp2")]
 
 def client_for(server: RedisServer, protocol: int, **settings: Any) -> redspec.Redis[bytes]:
     """A bytes client on ``server`` speaking ``protocol``."""
-    cls: Any = redspec.Redis if hasattr(redspec.Redis, "ping") else _shim()
-    r: redspec.Redis[bytes] = cls.from_url(server.url, protocol=protocol, **settings)
-    return r
+    return redspec.Redis.from_url(server.url, protocol=protocol, **settings)
 
 
-def _shim() -> type:  # TEMPORARY until Redis includes the generated mixins
-    from redspec._generated.client import Commands
-
-    class _Redis(Commands, redspec.Redis):  # type: ignore[misc]
-        __slots__ = ()
-
-    return _Redis
+def str_client_for(server: RedisServer, protocol: int) -> redspec.Redis[str]:
+    """A decoding (str) client on ``server`` speaking ``protocol``."""
+    return redspec.Redis.from_url(server.url, protocol=protocol, decode_responses=True)
 
 
 class Calls:
@@ -144,9 +138,5 @@ def info_field(server: RedisServer, section: str, field: str) -> str:
     text = raw(server, "INFO", section).decode()
     for line in text.splitlines():
         if line.startswith(field + ":"):
-            return line.split(":", 1)[1]
+            return str(line.split(":", 1)[1])
     return ""
-
-
-def names(values: Iterable[bytes]) -> set[str]:
-    return {v.decode() for v in values}

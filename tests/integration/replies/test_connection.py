@@ -16,7 +16,7 @@ import redspec
 from redspec._generated.client.connection import ConnectionCommands
 from tests.servers import RedisServer
 
-from ._sys_support import PROTOCOLS, Calls, client_for
+from ._sys_support import PROTOCOLS, Calls, client_for, str_client_for
 
 calls = Calls()
 
@@ -135,7 +135,7 @@ async def test_redis7_client_list(redis7: RedisServer) -> None:
 
 @pytest.mark.parametrize("protocol", [3, 2], ids=["resp3", "resp2"])
 async def test_decoded(redis8: RedisServer, protocol: int) -> None:
-    r = client_for(redis8, protocol, decode_responses=True)
+    r = str_client_for(redis8, protocol)
     try:
         await calls.check(r.ping, expect="PONG")
         await calls.check(r.ping, "é", expect="é")

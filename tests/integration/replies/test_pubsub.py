@@ -15,7 +15,7 @@ import pytest
 from redspec._generated.client.pubsub import PubsubCommands
 from tests.servers import RedisServer
 
-from ._sys_support import PROTOCOLS, Calls, client_for
+from ._sys_support import PROTOCOLS, Calls, client_for, str_client_for
 
 calls = Calls()
 SERVERS = ["redis8", "valkey8", "redis7"]
@@ -105,7 +105,7 @@ async def test_publish_and_introspection(
 async def test_decoded(redis8: RedisServer, protocol: int) -> None:
     tag = f"rt-str-{protocol}"
     sub = await Subscriber.open(redis8)
-    r = client_for(redis8, protocol, decode_responses=True)
+    r = str_client_for(redis8, protocol)
     try:
         await sub.send("SUBSCRIBE", f"{tag}:a", replies=1)
         await sub.send("SSUBSCRIBE", f"{tag}:s", replies=1)

@@ -24,7 +24,15 @@ import redspec
 from redspec._generated.client.server import ServerCommands
 from tests.servers import RedisServer, start_server
 
-from ._sys_support import PROTOCOLS, Calls, client_for, info_field, raw, wait_until
+from ._sys_support import (
+    PROTOCOLS,
+    Calls,
+    client_for,
+    info_field,
+    raw,
+    str_client_for,
+    wait_until,
+)
 
 calls = Calls()
 
@@ -79,7 +87,8 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConfiguredServer
     (d / "users.acl").write_text("user default on nopass ~* &* +@all\n")
     conf = d / "redis.conf"
     conf.write_text(f"enable-module-command yes\naclfile {d / 'users.acl'}\n")
-    server = ConfiguredServer("redis8", str(conf)).start()
+    server = ConfiguredServer("redis8", str(conf))
+    server.start()
     yield server
     server.stop()
 
@@ -495,7 +504,7 @@ async def test_other_servers(kind: str, protocol: int, request: pytest.FixtureRe
 
 async def test_decoded(redis8: RedisServer, protocol: int) -> None:
     """A ``Redis[str]`` gets str wherever ``Redis[bytes]`` gets bytes, maps and sets included."""
-    r = client_for(redis8, protocol, decode_responses=True)
+    r = str_client_for(redis8, protocol)
     try:
         await calls.check(
             r.config_get, "maxmemory-policy", expect={"maxmemory-policy": "noeviction"}

@@ -154,6 +154,7 @@ def assert_reply_matches(method: Any, value: object) -> None:
     ``AnyStr`` is bytes, or str when the client decodes responses.
     """
     owner = getattr(method, "__self__", None)
-    decoded = bool(getattr(owner, "decode_responses", False))
+    settings = getattr(owner, "settings", None)
+    decoded = bool(getattr(settings, "decode_responses", False))
     annotation = return_annotation(method)
     check(value, annotation, str if decoded else bytes, path=f"{method.__name__}()")

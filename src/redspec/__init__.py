@@ -24,6 +24,11 @@ from .errors import (
     WatchError,
     WrongTypeError,
 )
+from .lock import Lock, LockError, LockNotOwnedError
+from .pipeline import Pending, Pipeline
+from .pubsub import Message, PubSub
+from .scripting import Script
+from .streams import StreamConsumer, StreamReader
 from .types import GeoMatch, StreamEntry
 
 __version__ = "0.1.0"
@@ -38,15 +43,25 @@ __all__ = [
     "CrossSlotError",
     "DataError",
     "GeoMatch",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
+    "Message",
     "MovedError",
     "NoScriptError",
+    "Pending",
+    "Pipeline",
     "PoolTimeoutError",
     "ProtocolError",
+    "PubSub",
     "ReadOnlyError",
     "Redis",
     "RedisError",
     "ResponseError",
+    "Script",
+    "StreamConsumer",
     "StreamEntry",
+    "StreamReader",
     "TimeoutError",
     "TryAgainError",
     "WatchError",

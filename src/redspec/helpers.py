@@ -1,5 +1,5 @@
 """Hand-written conveniences mixed into ``Redis``: iterators over SCAN cursors,
-pipelines and transactions, pub/sub, scripts and locks.
+pipelines and transactions, pub/sub, scripts, locks and stream consumers.
 
 They sit above the generated methods and the transport and use only
 ``_call`` and the client's settings, so they work the same on every server.
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline
     from .pubsub import PubSub
     from .scripting import Script
-    from .types import KeyT, PatternT
+    from .streams import StreamConsumer, StreamReader
+    from .types import KeyT, Millis, PatternT, StreamIdT, ValueT
 
 T = TypeVar("T")
 
@@ -102,19 +103,22 @@ class ClientHelpers(ClientBase[AnyStr]):
         *watch_keys: KeyT,
         retries: int = 10,
     ) -> T:
-        """Run ``fn(pipe)`` in a WATCH transaction, again when a watched key changed.
+        """Run ``fn(pipe)`` in a WATCH transaction; run it again when a watched key changed.
 
-        ``fn`` reads with immediate awaits, calls ``pipe.multi()`` and queues
-        its writes; the helper executes. Raises WatchError after ``retries``
-        conflicts.
+        ``fn`` reads with immediate awaits (``await pipe.get(k)``), calls
+        ``pipe.multi()`` and queues its writes; the helper then executes the
+        transaction (unless ``fn`` did) and returns what ``fn`` returned,
+        e.g. the Pending handles of its writes, which hold their results.
+        Raises ``WatchError`` after ``retries`` conflicts.
         """
         for _ in range(retries + 1):
             async with self.pipeline(transaction=True) as pipe:
-                if watch_keys:
-                    await pipe.watch(*watch_keys)
-                result = await fn(pipe)
                 try:
-                    await pipe.execute()
+                    if watch_keys:
+                        await pipe.watch(*watch_keys)
+                    result = await fn(pipe)
+                    if len(pipe) or pipe.watching:
+                        await pipe.execute()
                 except WatchError:
                     continue
                 return result
@@ -151,4 +155,72 @@ class ClientHelpers(ClientBase[AnyStr]):
             timeout=timeout,
             sleep=sleep,
             blocking_timeout=blocking_timeout,
+        )
+
+    # ------------------------------------------------------------- streams
+
+    def stream_consumer(
+        self,
+        stream: KeyT,
+        group: ValueT,
+        consumer: ValueT,
+        *,
+        create: bool = False,
+        start_id: StreamIdT = "0",
+        count: int = 10,
+        block: Millis = 5000,
+        claim_idle: Millis | None = None,
+        claim_interval: Millis | None = None,
+        autoack: bool = True,
+        max_failures: int = 3,
+    ) -> StreamConsumer[AnyStr]:
+        """A consumer-group reader: ``async for entry in r.stream_consumer(...)``.
+
+        Reads this consumer's unacked history first, claims entries idle for
+        ``claim_idle`` ms from other consumers (XAUTOCLAIM), then blocks for
+        new ones (XREADGROUP ... BLOCK ``block`` ms). Each entry is acked once
+        the loop body has run for it (``autoack``). ``create=True`` creates the
+        group (and the stream) at ``start_id`` if it does not exist. Survives
+        reconnects without skipping entries; see ``redspec.streams``.
+        """
+        from .streams import StreamConsumer
+
+        return StreamConsumer(
+            self,  # type: ignore[arg-type]
+            stream,
+            group,
+            consumer,
+            create=create,
+            start_id=start_id,
+            count=count,
+            block=block,
+            claim_idle=claim_idle,
+            claim_interval=claim_interval,
+            autoack=autoack,
+            max_failures=max_failures,
+        )
+
+    def stream_reader(
+        self,
+        stream: KeyT,
+        *,
+        start: StreamIdT = "$",
+        count: int = 100,
+        block: Millis = 5000,
+        max_failures: int = 3,
+    ) -> StreamReader[AnyStr]:
+        """Tail a stream with XREAD BLOCK: ``async for entry in r.stream_reader("s")``.
+
+        Continues from the last id seen (``$`` is pinned to a concrete id
+        first), so a read made again after a reconnect skips nothing.
+        """
+        from .streams import StreamReader
+
+        return StreamReader(
+            self,  # type: ignore[arg-type]
+            stream,
+            start=start,
+            count=count,
+            block=block,
+            max_failures=max_failures,
         )

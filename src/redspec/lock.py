@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._base import WRITE
+from ._base import READ, WRITE
 from .errors import RedisError
 
 if TYPE_CHECKING:
@@ -75,19 +74,44 @@ class Lock:
         self, *, blocking: bool = True, blocking_timeout: float | None = None
     ) -> bool:
         """Take the lock; False when not taken (non-blocking, or waited past the timeout)."""
+        if self._token is not None:
+            raise LockError(f"lock {self.name!r} is already held by this Lock (not reentrant)")
         token = secrets.token_hex(16).encode()
         limit = blocking_timeout if blocking_timeout is not None else self.blocking_timeout
-        deadline = None if limit is None else time.monotonic() + limit
+        loop = asyncio.get_running_loop()
+        deadline = None if limit is None else loop.time() + limit
         argv: list[Any] = ["SET", self.name, token, "NX"]
         if self.timeout is not None:
-            argv += ["PX", int(self.timeout * 1000)]
+            argv += ["PX", max(1, int(self.timeout * 1000))]
         while True:
-            if await self._client._call(argv, WRITE) is not None:
+            try:
+                taken = await self._client._call(argv, WRITE) is not None
+            except BaseException:
+                # Cancelled (or the connection lost) after SET may have run: a
+                # lock nobody holds a token for must not stay behind.
+                self._abandon(token)
+                raise
+            if taken:
                 self._token = token
                 return True
-            if not blocking or (deadline is not None and time.monotonic() >= deadline):
+            if not blocking:
                 return False
-            await asyncio.sleep(self.sleep)
+            pause = self.sleep
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                pause = min(pause, remaining)
+            await asyncio.sleep(pause)
+
+    def _abandon(self, token: bytes) -> None:
+        """Release ``token``'s hold, if any, without waiting (EVAL: no NOSCRIPT to handle)."""
+        try:
+            aw = self._client._call(("EVAL", _RELEASE, 1, self.name, token), WRITE)
+        except Exception:
+            return
+        fut = asyncio.ensure_future(aw)
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def release(self) -> None:
         token, self._token = self._token, None
@@ -100,8 +124,10 @@ class Lock:
         """Add ``additional`` seconds to the lock's TTL (or set it, with replace_ttl)."""
         if self._token is None:
             raise LockNotOwnedError("extend of a lock that is not held")
+        if additional <= 0:
+            raise LockError("additional must be a positive number of seconds")
         ok = await self._extend(
-            keys=[self.name], args=[self._token, int(additional * 1000), int(replace_ttl)]
+            keys=[self.name], args=[self._token, max(1, int(additional * 1000)), int(replace_ttl)]
         )
         if not ok:
             raise LockNotOwnedError(f"lock {self.name!r} is no longer owned")
@@ -109,13 +135,13 @@ class Lock:
     async def owned(self) -> bool:
         if self._token is None:
             return False
-        current = await self._client._call(("GET", self.name), WRITE)
+        current = await self._client._call(("GET", self.name), READ)
         if isinstance(current, str):
-            current = current.encode()
+            current = current.encode(self._client.settings.encoding, "surrogateescape")
         return bool(current == self._token)
 
     async def locked(self) -> bool:
-        return bool(await self._client._call(("EXISTS", self.name), WRITE))
+        return bool(await self._client._call(("EXISTS", self.name), READ))
 
     async def __aenter__(self) -> Lock:
         if not await self.acquire():

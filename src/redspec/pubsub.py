@@ -2,21 +2,41 @@
 
 ``async with r.pubsub() as ps``: subscribe, psubscribe, ssubscribe (and their
 unsubscribes), then ``get_message(timeout)`` or ``async for m in ps.listen()``.
-Messages are pushed by the server (RESP3 push frames, or unsolicited arrays on
-RESP2) and routed here by the connection's push handler, so ordinary commands
-on the client never wait behind subscribers.
+The subscriber leases a dedicated connection from the client's pool, so
+ordinary commands on the client never wait behind it.
 
-After a connection loss the subscriber reconnects with backoff, subscribes to
-everything again, and puts a ``Message(kind="reconnected")`` in the stream.
-Delivery is at-most-once: messages published while the connection was down
-are lost; the "reconnected" message marks the gap.
+How replies are told apart. Every command on the subscriber connection is
+sent without a reply future and followed by ``PING <token>``; everything the
+server sends (RESP3 push frames, RESP2 arrays, the PING echo, error replies)
+arrives in one handler, in order. So a message can never be mistaken for a
+command's reply (the RESP2 race), and ``await ps.subscribe(...)`` returns
+once the server has confirmed it: a message published after that is
+delivered. Error replies that arrive before the token are raised by the
+call that caused them.
+
+Reconnection. When the connection drops, the subscriber reconnects with
+exponential backoff and jitter (for as long as it is open), subscribes to
+everything again, and then puts ``Message(kind="reconnected")`` in the
+stream. Delivery is at-most-once: messages published while the connection
+was down (between the loss and the "reconnected" message) are lost, and the
+"reconnected" message marks that gap. Rejected credentials end the
+reconnection: ``get_message`` raises the error.
+
+Handlers. ``await ps.subscribe(ch=handler)`` (or ``**{"ch:1": handler}``)
+routes that channel's messages to ``handler(msg)`` (a function or a
+coroutine function) instead of the queue. Handlers run one at a time, in
+message order, in a task of the subscriber; an exception in one is reported
+to the loop's exception handler and does not stop the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import itertools
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Generic, Literal, cast
 
@@ -29,7 +49,7 @@ if TYPE_CHECKING:
     from .client import Redis
     from .types import KeyT
 
-__all__ = ["Message", "PubSub"]
+__all__ = ["Handler", "Message", "MessageKind", "PubSub"]
 
 MessageKind = Literal[
     "message",
@@ -43,23 +63,24 @@ MessageKind = Literal[
     "sunsubscribe",
     "reconnected",
 ]
-_DATA_KINDS = frozenset({"message", "pmessage", "smessage"})
-_SUBSCRIBE_KINDS = {"subscribe": "channels", "psubscribe": "patterns", "ssubscribe": "shards"}
-_UNSUBSCRIBE_KINDS = {
-    "unsubscribe": "channels",
-    "punsubscribe": "patterns",
-    "sunsubscribe": "shards",
-}
+_CONFIRMATIONS = frozenset(
+    {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}
+)
+_RESTORE = (("channels", "SUBSCRIBE"), ("patterns", "PSUBSCRIBE"), ("shards", "SSUBSCRIBE"))
+_tokens = itertools.count(1)
+_BACKOFF_MIN = 0.05
+_BACKOFF_MAX = 2.0
 
 
 class Message(NamedTuple, Generic[AnyStr]):
     """One pub/sub event.
 
-    For ``message``/``smessage`` the channel and payload; for ``pmessage`` also
-    the matching pattern. For (un)subscribe confirmations ``data`` is empty
-    and ``subscriptions`` is the number of subscriptions the connection still has.
-    ``reconnected`` marks a gap: the connection was lost and every
-    subscription restored.
+    ``message``/``smessage``: the channel and the payload. ``pmessage``: also
+    the pattern that matched. (Un)subscribe confirmations: ``data`` is
+    empty and ``subscriptions`` is the number of subscriptions the
+    connection still has. ``reconnected``: the connection was lost and every
+    subscription restored; messages published meanwhile were lost (channel
+    and data are empty).
     """
 
     kind: MessageKind
@@ -72,31 +93,57 @@ class Message(NamedTuple, Generic[AnyStr]):
 Handler = Callable[["Message[Any]"], Awaitable[None] | None]
 
 
+class _Barrier:
+    __slots__ = ("errors", "future", "token")
+
+    def __init__(self, token: Any, future: asyncio.Future[None]) -> None:
+        self.token = token
+        self.future = future
+        self.errors: list[errors.ResponseError] = []
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class PubSub(Generic[AnyStr]):
-    """A subscriber. Not shared between tasks that read concurrently."""
+    """A subscriber; see the module docstring. Open it with ``async with``."""
 
     def __init__(self, client: Redis[AnyStr], *, ignore_subscribe_messages: bool = False) -> None:
         self._client: Redis[AnyStr] = client
-        self._empty: Any = "" if client.settings.decode_responses else b""
-        self._decode = client.settings.decode_responses
+        settings = client.settings
+        self._decode = settings.decode_responses
+        self._encoding = settings.encoding
+        self._empty: Any = "" if self._decode else b""
         self._ignore_confirmations = ignore_subscribe_messages
-        self._queue: asyncio.Queue[Message[AnyStr] | errors.RedisError] = asyncio.Queue()
+        self._messages: deque[Message[AnyStr] | errors.RedisError] = deque()
+        self._readers: list[asyncio.Future[None]] = []
         self._conn: Connection | None = None
         self._closed = False
-        self._connecting: asyncio.Task[Connection] | None = None
-        self._watcher: asyncio.Task[None] | None = None
-        # What we are subscribed to (the wanted state, restored after a
-        # reconnect): name -> handler or None.
+        self._ever_connected = False
+        self._supervisor: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[Connection] | None = None
+        self._barriers: deque[_Barrier] = deque()
+        self._restoring = False
+        self._handler_calls: deque[tuple[Handler, Message[Any]]] = deque()
+        self._dispatcher: asyncio.Task[None] | None = None
+        # The wanted state, restored after a reconnect: name -> handler or None.
         self._subs: dict[str, dict[Any, Handler | None]] = {
             "channels": {},
             "patterns": {},
             "shards": {},
         }
 
-    # ------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------ life cycle
 
     async def __aenter__(self) -> PubSub[AnyStr]:
-        await self._ensure_connection()
+        try:
+            await self._ensure_connection()
+        except BaseException:
+            # Cancelled or failed while connecting: nothing may keep the slot.
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
@@ -108,80 +155,189 @@ class PubSub(Generic[AnyStr]):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the subscriber's connection (its pool slot is freed)."""
+        """Close the subscriber's connection (its pool slot is freed). Idempotent."""
         self._closed = True
-        for task in (self._connecting, self._watcher):
+        supervisor = self._supervisor
+        for task in (supervisor, self._dispatcher):
             if task is not None:
                 task.cancel()
         conn, self._conn = self._conn, None
         if conn is not None:
             self._client._core.pool.release(conn, reuse=False)
+        self._wake_readers()
+        while self._barriers:
+            b = self._barriers.popleft()
+            if not b.future.done():
+                b.future.set_exception(errors.ConnectionError("pubsub closed"))
+                _retrieve(b.future)
+        if supervisor is not None:
+            # Its own exit path gives back a connection it was still setting up.
+            await asyncio.wait([supervisor])
+        if conn is not None:
             await conn.wait_closed()
 
-    async def _ensure_connection(self) -> Connection:
-        if self._closed:
-            raise errors.ConnectionError("pubsub closed")
-        conn = self._conn
-        if conn is not None and conn.is_usable:
-            return conn
-        if self._connecting is None or self._connecting.done():
-            self._connecting = asyncio.get_running_loop().create_task(self._connect())
-        return await asyncio.shield(self._connecting)
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
-    async def _connect(self) -> Connection:
-        """(Re)connect with backoff and restore every subscription."""
-        pool = self._client._core.pool
-        delay = 0.05
-        reconnect = self._conn is not None
-        if self._conn is not None:
-            pool.release(self._conn, reuse=False)
-            self._conn = None
+    async def _ensure_connection(self) -> Connection:
+        """The live connection; connects the first time, waits out a reconnect."""
+        loop = asyncio.get_running_loop()
         while True:
+            if self._closed:
+                raise errors.ConnectionError("pubsub closed")
+            conn = self._conn
+            if conn is not None and conn.is_usable:
+                return conn
+            if self._supervisor is None or self._supervisor.done():
+                self._ready = loop.create_future()
+                self._supervisor = loop.create_task(self._supervise())
+            ready = self._ready
+            assert ready is not None
+            if not ready.done():
+                await asyncio.shield(ready)  # raises the reason a (re)connect gave up
+            elif conn is not None:
+                # Lost, and the supervisor has not noticed yet: let it run.
+                await conn.wait_closed()
+                await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(0)
+
+    async def _supervise(self) -> None:
+        """Connect, then reconnect after every loss, until closed."""
+        reconnect = self._ever_connected
+        try:
+            while True:
+                conn = await self._open(reconnect)
+                await conn.wait_closed()
+                if self._closed:
+                    return
+                # Lost: the next connection must come from here.
+                self._ready = asyncio.get_running_loop().create_future()
+                if self._conn is conn:
+                    self._conn = None
+                    self._client._core.pool.release(conn, reuse=False)
+                self._fail_barriers()
+                reconnect = True
+        except BaseException as exc:
+            err: BaseException = exc
+            if not isinstance(exc, errors.RedisError):
+                err = errors.ConnectionError("pubsub closed")
+            ready = self._ready
+            if ready is not None and not ready.done():
+                ready.set_exception(err)
+                _retrieve(ready)
+            if reconnect and isinstance(exc, errors.RedisError) and not self._closed:
+                self._put(exc)  # the reader learns why messages stopped
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _open(self, reconnect: bool) -> Connection:
+        core = self._client._core
+        pool = core.pool
+        delay = _BACKOFF_MIN
+        while True:
+            if self._closed or core.closed:
+                raise errors.ConnectionError("pubsub closed")
             try:
                 conn = await pool.acquire(self._on_push)
-                break
-            except (errors.AuthenticationError, errors.PoolTimeoutError):
+            except errors.AuthenticationError:
                 raise
             except errors.RedisError:
                 if not reconnect:
                     raise
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 2.0)
-        self._conn = conn
-        for kind, command in (
-            ("channels", "SUBSCRIBE"),
-            ("patterns", "PSUBSCRIBE"),
-            ("shards", "SSUBSCRIBE"),
-        ):
-            restore: list[Any] = list(self._subs[kind])
-            if restore:
-                conn.send_no_reply((command, *restore))
-        if reconnect:
-            self._queue.put_nowait(Message("reconnected", self._empty, self._empty, None, None))
-        self._watcher = asyncio.get_running_loop().create_task(self._watch(conn))
-        return conn
-
-    async def _watch(self, conn: Connection) -> None:
-        """Reconnect as soon as the connection drops, not at the next call."""
-        await conn.wait_closed()
-        if not self._closed and self._conn is conn:
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, _BACKOFF_MAX)
+                continue
             try:
-                await self._ensure_connection()
-            except errors.RedisError as exc:
-                # Nothing to raise into here: the reader gets the error instead of a message.
-                self._queue.put_nowait(exc)
+                restore: list[tuple[Any, ...]] = []
+                for table_name, cmd in _RESTORE:
+                    names: dict[Any, Handler | None] = self._subs[table_name]
+                    if names:
+                        restore.append((cmd, *names))
+                if restore:
+                    self._restoring = True
+                    try:
+                        refused = await self._sync(conn, restore)
+                    finally:
+                        self._restoring = False
+                    for e in refused:
+                        self._put(e)
+            except errors.ConnectionError:
+                pool.release(conn, reuse=False)
+                if not reconnect:
+                    raise
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, _BACKOFF_MAX)
+                continue
+            except BaseException:
+                pool.release(conn, reuse=False)
+                raise
+            self._conn = conn
+            self._ever_connected = True
+            if reconnect:
+                self._put(Message("reconnected", self._empty, self._empty, None, None))
+            ready = self._ready
+            if ready is not None and not ready.done():
+                ready.set_result(conn)
+            return conn
+
+    def _fail_barriers(self) -> None:
+        while self._barriers:
+            b = self._barriers.popleft()
+            if not b.future.done():
+                b.future.set_exception(errors.ConnectionError("subscriber connection lost"))
+                _retrieve(b.future)
+
+    async def _sync(
+        self, conn: Connection, commands: Sequence[Sequence[Any]]
+    ) -> list[errors.ResponseError]:
+        """Send ``commands`` then ``PING <token>``; wait for the token.
+
+        Returns the error replies that arrived before the token. Raises
+        ConnectionError if the connection is lost first, TimeoutError after
+        the client's command_timeout.
+        """
+        token = f"redspec-sync-{next(_tokens)}"
+        for command in commands:
+            conn.send_no_reply(command)
+        conn.send_no_reply(("PING", token))
+        loop = asyncio.get_running_loop()
+        barrier = _Barrier(token if self._decode else token.encode(), loop.create_future())
+        self._barriers.append(barrier)
+        closed = loop.create_task(conn.wait_closed())
+        try:
+            done, _ = await asyncio.wait(
+                [barrier.future, closed],
+                timeout=self._client.command_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            closed.cancel()
+        if barrier.future.done():
+            barrier.future.result()  # raises what _fail_barriers set
+            return barrier.errors
+        if not done:
+            raise errors.TimeoutError(
+                f"no reply from the subscriber connection within {self._client.command_timeout}s"
+            )
+        raise errors.ConnectionError("subscriber connection lost")
 
     # ---------------------------------------------------------- subscribing
 
     async def subscribe(self, *channels: KeyT, **handlers: Handler) -> None:
-        """SUBSCRIBE; ``name=handler`` subscribes too, calling handler instead of queueing."""
+        """SUBSCRIBE; returns once the server confirmed.
+
+        ``name=handler`` subscribes too, calling ``handler`` instead of queueing.
+        """
         await self._subscribe("channels", "SUBSCRIBE", channels, handlers)
 
     async def psubscribe(self, *patterns: KeyT, **handlers: Handler) -> None:
+        """PSUBSCRIBE to glob-style patterns (``news.*``)."""
         await self._subscribe("patterns", "PSUBSCRIBE", patterns, handlers)
 
     async def ssubscribe(self, *channels: KeyT, **handlers: Handler) -> None:
-        """SSUBSCRIBE to shard channels (Redis 7+)."""
+        """SSUBSCRIBE to shard channels (Redis 7+, Valkey 7+)."""
         await self._subscribe("shards", "SSUBSCRIBE", channels, handlers)
 
     async def unsubscribe(self, *channels: KeyT) -> None:
@@ -203,93 +359,206 @@ class PubSub(Generic[AnyStr]):
         if not wanted:
             raise errors.DataError(f"{command.lower()}() needs at least one name")
         conn = await self._ensure_connection()
-        self._subs[kind].update(wanted)
-        conn.send_no_reply((command, *wanted))
+        table = self._subs[kind]
+        before = {n: table[n] for n in wanted if n in table}
+        # Recorded first: a reconnect from here on restores them too.
+        table.update(wanted)
+        try:
+            refused = await self._sync(conn, [(command, *wanted)])
+        except errors.ConnectionError:
+            if self._closed:
+                raise
+            await self._ensure_connection()  # the reconnect subscribed them
+            return
+        except BaseException:
+            self._forget(table, wanted, before)
+            raise
+        if refused:
+            self._forget(table, wanted, before)
+            raise refused[0]
+
+    @staticmethod
+    def _forget(
+        table: dict[Any, Handler | None],
+        wanted: dict[Any, Handler | None],
+        before: dict[Any, Handler | None],
+    ) -> None:
+        for n in wanted:
+            table.pop(n, None)
+        table.update(before)
 
     async def _unsubscribe(self, kind: str, command: str, names: tuple[Any, ...]) -> None:
-        conn = await self._ensure_connection()
-        if names:
-            for n in names:
-                self._subs[kind].pop(self._key(n), None)
+        names_sent: list[Any] = [self._key(n) for n in names]
+        table = self._subs[kind]
+        if names_sent:
+            for n in names_sent:
+                table.pop(n, None)
         else:
-            self._subs[kind].clear()
-        conn.send_no_reply((command, *names))
+            table.clear()
+        conn = await self._ensure_connection()
+        try:
+            refused = await self._sync(conn, [(command, *names_sent)])
+        except errors.ConnectionError:
+            if self._closed:
+                raise
+            await self._ensure_connection()  # the reconnect did not restore them
+            return
+        if refused:
+            raise refused[0]
 
     def _key(self, name: Any) -> Any:
         """Names as the server will echo them, so confirmations and handlers match."""
         if isinstance(name, memoryview):
             name = bytes(name)
         if self._decode:
-            return name.decode() if isinstance(name, bytes) else str(name)
-        return name.encode() if isinstance(name, str) else bytes(name)
+            return name.decode(self._encoding) if isinstance(name, bytes) else str(name)
+        return name.encode(self._encoding) if isinstance(name, str) else bytes(name)
 
     @property
     def subscribed(self) -> bool:
+        """True while subscribed to anything."""
         return any(self._subs.values())
+
+    @property
+    def channels(self) -> set[AnyStr]:
+        return set(self._subs["channels"])
+
+    @property
+    def patterns(self) -> set[AnyStr]:
+        return set(self._subs["patterns"])
+
+    @property
+    def shard_channels(self) -> set[AnyStr]:
+        return set(self._subs["shards"])
+
+    async def ping(self) -> None:
+        """A round trip on the subscriber connection (a health check or keep-alive)."""
+        conn = await self._ensure_connection()
+        refused = await self._sync(conn, [])
+        if refused:
+            raise refused[0]
 
     # ------------------------------------------------------------- reading
 
-    def _on_push(self, frame: list[Any]) -> None:
-        if not frame:
+    def _on_push(self, frame: Any) -> None:
+        """Everything the subscriber connection receives lands here, in order."""
+        if isinstance(frame, errors.ResponseError):
+            if self._barriers:
+                self._barriers[0].errors.append(frame)
+            else:
+                self._put(frame)
             return
-        kind = frame[0]
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        if kind in _DATA_KINDS:
-            if kind == "pmessage":
-                msg: Message[Any] = Message("pmessage", frame[2], frame[3], frame[1], None)
-                handler = self._subs["patterns"].get(frame[1])
-            else:
-                msg = Message(cast(MessageKind, kind), frame[1], frame[2], None, None)
-                table = "shards" if kind == "smessage" else "channels"
-                handler = self._subs[table].get(frame[1])
-            if handler is not None:
-                self._run_handler(handler, msg)
-            else:
-                self._queue.put_nowait(msg)
-        elif kind in _SUBSCRIBE_KINDS or kind in _UNSUBSCRIBE_KINDS:
-            if not self._ignore_confirmations:
+        if isinstance(frame, (bytes, str)):
+            self._pong(frame)  # PING <token> answered outside subscribed mode, or on RESP3
+            return
+        if not isinstance(frame, list) or not frame:
+            return
+        head = frame[0]
+        if isinstance(head, bytes):
+            head = head.decode("ascii", "replace")
+        kind = str(head).lower()
+        if kind == "message" or kind == "smessage":
+            msg: Message[Any] = Message(cast(MessageKind, kind), frame[1], frame[2], None, None)
+            handler = self._subs["shards" if kind == "smessage" else "channels"].get(frame[1])
+        elif kind == "pmessage":
+            msg = Message("pmessage", frame[2], frame[3], frame[1], None)
+            handler = self._subs["patterns"].get(frame[1])
+        elif kind in _CONFIRMATIONS:
+            if not self._ignore_confirmations and not self._restoring:
                 channel = frame[1] if frame[1] is not None else self._empty
-                confirmation: Message[Any] = Message(
-                    cast(MessageKind, kind), channel, self._empty, None, frame[2]
-                )
-                self._queue.put_nowait(confirmation)
-        # Other pushes (e.g. client tracking invalidations) are not ours.
+                count = frame[2] if len(frame) > 2 else None
+                self._put(Message(cast(MessageKind, kind), channel, self._empty, None, count))
+            return
+        elif kind == "pong":
+            self._pong(frame[1] if len(frame) > 1 else None)  # RESP2, subscribed
+            return
+        else:
+            return  # other pushes (client tracking invalidations...) are not ours
+        if handler is None:
+            self._put(msg)
+        else:
+            self._handler_calls.append((handler, msg))
+            if self._dispatcher is None or self._dispatcher.done():
+                self._dispatcher = asyncio.get_running_loop().create_task(self._run_handlers())
 
-    def _run_handler(self, handler: Handler, msg: Message[Any]) -> None:
-        result = handler(msg)
-        if asyncio.iscoroutine(result):
-            asyncio.get_running_loop().create_task(result)
+    def _pong(self, token: Any) -> None:
+        barriers = self._barriers
+        while barriers:
+            b = barriers.popleft()
+            if b.token == token:
+                if not b.future.done():
+                    b.future.set_result(None)
+                return
+            # An older barrier of a lost connection: already failed.
+            if not b.future.done():
+                b.future.set_exception(errors.ConnectionError("subscriber connection lost"))
+                _retrieve(b.future)
+
+    async def _run_handlers(self) -> None:
+        calls = self._handler_calls
+        loop = asyncio.get_running_loop()
+        while calls:
+            handler, msg = calls.popleft()
+            try:
+                result = handler(msg)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                loop.call_exception_handler(
+                    {"message": f"redspec pub/sub handler {handler!r} failed", "exception": exc}
+                )
+
+    def _put(self, item: Message[AnyStr] | errors.RedisError) -> None:
+        self._messages.append(item)
+        self._wake_readers()
+
+    def _wake_readers(self) -> None:
+        readers, self._readers = self._readers, []
+        for r in readers:
+            if not r.done():
+                r.set_result(None)
 
     async def get_message(self, timeout: float | None = 0.0) -> Message[AnyStr] | None:
         """The next message; waits up to ``timeout`` seconds (None: until one arrives).
 
-        Raises the error that ended the subscription if reconnecting failed
-        for good (e.g. the password was changed).
+        Returns None when nothing arrived in time, or once the subscriber is
+        closed and every queued message was read. Raises the error that
+        ended reconnecting (e.g. rejected credentials), or a refusal the
+        server sent outside any call.
         """
-        if timeout is None:
-            item = await self._queue.get()
-        elif timeout <= 0:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if self._messages:
+                item = self._messages.popleft()
+                if isinstance(item, errors.RedisError):
+                    raise item
+                return item
+            if self._closed:
                 return None
-        else:
-            try:
-                item = await asyncio.wait_for(self._queue.get(), timeout)
-            except asyncio.TimeoutError:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
                 return None
-        if isinstance(item, errors.RedisError):
-            raise item
-        return item
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._readers.append(waiter)
+            handle = None
+            if remaining is not None:
+                handle = loop.call_later(remaining, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                if handle is not None:
+                    handle.cancel()
 
     async def listen(self) -> AsyncIterator[Message[AnyStr]]:
-        """Every message, in order, for as long as the subscriber is open."""
-        while not self._closed:
+        """Every message, in order, until the subscriber is closed."""
+        while True:
             message = await self.get_message(timeout=None)
-            if message is not None:
-                yield message
+            if message is None:
+                return
+            yield message
 
-    async def ping(self, message: KeyT | None = None) -> None:
-        """PING on the subscribed connection (keeps idle links alive through proxies)."""
-        conn = await self._ensure_connection()
-        await conn.send(("PING",) if message is None else ("PING", message))
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

@@ -58,25 +58,45 @@ class Script(Generic[AnyStr]):
         client: Pipeline[AnyStr],
     ) -> Pending[RespValue]: ...
 
+    @overload
     def __call__(
         self,
         keys: Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
         *,
-        client: Pipeline[AnyStr] | None = None,
-    ) -> Any:
-        argv = self._argv(keys, args)
-        if client is not None:
-            client._preload_script(self.sha, self.source)
-            return client._call(argv, self._mode, None)
-        return self._run(argv)
+        client: Redis[AnyStr],
+    ) -> Coroutine[Any, Any, RespValue]: ...
 
-    async def _run(self, argv: list[Any]) -> RespValue:
+    def __call__(
+        self,
+        keys: Sequence[KeyT] = (),
+        args: Sequence[ValueT] = (),
+        *,
+        client: Pipeline[AnyStr] | Redis[AnyStr] | None = None,
+    ) -> Any:
+        """Run the script: ``await script(keys=[...], args=[...])``.
+
+        With ``client=pipe`` the call is queued in the pipeline (its Pending
+        is returned) and the pipeline loads the script in the same write;
+        with ``client=other`` it runs on another client.
+        """
+        argv = self._argv(keys, args)
+        if client is None:
+            return self._run(self._client, argv)
+        from .pipeline import Pipeline
+
+        if isinstance(client, Pipeline):
+            return client._call_script(self.sha, self.source, argv, self._mode)
+        return self._run(client, argv)
+
+    async def _run(self, client: Redis[AnyStr], argv: list[Any]) -> RespValue:
         try:
-            return await self._client._call(argv, self._mode)  # type: ignore[no-any-return]
+            return await client._call(argv, self._mode)  # type: ignore[no-any-return]
         except NoScriptError:
-            await self._client._call(("SCRIPT", "LOAD", self.source), WRITE)
-            return await self._client._call(argv, self._mode)  # type: ignore[no-any-return]
+            # First use on this server, or after SCRIPT FLUSH / a restart:
+            # load it and retry once.
+            await client._call(("SCRIPT", "LOAD", self.source), WRITE)
+            return await client._call(argv, self._mode)  # type: ignore[no-any-return]
 
     async def load(self) -> str:
         """SCRIPT LOAD now (e.g. before a burst of calls); returns the SHA1."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,11 +204,17 @@ class Overlay:
         v = self._section("SUMMARIES").get(cmd)
         return str(v) if v is not None else None
 
-    def unused(self) -> list[str]:
-        """Entries never consulted (a typo, or a parameter that no longer exists)."""
+    def unused(self, present: Collection[str] | None = None) -> list[str]:
+        """Entries never consulted (a typo, or a parameter that no longer exists).
+
+        With ``present``, entries of commands outside it are not counted: a
+        spec without the command never consults them.
+        """
         out = []
         for sec in ("RENAMES", "TYPES", "DEFAULTS", "MODELS", "UNITS"):
             for cmd, m in sorted(self._section(sec).items()):
+                if present is not None and cmd not in present:
+                    continue
                 for k in m:
                     if (sec, cmd, k) not in self.used:
                         out.append(f"{sec}[{cmd!r}][{k!r}]")

@@ -344,7 +344,9 @@ class _Walker(StructureRules):
             heads.append(self.params[-1])
             body.extend(self._unwrap(sub))
         if not heads:
-            raise PlanError(f"{self.cmd}: optional block {n.name} without required children")
+            # Every child is optional (Valkey's SHUTDOWN [[NOSAVE|SAVE] [NOW] [FORCE]]):
+            # the block adds nothing to say, so its children stand on their own.
+            return body
         head = heads[0]
         for h in heads[1:]:
             body.insert(0, ("stmt", self._require(h, head)))

@@ -199,12 +199,10 @@ class RedisPyClient(Client):
         return _RedisPySubscriber(ps)
 
     def describe(self) -> str:
-        import redis.utils
-
-        kwargs = self.r.connection_pool.connection_kwargs
-        return (f"redis.asyncio.Redis.from_url(url), defaults: RESP{kwargs.get('protocol') or 2}, "
-                f"hiredis parser {'on' if redis.utils.HIREDIS_AVAILABLE else 'off'}, "
-                f"{type(self.r.connection_pool).__name__}")
+        pool = self.r.connection_pool
+        probe = pool.connection_class(**pool.connection_kwargs)  # never connected
+        return (f"redis.asyncio.Redis.from_url(url), defaults: RESP{probe.protocol}, "
+                f"parser {type(probe._parser).__name__}, {type(pool).__name__}")
 
 
 class _RedisPySubscriber(Subscriber):

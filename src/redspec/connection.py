@@ -276,10 +276,18 @@ class Connection(asyncio.Protocol):
             fut.set_exception(self._closed_error())
             return fut
         buffer = self._buffer
+        waiters = self._waiters
         if not buffer:
+            if not waiters and not self._paused and self._transport is not None:
+                # Idle: write at once rather than one loop turn later. A
+                # sequential caller saves a loop iteration per command; callers
+                # joining in this same turn still share the next write.
+                self._transport.write(data)
+                waiters.append(fut)
+                return fut
             self._loop.call_soon(self._flush_soon)
         buffer.append(data)
-        self._waiters.append(fut)
+        waiters.append(fut)
         return fut
 
     def send_no_reply(self, args: Sequence[Any]) -> None:

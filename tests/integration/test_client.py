@@ -50,6 +50,18 @@ async def test_basics_same_values_on_resp3_and_resp2(
     ]  # fmt: skip
 
 
+async def test_generated_methods(any_protocol_client: redspec.Redis[bytes]) -> None:
+    r = any_protocol_client
+    assert await r.set("k", "v", nx=True) is True
+    assert await r.set("k", "w", nx=True) is None
+    assert await r.get("k") == b"v"
+    assert await r.incr("n") == 1
+    assert await r.hset("h", mapping={"a": 1}) == 1
+    assert await r.hgetall("h") == {b"a": b"1"}
+    assert await r.rpush("l", "x") == 1
+    assert await r.blpop(["l"], 1) == (b"l", b"x")
+
+
 async def test_decode_responses(redis8: RedisServer) -> None:
     async with redspec.Redis(redis8.host, redis8.port, decode_responses=True) as r:
         await r.execute_command("SET", "dk", "é")

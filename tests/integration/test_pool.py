@@ -12,8 +12,7 @@ from tests.servers import RedisServer
 
 
 def blpop(r: redspec.Redis[bytes], key: str, block: float) -> asyncio.Future[object]:
-    # What the generated blpop() does: block seconds travel with the command.
-    return asyncio.ensure_future(r._call_blocking(["BLPOP", key, block], block))
+    return asyncio.ensure_future(r.blpop([key], block))
 
 
 async def _push_later(server: RedisServer, delay: float, key: str, value: str) -> None:
@@ -25,7 +24,7 @@ async def _push_later(server: RedisServer, delay: float, key: str, value: str) -
 async def test_7s_blpop_under_defaults(client: redspec.Redis[bytes], redis8: RedisServer) -> None:
     t0 = time.monotonic()
     pusher = asyncio.ensure_future(_push_later(redis8, 6.5, "q7", "late"))
-    assert await blpop(client, "q7", 7) == [b"q7", b"late"]
+    assert await blpop(client, "q7", 7) == (b"q7", b"late")
     assert 6.4 < time.monotonic() - t0 < 7.0
     await pusher
 
@@ -36,7 +35,7 @@ async def test_blpop_block_is_added_to_command_timeout(
     r = client.with_options(command_timeout=1)
     pusher = asyncio.ensure_future(_push_later(redis8, 1.5, "q2", "v"))
     # 1.5 s > command_timeout, but < command_timeout + block: not a timeout.
-    assert await blpop(r, "q2", 2) == [b"q2", b"v"]
+    assert await blpop(r, "q2", 2) == (b"q2", b"v")
     await pusher
     t0 = time.monotonic()
     assert await blpop(r, "q2", 0.3) is None  # the server's own timeout, not ours
@@ -49,7 +48,7 @@ async def test_blocking_forever_has_no_timeout(client: redspec.Redis[bytes]) -> 
     await asyncio.sleep(0.4)
     assert not waiting.done()
     await client.execute_command("RPUSH", "forever", "x")
-    assert await waiting == [b"forever", b"x"]
+    assert await waiting == (b"forever", b"x")
 
 
 async def test_blocking_does_not_hold_up_the_shared_connection(
@@ -59,14 +58,14 @@ async def test_blocking_does_not_hold_up_the_shared_connection(
     await asyncio.sleep(0.05)
     assert await client.execute_command("ECHO", "free") == b"free"
     await client.execute_command("RPUSH", "qq", "1")
-    assert await waiting == [b"qq", b"1"]
+    assert await waiting == (b"qq", b"1")
 
 
 async def test_pooled_connection_is_reused(client: redspec.Redis[bytes]) -> None:
     await client.execute_command("RPUSH", "r", "1", "2")
     async with client._exclusive() as a:
         first = await a.send(["CLIENT", "ID"])
-    assert await blpop(client, "r", 1) == [b"r", b"1"]
+    assert await blpop(client, "r", 1) == (b"r", b"1")
     async with client._exclusive() as b:
         assert await b.send(["CLIENT", "ID"]) == first
         b.close()  # e.g. a session that cannot undo its state
@@ -84,7 +83,7 @@ async def test_cancelled_blpop_connection_is_discarded(client: redspec.Redis[byt
     await client.execute_command("RPUSH", "c", "kept")
     # Had the connection gone back to the pool, its stale BLPOP would have
     # taken "kept" and the reply would have been dropped.
-    assert await blpop(client, "c", 1) == [b"c", b"kept"]
+    assert await blpop(client, "c", 1) == (b"c", b"kept")
 
 
 async def test_timed_out_blocking_call_discards_its_connection(
@@ -117,9 +116,9 @@ async def test_pool_exhaustion_raises_pool_timeout(redis8: RedisServer) -> None:
         third = blpop(r, "h3", 2)
         await asyncio.sleep(0.05)
         await r.execute_command("RPUSH", "h0", "x")
-        assert await holders[0] == [b"h0", b"x"]
+        assert await holders[0] == (b"h0", b"x")
         await r.execute_command("RPUSH", "h3", "y")
-        assert await third == [b"h3", b"y"]
+        assert await third == (b"h3", b"y")
         assert r._core.pool.size == 2
         holders[1].cancel()
     finally:
@@ -139,7 +138,7 @@ async def test_cancelled_pool_waiter_passes_its_turn(redis8: RedisServer) -> Non
         await r.execute_command("RPUSH", "w0", "a")
         await holder
         await r.execute_command("RPUSH", "w2", "b")
-        assert await patient == [b"w2", b"b"]
+        assert await patient == (b"w2", b"b")
         assert r._core.pool.size == 1
     finally:
         await r.aclose()

@@ -49,23 +49,26 @@ __all__ = ["Pending", "Pipeline"]
 
 _UNSET: Any = object()
 
-# Commands that may block the connection they run on. XREAD and XREADGROUP
-# block only with BLOCK; the others always may (outside MULTI).
-_BLOCKING = frozenset(
+# Commands that may block the connection they run on, as generated methods
+# and execute_command usually spell them (mixed case is not recognised).
+# XREAD and XREADGROUP block only with BLOCK; the others always may (outside MULTI).
+_BLOCKING_NAMES = [
     name for name, meta in COMMANDS.items() if "blocking" in meta["flags"] and " " not in name
+]
+_BLOCKING = frozenset(
+    v for n in _BLOCKING_NAMES for v in (n, n.lower(), n.encode(), n.lower().encode())
 )
-_BLOCK_WHEN_ASKED = frozenset({"XREAD", "XREADGROUP"})
+_BLOCK_WHEN_ASKED = frozenset({"XREAD", "XREADGROUP", "xread", "xreadgroup"})
+_BLOCK_WHEN_ASKED |= frozenset(n.encode() for n in _BLOCK_WHEN_ASKED)
+_BLOCK_TOKENS = frozenset({"BLOCK", "block", b"BLOCK", b"block"})
 
 
 def _is_blocking(args: Sequence[Any]) -> bool:
     name = args[0]
-    if isinstance(name, bytes):
-        name = name.decode("ascii", "replace")
-    name = str(name).upper()
     if name not in _BLOCKING:
         return False
     if name in _BLOCK_WHEN_ASKED:
-        return any(isinstance(a, (str, bytes)) and a in ("BLOCK", b"BLOCK") for a in args)
+        return any(isinstance(a, (str, bytes)) and a in _BLOCK_TOKENS for a in args)
     return True
 
 

@@ -210,7 +210,7 @@ def _overload_plan(
     lines = entry.overloads
     flags_all: list[str] = []
     for flags, _, _ in lines:
-        for f in flags:
+        for f in (g for alt in flags for g in alt.split("&")):
             if plan.param(f) is None:
                 raise RenderError(
                     f"reply table {entry.where}: {spec.command} +{f}: no such parameter"
@@ -226,11 +226,20 @@ def _overload_plan(
                     "cannot lose its default in an overload (make it keyword-only)"
                 )
     out: list[tuple[dict[str, str], Reply]] = [({f: "false" for f in flags_all}, base)]
+    # An earlier line wins when its flags are all given, so a later overload
+    # must not match them all: a flag an earlier single-flag line names is
+    # False here; of an earlier `a&b` line's flags, one not given here is.
     for i, (flags, reply, _) in enumerate(lines):
-        earlier = {f for fl, _, _ in lines[:i] for f in fl} - set(flags)
-        for f in flags:
-            modes = {g: ("false" if g in earlier else "any") for g in flags_all}
-            modes[f] = "true"
+        for alt in flags:
+            given = alt.split("&")
+            modes = {g: "any" for g in flags_all}
+            for before, _, _ in lines[:i]:
+                for b in before:
+                    need = [g for g in b.split("&") if g not in given]
+                    if need and all(modes[g] != "false" for g in need):
+                        modes[need[-1]] = "false"
+            for g in given:
+                modes[g] = "true"
             out.append((modes, reply))
     anns: list[str] = []
     for _, r in out:
@@ -284,7 +293,10 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
     choices: list[tuple[str, str | None]] = []
     if overloads and entry:
         for flags, reply, _ in entry.overloads:
-            cond = " or ".join(plan.param(f).given() for f in flags)  # type: ignore[union-attr]
+            cond = " or ".join(
+                " and ".join(plan.param(f).given() for f in alt.split("&"))  # type: ignore[union-attr]
+                for alt in flags
+            )
             choices.append((cond, convs.name(reply.conv)))
     base = entry.base if entry and entry.base else UNKNOWN
     default_conv = convs.name(base.conv)

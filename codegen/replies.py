@@ -36,7 +36,7 @@ class Entry:
 
 # ---- type expressions ----------------------------------------------------
 
-_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|[<>,?|])")
+_TOKEN = re.compile(r"\s*(@?[A-Za-z_][A-Za-z0-9_\-]*|[<>,?|{}:])")
 
 _ATOMS: dict[str, Reply] = {
     "ok": Reply("bool", "to_ok"),
@@ -46,16 +46,21 @@ _ATOMS: dict[str, Reply] = {
     "float": Reply("float", "to_float"),
     "bool": Reply("bool", "to_bool"),
     "any": Reply("RespValue", None),
+    "binary": Reply("bytes", "to_binary"),
     "entry": Reply("StreamEntry[AnyStr]", "to_entry"),
     "streams": Reply("dict[AnyStr, list[StreamEntry[AnyStr]]]", "stream_map"),
     "GeoMatch": Reply("GeoMatch[AnyStr]", "to_geo_match"),
 }
-_GENERIC = {"list": 1, "set": 1, "map": 2, "pairs": 2, "tuple": -1}
+_GENERIC = {"list": 1, "set": 1, "map": 2, "pairs": 2, "tuple": -1, "maprow": -1}
+
+# Annotations that are not RESP-shaped values (a record's annotation names them).
+_NOT_RESP = re.compile(r"tuple\[|StreamEntry|GeoMatch")
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, defs: Defs | None = None):
         self.text = text
+        self.defs = defs
         self.toks: list[str] = []
         pos = 0
         text = text.strip()
@@ -119,8 +124,16 @@ class _Parser:
 
     def atom(self) -> Reply:
         name = self.take()
+        if name == "{":
+            return self.record()
+        if name.startswith("@"):
+            if self.defs is None:
+                raise ReplyError(f"reply type {self.text!r}: {name} outside a table")
+            return self.defs.get(name[1:])
         if name in _ATOMS:
             return _ATOMS[name]
+        if "-" in name:
+            raise ReplyError(f"reply type {self.text!r}: unknown type {name!r}")
         if name not in _GENERIC:
             raise ReplyError(f"reply type {self.text!r}: unknown type {name!r}")
         self.take("<")
@@ -137,6 +150,11 @@ class _Parser:
         if name in ("map", "pairs", "tuple"):
             # inside fixed shapes some servers send counts as strings (XPENDING summary)
             c = [("to_int" if x.ann in ("int", "int | None") else cv) for x, cv in zip(args, c)]
+        if name == "maprow":
+            if len(args) < 3:
+                raise ReplyError(f"reply type {self.text!r}: maprow takes a key and 2+ columns")
+            row = f"tuple[{', '.join(a[1:])}]"
+            return Reply(f"dict[{a[0]}, {row}]", f"rows_of({', '.join(c)})")
         if name == "list":
             return Reply(f"list[{a[0]}]", f"list_of({c[0]})" if args[0].conv else None)
         if name == "set":
@@ -146,6 +164,86 @@ class _Parser:
         if name == "pairs":
             return Reply(f"list[tuple[{a[0]}, {a[1]}]]", f"pairs_of({c[0]}, {c[1]})")
         return Reply(f"tuple[{', '.join(a)}]", f"tuple_of({', '.join(c)})")
+
+
+    def record(self) -> Reply:
+        """``{name:T, other-name:U?}`` (after the ``{``): a map whose fields have types.
+
+        The value is a dict keyed as the server keys it (AnyStr); fields the
+        record does not name are kept unchanged, so a newer server's extra
+        fields pass through.
+        """
+        fields: list[tuple[str, Reply]] = []
+        while True:
+            fname = self.take()
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", fname):
+                raise ReplyError(f"reply type {self.text!r}: bad record field {fname!r}")
+            if any(f == fname for f, _ in fields):
+                raise ReplyError(f"reply type {self.text!r}: field {fname!r} twice")
+            self.take(":")
+            fields.append((fname, self.union()))
+            if self.peek() == "}":
+                self.take("}")
+                break
+            self.take(",")
+        special: list[str] = []
+        for _, r in fields:
+            for a in _split_union(r.ann):
+                if _NOT_RESP.search(a) and a not in special:
+                    special.append(a)
+        ann = f"dict[AnyStr, {' | '.join([*special, 'RespValue'])}]"
+        convs = [f"{q_str(f)}: {r.conv}" for f, r in fields if r.conv]
+        if not convs:
+            return Reply(ann, "dict_of(None, None)")
+        return Reply(ann, f"record_of({{{', '.join(convs)}}})")
+
+
+def q_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Defs:
+    """Named types (``@Name TYPE`` lines), resolved on first use; may be recursive.
+
+    A recursive reference is annotated ``RespValue`` (a record whose fields
+    are RESP-shaped is a RESP value) and converted through ``recursive``.
+    """
+
+    def __init__(self) -> None:
+        self.src: dict[str, tuple[str, str]] = {}  # name -> (type text, where)
+        self.done: dict[str, Reply] = {}
+        self.active: list[str] = []
+        self.recursed: set[str] = set()
+
+    def add(self, name: str, text: str, where: str) -> None:
+        if name in self.src:
+            raise ReplyError(f"{where}: @{name} defined twice (first at {self.src[name][1]})")
+        if name in _ATOMS or name in _GENERIC:
+            raise ReplyError(f"{where}: @{name} shadows a built-in type")
+        self.src[name] = (text, where)
+
+    def get(self, name: str) -> Reply:
+        if name in self.done:
+            return self.done[name]
+        if name not in self.src:
+            raise ReplyError(f"unknown named type @{name}")
+        if name in self.active:
+            self.recursed.add(name)
+            return Reply("RespValue", f"_{name}")
+        text, where = self.src[name]
+        self.active.append(name)
+        try:
+            r = _Parser(text, self).parse()
+        except ReplyError as e:
+            raise ReplyError(f"{where}: {e}") from None
+        finally:
+            self.active.pop()
+        if name in self.recursed:
+            if _NOT_RESP.search(r.ann):
+                raise ReplyError(f"{where}: recursive @{name} must be RESP-shaped (no tuples)")
+            r = Reply(r.ann, f"recursive(lambda _{name}: {r.conv})")
+        self.done[name] = r
+        return r
 
 
 def _split_union(ann: str) -> list[str]:
@@ -164,9 +262,9 @@ def _split_union(ann: str) -> list[str]:
     return out
 
 
-def reply_type(text: str) -> Reply:
+def reply_type(text: str, defs: Defs | None = None) -> Reply:
     """``pairs<bulk,float>`` -> Reply("list[tuple[AnyStr, float]]", "pairs_of(None, to_float)")."""
-    return _Parser(text).parse()
+    return _Parser(text, defs).parse()
 
 
 UNKNOWN = Reply("RespValue", None)
@@ -176,14 +274,49 @@ UNKNOWN = Reply("RespValue", None)
 
 _LINE = re.compile(
     r"^(?P<cmd>[A-Z][A-Z0-9_.\-]*(?: [A-Z][A-Z0-9_.\-]*)?)"
-    r"(?:\s+\+(?P<flags>[a-z0-9_|]+))?\s+(?P<type>\S.*?)\s*$"
+    r"(?:\s+\+(?P<flags>[a-z0-9_|&]+))?\s+(?P<type>\S.*?)\s*$"
 )
+_DEF = re.compile(r"^@(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>\S.*?)\s*$")
 
 
-def parse_table(text: str, where: str, into: dict[str, Entry]) -> None:
+def _lines(text: str) -> list[tuple[int, str, str]]:
+    """(line number, line without comment, raw line); a line ending in ``,`` ``<`` or
+    ``{`` continues on the next one (long records)."""
+    out: list[tuple[int, str, str]] = []
+    pending: tuple[int, str, str] | None = None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].rstrip()
+        if pending is not None:
+            line = pending[1] + " " + line.strip()
+            lineno, raw = pending[0], pending[2]
+            pending = None
         if not line.strip():
+            continue
+        if line[-1] in ",<{":
+            pending = (lineno, line, raw)
+            continue
+        out.append((lineno, line, raw))
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+def parse_defs(text: str, where: str, defs: Defs) -> None:
+    """Collect the ``@Name TYPE`` lines of a table file."""
+    for lineno, line, _ in _lines(text):
+        m = _DEF.match(line)
+        if m:
+            defs.add(m.group("name"), m.group("type").replace(" ", ""), f"{where}:{lineno}")
+
+
+def parse_table(
+    text: str, where: str, into: dict[str, Entry], defs: Defs | None = None
+) -> None:
+    if defs is None:
+        defs = Defs()
+        parse_defs(text, where, defs)
+    for lineno, line, raw in _lines(text):
+        if line.startswith("@"):
             continue
         m = _LINE.match(line)
         if not m:
@@ -191,12 +324,24 @@ def parse_table(text: str, where: str, into: dict[str, Entry]) -> None:
         cmd = m.group("cmd")
         typ = m.group("type").replace(" ", "")
         try:
-            reply = reply_type(typ)
+            reply = reply_type(typ, defs)
         except ReplyError as e:
             raise ReplyError(f"{where}:{lineno}: {e}") from None
         e = into.setdefault(cmd, Entry(cmd, where=f"{where}:{lineno}"))
         if m.group("flags"):
             flags = tuple(m.group("flags").split("|"))
+            for alt in flags:
+                if "" in alt.split("&"):
+                    raise ReplyError(f"{where}:{lineno}: bad flags +{m.group('flags')}")
+            for alt in flags:
+                need = set(alt.split("&"))
+                for before, _, _ in e.overloads:
+                    for b in before:
+                        if set(b.split("&")) < need:
+                            raise ReplyError(
+                                f"{where}:{lineno}: +{alt} after +{b} never wins: list the "
+                                "most specific overload first"
+                            )
             e.overloads.append((flags, reply, typ))
         else:
             if e.base is not None:
@@ -207,8 +352,14 @@ def parse_table(text: str, where: str, into: dict[str, Entry]) -> None:
 
 def load_replies(directory: str | Path = REPLIES_DIR) -> dict[str, Entry]:
     out: dict[str, Entry] = {}
-    for path in sorted(Path(directory).glob("*.txt")):
-        parse_table(path.read_text(), path.name, out)
+    defs = Defs()
+    paths = sorted(Path(directory).glob("*.txt"))
+    for path in paths:
+        parse_defs(path.read_text(), path.name, defs)
+    for path in paths:
+        parse_table(path.read_text(), path.name, out, defs)
+    for name in defs.src:
+        defs.get(name)  # an unused definition must still parse
     for cmd, e in out.items():
         if e.base is None:
             raise ReplyError(f"{e.where}: {cmd} has + lines but no base entry")

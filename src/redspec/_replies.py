@@ -26,8 +26,12 @@ __all__ = [
     "geo_matches",
     "list_of",
     "pairs_of",
+    "record_of",
+    "recursive",
+    "rows_of",
     "set_of",
     "stream_map",
+    "to_binary",
     "to_bool",
     "to_entry",
     "to_float",
@@ -68,6 +72,20 @@ def to_int(x: Any) -> Any:
     if x is None or x.__class__ is int:
         return x
     return int(x)
+
+
+def to_binary(x: Any) -> Any:
+    """A binary payload (DUMP, FUNCTION DUMP, a raw vector) -> bytes, whatever the client decodes.
+
+    A decoding client turns every bulk string into str with the
+    ``surrogateescape`` error handler, so re-encoding gives the server's bytes
+    back exactly (for the default UTF-8 encoding).
+    """
+    if x is None or x.__class__ is bytes:
+        return x
+    if isinstance(x, str):
+        return x.encode("utf-8", "surrogateescape")
+    return bytes(x)
 
 
 def to_set(x: Any) -> Any:
@@ -149,6 +167,59 @@ def dict_of(key: Conv | None, value: Conv | None) -> Conv:
         return {kf(k): vf(v) for k, v in _pairs(x)}
 
     return conv
+
+
+def rows_of(key: Conv | None, *columns: Conv | None) -> Conv:
+    """{k: [a, b, ...]} (RESP3) or the flat k a b ... k a b ... array (RESP2) -> {k: (a, b, ...)}.
+
+    VSIM WITHSCORES WITHATTRIBS: {member: (score, attributes)}.
+    """
+    kf = key or _identity
+    width = len(columns)
+    row = tuple_of(*columns)
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        if isinstance(x, dict):
+            return {kf(k): row(v) for k, v in x.items()}
+        step = width + 1
+        return {kf(x[i]): row(x[i + 1 : i + step]) for i in range(0, len(x), step)}
+
+    return conv
+
+
+def record_of(fields: dict[str, Conv]) -> Conv:
+    """A map with known fields (RESP3 map, or RESP2 flat array) -> dict, each named field
+    through its converter; other fields unchanged (a newer server may add some).
+
+    ``fields`` is keyed by the field name as str; the reply's keys stay as the
+    transport gives them (bytes, or str when the client decodes).
+    """
+    by_bytes = {k.encode(): f for k, f in fields.items()}
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        out = {}
+        for k, v in _pairs(x):
+            f = (by_bytes if k.__class__ is bytes else fields).get(k)
+            out[k] = v if f is None else f(v)
+        return out
+
+    return conv
+
+
+def recursive(build: Callable[[Conv], Conv]) -> Conv:
+    """A converter that refers to itself (COMMAND DOCS arguments nest arguments):
+    ``build`` gets a stand-in for the converter it returns."""
+    made: list[Conv] = []
+
+    def ref(x: Any) -> Any:
+        return made[0](x)
+
+    made.append(build(ref))
+    return made[0]
 
 
 def pairs_of(first: Conv | None, second: Conv | None) -> Conv:

@@ -7,6 +7,8 @@ from typing import AnyStr, Generic, TypeAlias
 
 from typing_extensions import NamedTuple
 
+from .errors import ResponseError
+
 __all__ = [
     "GeoMatch",
     "KeyT",
@@ -38,9 +40,14 @@ UnixMillis: TypeAlias = int | datetime
 RespKey: TypeAlias = str | bytes | int | float | bool | None
 RespValue: TypeAlias = (
     bool | int | float | str | bytes
-    | list["RespValue"] | dict[RespKey, "RespValue"] | set[RespKey] | None
+    | list["RespValue"] | dict[RespKey, "RespValue"] | set[RespKey] | ResponseError | None
 )
-"""Any RESP3 value, as the transport delivers it."""
+"""Any RESP3 value, as the transport delivers it.
+
+An error nested in an aggregate (a failed command in EXEC's array, an error
+in a Lua table reply) is a value too: a :class:`~redspec.errors.ResponseError`
+instance (or a subclass), not raised. A top-level error reply is raised.
+"""
 
 
 class StreamEntry(NamedTuple, Generic[AnyStr]):

@@ -6,6 +6,7 @@ from typing import AnyStr
 
 import pytest
 
+from redspec.errors import ResponseError
 from redspec.types import RespValue, StreamEntry
 from tests.reply_check import check
 
@@ -20,6 +21,8 @@ from tests.reply_check import check
         ({b"a": {1, 2}}, "dict[AnyStr, set[int]]", bytes),
         ([StreamEntry(b"1-0", {b"f": b"v"})], "list[StreamEntry[AnyStr]]", bytes),
         ({b"k": [1, [b"x", None, 1.5]]}, RespValue, bytes),
+        ([ResponseError("ERR boom"), 3], RespValue, bytes),
+        (b"\x00\xff", bytes, str),
         (True, bool, bytes),
     ],
 )
@@ -39,6 +42,8 @@ def test_accepts(value: object, annotation: object, anystr: type) -> None:
         ((b"a",), "tuple[AnyStr, AnyStr]", bytes),
         ([StreamEntry(b"1-0", {b"f": "v"})], "list[StreamEntry[AnyStr]]", bytes),
         ([b"a"], "set[AnyStr]", bytes),
+        ([ValueError("x")], RespValue, bytes),
+        ("\udcff", bytes, str),
     ],
 )
 def test_rejects(value: object, annotation: object, anystr: type) -> None:

@@ -58,13 +58,14 @@ async def test_transaction_replies(
         await r.execute_command("SET", "k", 1)
         await r.execute_command("INCR", "k")
         assert typed("EXEC", await r.execute_command("EXEC"), decoded) == [ok, 2]
-        # A command that fails at EXEC time leaves an error object in the array,
-        # which RespValue (hence `list<any>`) does not name: not type-checked.
+        # A command that fails at EXEC time leaves an error object in the array:
+        # a ResponseError is a RespValue, so `list<any>` names it.
         assert typed("MULTI", await r.execute_command("MULTI"), decoded) is True
         await r.execute_command("HGETALL", "k")
         await r.execute_command("INCR", "k")
-        value = await r.execute_command("EXEC")
+        value = typed("EXEC", await r.execute_command("EXEC"), decoded)
         assert isinstance(value[0], redspec.ResponseError) and value[1] == 3
+        assert "WRONGTYPE" in str(value[0])
         assert typed("MULTI", await r.execute_command("MULTI"), decoded) is True
         await r.execute_command("SET", "k", 5)
         assert typed("DISCARD", await r.execute_command("DISCARD"), decoded) is True

@@ -9,7 +9,7 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import to_bool, to_int, to_ok, tuple_of
+from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 _C1 = tuple_of(None, None)
@@ -62,7 +62,7 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         return await self._call(("DEL", *keys), WRITE)
 
-    async def dump(self, key: KeyT) -> AnyStr | None:
+    async def dump(self, key: KeyT) -> bytes | None:
         """Returns a serialized representation of the value stored at a key.
 
         Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
@@ -74,7 +74,7 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("DUMP", key), READ)
+        return to_binary(await self._call(("DUMP", key), READ))
 
     async def exists(self, *keys: KeyT) -> int:
         """Determines whether one or more keys exist.

@@ -9,7 +9,7 @@ from typing import AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, list_of, to_bool, to_ok
+from redspec._replies import dict_of, list_of, to_binary, to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
 
 _C1 = list_of(dict_of(None, None))
@@ -158,14 +158,14 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         return to_ok(await self._call(("FUNCTION", "DELETE", library_name), WRITE))
 
-    async def function_dump(self) -> AnyStr:
+    async def function_dump(self) -> bytes:
         """Dumps all libraries into a serialized binary payload.
 
         Complexity: O(N) where N is the number of functions
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("FUNCTION", "DUMP"), WRITE)
+        return to_binary(await self._call(("FUNCTION", "DUMP"), WRITE))
 
     async def function_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Deletes all libraries and functions.

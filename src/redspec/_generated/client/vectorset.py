@@ -9,14 +9,15 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, list_of, to_bool, to_float, tuple_of
+from redspec._replies import dict_of, list_of, rows_of, to_binary, to_bool, to_float, tuple_of
 from redspec.types import KeyT, ValueT
 
-_C1 = tuple_of(None, None, to_float, to_float)
+_C1 = tuple_of(None, to_binary, to_float, to_float)
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
 _C4 = list_of(dict_of(None, to_float))
-_C5 = dict_of(None, to_float)
+_C5 = rows_of(None, to_float, None)
+_C6 = dict_of(None, to_float)
 
 
 class VectorsetCommands(ClientBase[AnyStr]):
@@ -115,7 +116,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         element: ValueT,
         *,
         raw: Literal[True],
-    ) -> tuple[AnyStr, AnyStr, float, float | None] | None: ...
+    ) -> tuple[AnyStr, bytes, float, float | None] | None: ...
     @overload
     async def vemb(
         self,
@@ -123,14 +124,14 @@ class VectorsetCommands(ClientBase[AnyStr]):
         element: ValueT,
         *,
         raw: bool = ...,
-    ) -> list[float] | tuple[AnyStr, AnyStr, float, float | None] | None: ...
+    ) -> list[float] | tuple[AnyStr, bytes, float, float | None] | None: ...
     async def vemb(
         self,
         key: KeyT,
         element: ValueT,
         *,
         raw: bool = False,
-    ) -> list[float] | tuple[AnyStr, AnyStr, float, float | None] | None:
+    ) -> list[float] | tuple[AnyStr, bytes, float, float | None] | None:
         """Returns the vector of an element of a vector set.
 
         Available on: Redis 8.2.3.
@@ -312,7 +313,25 @@ class VectorsetCommands(ClientBase[AnyStr]):
         fp32: ValueT | None = ...,
         values: Sequence[float] | None = ...,
         withscores: Literal[True],
-        withattribs: bool = ...,
+        withattribs: Literal[True],
+        count: int | None = ...,
+        epsilon: float | None = ...,
+        ef: int | None = ...,
+        filter: ValueT | None = ...,
+        filter_ef: int | None = ...,
+        truth: bool = ...,
+        nothread: bool = ...,
+    ) -> dict[AnyStr, tuple[float, AnyStr | None]]: ...
+    @overload
+    async def vsim(
+        self,
+        key: KeyT,
+        *,
+        ele: ValueT | None = ...,
+        fp32: ValueT | None = ...,
+        values: Sequence[float] | None = ...,
+        withscores: Literal[True],
+        withattribs: Literal[False] = ...,
         count: int | None = ...,
         epsilon: float | None = ...,
         ef: int | None = ...,
@@ -356,7 +375,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         filter_ef: int | None = ...,
         truth: bool = ...,
         nothread: bool = ...,
-    ) -> list[AnyStr] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]: ...
+    ) -> list[AnyStr] | dict[AnyStr, tuple[float, AnyStr | None]] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]: ...
     async def vsim(
         self,
         key: KeyT,
@@ -373,7 +392,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         filter_ef: int | None = None,
         truth: bool = False,
         nothread: bool = False,
-    ) -> list[AnyStr] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]:
+    ) -> list[AnyStr] | dict[AnyStr, tuple[float, AnyStr | None]] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]:
         """Returns the elements most similar to a vector or to an element.
 
         Available on: Redis 8.2.3.
@@ -424,8 +443,10 @@ class VectorsetCommands(ClientBase[AnyStr]):
             argv.append("TRUTH")
         if nothread:
             argv.append("NOTHREAD")
-        if withscores:
+        if withscores and withattribs:
             return _C5(await self._call(argv, READ))
+        if withscores:
+            return _C6(await self._call(argv, READ))
         if withattribs:
             return _C3(await self._call(argv, READ))
         return await self._call(argv, READ)

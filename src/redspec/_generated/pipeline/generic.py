@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import to_bool, to_int, to_ok, tuple_of
+from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("DEL", *keys), WRITE, None)
 
-    def dump(self, key: KeyT) -> Pending[AnyStr | None]:
+    def dump(self, key: KeyT) -> Pending[bytes | None]:
         """Returns a serialized representation of the value stored at a key.
 
         Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
@@ -77,7 +77,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("DUMP", key), READ, None)
+        return self._call(("DUMP", key), READ, to_binary)
 
     def exists(self, *keys: KeyT) -> Pending[int]:
         """Determines whether one or more keys exist.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, to_bool, to_ok
+from redspec._replies import dict_of, list_of, to_binary, to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
 
 if TYPE_CHECKING:
@@ -161,14 +161,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
 
-    def function_dump(self) -> Pending[AnyStr]:
+    def function_dump(self) -> Pending[bytes]:
         """Dumps all libraries into a serialized binary payload.
 
         Complexity: O(N) where N is the number of functions
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("FUNCTION", "DUMP"), WRITE, None)
+        return self._call(("FUNCTION", "DUMP"), WRITE, to_binary)
 
     def function_flush(
         self,

@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, to_bool, to_float, tuple_of
+from redspec._replies import dict_of, list_of, rows_of, to_binary, to_bool, to_float, tuple_of
 from redspec.types import KeyT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(None, None, to_float, to_float)
+_C1 = tuple_of(None, to_binary, to_float, to_float)
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
 _C4 = list_of(dict_of(None, to_float))
-_C5 = dict_of(None, to_float)
+_C5 = rows_of(None, to_float, None)
+_C6 = dict_of(None, to_float)
 
 
 class VectorsetPipelineCommands(PipelineBase[AnyStr]):
@@ -118,7 +119,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         element: ValueT,
         *,
         raw: Literal[True],
-    ) -> Pending[tuple[AnyStr, AnyStr, float, float | None] | None]: ...
+    ) -> Pending[tuple[AnyStr, bytes, float, float | None] | None]: ...
     @overload
     def vemb(
         self,
@@ -126,7 +127,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         element: ValueT,
         *,
         raw: bool = ...,
-    ) -> Pending[list[float] | tuple[AnyStr, AnyStr, float, float | None] | None]: ...
+    ) -> Pending[list[float] | tuple[AnyStr, bytes, float, float | None] | None]: ...
     def vemb(self, key: KeyT, element: ValueT, *, raw: bool = False) -> Pending[Any]:
         """Returns the vector of an element of a vector set.
 
@@ -295,7 +296,25 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         fp32: ValueT | None = ...,
         values: Sequence[float] | None = ...,
         withscores: Literal[True],
-        withattribs: bool = ...,
+        withattribs: Literal[True],
+        count: int | None = ...,
+        epsilon: float | None = ...,
+        ef: int | None = ...,
+        filter: ValueT | None = ...,
+        filter_ef: int | None = ...,
+        truth: bool = ...,
+        nothread: bool = ...,
+    ) -> Pending[dict[AnyStr, tuple[float, AnyStr | None]]]: ...
+    @overload
+    def vsim(
+        self,
+        key: KeyT,
+        *,
+        ele: ValueT | None = ...,
+        fp32: ValueT | None = ...,
+        values: Sequence[float] | None = ...,
+        withscores: Literal[True],
+        withattribs: Literal[False] = ...,
         count: int | None = ...,
         epsilon: float | None = ...,
         ef: int | None = ...,
@@ -339,7 +358,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         filter_ef: int | None = ...,
         truth: bool = ...,
         nothread: bool = ...,
-    ) -> Pending[list[AnyStr] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]]: ...
+    ) -> Pending[list[AnyStr] | dict[AnyStr, tuple[float, AnyStr | None]] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]]: ...
     def vsim(
         self,
         key: KeyT,
@@ -407,4 +426,4 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             argv.append("TRUTH")
         if nothread:
             argv.append("NOTHREAD")
-        return self._call(argv, READ, _C5 if withscores else _C3 if withattribs else None)
+        return self._call(argv, READ, _C5 if withscores and withattribs else _C6 if withscores else _C3 if withattribs else None)

@@ -39,6 +39,7 @@ __all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "ClientCore"]
 
 BACKOFF_MIN = 0.05
 BACKOFF_MAX = 2.0
+CLOSE_WAIT = 2.0
 
 
 class ClientCore:
@@ -219,10 +220,15 @@ class ClientCore:
         if self.conn is not None:
             self.conn.close(ConnectionError("client closed"))
             conns.append(self.conn)
-        for conn in conns:
-            await conn.wait_closed()
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(c.wait_closed()) for c in conns]
         if connector is not None:
-            await asyncio.wait([connector])
+            waits.append(connector)
+        if waits:
+            # Bounded: a TLS close waits for the peer's close_notify, and a hung
+            # peer must not hang aclose(). The transports are closed either way.
+            _, late = await asyncio.wait(waits, timeout=CLOSE_WAIT)
+            for fut in late:
+                fut.cancel()
 
 
 async def _open(settings: ConnectionSettings, on_push: PushHandler | None) -> Connection:

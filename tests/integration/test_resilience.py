@@ -111,14 +111,19 @@ async def test_incr_in_flight_when_connection_dies_is_applied_at_most_once(
         await r.execute_command("SET", "big", b"x" * 200_000)
         # The server drops a client whose pending output passes 100 kB: INCR
         # runs, then the big reply queued behind its reply kills the connection
-        # before either reply is written. The INCR reply is lost.
+        # before either reply is written. The INCR reply is lost. DEBUG SLEEP
+        # first makes INCR and GET arrive together, in one read of the server.
         await admin.execute_command(
             "CONFIG", "SET", "client-output-buffer-limit", "normal 100kb 0 0"
         )
-        incr = r.execute_command("INCR", "n")
-        get = r.execute_command("GET", "big")
-        results = await asyncio.gather(incr, get, return_exceptions=True)
-        assert all(isinstance(x, redspec.ConnectionError) for x in results), results
+        results = await asyncio.gather(
+            r.execute_command("DEBUG", "SLEEP", 0.05),
+            r.execute_command("INCR", "n"),
+            r.execute_command("GET", "big"),
+            return_exceptions=True,
+        )
+        assert results[0] == b"OK"
+        assert all(isinstance(x, redspec.ConnectionError) for x in results[1:]), results
         await admin.execute_command("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
         # Applied once, and not re-sent by the reconnect.
         assert await r.execute_command("GET", "n") == b"1"

@@ -55,12 +55,13 @@ _UNSET: Any = object()
 _BLOCKING_NAMES = [
     name for name, meta in COMMANDS.items() if "blocking" in meta["flags"] and " " not in name
 ]
-_BLOCKING = frozenset(
+_BLOCKING: frozenset[str | bytes] = frozenset(
     v for n in _BLOCKING_NAMES for v in (n, n.lower(), n.encode(), n.lower().encode())
 )
-_BLOCK_WHEN_ASKED = frozenset({"XREAD", "XREADGROUP", "xread", "xreadgroup"})
-_BLOCK_WHEN_ASKED |= frozenset(n.encode() for n in _BLOCK_WHEN_ASKED)
-_BLOCK_TOKENS = frozenset({"BLOCK", "block", b"BLOCK", b"block"})
+_BLOCK_WHEN_ASKED: frozenset[str | bytes] = frozenset(
+    v for n in ("XREAD", "XREADGROUP") for v in (n, n.lower(), n.encode(), n.lower().encode())
+)
+_BLOCK_TOKENS: frozenset[str | bytes] = frozenset({"BLOCK", "block", b"BLOCK", b"block"})
 
 
 def _is_blocking(args: Sequence[Any]) -> bool:

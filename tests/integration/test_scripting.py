@@ -12,8 +12,10 @@ import pytest
 import redspec
 from tests.servers import RedisServer
 
-GET_AND_ADD = "local v = tonumber(redis.call('GET', KEYS[1]) or 0) + ARGV[1]\n" \
+GET_AND_ADD = (
+    "local v = tonumber(redis.call('GET', KEYS[1]) or 0) + ARGV[1]\n"
     "redis.call('SET', KEYS[1], v)\nreturn v"
+)
 ECHO = "return {KEYS[1], ARGV[1], ARGV[2]}"
 
 LIB = """#!lua name=redspec_lib
@@ -98,7 +100,7 @@ async def test_readonly_script(r: redspec.Redis[bytes]) -> None:
     assert await reader(keys=["ro"]) == b"v"
     assert repr(reader).startswith("<Script EVALSHA_RO ")
     writer = r.register_script("return redis.call('SET', KEYS[1], 'x')", readonly=True)
-    with pytest.raises(redspec.ResponseError, match="(?i)write"):
+    with pytest.raises(redspec.ResponseError, match=r"(?i)write"):
         await writer(keys=["ro"])
     assert await r.get("ro") == b"v"
 

@@ -155,9 +155,7 @@ async def test_claims_a_dead_consumers_entries(client: redspec.Redis[bytes]) -> 
     await client.xadd("claim", {"n": 5})
     await asyncio.sleep(0.06)
     got: list[Any] = []
-    async with client.stream_consumer(
-        "claim", "g", "alive", claim_idle=50, block=100
-    ) as alive:
+    async with client.stream_consumer("claim", "g", "alive", claim_idle=50, block=100) as alive:
         async for entry in alive:
             got.append(entry.id)
             if len(got) == 6:

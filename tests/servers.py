@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ __all__ = ["RedisServer", "TLSFiles", "binary_for", "make_tls", "start_server"]
 
 HOST = "127.0.0.1"
 _running: set[RedisServer] = set()
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redspec-test-servers")
 
 
 def _package_binary(package: str, name: str) -> str:
@@ -176,14 +178,18 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             return self
         os.makedirs(self.dir, exist_ok=True)
-        self.proc = subprocess.Popen(
+        # Spawned from one long-lived thread: PR_SET_PDEATHSIG fires when the
+        # spawning *thread* ends, and a caller's thread (asyncio.to_thread) may
+        # end long before the server should.
+        self.proc = _SPAWNER.submit(
+            subprocess.Popen,
             self.command_line(),
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             preexec_fn=_die_with_parent,
-        )
+        ).result()
         _running.add(self)
         self._wait_ready()
         return self

@@ -289,3 +289,81 @@ def geo_matches(x: Any) -> Any:
 
 def _identity(x: Any) -> Any:
     return x
+
+
+# ---- stream records (XINFO STREAM/GROUPS/CONSUMERS, XPENDING) ------------------
+# Each takes the RESP3 map or the RESP2 flat array, with bytes or decoded keys;
+# fields the record does not name (a newer server's) are dropped.
+
+from .types import (  # noqa: E402  (kept with the converters that use them)
+    PendingEntry,
+    PendingSummary,
+    StreamConsumerInfo,
+    StreamGroupInfo,
+    StreamInfo,
+)
+
+
+def _fields(x: Any) -> dict[str, Any]:
+    return {(k.decode() if k.__class__ is bytes else k): v for k, v in _pairs(x)}
+
+
+def to_stream_info(x: Any) -> Any:
+    """XINFO STREAM -> StreamInfo."""
+    if x is None:
+        return None
+    f = _fields(x)
+    return StreamInfo(
+        to_int(f.get("length")),
+        to_int(f.get("radix-tree-keys")),
+        to_int(f.get("radix-tree-nodes")),
+        f.get("last-generated-id"),
+        f.get("max-deleted-entry-id"),
+        to_int(f.get("entries-added")),
+        f.get("recorded-first-entry-id"),
+        to_int(f.get("groups")),
+        to_entry(f.get("first-entry")),
+        to_entry(f.get("last-entry")),
+    )
+
+
+def to_group_info(x: Any) -> Any:
+    """One XINFO GROUPS element -> StreamGroupInfo."""
+    if x is None:
+        return None
+    f = _fields(x)
+    return StreamGroupInfo(
+        f.get("name"),
+        to_int(f.get("consumers")),
+        to_int(f.get("pending")),
+        f.get("last-delivered-id"),
+        to_int(f.get("entries-read")),
+        to_int(f.get("lag")),
+    )
+
+
+def to_consumer_info(x: Any) -> Any:
+    """One XINFO CONSUMERS element -> StreamConsumerInfo."""
+    if x is None:
+        return None
+    f = _fields(x)
+    return StreamConsumerInfo(
+        f.get("name"), to_int(f.get("pending")), to_int(f.get("idle")), to_int(f.get("inactive"))
+    )
+
+
+def to_pending_summary(x: Any) -> Any:
+    """XPENDING key group -> PendingSummary; per-consumer counts (strings) -> int."""
+    if x is None:
+        return None
+    count, lo, hi, per_consumer = x
+    consumers = {} if per_consumer is None else {c: int(n) for c, n in _pairs(per_consumer)}
+    return PendingSummary(int(count), lo, hi, consumers)
+
+
+def to_pending_entry(x: Any) -> Any:
+    """One XPENDING ... start end count element -> PendingEntry."""
+    if x is None:
+        return None
+    entry_id, consumer, idle, deliveries = x
+    return PendingEntry(entry_id, consumer, int(idle), int(deliveries))

@@ -14,11 +14,16 @@ __all__ = [
     "KeyT",
     "Millis",
     "PatternT",
+    "PendingEntry",
+    "PendingSummary",
     "RangeT",
     "RespValue",
     "Seconds",
+    "StreamConsumerInfo",
     "StreamEntry",
+    "StreamGroupInfo",
     "StreamIdT",
+    "StreamInfo",
     "UnixMillis",
     "UnixSeconds",
     "ValueT",
@@ -64,3 +69,56 @@ class GeoMatch(NamedTuple, Generic[AnyStr]):
     dist: float | None = None
     hash: int | None = None
     coord: tuple[float, float] | None = None
+
+
+class StreamInfo(NamedTuple, Generic[AnyStr]):
+    """XINFO STREAM (without FULL). ``first_entry``/``last_entry`` are None on an empty stream."""
+
+    length: int
+    radix_tree_keys: int
+    radix_tree_nodes: int
+    last_generated_id: AnyStr
+    max_deleted_entry_id: AnyStr
+    entries_added: int
+    recorded_first_entry_id: AnyStr
+    groups: int
+    first_entry: StreamEntry[AnyStr] | None
+    last_entry: StreamEntry[AnyStr] | None
+
+
+class StreamGroupInfo(NamedTuple, Generic[AnyStr]):
+    """One group of XINFO GROUPS. ``entries_read``/``lag`` are None when the server cannot tell."""
+
+    name: AnyStr
+    consumers: int
+    pending: int
+    last_delivered_id: AnyStr
+    entries_read: int | None
+    lag: int | None
+
+
+class StreamConsumerInfo(NamedTuple, Generic[AnyStr]):
+    """One consumer of XINFO CONSUMERS; times in ms. ``inactive`` is None before Redis 7.2."""
+
+    name: AnyStr
+    pending: int
+    idle: int
+    inactive: int | None
+
+
+class PendingSummary(NamedTuple, Generic[AnyStr]):
+    """XPENDING key group: how many entries are pending, their id range, and per consumer."""
+
+    pending: int
+    min_id: AnyStr | None
+    max_id: AnyStr | None
+    consumers: dict[AnyStr, int]
+
+
+class PendingEntry(NamedTuple, Generic[AnyStr]):
+    """One entry of XPENDING key group start end count: idle ms since its last delivery."""
+
+    id: AnyStr
+    consumer: AnyStr
+    idle: int
+    deliveries: int

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 import redspec
-from redspec import StreamEntry
+from redspec import StreamEntry, _replies
+from redspec.types import PendingEntry, PendingSummary, StreamGroupInfo, StreamInfo
 from tests.conftest import LOOP_POLICIES, loop_policy
 from tests.servers import RedisServer
 
@@ -253,3 +254,62 @@ async def test_cancelled_consumer_leaks_no_slot(redis8: RedisServer) -> None:
             await task
         assert r._core.pool._busy == 0
         assert await r.blpop(["free"], timeout=0.05) is None
+
+
+@pytest.mark.parametrize("kind", ["redis8", "valkey8", "redis7"])
+@pytest.mark.parametrize("protocol", [3, 2])
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "str"])
+async def test_stream_records(
+    kind: str, protocol: int, decode: bool, request: pytest.FixtureRequest
+) -> None:
+    server: RedisServer = request.getfixturevalue(kind)
+    async with redspec.Redis(
+        server.host, server.port, protocol=protocol, decode_responses=decode
+    ) as r:
+        b: Any = (lambda s: s) if decode else (lambda s: s.encode())
+        x = r.execute_command
+        await r.delete("rec", "empty")
+        await x("XADD", "rec", "1-1", "a", "1")
+        await x("XADD", "rec", "2-1", "b", "2")
+        await x("XGROUP", "CREATE", "rec", "g", "0")
+        await x("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "rec", ">")
+
+        info = _replies.to_stream_info(await x("XINFO", "STREAM", "rec"))
+        assert isinstance(info, StreamInfo)
+        assert (info.length, info.groups, info.entries_added) == (2, 1, 2)
+        assert (info.last_generated_id, info.recorded_first_entry_id) == (b("2-1"), b("1-1"))
+        assert info.max_deleted_entry_id == b("0-0")
+        assert info.radix_tree_keys == 1 and info.radix_tree_nodes >= 1
+        assert info.first_entry == StreamEntry(b("1-1"), {b("a"): b("1")})
+        assert info.last_entry == StreamEntry(b("2-1"), {b("b"): b("2")})
+        await x("XADD", "empty", "1-1", "a", "1")
+        await x("XDEL", "empty", "1-1")
+        empty = _replies.to_stream_info(await x("XINFO", "STREAM", "empty"))
+        assert (empty.length, empty.first_entry, empty.last_entry) == (0, None, None)
+
+        groups = [_replies.to_group_info(g) for g in await x("XINFO", "GROUPS", "rec")]
+        assert groups == [StreamGroupInfo(b("g"), 1, 1, b("1-1"), 1, 1)]
+
+        consumers = [
+            _replies.to_consumer_info(c) for c in await x("XINFO", "CONSUMERS", "rec", "g")
+        ]
+        assert [(c.name, c.pending) for c in consumers] == [(b("c"), 1)]
+        assert consumers[0].idle >= 0
+        assert (consumers[0].inactive is None) == (kind == "redis7")  # 7.2+ field
+
+        summary = _replies.to_pending_summary(await x("XPENDING", "rec", "g"))
+        assert summary == PendingSummary(1, b("1-1"), b("1-1"), {b("c"): 1})
+        await x("XGROUP", "CREATE", "rec", "idle", "$")
+        assert _replies.to_pending_summary(await x("XPENDING", "rec", "idle")) == PendingSummary(
+            0, None, None, {}
+        )
+        extended = [
+            _replies.to_pending_entry(e) for e in await x("XPENDING", "rec", "g", "-", "+", 10)
+        ]
+        assert len(extended) == 1 and isinstance(extended[0], PendingEntry)
+        assert (extended[0].id, extended[0].consumer, extended[0].deliveries) == (
+            b("1-1"),
+            b("c"),
+            1,
+        )
+        assert extended[0].idle >= 0

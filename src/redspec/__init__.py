@@ -29,7 +29,15 @@ from .pipeline import Pending, Pipeline
 from .pubsub import Message, PubSub
 from .scripting import Script
 from .streams import StreamConsumer, StreamReader
-from .types import GeoMatch, StreamEntry
+from .types import (
+    GeoMatch,
+    PendingEntry,
+    PendingSummary,
+    StreamConsumerInfo,
+    StreamEntry,
+    StreamGroupInfo,
+    StreamInfo,
+)
 
 __version__ = "0.1.0"
 
@@ -50,6 +58,8 @@ __all__ = [
     "MovedError",
     "NoScriptError",
     "Pending",
+    "PendingEntry",
+    "PendingSummary",
     "Pipeline",
     "PoolTimeoutError",
     "ProtocolError",
@@ -60,7 +70,10 @@ __all__ = [
     "ResponseError",
     "Script",
     "StreamConsumer",
+    "StreamConsumerInfo",
     "StreamEntry",
+    "StreamGroupInfo",
+    "StreamInfo",
     "StreamReader",
     "TimeoutError",
     "TryAgainError",

@@ -195,7 +195,16 @@ class PubSub(Generic[AnyStr]):
             ready = self._ready
             assert ready is not None
             if not ready.done():
-                await asyncio.shield(ready)  # raises the reason a (re)connect gave up
+                # A first connect is bounded by the connection's own timeouts; a
+                # caller waits for a reconnect as long as ordinary commands do.
+                timeout = self._client.settings.connect_timeout if self._ever_connected else None
+                try:
+                    # Raises the reason a (re)connect gave up.
+                    await asyncio.wait_for(asyncio.shield(ready), timeout)
+                except asyncio.TimeoutError:
+                    raise errors.TimeoutError(
+                        f"the subscriber did not reconnect within {timeout}s; still trying"
+                    ) from None
             elif conn is not None:
                 # Lost, and the supervisor has not noticed yet: let it run.
                 await conn.wait_closed()
@@ -205,7 +214,10 @@ class PubSub(Generic[AnyStr]):
 
     async def _supervise(self) -> None:
         """Connect, then reconnect after every loss, until closed."""
+        # A caller waits on the first connect and gets its error; after a loss
+        # nobody does, so the reader is told instead.
         reconnect = self._ever_connected
+        lost = False
         try:
             while True:
                 conn = await self._open(reconnect)
@@ -218,7 +230,7 @@ class PubSub(Generic[AnyStr]):
                     self._conn = None
                     self._client._core.pool.release(conn, reuse=False)
                 self._fail_barriers()
-                reconnect = True
+                reconnect = lost = True
         except BaseException as exc:
             err: BaseException = exc
             if not isinstance(exc, errors.RedisError):
@@ -227,7 +239,7 @@ class PubSub(Generic[AnyStr]):
             if ready is not None and not ready.done():
                 ready.set_exception(err)
                 _retrieve(ready)
-            if reconnect and isinstance(exc, errors.RedisError) and not self._closed:
+            if lost and isinstance(exc, errors.RedisError) and not self._closed:
                 self._put(exc)  # the reader learns why messages stopped
             if not isinstance(exc, Exception):
                 raise
@@ -237,8 +249,10 @@ class PubSub(Generic[AnyStr]):
         pool = core.pool
         delay = _BACKOFF_MIN
         while True:
-            if self._closed or core.closed:
+            if self._closed:
                 raise errors.ConnectionError("pubsub closed")
+            if core.closed:
+                raise errors.ConnectionError("client closed")
             try:
                 conn = await pool.acquire(self._on_push)
             except errors.AuthenticationError:

@@ -307,3 +307,36 @@ async def test_no_slot_leaked_when_cancelled(redis8: RedisServer) -> None:
         assert pool._busy == 0 and pool.size == 0
         # The slot is usable.
         assert await r.blpop(["nothing"], timeout=0.05) is None
+
+
+async def test_client_closed_under_the_subscriber(redis8: RedisServer) -> None:
+    r = redspec.Redis(redis8.host, redis8.port)
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    await ps.subscribe("cc")  # without async with: connects on first use
+    reader = asyncio.ensure_future(ps.get_message(timeout=None))
+    await asyncio.sleep(0.05)
+    await r.aclose()
+    with pytest.raises(redspec.ConnectionError):
+        await asyncio.wait_for(reader, 2)
+    with pytest.raises(redspec.ConnectionError):
+        await ps.subscribe("again")
+    await ps.aclose()
+    assert await ps.get_message(timeout=None) is None  # closed and drained
+
+
+async def test_calls_during_an_outage_time_out_and_subscriptions_come_back() -> None:
+    with start_server("redis8") as server:
+        async with redspec.Redis(server.host, server.port, connect_timeout=0.3) as r:
+            async with r.pubsub(ignore_subscribe_messages=True) as ps:
+                await ps.subscribe("out")
+                server.kill()
+                await asyncio.sleep(0.05)
+                t0 = time.monotonic()
+                with pytest.raises(redspec.TimeoutError, match="reconnect"):
+                    await ps.subscribe("during")
+                assert time.monotonic() - t0 < 1.0
+                assert ps.channels == {b"out"}
+                server.start()
+                assert (await _next(ps, 5)).kind == "reconnected"
+                await r.publish("out", "back")
+                assert (await _next(ps)).data == b"back"

@@ -298,7 +298,7 @@ class Pipeline(PipelineCommands[AnyStr]):
         clean = False  # True once EXEC (or its refusal) came back: no state left
         try:
             commands = _with_loads(scripts, [("MULTI",), *(args for args, _ in queue), ("EXEC",)])
-            replies = await _gather(conn.send_many(commands), None, commands)
+            replies = await _gather(conn.send_many(commands), self._client._timeout, commands)
             clean = True
         finally:
             self._explicit_multi = False

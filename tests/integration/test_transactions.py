@@ -292,3 +292,17 @@ async def test_transaction_on_decoded_resp2_client(redis8: RedisServer) -> None:
 
         await r.transaction(fn, "dk")
         assert await r.get("dk") == "v"
+
+
+async def test_transaction_timeout_closes_the_connection(one_slot: redspec.Redis[bytes]) -> None:
+    r = one_slot.with_options(command_timeout=0.1)
+    p = r.pipeline(transaction=True)
+    p.execute_command("DEBUG", "SLEEP", "0.3")
+    p.set("slow", 1)
+    with pytest.raises(redspec.TimeoutError):
+        await p.execute()
+    pool = one_slot._core.pool
+    assert pool._busy == 0 and pool.size == 0  # owed replies: closed, not reused
+    p2 = one_slot.pipeline(transaction=True)
+    p2.get("slow")
+    assert await p2.execute() == [b"1"]  # the transaction did run, after the sleep

@@ -251,6 +251,16 @@ async def test_bad_input_is_a_data_error(client: redspec.Redis[bytes]) -> None:
     assert await client.execute_command("PING") == b"PONG"
 
 
+async def test_rejected_handshake_is_reported_not_retried(redis8: RedisServer) -> None:
+    r = redspec.Redis(redis8.host, redis8.port, db=99)
+    for _ in range(2):
+        t0 = time.monotonic()
+        with pytest.raises(redspec.ResponseError, match="DB index"):
+            await r.execute_command("PING")
+        assert time.monotonic() - t0 < 1.0
+    await r.aclose()
+
+
 async def test_connection_refused_fails_fast() -> None:
     from tests.servers import free_port
 

@@ -36,7 +36,8 @@ class Entry:
 
 # ---- type expressions ----------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(@?[A-Za-z_][A-Za-z0-9_\-]*|[<>,?|{}:])")
+_TOKEN = re.compile(r"\s*(@?[A-Za-z_*][A-Za-z0-9_\-.*\[\]]*|[<>,?|{}:])")
+_FIELD = re.compile(r"[A-Za-z_*][A-Za-z0-9_\-.*\[\]]*")
 
 _ATOMS: dict[str, Reply] = {
     "ok": Reply("bool", "to_ok"),
@@ -132,7 +133,7 @@ class _Parser:
             return self.defs.get(name[1:])
         if name in _ATOMS:
             return _ATOMS[name]
-        if "-" in name:
+        if re.search(r"[-.*\[\]]", name):
             raise ReplyError(f"reply type {self.text!r}: unknown type {name!r}")
         if name not in _GENERIC:
             raise ReplyError(f"reply type {self.text!r}: unknown type {name!r}")
@@ -171,12 +172,13 @@ class _Parser:
 
         The value is a dict keyed as the server keys it (AnyStr); fields the
         record does not name are kept unchanged, so a newer server's extra
-        fields pass through.
+        fields pass through. A field name with ``*`` is a glob pattern
+        (``db.[0-9]*``, ``*.ratio``) for fields whose names vary; exact names win.
         """
         fields: list[tuple[str, Reply]] = []
         while True:
             fname = self.take()
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", fname):
+            if not _FIELD.fullmatch(fname):
                 raise ReplyError(f"reply type {self.text!r}: bad record field {fname!r}")
             if any(f == fname for f, _ in fields):
                 raise ReplyError(f"reply type {self.text!r}: field {fname!r} twice")

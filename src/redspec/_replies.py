@@ -12,6 +12,8 @@ call. ``None`` in place of a converter means "unchanged".
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -194,16 +196,32 @@ def record_of(fields: dict[str, Conv]) -> Conv:
     through its converter; other fields unchanged (a newer server may add some).
 
     ``fields`` is keyed by the field name as str; the reply's keys stay as the
-    transport gives them (bytes, or str when the client decodes).
+    transport gives them (bytes, or str when the client decodes). A name with
+    ``*`` is a glob pattern (``db.[0-9]*``: MEMORY STATS has one map per database),
+    tried in order when no name matches exactly.
     """
-    by_bytes = {k.encode(): f for k, f in fields.items()}
+    exact = {k: f for k, f in fields.items() if "*" not in k}
+    by_bytes = {k.encode(): f for k, f in exact.items()}
+    globs = [
+        (re.compile(fnmatch.translate(k)), re.compile(fnmatch.translate(k).encode()), f)
+        for k, f in fields.items()
+        if "*" in k
+    ]
+
+    def find(k: Any) -> Conv | None:
+        for p_str, p_bytes, f in globs:
+            if (p_bytes if k.__class__ is bytes else p_str).match(k):
+                return f
+        return None
 
     def conv(x: Any) -> Any:
         if x is None:
             return None
         out = {}
         for k, v in _pairs(x):
-            f = (by_bytes if k.__class__ is bytes else fields).get(k)
+            f = (by_bytes if k.__class__ is bytes else exact).get(k)
+            if f is None and globs:
+                f = find(k)
             out[k] = v if f is None else f(v)
         return out
 

@@ -131,11 +131,19 @@ async def functions(c: Ctx) -> None:
     v = c.v
     assert [lib[v(b"library_name")] for lib in libs] == v([b"rslib"])
     assert v(b"library_code") not in libs[0]
+    funcs = sorted(libs[0][v(b"functions")], key=lambda f: f[v(b"name")])
+    assert funcs == v(
+        [
+            {b"name": b"echo", b"description": None, b"flags": set()},
+            {b"name": b"ro", b"description": None, b"flags": {b"no-writes"}},
+        ]
+    )
     libs = await c.check(r.function_list, libraryname="rs*", withcode=True)
     assert libs[0][v(b"library_code")] == v(LIB.encode())
     await c.check(r.function_list, libraryname="nomatch*", expect=[])
     stats = await c.check(r.function_stats)
     assert stats[v(b"running_script")] is None
+    assert stats[v(b"engines")] == v({b"LUA": {b"libraries_count": 1, b"functions_count": 2}})
     lines = await c.check(r.function_help)
     assert lines[0].startswith(v(b"FUNCTION <subcommand>"))
     await c.check(r.function_delete, "rslib", expect=True)
@@ -216,11 +224,6 @@ test_reply = CASES.test()
 test_coverage = CASES.coverage_test()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="maps nested inside map<bulk,any> stay RESP2 flat arrays: FUNCTION LIST "
-    "`functions` and FUNCTION STATS `engines` differ between RESP2 and RESP3",
-)
 async def test_nested_maps_same_on_both_protocols(redis8: RedisServer) -> None:
     values = []
     for protocol in (3, 2):

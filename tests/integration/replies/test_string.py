@@ -94,9 +94,10 @@ async def lcs(c: Ctx) -> None:
     await c.check(r.lcs, "k1", "k2", expect=b"mytext")
     await c.check(r.lcs, "k1", "k2", len=True, expect=6)
     v = await c.check(r.lcs, "k1", "k2", idx=True)
-    assert v[c.v(b"len")] == 6 and v[c.v(b"matches")][0] == [[4, 7], [5, 8]]
+    # each match: ((start, end) in k1, (start, end) in k2, length or None)
+    assert v[c.v(b"len")] == 6 and v[c.v(b"matches")][0] == ((4, 7), (5, 8), None)
     v = await c.check(r.lcs, "k1", "k2", idx=True, minmatchlen=4, withmatchlen=True)
-    assert v == c.v({b"matches": [[[4, 7], [5, 8], 4]], b"len": 6})
+    assert v == c.v({b"matches": [((4, 7), (5, 8), 4)], b"len": 6})
 
 
 test_reply = CASES.test()

@@ -11,12 +11,13 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
-from redspec._replies import dict_of, list_of, to_int, to_ok, tuple_of
+from redspec._replies import dict_of, list_of, record_of, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
 _C1 = list_of(dict_of(None, None))
-_C2 = list_of(tuple_of(to_int, dict_of(None, to_int)))
+_C2 = list_of(record_of({"nodes": list_of(dict_of(None, None))}))
+_C3 = list_of(tuple_of(to_int, dict_of(None, to_int)))
 
 
 class ClusterCommands(ClientBase[AnyStr]):
@@ -359,7 +360,7 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C1(await self._call(("CLUSTER", "SHARDS"), WRITE))
+        return _C2(await self._call(("CLUSTER", "SHARDS"), WRITE))
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     async def cluster_slaves(self, node_id: ValueT) -> list[AnyStr]:
@@ -409,7 +410,7 @@ class ClusterCommands(ClientBase[AnyStr]):
                 argv.extend(("LIMIT", limit))
             if order is not None:
                 argv.append(order)
-        return _C2(await self._call(argv, WRITE))
+        return _C3(await self._call(argv, WRITE))
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     async def cluster_slots(self) -> list[list[RespValue]]:

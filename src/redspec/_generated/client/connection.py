@@ -9,11 +9,11 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
-from redspec._replies import dict_of, to_bool, to_ok
+from redspec._replies import record_of, to_bool, to_ok, to_set
 from redspec.errors import DataError
 from redspec.types import Millis, RespValue, ValueT
 
-_C1 = dict_of(None, None)
+_C1 = record_of({"flags": to_set})
 
 
 class ConnectionCommands(ClientBase[AnyStr]):

@@ -11,19 +11,34 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, entries, list_of, to_int, to_ok, to_set, tuple_of
+from redspec._replies import (
+    dict_of,
+    entries,
+    list_of,
+    record_of,
+    recursive,
+    to_float,
+    to_int,
+    to_ok,
+    to_set,
+    tuple_of,
+)
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
-_C1 = dict_of(None, None)
-_C2 = list_of(dict_of(None, None))
-_C3 = list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(dict_of(None, None)), None))
-_C4 = dict_of(None, dict_of(None, None))
+_C1 = record_of({"flags": to_set, "selectors": list_of(dict_of(None, None))})
+_C2 = list_of(record_of({"age-seconds": to_float}))
+_C3 = list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(record_of({"flags": to_set, "begin_search": record_of({"spec": dict_of(None, None)}), "find_keys": record_of({"spec": dict_of(None, to_int)})})), list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(record_of({"flags": to_set, "begin_search": record_of({"spec": dict_of(None, None)}), "find_keys": record_of({"spec": dict_of(None, to_int)})})), None))))
+_C4 = dict_of(None, recursive(lambda _Doc: record_of({"doc_flags": to_set, "arguments": list_of(recursive(lambda _DocArgument: record_of({"flags": to_set, "arguments": list_of(_DocArgument)}))), "subcommands": dict_of(None, _Doc)})))
 _C5 = list_of(tuple_of(None, to_set))
 _C6 = list_of(tuple_of(to_int, to_int, to_int, None, None, None))
-_C7 = list_of(tuple_of(to_int, to_int))
-_C8 = list_of(tuple_of(None, to_int, to_int, to_int))
-_C9 = tuple_of(None, None)
+_C7 = dict_of(None, None)
+_C8 = dict_of(None, record_of({"histogram_usec": dict_of(to_int, to_int)}))
+_C9 = list_of(tuple_of(to_int, to_int))
+_C10 = list_of(tuple_of(None, to_int, to_int, to_int))
+_C11 = record_of({"db.[0-9]*": dict_of(None, to_int), "*.ratio": to_float, "*.percentage": to_float, "fragmentation": to_float})
+_C12 = list_of(dict_of(None, None))
+_C13 = tuple_of(None, None)
 
 
 class ServerCommands(ClientBase[AnyStr]):
@@ -234,7 +249,7 @@ class ServerCommands(ClientBase[AnyStr]):
 
     async def command(
         self,
-    ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]:
+    ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]:
         """Returns detailed information about all commands.
 
         Complexity: O(N) where N is the total number of Redis commands
@@ -306,7 +321,7 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_info(
         self,
         *command_names: ValueT,
-    ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]] | None]:
+    ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]:
         """Returns information about one, multiple or all commands.
 
         Complexity: O(N) where N is the number of commands to look up
@@ -407,7 +422,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             parameters: parameter [parameter ...]
         """
-        return _C1(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
 
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -595,7 +610,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return _C4(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
 
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
@@ -607,7 +622,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             event: event
         """
-        return _C7(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
 
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
@@ -616,7 +631,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C8(await self._call(("LATENCY", "LATEST"), WRITE))
+        return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
 
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
@@ -687,7 +702,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C1(await self._call(("MEMORY", "STATS"), WRITE))
+        return _C11(await self._call(("MEMORY", "STATS"), WRITE))
 
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
@@ -721,7 +736,7 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C2(await self._call(("MODULE", "LIST"), WRITE))
+        return _C12(await self._call(("MODULE", "LIST"), WRITE))
 
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
@@ -996,4 +1011,4 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C9(await self._call(("TIME",), WRITE))
+        return _C13(await self._call(("TIME",), WRITE))

@@ -15,6 +15,7 @@ from redspec._replies import (
     entries,
     list_of,
     pairs_of,
+    record_of,
     stream_map,
     to_bool,
     to_entry,
@@ -29,9 +30,10 @@ _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
 _C3 = list_of(to_entry)
 _C4 = list_of(dict_of(None, None))
-_C5 = dict_of(None, None)
-_C6 = list_of(tuple_of(None, None, to_int, to_int))
-_C7 = tuple_of(to_int, None, None, pairs_of(None, to_int))
+_C5 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
+_C6 = dict_of(None, None)
+_C7 = list_of(tuple_of(None, None, to_int, to_int))
+_C8 = tuple_of(to_int, None, None, pairs_of(None, to_int))
 
 
 class StreamCommands(ClientBase[AnyStr]):
@@ -480,7 +482,7 @@ class StreamCommands(ClientBase[AnyStr]):
         *,
         full: Literal[True],
         count: int | None = ...,
-    ) -> dict[AnyStr, RespValue]: ...
+    ) -> dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]: ...
     @overload
     async def xinfo_stream(
         self,
@@ -488,14 +490,14 @@ class StreamCommands(ClientBase[AnyStr]):
         *,
         full: bool = ...,
         count: int | None = ...,
-    ) -> dict[AnyStr, RespValue]: ...
+    ) -> dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]: ...
     async def xinfo_stream(
         self,
         key: KeyT,
         *,
         full: bool = False,
         count: int | None = None,
-    ) -> dict[AnyStr, RespValue]:
+    ) -> dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
         """Returns information about a stream.
 
         Complexity: O(1)
@@ -514,7 +516,9 @@ class StreamCommands(ClientBase[AnyStr]):
             argv.append("FULL")
             if count is not None:
                 argv.extend(("COUNT", count))
-        return _C5(await self._call(argv, READ))
+        if full:
+            return _C5(await self._call(argv, READ))
+        return _C6(await self._call(argv, READ))
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
@@ -608,8 +612,8 @@ class StreamCommands(ClientBase[AnyStr]):
             if consumer is not None:
                 argv.append(consumer)
         if start is not None:
-            return _C6(await self._call(argv, READ))
-        return _C7(await self._call(argv, READ))
+            return _C7(await self._call(argv, READ))
+        return _C8(await self._call(argv, READ))
 
     async def xrange(
         self,

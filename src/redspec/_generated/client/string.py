@@ -11,10 +11,10 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, to_bool, to_float, to_ok
+from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, RespValue, Seconds, UnixMillis, UnixSeconds, ValueT
 
-_C1 = dict_of(None, None)
+_C1 = record_of({"matches": list_of(tuple_of(tuple_of(to_int, to_int), tuple_of(to_int, to_int), to_int))})
 
 
 class StringCommands(ClientBase[AnyStr]):
@@ -229,7 +229,7 @@ class StringCommands(ClientBase[AnyStr]):
         idx: Literal[True],
         minmatchlen: int | None = ...,
         withmatchlen: bool = ...,
-    ) -> dict[AnyStr, RespValue]: ...
+    ) -> dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]: ...
     @overload
     async def lcs(
         self,
@@ -240,7 +240,7 @@ class StringCommands(ClientBase[AnyStr]):
         idx: bool = ...,
         minmatchlen: int | None = ...,
         withmatchlen: bool = ...,
-    ) -> AnyStr | int | dict[AnyStr, RespValue]: ...
+    ) -> AnyStr | int | dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]: ...
     async def lcs(
         self,
         key1: KeyT,
@@ -250,7 +250,7 @@ class StringCommands(ClientBase[AnyStr]):
         idx: bool = False,
         minmatchlen: int | None = None,
         withmatchlen: bool = False,
-    ) -> AnyStr | int | dict[AnyStr, RespValue]:
+    ) -> AnyStr | int | dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]:
         """Finds the longest common substring.
 
         Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively

@@ -11,7 +11,7 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, to_int, to_ok, tuple_of
+from redspec._replies import dict_of, list_of, record_of, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
 _C1 = list_of(dict_of(None, None))
-_C2 = list_of(tuple_of(to_int, dict_of(None, to_int)))
+_C2 = list_of(record_of({"nodes": list_of(dict_of(None, None))}))
+_C3 = list_of(tuple_of(to_int, dict_of(None, to_int)))
 
 
 class ClusterPipelineCommands(PipelineBase[AnyStr]):
@@ -362,7 +363,7 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "SHARDS"), WRITE, _C1)
+        return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     def cluster_slaves(self, node_id: ValueT) -> Pending[list[AnyStr]]:
@@ -412,7 +413,7 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
                 argv.extend(("LIMIT", limit))
             if order is not None:
                 argv.append(order)
-        return self._call(argv, WRITE, _C2)
+        return self._call(argv, WRITE, _C3)
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     def cluster_slots(self) -> Pending[list[list[RespValue]]]:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, to_binary, to_bool, to_ok
+from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
 from redspec.types import KeyT, RespValue, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = list_of(dict_of(None, None))
-_C2 = dict_of(None, None)
+_C1 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
+_C2 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
 _C3 = list_of(to_bool)
 
 

@@ -11,22 +11,37 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, entries, list_of, to_int, to_ok, to_set, tuple_of
+from redspec._replies import (
+    dict_of,
+    entries,
+    list_of,
+    record_of,
+    recursive,
+    to_float,
+    to_int,
+    to_ok,
+    to_set,
+    tuple_of,
+)
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, RespValue, Seconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = dict_of(None, None)
-_C2 = list_of(dict_of(None, None))
-_C3 = list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(dict_of(None, None)), None))
-_C4 = dict_of(None, dict_of(None, None))
+_C1 = record_of({"flags": to_set, "selectors": list_of(dict_of(None, None))})
+_C2 = list_of(record_of({"age-seconds": to_float}))
+_C3 = list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(record_of({"flags": to_set, "begin_search": record_of({"spec": dict_of(None, None)}), "find_keys": record_of({"spec": dict_of(None, to_int)})})), list_of(tuple_of(None, to_int, to_set, to_int, to_int, to_int, to_set, to_set, list_of(record_of({"flags": to_set, "begin_search": record_of({"spec": dict_of(None, None)}), "find_keys": record_of({"spec": dict_of(None, to_int)})})), None))))
+_C4 = dict_of(None, recursive(lambda _Doc: record_of({"doc_flags": to_set, "arguments": list_of(recursive(lambda _DocArgument: record_of({"flags": to_set, "arguments": list_of(_DocArgument)}))), "subcommands": dict_of(None, _Doc)})))
 _C5 = list_of(tuple_of(None, to_set))
 _C6 = list_of(tuple_of(to_int, to_int, to_int, None, None, None))
-_C7 = list_of(tuple_of(to_int, to_int))
-_C8 = list_of(tuple_of(None, to_int, to_int, to_int))
-_C9 = tuple_of(None, None)
+_C7 = dict_of(None, None)
+_C8 = dict_of(None, record_of({"histogram_usec": dict_of(to_int, to_int)}))
+_C9 = list_of(tuple_of(to_int, to_int))
+_C10 = list_of(tuple_of(None, to_int, to_int, to_int))
+_C11 = record_of({"db.[0-9]*": dict_of(None, to_int), "*.ratio": to_float, "*.percentage": to_float, "fragmentation": to_float})
+_C12 = list_of(dict_of(None, None))
+_C13 = tuple_of(None, None)
 
 
 class ServerPipelineCommands(PipelineBase[AnyStr]):
@@ -230,7 +245,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
     def command(
         self,
-    ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]:
+    ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]]:
         """Returns detailed information about all commands.
 
         Complexity: O(N) where N is the total number of Redis commands
@@ -305,7 +320,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def command_info(
         self,
         *command_names: ValueT,
-    ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]] | None]]:
+    ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]]:
         """Returns information about one, multiple or all commands.
 
         Complexity: O(N) where N is the number of commands to look up
@@ -409,7 +424,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             parameters: parameter [parameter ...]
         """
-        return self._call(("CONFIG", "GET", *parameters), WRITE, _C1)
+        return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
 
     def config_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -600,7 +615,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C4)
+        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
 
     def latency_history(self, event: ValueT) -> Pending[list[tuple[int, int]]]:
         """Returns timestamp-latency samples for an event.
@@ -612,7 +627,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             event: event
         """
-        return self._call(("LATENCY", "HISTORY", event), WRITE, _C7)
+        return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
 
     def latency_latest(self) -> Pending[list[tuple[AnyStr, int, int, int]]]:
         """Returns the latest latency samples for all events.
@@ -621,7 +636,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("LATENCY", "LATEST"), WRITE, _C8)
+        return self._call(("LATENCY", "LATEST"), WRITE, _C10)
 
     def latency_reset(self, *events: ValueT) -> Pending[int]:
         """Resets the latency data for one or more events.
@@ -692,7 +707,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "STATS"), WRITE, _C1)
+        return self._call(("MEMORY", "STATS"), WRITE, _C11)
 
     def memory_usage(self, key: KeyT, *, samples: int | None = None) -> Pending[int | None]:
         """Estimates the memory usage of a key.
@@ -726,7 +741,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MODULE", "LIST"), WRITE, _C2)
+        return self._call(("MODULE", "LIST"), WRITE, _C12)
 
     def module_load(self, path: ValueT, *args: ValueT) -> Pending[bool]:
         """Loads a module.
@@ -1001,4 +1016,4 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("TIME",), WRITE, _C9)
+        return self._call(("TIME",), WRITE, _C13)

@@ -15,6 +15,7 @@ from redspec._replies import (
     entries,
     list_of,
     pairs_of,
+    record_of,
     stream_map,
     to_bool,
     to_entry,
@@ -32,9 +33,10 @@ _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
 _C3 = list_of(to_entry)
 _C4 = list_of(dict_of(None, None))
-_C5 = dict_of(None, None)
-_C6 = list_of(tuple_of(None, None, to_int, to_int))
-_C7 = tuple_of(to_int, None, None, pairs_of(None, to_int))
+_C5 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
+_C6 = dict_of(None, None)
+_C7 = list_of(tuple_of(None, None, to_int, to_int))
+_C8 = tuple_of(to_int, None, None, pairs_of(None, to_int))
 
 
 class StreamPipelineCommands(PipelineBase[AnyStr]):
@@ -483,7 +485,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         *,
         full: Literal[True],
         count: int | None = ...,
-    ) -> Pending[dict[AnyStr, RespValue]]: ...
+    ) -> Pending[dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]]: ...
     @overload
     def xinfo_stream(
         self,
@@ -491,7 +493,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         *,
         full: bool = ...,
         count: int | None = ...,
-    ) -> Pending[dict[AnyStr, RespValue]]: ...
+    ) -> Pending[dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]]: ...
     def xinfo_stream(
         self,
         key: KeyT,
@@ -517,7 +519,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             argv.append("FULL")
             if count is not None:
                 argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C5)
+        return self._call(argv, READ, _C5 if full else _C6)
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
@@ -610,7 +612,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             argv.extend((start, end, count))
             if consumer is not None:
                 argv.append(consumer)
-        return self._call(argv, READ, _C6 if start is not None else _C7)
+        return self._call(argv, READ, _C7 if start is not None else _C8)
 
     def xrange(
         self,

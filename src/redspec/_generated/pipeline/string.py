@@ -11,13 +11,13 @@ from typing_extensions import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, to_bool, to_float, to_ok
+from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, RespValue, Seconds, UnixMillis, UnixSeconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = dict_of(None, None)
+_C1 = record_of({"matches": list_of(tuple_of(tuple_of(to_int, to_int), tuple_of(to_int, to_int), to_int))})
 
 
 class StringPipelineCommands(PipelineBase[AnyStr]):
@@ -232,7 +232,7 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         idx: Literal[True],
         minmatchlen: int | None = ...,
         withmatchlen: bool = ...,
-    ) -> Pending[dict[AnyStr, RespValue]]: ...
+    ) -> Pending[dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]]: ...
     @overload
     def lcs(
         self,
@@ -243,7 +243,7 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         idx: bool = ...,
         minmatchlen: int | None = ...,
         withmatchlen: bool = ...,
-    ) -> Pending[AnyStr | int | dict[AnyStr, RespValue]]: ...
+    ) -> Pending[AnyStr | int | dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]]: ...
     def lcs(
         self,
         key1: KeyT,

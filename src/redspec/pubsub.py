@@ -67,6 +67,12 @@ _CONFIRMATIONS = frozenset(
     {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}
 )
 _RESTORE = (("channels", "SUBSCRIBE"), ("patterns", "PSUBSCRIBE"), ("shards", "SSUBSCRIBE"))
+# Frame kinds as the server spells them, bytes or decoded: no decode per message.
+_KINDS: dict[Any, str] = {
+    v: k
+    for k in ("message", "pmessage", "smessage", "pong", *sorted(_CONFIRMATIONS))
+    for v in (k, k.encode())
+}
 _tokens = itertools.count(1)
 _BACKOFF_MIN = 0.05
 _BACKOFF_MAX = 2.0
@@ -468,9 +474,11 @@ class PubSub(Generic[AnyStr]):
         if not isinstance(frame, list) or not frame:
             return
         head = frame[0]
-        if isinstance(head, bytes):
-            head = head.decode("ascii", "replace")
-        kind = str(head).lower()
+        kind = _KINDS.get(head)
+        if kind is None:
+            if isinstance(head, bytes):
+                head = head.decode("ascii", "replace")
+            kind = str(head).lower()
         if kind == "message" or kind == "smessage":
             msg: Message[Any] = Message(cast(MessageKind, kind), frame[1], frame[2], None, None)
             handler = self._subs["shards" if kind == "smessage" else "channels"].get(frame[1])
@@ -540,6 +548,11 @@ class PubSub(Generic[AnyStr]):
         ended reconnecting (e.g. rejected credentials), or a refusal the
         server sent outside any call.
         """
+        if self._messages:  # the fast path: something is queued already
+            item = self._messages.popleft()
+            if isinstance(item, errors.RedisError):
+                raise item
+            return item
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:

@@ -340,3 +340,26 @@ async def test_calls_during_an_outage_time_out_and_subscriptions_come_back() -> 
                 assert (await _next(ps, 5)).kind == "reconnected"
                 await r.publish("out", "back")
                 assert (await _next(ps)).data == b"back"
+
+
+async def test_subscribe_in_flight_when_the_connection_drops() -> None:
+    with start_server("redis8") as server:
+        async with redspec.Redis(server.host, server.port, connect_timeout=3) as r:
+            async with r.pubsub(ignore_subscribe_messages=True) as ps:
+                await ps.subscribe("first")
+                sleeper = redspec.Redis(server.host, server.port)
+                busy = asyncio.ensure_future(sleeper.execute_command("DEBUG", "SLEEP", "1"))
+                await asyncio.sleep(0.05)
+                pending = asyncio.ensure_future(ps.subscribe("second"))
+                await asyncio.sleep(0.05)
+                assert not pending.done()  # the server is asleep: no confirmation yet
+                server.kill()
+                server.start()
+                await asyncio.wait_for(pending, 5)  # returns once the reconnect restored it
+                assert ps.channels == {b"first", b"second"}
+                assert (await _next(ps)).kind == "reconnected"
+                await r.publish("second", "2")
+                await r.publish("first", "1")
+                assert [(await _next(ps)).data for _ in range(2)] == [b"2", b"1"]
+                await asyncio.gather(busy, return_exceptions=True)
+                await sleeper.aclose()

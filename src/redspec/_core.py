@@ -33,7 +33,7 @@ from .errors import (
     ResponseError,
     TimeoutError,
 )
-from .pool import ConnectionPool, expire
+from .pool import ConnectionPool
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "ClientCore"]
 
@@ -250,13 +250,18 @@ async def _timed(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) 
     On expiry the future is failed, not cancelled: the connection sees a done
     future and drops the late reply, so it never reaches another caller.
     """
-    name = args[0]
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "replace")
-    # Only the command name: later arguments may be secrets (AUTH, CONFIG SET).
-    message = f"no reply to {str(name).upper()} within {timeout}s"
-    handle = fut.get_loop().call_later(timeout, expire, fut, TimeoutError, message)
+    handle = fut.get_loop().call_later(timeout, _expire_reply, fut, timeout, args)
     try:
         return await fut
     finally:
         handle.cancel()
+
+
+def _expire_reply(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> None:
+    if fut.done():
+        return
+    name = args[0]
+    if isinstance(name, (bytes, memoryview)):
+        name = bytes(name).decode("utf-8", "replace")
+    # Only the command name: later arguments may be secrets (AUTH, CONFIG SET).
+    fut.set_exception(TimeoutError(f"no reply to {str(name).upper()} within {timeout}s"))

@@ -23,12 +23,12 @@ from typing import Any
 from .connection import Connection, PushHandler
 from .errors import ConnectionError, PoolTimeoutError
 
-__all__ = ["ConnectionPool", "expire"]
+__all__ = ["ConnectionPool"]
 
 Opener = Callable[[PushHandler | None], Awaitable[Connection]]
 
 
-def expire(fut: asyncio.Future[Any], exc_type: type[BaseException], message: str) -> None:
+def _expire(fut: asyncio.Future[Any], exc_type: type[BaseException], message: str) -> None:
     """Timer callback: fail ``fut`` unless it already has its outcome."""
     if not fut.done():
         fut.set_exception(exc_type(message))
@@ -182,7 +182,7 @@ class ConnectionPool:
                 f"no connection to {self._address} became free within {timeout}s "
                 f"(all {self._max} of max_connections in use)"
             )
-            handle = loop.call_later(timeout, expire, waiter, PoolTimeoutError, message)
+            handle = loop.call_later(timeout, _expire, waiter, PoolTimeoutError, message)
         try:
             return await waiter
         except asyncio.CancelledError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import pytest
@@ -140,5 +141,38 @@ async def test_cancelled_pool_waiter_passes_its_turn(redis8: RedisServer) -> Non
         await r.execute_command("RPUSH", "w2", "b")
         assert await patient == (b"w2", b"b")
         assert r._core.pool.size == 1
+    finally:
+        await r.aclose()
+
+
+async def test_pool_stress_with_cancellations_keeps_its_bound(redis8: RedisServer) -> None:
+    r = redspec.Redis(redis8.host, redis8.port, max_connections=3, pool_timeout=5)
+    pool = r._core.pool
+    rnd = random.Random(3)
+    served = 0
+    biggest = 0
+
+    async def user(i: int) -> None:
+        nonlocal served, biggest
+        async with r._exclusive() as conn:
+            biggest = max(biggest, pool.size)
+            assert await conn.send(["ECHO", str(i)]) == str(i).encode()
+            await asyncio.sleep(rnd.random() / 100)
+            served += 1
+
+    try:
+        tasks = [asyncio.ensure_future(user(i)) for i in range(200)]
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+            for t in rnd.sample(tasks, 5):
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert biggest <= 3
+        assert served > 50
+        assert pool.size <= 3
+        assert pool._busy == 0 and not pool._leased
+        assert all(w.done() for w in pool._waiters)
+        # Still fully usable: three at once.
+        await asyncio.gather(*(user(i) for i in range(3)))
     finally:
         await r.aclose()

@@ -156,6 +156,8 @@ class ConnectionPool:
 
     def _free_slot(self) -> None:
         """A slot was given up: the longest waiter may open a connection into it."""
+        if self._closed:
+            return  # close() already zeroed the count
         waiter = self._next_waiter()
         if waiter is not None:
             waiter.set_result(None)

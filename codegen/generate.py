@@ -119,6 +119,7 @@ _CONV_NAMES = (
     "to_set",
     "to_tuple",
     "tuple_of",
+    "tuple_rest",
 )
 
 
@@ -445,8 +446,11 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
     )
     out.append(_from("typing", typ))
     out.append("")
+    ext = ["Unpack"] if "Unpack[" in text else []
     if "@deprecated(" in text:
-        out.append("from typing_extensions import deprecated")
+        ext.append("deprecated")
+    if ext:
+        out.append(_from("typing_extensions", ext))
         out.append("")
     if "_e." in text:
         out.append("from redspec import _encode as _e")

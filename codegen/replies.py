@@ -139,8 +139,19 @@ class _Parser:
             raise ReplyError(f"reply type {self.text!r}: unknown type {name!r}")
         self.take("<")
         args = [self.union()]
+        rest = False
         while self.peek() == ",":
             self.take(",")
+            if name == "tuple" and (self.peek() or "").startswith("*"):
+                # tuple<int,int,*T>: then any number of T (CLUSTER SLOTS' nodes)
+                star = self.take()
+                if star != "*":
+                    self.toks.insert(self.i, star[1:])
+                args.append(self.union())
+                rest = True
+                if self.peek() != ">":
+                    raise ReplyError(f"reply type {self.text!r}: *T must be the last type")
+                break
             args.append(self.union())
         self.take(">")
         n = _GENERIC[name]
@@ -164,6 +175,9 @@ class _Parser:
             return Reply(f"dict[{a[0]}, {a[1]}]", f"dict_of({c[0]}, {c[1]})")
         if name == "pairs":
             return Reply(f"list[tuple[{a[0]}, {a[1]}]]", f"pairs_of({c[0]}, {c[1]})")
+        if rest:
+            a[-1] = f"Unpack[tuple[{a[-1]}, ...]]"
+            return Reply(f"tuple[{', '.join(a)}]", f"tuple_rest({', '.join(c)})")
         return Reply(f"tuple[{', '.join(a)}]", f"tuple_of({', '.join(c)})")
 
 

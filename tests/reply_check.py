@@ -15,6 +15,8 @@ import types
 import typing
 from typing import Any, ForwardRef, TypeVar
 
+import typing_extensions
+
 import redspec.types as rtypes
 
 _NONE = type(None)
@@ -128,6 +130,16 @@ def _check(value: object, ann: Any, anystr: type, path: str, ns: dict[str, Any])
             for i, item in enumerate(value):
                 _check(item, args[0], anystr, f"{path}[{i}]", ns)
             return
+        if args and _is_unpack(args[-1]):
+            # tuple[A, B, Unpack[tuple[T, ...]]]: A, B, then any number of T
+            head = args[:-1]
+            (rest,) = typing.get_args(args[-1])
+            rest_args = typing.get_args(rest)
+            if len(rest_args) != 2 or rest_args[1] is not Ellipsis or len(value) < len(head):
+                _fail(path, value, ann)
+            for i, item in enumerate(value):
+                _check(item, head[i] if i < len(head) else rest_args[0], anystr, f"{path}[{i}]", ns)
+            return
         if len(value) != len(args):
             _fail(path, value, ann)
         for i, (item, alt) in enumerate(zip(value, args)):
@@ -146,6 +158,14 @@ def _check(value: object, ann: Any, anystr: type, path: str, ns: dict[str, Any])
             _fail(path, value, ann)
         return
     raise AssertionError(f"{path}: the checker does not understand {ann!r}")
+
+
+def _is_unpack(ann: Any) -> bool:
+    origin = typing.get_origin(ann)
+    return origin is not None and origin in (
+        typing_extensions.Unpack,
+        getattr(typing, "Unpack", None),
+    )
 
 
 def assert_reply_matches(method: Any, value: object) -> None:

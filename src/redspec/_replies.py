@@ -43,6 +43,7 @@ __all__ = [
     "to_set",
     "to_tuple",
     "tuple_of",
+    "tuple_rest",
 ]
 
 
@@ -141,6 +142,27 @@ def tuple_of(*items: Conv | None) -> Conv:
         values = [v if f is None else f(v) for f, v in zip(items, x)]
         if len(values) < width:
             values += [None] * (width - len(values))
+        return tuple(values)
+
+    return conv
+
+
+def tuple_rest(*items: Conv | None) -> Conv:
+    """An array of fixed leading elements then any number of one kind -> tuple.
+
+    The last converter applies to every element from its position on
+    (CLUSTER SLOTS: start, end, then one array per node).
+    """
+    head = items[:-1]
+    width = len(head)
+    tail = items[-1]
+
+    def conv(x: Any) -> Any:
+        if x is None:
+            return None
+        values = [v if f is None else f(v) for f, v in zip(head, x)]
+        rest = x[width:]
+        values += rest if tail is None else [tail(v) for v in rest]
         return tuple(values)
 
     return conv

@@ -23,6 +23,12 @@ from tests.reply_check import check
         ({b"k": [1, [b"x", None, 1.5]]}, RespValue, bytes),
         ([ResponseError("ERR boom"), 3], RespValue, bytes),
         (b"\x00\xff", bytes, str),
+        (
+            (0, 9, (b"h", 1), (None, 2)),
+            "tuple[int, int, Unpack[tuple[tuple[AnyStr | None, int], ...]]]",
+            bytes,
+        ),
+        ((0, 9), "tuple[int, int, Unpack[tuple[AnyStr, ...]]]", bytes),
         (True, bool, bytes),
     ],
 )
@@ -44,6 +50,8 @@ def test_accepts(value: object, annotation: object, anystr: type) -> None:
         ([b"a"], "set[AnyStr]", bytes),
         ([ValueError("x")], RespValue, bytes),
         ("\udcff", bytes, str),
+        ((0, 9, (b"h", b"1")), "tuple[int, int, Unpack[tuple[tuple[AnyStr, int], ...]]]", bytes),
+        ((0,), "tuple[int, int, Unpack[tuple[AnyStr, ...]]]", bytes),
     ],
 )
 def test_rejects(value: object, annotation: object, anystr: type) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,8 @@ async def test_one_node(node: RedisServer, protocol: int) -> None:
         with pytest.warns(DeprecationWarning):
             slots = await calls.check(r.cluster_slots)
         primary = slots[0][2]
-        assert slots[0][:2] == [0, 16383] and isinstance(primary, list) and primary[2] == myid
+        assert slots[0][:2] == (0, 16383) and isinstance(primary, tuple) and primary[2] == myid
+        assert isinstance(primary[3], dict)  # the node's metadata, a map on both protocols
         stats = await calls.check(r.cluster_slot_stats, slotsrange=(slot, slot + 1))
         assert stats[0] == (slot, {b"key-count": 1}) and stats[1][0] == slot + 1
         top = await calls.check(r.cluster_slot_stats, orderby="key-count", limit=1, order="DESC")
@@ -174,6 +176,28 @@ async def test_two_nodes(protocol: int) -> None:
         await rb.aclose()
         a.stop()
         b.stop()
+
+
+async def test_same_on_both_protocols(node: RedisServer) -> None:
+    """CLUSTER SHARDS and CLUSTER SLOTS nest maps: RESP2 and RESP3 give equal values."""
+    raw(node, "FLUSHALL")
+    raw(node, "CLUSTER", "RESET", "HARD")
+    raw(node, "CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    wait_until("cluster_state:ok", lambda: b"cluster_state:ok" in raw(node, "CLUSTER", "INFO"))
+    for decoded in (False, True):
+        values = []
+        for protocol in (3, 2):
+            r: Any = (str_client_for if decoded else client_for)(node, protocol)
+            try:
+                shards = await calls.check(r.cluster_shards)
+                with pytest.warns(DeprecationWarning):
+                    slots = await calls.check(r.cluster_slots)
+                values.append((shards, slots))
+            finally:
+                await r.aclose()
+        assert values[0] == values[1]
+        assert isinstance(values[0][0][0]["nodes" if decoded else b"nodes"][0], dict)
+    raw(node, "CLUSTER", "RESET", "HARD")
 
 
 async def test_decoded(node: RedisServer, protocol: int) -> None:

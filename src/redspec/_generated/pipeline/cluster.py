@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal
 
-from typing_extensions import deprecated
+from typing_extensions import Unpack, deprecated
 
 from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, record_of, to_int, to_ok, tuple_of
+from redspec._replies import dict_of, list_of, record_of, to_int, to_ok, tuple_of, tuple_rest
 from redspec.errors import DataError
 from redspec.types import RespValue, ValueT
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 _C1 = list_of(dict_of(None, None))
 _C2 = list_of(record_of({"nodes": list_of(dict_of(None, None))}))
 _C3 = list_of(tuple_of(to_int, dict_of(None, to_int)))
+_C4 = list_of(tuple_rest(to_int, to_int, tuple_of(None, to_int, None, dict_of(None, None))))
 
 
 class ClusterPipelineCommands(PipelineBase[AnyStr]):
@@ -416,7 +417,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         return self._call(argv, WRITE, _C3)
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
-    def cluster_slots(self) -> Pending[list[list[RespValue]]]:
+    def cluster_slots(
+        self,
+    ) -> Pending[list[tuple[int, int, Unpack[tuple[tuple[AnyStr | None, int, AnyStr, dict[AnyStr, AnyStr]], ...]]]]]:
         """Returns the mapping of cluster slots to nodes.
 
         Complexity: O(N) where N is the total number of Cluster nodes
@@ -424,4 +427,4 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         Deprecated since 7.0.0; use CLUSTER SHARDS.
         """
-        return self._call(("CLUSTER", "SLOTS"), WRITE, None)
+        return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)

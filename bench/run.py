@@ -489,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     ap.add_argument("--only", default="", help="comma-separated client names: "
                     + ",".join(CLIENTS))
+    ap.add_argument("--workloads", default="", help="comma-separated subset of W1,...,W6")
     ap.add_argument("--pin", choices=["split", "same", "none"], default="split",
                     help="split: server and client on one CPU each (default); same: both on "
                     "one CPU; none: no pinning")
@@ -504,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown client(s) {unknown}; known: {list(CLIENTS)}")
 
+    workloads = [w for w in WORKLOADS
+                 if not args.workloads or w.__name__[:2].upper() in args.workloads.upper()]
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     server_cpu = client_cpu = None
     if args.pin != "none" and cpus:
@@ -545,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                 usable.remove(cls)
         for rnd in range(args.rounds):
             order = usable[rnd % len(usable):] + usable[:rnd % len(usable)] if usable else []
-            for wl in WORKLOADS:  # clients side by side per workload: load bursts hit all alike
+            for wl in workloads:  # clients side by side per workload: load bursts hit all alike
                 for cls in order:
                     admin(server.port, b"FLUSHALL")
                     try:

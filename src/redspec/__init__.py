@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .client import Redis
 from .errors import (
     AskError,
@@ -25,7 +27,6 @@ from .errors import (
     WrongTypeError,
 )
 from .lock import Lock, LockError, LockNotOwnedError
-from .pipeline import Pending, Pipeline
 from .pubsub import Message, PubSub
 from .scripting import Script
 from .streams import StreamConsumer, StreamReader
@@ -38,6 +39,19 @@ from .types import (
     StreamGroupInfo,
     StreamInfo,
 )
+
+if TYPE_CHECKING:
+    from .pipeline import Pending, Pipeline
+
+
+def __getattr__(name: str) -> Any:
+    # Pipeline and Pending load the generated pipeline methods: only on first use.
+    if name in ("Pipeline", "Pending"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'redspec' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, AnyStr, Generic, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Generic, cast, overload
 
 from ._base import READ, WRITE
 from ._encode import seq
@@ -83,11 +83,10 @@ class Script(Generic[AnyStr]):
         argv = self._argv(keys, args)
         if client is None:
             return self._run(self._client, argv)
-        from .pipeline import Pipeline
-
-        if isinstance(client, Pipeline):
-            return client._call_script(self.sha, self.source, argv, self._mode)
-        return self._run(client, argv)
+        call_script = getattr(client, "_call_script", None)
+        if call_script is not None:  # a Pipeline (not imported here: it loads a lot)
+            return call_script(self.sha, self.source, argv, self._mode)
+        return self._run(cast("Redis[AnyStr]", client), argv)
 
     async def _run(self, client: Redis[AnyStr], argv: list[Any]) -> RespValue:
         try:

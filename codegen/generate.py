@@ -437,6 +437,8 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
     abc = used_names(text, ("Mapping", "Sequence"))
     if abc:
         out.append(_from("collections.abc", abc))
+    if used_names(text, ("datetime",)):
+        out.append("from datetime import datetime")
     typ = used_names(text, ("Literal", "overload"))
     typ = sorted(
         ["AnyStr", *typ]

@@ -134,6 +134,7 @@ class Overlay:
             "GROUPS",
             "SUMMARIES",
             "UNITS",
+            "PRELUDE",
         ):
             names.update(self._section(sec))
         return names
@@ -190,6 +191,12 @@ class Overlay:
         if v is not None:
             self.used.add(("BLOCKING", cmd, ""))
         return v
+
+    def prelude(self, cmd: str) -> list[str]:
+        v = self._section("PRELUDE").get(cmd)
+        if v is not None:
+            self.used.add(("PRELUDE", cmd, ""))
+        return list(v or [])
 
     def group(self, cmd: str) -> str | None:
         v = self._section("GROUPS").get(cmd)

@@ -21,7 +21,10 @@ Sections:
 * ``SUMMARIES``: docstring summaries for commands whose spec entry has none.
 * ``UNITS``: per command, spec argument name -> "s" or "ms": a duration that also
   takes a ``timedelta`` (when the name does not say it: ``seconds``/``milliseconds``,
-  EX/PX/BLOCK are recognised without an entry).
+  EX/PX/BLOCK are recognised without an entry); "ms|at": milliseconds, or a
+  ``datetime`` sent as unix milliseconds (RESTORE's ttl with ABSTTL).
+* ``PRELUDE``: per command, statements run before the argument list is built
+  (RESTORE: a ``datetime`` ttl is absolute, so it sets ABSTTL itself).
 """
 
 from __future__ import annotations
@@ -228,7 +231,14 @@ BLOCKING: dict[str, tuple[str, str]] = {
 
 GROUPS: dict[str, str] = {}
 
+PRELUDE: dict[str, list[str]] = {
+    "RESTORE": ["if isinstance(ttl, datetime): absttl = True"],
+}
+
 UNITS: dict[str, dict[str, str]] = {
+    "RESTORE": {"ttl": "ms|at"},
+    "WAIT": {"timeout": "ms"},
+    "WAITAOF": {"timeout": "ms"},
     "CLIENT PAUSE": {"timeout": "ms"},
     "MIGRATE": {"timeout": "ms"},
     "XCLAIM": {"min-idle-time": "ms", "ms": "ms"},

@@ -63,6 +63,9 @@ class Plan:
     models: list[Model] = field(default_factory=list)
     block_expr: str | None = None  # _call_blocking's seconds expression
     block_cond: str | None = None  # blocking only when this holds (XREAD BLOCK)
+    # required oneofs flattened into keywords: exactly one of each group must be
+    # given (the @overloads say so to the type checker; _e.exactly_one at run time)
+    choices: list[list[str]] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

@@ -206,7 +206,7 @@ def _overload_plan(
     entry = spec.reply
     base = entry.base if entry and entry.base else UNKNOWN
     if not entry or not entry.overloads:
-        return [], base
+        return _choice_overloads(spec, plan, [({}, base)]), base
     lines = entry.overloads
     flags_all: list[str] = []
     for flags, _, _ in lines:
@@ -250,7 +250,33 @@ def _overload_plan(
         anns = [a for a in anns if a != "None"] + ["None"]
     union = Reply(" | ".join(anns), None)
     out.append(({f: "any" for f in flags_all}, union))
-    return out, union
+    return _choice_overloads(spec, plan, out), union
+
+
+def _choice_overloads(
+    spec: MethodSpec, plan: Plan, out: list[tuple[dict[str, str], Reply]]
+) -> list[tuple[dict[str, str], Reply]]:
+    """Each overload once per way of picking exactly one keyword of each required oneof
+    (``vsim(k, ele=...)`` / ``values=...`` / ``fp32=...``): the picked one without a
+    default, the others ``None``; so a call with none or two of them is a type error."""
+    if not plan.choices:
+        return out if len(out) > 1 else []
+    combos: list[list[str]] = [[]]
+    for group in plan.choices:
+        combos = [[*c, pick] for c in combos for pick in group]
+    result: list[tuple[dict[str, str], Reply]] = []
+    for modes, reply in out:
+        for combo in combos:
+            m = dict(modes)
+            for group, pick in zip(plan.choices, combo):
+                for g in group:
+                    if g in modes:
+                        raise RenderError(
+                            f"{spec.command}: {g} both selects a reply and is a required choice"
+                        )
+                    m[g] = "true" if g == pick else "false"
+            result.append((m, reply))
+    return result
 
 
 def _split(ann: str) -> list[str]:

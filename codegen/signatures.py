@@ -85,6 +85,10 @@ class _Walker(StructureRules):
         unit = self.ov.unit(self.cmd, n.name)
         if unit == "ms":
             return "Millis", "_e.millis({})"
+        if unit == "ms|at":
+            # a duration, or the moment itself (see the overlay's PRELUDE for the flag it needs)
+            enc = "(_e.unix_millis({0}) if isinstance({0}, datetime) else _e.millis({0}))"
+            return "Millis | datetime", enc
         if unit == "s":
             return "Seconds", "_e.seconds({})"
         if n.type == "unix-time":
@@ -426,6 +430,8 @@ def plan_command(cmd: Any, overlay: Overlay) -> Plan:
     plan.params = w.params
     plan.checks = w.checks
     _finish(plan, nodes, overlay)
+    for stmt in overlay.prelude(cmd.name):
+        plan.checks.append(stmt)
     return plan
 
 

@@ -116,6 +116,8 @@ class StructureRules:
                 for h in heads
             )
             test = "!= 1" if required else "> 1"
+            if required:
+                self.plan.choices.append([h.name for h in heads])
             self.checks.append(f"if {count} {test}: _e.{fn}({q(self.cmd)}, {args})")
         return items
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import AnyStr
 
 from typing_extensions import assert_type
@@ -71,6 +72,30 @@ async def streams_geo_scripts(rb: C[bytes], rs: C[str]) -> None:
     )
     assert_type(await rb.eval("return 1", keys=["k"], args=[1]), RespValue)
     assert_type(await rb.fcall("f", ["k"]), RespValue)
+
+
+async def vectors_binary_durations(rb: C[bytes], rs: C[str], when: datetime) -> None:
+    # exactly one of ele= / values= / fp32= (the overloads require it)
+    assert_type(await rb.vadd("v", "e", values=[1.0, 0.0]), bool)
+    assert_type(await rb.vadd("v", "e", fp32=b"\x00\x00\x80\x3f", setattr="{}"), bool)
+    assert_type(await rb.vsim("v", ele="a", count=3), list[bytes])
+    assert_type(await rs.vsim("v", values=[1.0], withscores=True), dict[str, float])
+    assert_type(await rs.vsim("v", ele="a", withattribs=True), dict[str, str | None])
+    assert_type(
+        await rb.vsim("v", fp32=b"", withscores=True, withattribs=True),
+        dict[bytes, tuple[float, bytes | None]],
+    )
+    # binary payloads are bytes on Redis[str] too, and go back as they are
+    assert_type(await rs.vemb("v", "e", raw=True), tuple[str, bytes, float, float | None] | None)
+    payload = await rs.dump("k")
+    assert_type(payload, bytes | None)
+    assert_type(await rs.function_dump(), bytes)
+    if payload is not None:
+        assert_type(await rs.restore("k2", timedelta(seconds=5), payload), bool)
+        assert_type(await rs.restore("k2", when, payload, replace=True), bool)
+        assert_type(await rs.restore("k2", 0, payload), bool)
+    assert_type(await rb.wait(1, timedelta(milliseconds=100)), int)
+    assert_type(await rb.waitaof(1, 0, 100), tuple[int, int])
 
 
 def pipeline(p: P[bytes]) -> None:

@@ -140,6 +140,14 @@ async def dump_restore(c: Ctx) -> None:
     at = int(time.time() * 1000) + 60_000
     await c.check(r.restore, "k3", at, payload, absttl=True, freq=5, expect=True)
     assert await c.r.execute_command("GET", "k3") == c.v(b"hello")
+    # a timedelta is a relative ttl; a datetime an absolute one (ABSTTL is sent for it)
+    await c.check(r.restore, "k4", timedelta(seconds=60), payload, expect=True)
+    assert 55_000 < await c.r.execute_command("PTTL", "k4") <= 60_000
+    when = datetime.now(timezone.utc) + timedelta(seconds=120)
+    await c.check(r.restore, "k5", when, payload, expect=True)
+    assert 115_000 < await c.r.execute_command("PTTL", "k5") <= 120_000
+    expires = await c.r.execute_command("PEXPIRETIME", "k5")
+    assert abs(expires - int(when.timestamp() * 1000)) <= 1
 
 
 @CASES.case("object_encoding", "object_refcount", "object_idletime", "object_help")
@@ -210,6 +218,7 @@ async def wait(c: Ctx) -> None:
     await _set(c, "k")
     await c.check(c.r.wait, 0, 0, expect=0)
     await c.check(c.r.wait, 0, 10, expect=0)
+    await c.check(c.r.wait, 0, timedelta(milliseconds=10), expect=0)
 
 
 @CASES.case("waitaof")
@@ -217,6 +226,7 @@ async def waitaof(c: Ctx) -> None:
     await _set(c, "k")
     await c.check(c.r.waitaof, 0, 0, 0, expect=(0, 0))
     await c.check(c.r.waitaof, 0, 0, 10, expect=(0, 0))
+    await c.check(c.r.waitaof, 0, 0, timedelta(milliseconds=10), expect=(0, 0))
 
 
 @CASES.case("migrate", "exists")

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal
+from typing import AnyStr, Literal, overload
 
 from typing_extensions import Unpack, deprecated
 
@@ -315,6 +315,50 @@ class ClusterCommands(ClientBase[AnyStr]):
         """
         return to_ok(await self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE))
 
+    @overload
+    async def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: ValueT,
+        migrating: None = ...,
+        node: None = ...,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> bool: ...
+    @overload
+    async def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: ValueT,
+        node: None = ...,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> bool: ...
+    @overload
+    async def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: None = ...,
+        node: ValueT,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> bool: ...
+    @overload
+    async def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: None = ...,
+        node: None = ...,
+        stable: Literal[True],
+        timeout: int | None = ...,
+    ) -> bool: ...
     async def cluster_setslot(
         self,
         slot: int,
@@ -377,6 +421,24 @@ class ClusterCommands(ClientBase[AnyStr]):
         """
         return await self._call(("CLUSTER", "SLAVES", node_id), WRITE)
 
+    @overload
+    async def cluster_slot_stats(
+        self,
+        *,
+        slotsrange: tuple[int, int],
+        orderby: None = ...,
+        limit: int | None = ...,
+        order: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[tuple[int, dict[AnyStr, int]]]: ...
+    @overload
+    async def cluster_slot_stats(
+        self,
+        *,
+        slotsrange: None = ...,
+        orderby: ValueT,
+        limit: int | None = ...,
+        order: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[tuple[int, dict[AnyStr, int]]]: ...
     async def cluster_slot_stats(
         self,
         *,

@@ -222,6 +222,10 @@ class ConnectionCommands(ClientBase[AnyStr]):
             argv.append(mode)
         return to_ok(await self._call(argv, WRITE))
 
+    @overload
+    async def client_setinfo(self, *, lib_name: ValueT, lib_ver: None = ...) -> bool: ...
+    @overload
+    async def client_setinfo(self, *, lib_name: None = ..., lib_ver: ValueT) -> bool: ...
     async def client_setinfo(
         self,
         *,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
@@ -399,7 +400,7 @@ class GenericCommands(ClientBase[AnyStr]):
     async def restore(
         self,
         key: KeyT,
-        ttl: int,
+        ttl: Millis | datetime,
         serialized_value: ValueT,
         *,
         replace: bool = False,
@@ -426,7 +427,9 @@ class GenericCommands(ClientBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        argv: list[object] = ["RESTORE", key, ttl, serialized_value]
+        if isinstance(ttl, datetime):
+            absttl = True
+        argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
         if replace:
             argv.append("REPLACE")
         if absttl:
@@ -635,7 +638,7 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         return await self._call(("UNLINK", *keys), WRITE)
 
-    async def wait(self, numreplicas: int, timeout: int) -> int:
+    async def wait(self, numreplicas: int, timeout: Millis) -> int:
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
@@ -647,11 +650,11 @@ class GenericCommands(ClientBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAIT", numreplicas, timeout)
-        _r = await self._call_blocking(argv, timeout / 1000)
+        argv = ("WAIT", numreplicas, _e.millis(timeout))
+        _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
         return _r
 
-    async def waitaof(self, numlocal: int, numreplicas: int, timeout: int) -> tuple[int, int]:
+    async def waitaof(self, numlocal: int, numreplicas: int, timeout: Millis) -> tuple[int, int]:
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
@@ -664,6 +667,6 @@ class GenericCommands(ClientBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAITAOF", numlocal, numreplicas, timeout)
-        _r = await self._call_blocking(argv, timeout / 1000)
+        argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
+        _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
         return _C2(_r)

@@ -790,6 +790,22 @@ class ServerCommands(ClientBase[AnyStr]):
         """
         return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
 
+    @overload
+    async def replicaof(
+        self,
+        *,
+        host: ValueT,
+        port: int | None = ...,
+        no_one: Literal[False] = ...,
+    ) -> AnyStr: ...
+    @overload
+    async def replicaof(
+        self,
+        *,
+        host: None = ...,
+        port: int | None = ...,
+        no_one: Literal[True],
+    ) -> AnyStr: ...
     async def replicaof(
         self,
         *,
@@ -912,6 +928,22 @@ class ServerCommands(ClientBase[AnyStr]):
             argv.append("ABORT")
         return to_ok(await self._call(argv, WRITE))
 
+    @overload
+    async def slaveof(
+        self,
+        *,
+        host: ValueT,
+        port: int | None = ...,
+        no_one: Literal[False] = ...,
+    ) -> AnyStr: ...
+    @overload
+    async def slaveof(
+        self,
+        *,
+        host: None = ...,
+        port: int | None = ...,
+        no_one: Literal[True],
+    ) -> AnyStr: ...
     @deprecated("Deprecated since 5.0.0; use REPLICAOF")
     async def slaveof(
         self,

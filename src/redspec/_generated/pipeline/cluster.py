@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, AnyStr, Literal
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from typing_extensions import Unpack, deprecated
 
@@ -318,6 +318,50 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
 
+    @overload
+    def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: ValueT,
+        migrating: None = ...,
+        node: None = ...,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> Pending[bool]: ...
+    @overload
+    def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: ValueT,
+        node: None = ...,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> Pending[bool]: ...
+    @overload
+    def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: None = ...,
+        node: ValueT,
+        stable: Literal[False] = ...,
+        timeout: int | None = ...,
+    ) -> Pending[bool]: ...
+    @overload
+    def cluster_setslot(
+        self,
+        slot: int,
+        *,
+        importing: None = ...,
+        migrating: None = ...,
+        node: None = ...,
+        stable: Literal[True],
+        timeout: int | None = ...,
+    ) -> Pending[bool]: ...
     def cluster_setslot(
         self,
         slot: int,
@@ -327,7 +371,7 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         node: ValueT | None = None,
         stable: bool = False,
         timeout: int | None = None,
-    ) -> Pending[bool]:
+    ) -> Pending[Any]:
         """Binds a hash slot to a node.
 
         Complexity: O(1)
@@ -380,6 +424,24 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
 
+    @overload
+    def cluster_slot_stats(
+        self,
+        *,
+        slotsrange: tuple[int, int],
+        orderby: None = ...,
+        limit: int | None = ...,
+        order: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[tuple[int, dict[AnyStr, int]]]]: ...
+    @overload
+    def cluster_slot_stats(
+        self,
+        *,
+        slotsrange: None = ...,
+        orderby: ValueT,
+        limit: int | None = ...,
+        order: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[tuple[int, dict[AnyStr, int]]]]: ...
     def cluster_slot_stats(
         self,
         *,
@@ -387,7 +449,7 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         orderby: ValueT | None = None,
         limit: int | None = None,
         order: Literal["ASC", "DESC"] | None = None,
-    ) -> Pending[list[tuple[int, dict[AnyStr, int]]]]:
+    ) -> Pending[Any]:
         """Return an array of slot usage statistics for slots assigned to the current node.
 
         Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with

@@ -225,12 +225,16 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             argv.append(mode)
         return self._call(argv, WRITE, to_ok)
 
+    @overload
+    def client_setinfo(self, *, lib_name: ValueT, lib_ver: None = ...) -> Pending[bool]: ...
+    @overload
+    def client_setinfo(self, *, lib_name: None = ..., lib_ver: ValueT) -> Pending[bool]: ...
     def client_setinfo(
         self,
         *,
         lib_name: ValueT | None = None,
         lib_ver: ValueT | None = None,
-    ) -> Pending[bool]:
+    ) -> Pending[Any]:
         """Sets information specific to the client or connection.
 
         Complexity: O(1)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
@@ -402,7 +403,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def restore(
         self,
         key: KeyT,
-        ttl: int,
+        ttl: Millis | datetime,
         serialized_value: ValueT,
         *,
         replace: bool = False,
@@ -429,7 +430,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        argv: list[object] = ["RESTORE", key, ttl, serialized_value]
+        if isinstance(ttl, datetime):
+            absttl = True
+        argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
         if replace:
             argv.append("REPLACE")
         if absttl:
@@ -638,7 +641,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("UNLINK", *keys), WRITE, None)
 
-    def wait(self, numreplicas: int, timeout: int) -> Pending[int]:
+    def wait(self, numreplicas: int, timeout: Millis) -> Pending[int]:
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
@@ -650,10 +653,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAIT", numreplicas, timeout)
+        argv = ("WAIT", numreplicas, _e.millis(timeout))
         return self._call(argv, WRITE, None)
 
-    def waitaof(self, numlocal: int, numreplicas: int, timeout: int) -> Pending[tuple[int, int]]:
+    def waitaof(self, numlocal: int, numreplicas: int, timeout: Millis) -> Pending[tuple[int, int]]:
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
@@ -666,5 +669,5 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAITAOF", numlocal, numreplicas, timeout)
+        argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
         return self._call(argv, WRITE, _C2)

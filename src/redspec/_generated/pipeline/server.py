@@ -795,13 +795,29 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
 
+    @overload
+    def replicaof(
+        self,
+        *,
+        host: ValueT,
+        port: int | None = ...,
+        no_one: Literal[False] = ...,
+    ) -> Pending[AnyStr]: ...
+    @overload
+    def replicaof(
+        self,
+        *,
+        host: None = ...,
+        port: int | None = ...,
+        no_one: Literal[True],
+    ) -> Pending[AnyStr]: ...
     def replicaof(
         self,
         *,
         host: ValueT | None = None,
         port: int | None = None,
         no_one: bool = False,
-    ) -> Pending[AnyStr]:
+    ) -> Pending[Any]:
         """Configures a server as replica of another, or promotes it to a master.
 
         Complexity: O(1)
@@ -917,6 +933,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             argv.append("ABORT")
         return self._call(argv, WRITE, to_ok)
 
+    @overload
+    def slaveof(
+        self,
+        *,
+        host: ValueT,
+        port: int | None = ...,
+        no_one: Literal[False] = ...,
+    ) -> Pending[AnyStr]: ...
+    @overload
+    def slaveof(
+        self,
+        *,
+        host: None = ...,
+        port: int | None = ...,
+        no_one: Literal[True],
+    ) -> Pending[AnyStr]: ...
     @deprecated("Deprecated since 5.0.0; use REPLICAOF")
     def slaveof(
         self,
@@ -924,7 +956,7 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         host: ValueT | None = None,
         port: int | None = None,
         no_one: bool = False,
-    ) -> Pending[AnyStr]:
+    ) -> Pending[Any]:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
         Complexity: O(1)

@@ -121,3 +121,26 @@ def test_conjunction_overloads_order() -> None:
 
 def test_error_values_are_resp_values() -> None:
     check([ResponseError("ERR x"), 1], "list[RespValue]", bytes)
+
+
+def test_tuple_rest() -> None:
+    text = "tuple<int,int,*tuple<bulk?,int,bulk,map<bulk,bulk>>>"
+    r = reply_type(text)
+    node = "tuple[AnyStr | None, int, AnyStr, dict[AnyStr, AnyStr]]"
+    assert r.ann == f"tuple[int, int, Unpack[tuple[{node}, ...]]]"
+    c = conv(text)
+    want = (0, 16383, (b"127.0.0.1", 7000, b"id1", {}), (b"h", 7001, b"id2", {b"hostname": b"x"}))
+    resp3 = [0, 16383, [b"127.0.0.1", 7000, b"id1", {}], [b"h", 7001, b"id2", {b"hostname": b"x"}]]
+    resp2 = [0, 16383, [b"127.0.0.1", 7000, b"id1", []], [b"h", 7001, b"id2", [b"hostname", b"x"]]]
+    assert c(resp3) == c(resp2) == want
+    check(c(resp2), r.ann, bytes)
+    for bad in ("tuple<int,*int,int>", "list<*int>"):
+        with pytest.raises(ReplyError):
+            reply_type(bad)
+
+
+def test_record_globs() -> None:
+    c = conv("{db.[0-9]*:map<bulk,int>, *.ratio:float, db.count:int}")
+    flat = [b"db.0", [b"keys", 1], b"db.count", 2, b"a.ratio", b"1.5", b"other", b"x"]
+    assert c(flat) == {b"db.0": {b"keys": 1}, b"db.count": 2, b"a.ratio": 1.5, b"other": b"x"}
+    assert c({"db.12": ["keys", 3]}) == {"db.12": {"keys": 3}}

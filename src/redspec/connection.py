@@ -35,6 +35,12 @@ _ResponseError = errors.ResponseError
 # is also a RESP3 value, so a sentinel is needed.
 _NOT_ENOUGH: Any = object()
 _AUTH_CODES = frozenset({"WRONGPASS", "NOAUTH"})
+# Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
+_KEEPALIVE = [
+    (getattr(socket, name), value)
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+]
 
 
 class Connection(asyncio.Protocol):
@@ -394,6 +400,12 @@ class Connection(asyncio.Protocol):
             # since a delayed small write costs a whole round trip.
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # A peer that vanished without a FIN (a dead host, a dropped NAT
+                # entry) would leave callers waiting forever when no
+                # command_timeout is set: keepalive probes notice it.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                for option, value in _KEEPALIVE:
+                    sock.setsockopt(socket.IPPROTO_TCP, option, value)
             except OSError:
                 pass
         self._usable = True

@@ -891,3 +891,20 @@ async def test_real_server_smoke(redis_port: int) -> None:
     assert await conn2.send(("GET", "wire:k")) == "changed"
     conn2.close()
     await conn2.wait_closed()
+
+
+async def test_tcp_connections_use_keepalive() -> None:
+    """A peer that vanished without a FIN must not leave callers waiting forever."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    conn = Connection(ConnectionSettings(host="127.0.0.1", port=port), loop)
+    transport, _ = await loop.create_connection(lambda: conn, "127.0.0.1", port)
+    try:
+        sock = transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+    finally:
+        transport.close()
+        server.close()
+        await server.wait_closed()

@@ -9,7 +9,17 @@ import pytest
 
 import redspec
 from redspec.lock import LockNotOwnedError
+from tests.conftest import LOOP_POLICIES, loop_policy
 from tests.servers import RedisServer
+
+pytestmark = pytest.mark.filterwarnings(
+    'ignore:Overriding the "event_loop_policy":DeprecationWarning'
+)
+
+
+@pytest.fixture(params=LOOP_POLICIES)
+def event_loop_policy(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoopPolicy:
+    return loop_policy(request.param)
 
 
 async def _scan_calls(r: redspec.Redis[bytes]) -> int:

@@ -4,13 +4,25 @@ read-only variant) and functions, on Redis 8, Valkey 8 and Redis 7.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 import redspec
+from tests.conftest import LOOP_POLICIES, loop_policy
 from tests.servers import RedisServer
+
+pytestmark = pytest.mark.filterwarnings(
+    'ignore:Overriding the "event_loop_policy":DeprecationWarning'
+)
+
+
+@pytest.fixture(params=LOOP_POLICIES)
+def event_loop_policy(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoopPolicy:
+    return loop_policy(request.param)
+
 
 GET_AND_ADD = (
     "local v = tonumber(redis.call('GET', KEYS[1]) or 0) + ARGV[1]\n"

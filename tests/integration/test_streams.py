@@ -50,7 +50,7 @@ async def _wait_blocked(r: redspec.Redis[Any], command: str) -> None:
 
 async def test_entries_are_typed_everywhere(any_protocol_client: redspec.Redis[bytes]) -> None:
     r = any_protocol_client
-    ids = [await r.xadd("s", {"n": i}) for i in range(3)]
+    ids: list[Any] = [await r.xadd("s", {"n": i}) for i in range(3)]
     assert all(isinstance(i, bytes) for i in ids)
     rng = await r.xrange("s", "-", "+")
     assert rng == [StreamEntry(ids[i], {b"n": str(i).encode()}) for i in range(3)]
@@ -80,7 +80,7 @@ async def test_blocking_xread_woken_by_xadd(client: redspec.Redis[bytes]) -> Non
             await asyncio.sleep(0.01)
             ticks += 1
 
-    async def producer() -> bytes | None:
+    async def producer() -> Any:
         await asyncio.sleep(0.3)
         return await client.xadd("wake", {"k": "v"})
 
@@ -148,7 +148,7 @@ async def test_failed_body_leaves_entry_pending_for_the_next_run(
 
 
 async def test_claims_a_dead_consumers_entries(client: redspec.Redis[bytes]) -> None:
-    ids = [await client.xadd("claim", {"n": i}) for i in range(5)]
+    ids: list[Any] = [await client.xadd("claim", {"n": i}) for i in range(5)]
     await client.xgroup_create("claim", "g", "0")
     # "dead" reads everything and dies without acking.
     delivered = await client.xreadgroup("g", "dead", {"claim": ">"})
@@ -173,7 +173,7 @@ async def test_history_recovers_entries_whose_reply_was_lost(
     client: redspec.Redis[bytes],
 ) -> None:
     await client.xgroup_create("lost", "g", "$", mkstream=True)
-    ids = [await client.xadd("lost", {"n": i}) for i in range(3)]
+    ids: list[Any] = [await client.xadd("lost", {"n": i}) for i in range(3)]
     # The server delivers (moves to c's pending list) but the reply never arrives:
     await client.xreadgroup("g", "c", {"lost": ">"}, count=2)
     async with client.stream_consumer("lost", "g", "c", block=100) as c:
@@ -216,7 +216,7 @@ async def test_stream_reader_pins_dollar_and_survives_a_killed_connection(
     assert reader.last_id not in ("$", b"$")  # pinned to the newest id before blocking
     assert await _kill_blocked(client, "xread") == 1
     # Added while no read was in flight: a "$" re-sent now would skip it.
-    new_id = await client.xadd("tail", {"new": 1})
+    new_id: Any = await client.xadd("tail", {"new": 1})
     entry = await asyncio.wait_for(first, 3)
     assert entry == StreamEntry(new_id, {b"new": b"1"})
     assert reader.last_id == new_id

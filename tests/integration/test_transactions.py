@@ -185,7 +185,7 @@ async def test_connection_back_clean_after_exception_while_watching(
         async with r.pipeline(transaction=True) as p:
             await p.watch("a")
             p.multi()
-            p.set("a", {"not": "encodable"})  # type: ignore[arg-type]
+            p.set("a", {"not": "encodable"})  # type: ignore[call-overload]
             await p.execute()
     assert await _watched_keys(r) == 0
     # And a later transaction on the same connection is not aborted by an old WATCH.

@@ -164,8 +164,9 @@ class PubSub(Generic[AnyStr]):
         """Close the subscriber's connection (its pool slot is freed). Idempotent."""
         self._closed = True
         supervisor = self._supervisor
+        current = asyncio.current_task()
         for task in (supervisor, self._dispatcher):
-            if task is not None:
+            if task is not None and task is not current:  # a handler may close us
                 task.cancel()
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -176,7 +177,7 @@ class PubSub(Generic[AnyStr]):
             if not b.future.done():
                 b.future.set_exception(errors.ConnectionError("pubsub closed"))
                 _retrieve(b.future)
-        if supervisor is not None:
+        if supervisor is not None and supervisor is not current:
             # Its own exit path gives back a connection it was still setting up.
             await asyncio.wait([supervisor])
         if conn is not None:
@@ -428,11 +429,13 @@ class PubSub(Generic[AnyStr]):
 
     def _key(self, name: Any) -> Any:
         """Names as the server will echo them, so confirmations and handlers match."""
-        if isinstance(name, memoryview):
+        if isinstance(name, (memoryview, bytearray)):
             name = bytes(name)
+        elif not isinstance(name, (str, bytes)):
+            name = str(name)  # a number, sent in its decimal form
         if self._decode:
-            return name.decode(self._encoding) if isinstance(name, bytes) else str(name)
-        return name.encode(self._encoding) if isinstance(name, str) else bytes(name)
+            return name.decode(self._encoding) if isinstance(name, bytes) else name
+        return name.encode(self._encoding) if isinstance(name, str) else name
 
     @property
     def subscribed(self) -> bool:

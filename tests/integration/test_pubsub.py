@@ -363,3 +363,21 @@ async def test_subscribe_in_flight_when_the_connection_drops() -> None:
                 assert [(await _next(ps)).data for _ in range(2)] == [b"2", b"1"]
                 await asyncio.gather(busy, return_exceptions=True)
                 await sleeper.aclose()
+
+
+async def test_a_handler_may_close_the_subscriber(r: redspec.Redis[bytes]) -> None:
+    ps = r.pubsub()
+
+    async def stop(m: redspec.Message[Any]) -> None:
+        await ps.aclose()
+
+    await ps.subscribe(quit=stop)
+    await r.publish("quit", "now")
+    for _ in range(100):
+        if ps.closed:
+            break
+        await asyncio.sleep(0.01)
+    assert ps.closed
+    await asyncio.sleep(0.05)
+    assert r._core.pool._busy == 0 and r._core.pool.size == 0
+    assert await r.pubsub_numsub("quit") == {b"quit": 0}

@@ -165,7 +165,8 @@ async def test_claims_a_dead_consumers_entries(client: redspec.Redis[bytes]) -> 
     assert got[:5] == ids  # claimed first, then the new entry
     assert len(got) == 6
     assert (await client.xpending("claim", "g"))[0] == 0
-    consumers = {c[b"name"]: c[b"pending"] for c in await client.xinfo_consumers("claim", "g")}
+    raw = await client.execute_command("XINFO", "CONSUMERS", "claim", "g")
+    consumers = {c.name: c.pending for c in map(_replies.to_consumer_info, raw)}
     assert consumers == {b"dead": 0, b"alive": 0}
 
 

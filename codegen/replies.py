@@ -51,11 +51,18 @@ _ATOMS: dict[str, Reply] = {
     "entry": Reply("StreamEntry[AnyStr]", "to_entry"),
     "streams": Reply("dict[AnyStr, list[StreamEntry[AnyStr]]]", "stream_map"),
     "GeoMatch": Reply("GeoMatch[AnyStr]", "to_geo_match"),
+    "StreamInfo": Reply("StreamInfo[AnyStr]", "to_stream_info"),
+    "StreamGroupInfo": Reply("StreamGroupInfo[AnyStr]", "to_group_info"),
+    "StreamConsumerInfo": Reply("StreamConsumerInfo[AnyStr]", "to_consumer_info"),
+    "PendingSummary": Reply("PendingSummary[AnyStr]", "to_pending_summary"),
+    "PendingEntry": Reply("PendingEntry[AnyStr]", "to_pending_entry"),
 }
 _GENERIC = {"list": 1, "set": 1, "map": 2, "pairs": 2, "tuple": -1, "maprow": -1}
 
 # Annotations that are not RESP-shaped values (a record's annotation names them).
-_NOT_RESP = re.compile(r"tuple\[|StreamEntry|GeoMatch")
+_NOT_RESP = re.compile(
+    r"tuple\[|StreamEntry|GeoMatch|StreamInfo|StreamGroupInfo|StreamConsumerInfo|Pending"
+)
 
 
 class _Parser:

@@ -126,12 +126,12 @@ async def groups(c: Ctx) -> None:
     await c.check(r.xreadgroup, "g", "c1", {"s": "0"}, expect={b"s": [E(b"1-0", {b"f": b"v"})]})
     groups = await c.check(r.xinfo_groups, "s")
     v = c.v
-    assert [g[v(b"name")] for g in groups] == v([b"g", b"g2"])
-    assert groups[0][v(b"pending")] == 1
-    assert groups[0][v(b"last-delivered-id")] == v(b"2-0")
+    assert [g.name for g in groups] == v([b"g", b"g2"])
+    assert groups[0].pending == 1 and groups[0].consumers == 2
+    assert groups[0].last_delivered_id == v(b"2-0")
     consumers = await c.check(r.xinfo_consumers, "s", "g")
-    assert {x[v(b"name")]: x[v(b"pending")] for x in consumers} == v({b"c0": 0, b"c1": 1})
-    assert all(isinstance(x[v(b"idle")], int) for x in consumers)
+    assert {x.name: x.pending for x in consumers} == v({b"c0": 0, b"c1": 1})
+    assert all(isinstance(x.idle, int) for x in consumers)
     await c.check(r.xack, "s", "g", "1-0", "9-0", expect=1)
     await c.check(r.xack, "s", "g", "1-0", expect=0)
     await c.check(r.xgroup_delconsumer, "s", "g", "c1", expect=0)
@@ -139,7 +139,7 @@ async def groups(c: Ctx) -> None:
     await c.check(r.xgroup_destroy, "s", "g2", expect=True)
     await c.check(r.xgroup_destroy, "s", "g2", expect=False)
     consumers = await c.check(r.xinfo_consumers, "s", "g")
-    assert [x[v(b"name")] for x in consumers] == v([b"c0"])
+    assert [x.name for x in consumers] == v([b"c0"])
 
 
 @CASES.case("xadd", "xgroup_create", "xreadgroup", "xdel", "xclaim", "xautoclaim", "xpending")
@@ -161,10 +161,10 @@ async def claims(c: Ctx) -> None:
         expect={b"s": [E(b"1-0", {b"f": b"1"}), E(b"2-0", {}), E(b"3-0", {b"f": b"3"})]},
     )
     pending = await c.check(r.xpending, "s", "g", start="-", end="+", count=10)
-    assert [(p[0], p[1], p[3]) for p in pending] == c.v(
+    assert [(p.id, p.consumer, p.deliveries) for p in pending] == c.v(
         [(b"1-0", b"c1", 2), (b"2-0", b"c1", 1), (b"3-0", b"c1", 2)]
     )
-    assert all(isinstance(p[2], int) for p in pending)
+    assert all(isinstance(p.idle, int) for p in pending)
     await c.check(r.xpending, "s", "g", idle=0, start="-", end="+", count=1, consumer="c1")
     await c.check(r.xpending, "s", "g", start="-", end="+", count=10, consumer="nobody", expect=[])
     # XAUTOCLAIM drops the deleted entry from the PEL and reports its id.
@@ -219,8 +219,10 @@ async def xinfo_stream(c: Ctx) -> None:
     await c.check(r.xreadgroup, "g", "c", {"s": ">"}, count=1)
     v = c.v
     info = await c.check(r.xinfo_stream, "s")
-    assert info[v(b"length")] == 2 and info[v(b"groups")] == 1
-    assert info[v(b"last-generated-id")] == v(b"2-0")
+    assert info.length == 2 and info.groups == 1
+    assert info.last_generated_id == v(b"2-0")
+    assert info.first_entry == E(v(b"1-0"), v({b"f": b"v"}))
+    assert info.last_entry == E(v(b"2-0"), v({b"f": b"w"}))
     full = await c.check(r.xinfo_stream, "s", full=True)
     assert full[v(b"length")] == 2 and isinstance(full[v(b"groups")], list)
     assert full[v(b"entries")][1] == E(v(b"2-0"), v({b"f": b"w"}))
@@ -269,13 +271,13 @@ async def delete_refs(c: Ctx) -> None:
 async def xpending_summary(c: Ctx) -> None:
     r = c.r
     await c.check(r.xgroup_create, "s", "g", "$", mkstream=True, expect=True)
-    await c.check(r.xpending, "s", "g", expect=(0, None, None, None))
+    await c.check(r.xpending, "s", "g", expect=(0, None, None, {}))
     await c.check(r.xadd, "s", {"f": "v"}, id="1-0", expect=b"1-0")
     await c.check(r.xadd, "s", {"f": "v"}, id="2-0", expect=b"2-0")
     await c.check(r.xreadgroup, "g", "c1", {"s": ">"}, count=1)
     await c.check(r.xreadgroup, "g", "c2", {"s": ">"})
     # the per-consumer counts are bulk strings on the wire
-    await c.check(r.xpending, "s", "g", expect=(2, b"1-0", b"2-0", [(b"c1", 1), (b"c2", 1)]))
+    await c.check(r.xpending, "s", "g", expect=(2, b"1-0", b"2-0", {b"c1": 1, b"c2": 1}))
 
 
 async def test_xinfo_full_same_on_both_protocols(redis8: RedisServer) -> None:

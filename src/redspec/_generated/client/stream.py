@@ -14,26 +14,41 @@ from redspec._replies import (
     dict_of,
     entries,
     list_of,
-    pairs_of,
     record_of,
     stream_map,
     to_bool,
+    to_consumer_info,
     to_entry,
-    to_int,
+    to_group_info,
     to_ok,
+    to_pending_entry,
+    to_pending_summary,
+    to_stream_info,
     tuple_of,
 )
 from redspec.errors import DataError
-from redspec.types import KeyT, Millis, RespValue, StreamEntry, StreamIdT, UnixMillis, ValueT
+from redspec.types import (
+    KeyT,
+    Millis,
+    PendingEntry,
+    PendingSummary,
+    RespValue,
+    StreamConsumerInfo,
+    StreamEntry,
+    StreamGroupInfo,
+    StreamIdT,
+    StreamInfo,
+    UnixMillis,
+    ValueT,
+)
 
 _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
 _C3 = list_of(to_entry)
-_C4 = list_of(dict_of(None, None))
-_C5 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
-_C6 = dict_of(None, None)
-_C7 = list_of(tuple_of(None, None, to_int, to_int))
-_C8 = tuple_of(to_int, None, None, pairs_of(None, to_int))
+_C4 = list_of(to_consumer_info)
+_C5 = list_of(to_group_info)
+_C6 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
+_C7 = list_of(to_pending_entry)
 
 
 class StreamCommands(ClientBase[AnyStr]):
@@ -433,7 +448,7 @@ class StreamCommands(ClientBase[AnyStr]):
             argv.extend(("ENTRIESREAD", entriesread))
         return to_ok(await self._call(argv, WRITE))
 
-    async def xinfo_consumers(self, key: KeyT, group: ValueT) -> list[dict[AnyStr, AnyStr | int]]:
+    async def xinfo_consumers(self, key: KeyT, group: ValueT) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
 
         Complexity: O(1)
@@ -446,7 +461,7 @@ class StreamCommands(ClientBase[AnyStr]):
         """
         return _C4(await self._call(("XINFO", "CONSUMERS", key, group), READ))
 
-    async def xinfo_groups(self, key: KeyT) -> list[dict[AnyStr, RespValue]]:
+    async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
 
         Complexity: O(1)
@@ -456,7 +471,7 @@ class StreamCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return _C4(await self._call(("XINFO", "GROUPS", key), READ))
+        return _C5(await self._call(("XINFO", "GROUPS", key), READ))
 
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -474,7 +489,7 @@ class StreamCommands(ClientBase[AnyStr]):
         *,
         full: Literal[False] = ...,
         count: int | None = ...,
-    ) -> dict[AnyStr, RespValue]: ...
+    ) -> StreamInfo[AnyStr]: ...
     @overload
     async def xinfo_stream(
         self,
@@ -490,14 +505,14 @@ class StreamCommands(ClientBase[AnyStr]):
         *,
         full: bool = ...,
         count: int | None = ...,
-    ) -> dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]: ...
+    ) -> StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]: ...
     async def xinfo_stream(
         self,
         key: KeyT,
         *,
         full: bool = False,
         count: int | None = None,
-    ) -> dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
+    ) -> StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
         """Returns information about a stream.
 
         Complexity: O(1)
@@ -517,8 +532,8 @@ class StreamCommands(ClientBase[AnyStr]):
             if count is not None:
                 argv.extend(("COUNT", count))
         if full:
-            return _C5(await self._call(argv, READ))
-        return _C6(await self._call(argv, READ))
+            return _C6(await self._call(argv, READ))
+        return to_stream_info(await self._call(argv, READ))
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
@@ -543,7 +558,7 @@ class StreamCommands(ClientBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None]: ...
+    ) -> PendingSummary[AnyStr]: ...
     @overload
     async def xpending(
         self,
@@ -555,7 +570,7 @@ class StreamCommands(ClientBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> list[tuple[AnyStr, AnyStr, int, int]]: ...
+    ) -> list[PendingEntry[AnyStr]]: ...
     @overload
     async def xpending(
         self,
@@ -567,7 +582,7 @@ class StreamCommands(ClientBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]: ...
+    ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]: ...
     async def xpending(
         self,
         key: KeyT,
@@ -578,7 +593,7 @@ class StreamCommands(ClientBase[AnyStr]):
         end: StreamIdT | None = None,
         count: int | None = None,
         consumer: ValueT | None = None,
-    ) -> tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]:
+    ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
         Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
@@ -613,7 +628,7 @@ class StreamCommands(ClientBase[AnyStr]):
                 argv.append(consumer)
         if start is not None:
             return _C7(await self._call(argv, READ))
-        return _C8(await self._call(argv, READ))
+        return to_pending_summary(await self._call(argv, READ))
 
     async def xrange(
         self,

@@ -14,17 +14,33 @@ from redspec._replies import (
     dict_of,
     entries,
     list_of,
-    pairs_of,
     record_of,
     stream_map,
     to_bool,
+    to_consumer_info,
     to_entry,
-    to_int,
+    to_group_info,
     to_ok,
+    to_pending_entry,
+    to_pending_summary,
+    to_stream_info,
     tuple_of,
 )
 from redspec.errors import DataError
-from redspec.types import KeyT, Millis, RespValue, StreamEntry, StreamIdT, UnixMillis, ValueT
+from redspec.types import (
+    KeyT,
+    Millis,
+    PendingEntry,
+    PendingSummary,
+    RespValue,
+    StreamConsumerInfo,
+    StreamEntry,
+    StreamGroupInfo,
+    StreamIdT,
+    StreamInfo,
+    UnixMillis,
+    ValueT,
+)
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
@@ -32,11 +48,10 @@ if TYPE_CHECKING:
 _C1 = tuple_of(None, None, None)
 _C2 = tuple_of(None, list_of(to_entry), None)
 _C3 = list_of(to_entry)
-_C4 = list_of(dict_of(None, None))
-_C5 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
-_C6 = dict_of(None, None)
-_C7 = list_of(tuple_of(None, None, to_int, to_int))
-_C8 = tuple_of(to_int, None, None, pairs_of(None, to_int))
+_C4 = list_of(to_consumer_info)
+_C5 = list_of(to_group_info)
+_C6 = record_of({"entries": list_of(to_entry), "groups": list_of(record_of({"consumers": list_of(dict_of(None, None))}))})
+_C7 = list_of(to_pending_entry)
 
 
 class StreamPipelineCommands(PipelineBase[AnyStr]):
@@ -436,7 +451,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         group: ValueT,
-    ) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
+    ) -> Pending[list[StreamConsumerInfo[AnyStr]]]:
         """Returns a list of the consumers in a consumer group.
 
         Complexity: O(1)
@@ -449,7 +464,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("XINFO", "CONSUMERS", key, group), READ, _C4)
 
-    def xinfo_groups(self, key: KeyT) -> Pending[list[dict[AnyStr, RespValue]]]:
+    def xinfo_groups(self, key: KeyT) -> Pending[list[StreamGroupInfo[AnyStr]]]:
         """Returns a list of the consumer groups of a stream.
 
         Complexity: O(1)
@@ -459,7 +474,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("XINFO", "GROUPS", key), READ, _C4)
+        return self._call(("XINFO", "GROUPS", key), READ, _C5)
 
     def xinfo_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -477,7 +492,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         *,
         full: Literal[False] = ...,
         count: int | None = ...,
-    ) -> Pending[dict[AnyStr, RespValue]]: ...
+    ) -> Pending[StreamInfo[AnyStr]]: ...
     @overload
     def xinfo_stream(
         self,
@@ -493,7 +508,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         *,
         full: bool = ...,
         count: int | None = ...,
-    ) -> Pending[dict[AnyStr, RespValue] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]]: ...
+    ) -> Pending[StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]]: ...
     def xinfo_stream(
         self,
         key: KeyT,
@@ -519,7 +534,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             argv.append("FULL")
             if count is not None:
                 argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C5 if full else _C6)
+        return self._call(argv, READ, _C6 if full else to_stream_info)
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
@@ -544,7 +559,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> Pending[tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None]]: ...
+    ) -> Pending[PendingSummary[AnyStr]]: ...
     @overload
     def xpending(
         self,
@@ -556,7 +571,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> Pending[list[tuple[AnyStr, AnyStr, int, int]]]: ...
+    ) -> Pending[list[PendingEntry[AnyStr]]]: ...
     @overload
     def xpending(
         self,
@@ -568,7 +583,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         end: StreamIdT | None = ...,
         count: int | None = ...,
         consumer: ValueT | None = ...,
-    ) -> Pending[tuple[int, AnyStr | None, AnyStr | None, list[tuple[AnyStr, int]] | None] | list[tuple[AnyStr, AnyStr, int, int]]]: ...
+    ) -> Pending[PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]]: ...
     def xpending(
         self,
         key: KeyT,
@@ -612,7 +627,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             argv.extend((start, end, count))
             if consumer is not None:
                 argv.append(consumer)
-        return self._call(argv, READ, _C7 if start is not None else _C8)
+        return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
 
     def xrange(
         self,

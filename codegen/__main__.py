@@ -11,7 +11,7 @@ from codegen.dump import DumpError
 
 
 def _cmd_dump(ns: argparse.Namespace) -> int:
-    from codegen import dump
+    from codegen import dump, merge
 
     if ns.raw:
         if len(ns.url) != 1:
@@ -20,14 +20,14 @@ def _cmd_dump(ns: argparse.Namespace) -> int:
         dump.write(ns.raw, dump.dump_server(ns.url[0]))
         return 0
     raws = [dump.dump_server(u) for u in ns.url]
-    dump.write(ns.output, dump.merge(raws))
+    dump.write(ns.output, merge.merge(raws))
     return 0
 
 
 def _cmd_merge(ns: argparse.Namespace) -> int:
-    from codegen import dump
+    from codegen import dump, merge
 
-    dump.write(ns.output, dump.merge([dump.read(p) for p in ns.inputs]))
+    dump.write(ns.output, merge.merge([dump.read(p) for p in ns.inputs]))
     return 0
 
 

@@ -18,7 +18,7 @@ Argument trees are the union over the servers; every node has its own ``availabl
 ``arguments_by_server`` a server's own tree where it was restructured (so
 ``Command.for_server(id)`` gives back exactly what that server serves, with the union's names).
 ``servers`` is in priority order: the newest Redis, then Valkey (newest first), then older Redis.
-The merge rules are documented in ``codegen/dump.py``.
+The merge rules are documented in ``codegen/merge.py``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from codegen import dump
+from codegen import dump, merge
 from codegen.spec import Argument, Command, Spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +57,9 @@ def test_priority_rule_is_independent_of_input_order() -> None:
             ("valkey", "7.2.5"),
         ]
     ]
-    got = [s["id"] for s in dump.server_priority(ids)]
+    got = [s["id"] for s in merge.server_priority(ids)]
     assert got == ["redis-8.2.3", "valkey-8.1.8", "valkey-7.2.5", "redis-7.0.15"]
-    assert [s["id"] for s in dump.server_priority(reversed(ids))] == got
+    assert [s["id"] for s in merge.server_priority(reversed(ids))] == got
 
 
 def test_counts(spec: Spec) -> None:
@@ -325,7 +325,7 @@ def test_merge_of_one_raw_dump_is_that_server(spec: Spec) -> None:
             ],
         },
     ]
-    merged = dump.merge([raw("redis-6.0.0", old), raw("redis-7.0.0", new)])
+    merged = merge.merge([raw("redis-6.0.0", old), raw("redis-7.0.0", new)])
     c = merged["commands"]["C"]
     assert c["summary"] == "redis-7.0.0"
     assert [a["name"] for a in c["arguments"]] == ["key", "extra", "data"]
@@ -350,8 +350,8 @@ def _tok(token: str, *flags: str) -> dict[str, Any]:
 
 
 def _merge_both_orders(*raws: dict[str, object]) -> dict[str, Any]:
-    a = dump.merge(list(raws))
-    assert dump.to_text(dump.merge(list(reversed(raws)))) == dump.to_text(a)
+    a = merge.merge(list(raws))
+    assert dump.to_text(merge.merge(list(reversed(raws)))) == dump.to_text(a)
     return a["commands"]["C"]  # type: ignore[no-any-return]
 
 

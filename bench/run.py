@@ -222,12 +222,18 @@ def admin(port: int, *args: bytes) -> bytes:
         return s.recv(1 << 16)
 
 
-def new_loop(kind: str) -> asyncio.AbstractEventLoop:
+def run_on_new_loop(kind: str, coro: Awaitable[Any]) -> Any:
+    """Run ``coro`` to completion on a fresh event loop of the given kind."""
     if kind == "uvloop":
         import uvloop
 
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
 
 
 def run_one(cls: type[Client], workload: Any, url: str, scale: float,
@@ -237,13 +243,10 @@ def run_one(cls: type[Client], workload: Any, url: str, scale: float,
         await c.open(url)
         return c
 
-    loop = new_loop(loop_kind)
-    try:
-        gc.collect()
-        return loop.run_until_complete(
-            asyncio.wait_for(workload(open_client, scale), WORKLOAD_TIMEOUT))
-    finally:
-        loop.close()
+    gc.collect()
+    result: dict[str, float] = run_on_new_loop(
+        loop_kind, asyncio.wait_for(workload(open_client, scale), WORKLOAD_TIMEOUT))
+    return result
 
 
 def describe_client(cls: type[Client], url: str, loop_kind: str) -> str:
@@ -255,11 +258,7 @@ def describe_client(cls: type[Client], url: str, loop_kind: str) -> str:
         finally:
             await c.close()
 
-    loop = new_loop(loop_kind)
-    try:
-        return loop.run_until_complete(go())
-    finally:
-        loop.close()
+    return str(run_on_new_loop(loop_kind, go()))
 
 
 def import_times(clients: list[type[Client]], repeats: int) -> dict[str, float]:
@@ -334,11 +333,8 @@ def allocations(cls: type[Client], url: str, n: int) -> dict[str, float]:
         finally:
             await c.close()
 
-    loop = new_loop("asyncio")
-    try:
-        return loop.run_until_complete(go())
-    finally:
-        loop.close()
+    figures: dict[str, float] = run_on_new_loop("asyncio", go())
+    return figures
 
 
 def machine_facts() -> dict[str, str]:

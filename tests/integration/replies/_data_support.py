@@ -13,7 +13,8 @@ A test module registers its cases in a ``Cases`` registry::
 
 and exposes ``test_reply = CASES.test()`` and ``test_coverage = CASES.coverage_test()``.
 Each case runs once per protocol (RESP3 and RESP2), with bytes and with
-decoded (str) replies, on every pinned server
+decoded (str) replies, and through one-command pipelines (the generated
+pipeline twin, whose ``Pending[T]`` is checked too), on every pinned server
 that has all the commands it declares (from the generated ``meta`` table),
 unless ``servers=`` narrows it. Every call goes through ``Ctx.check``, which
 checks the reply against the method's declared return annotation (and
@@ -25,6 +26,7 @@ declaration alone.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import types
 import typing
@@ -37,13 +39,21 @@ import pytest
 
 import redspec
 from redspec._generated.meta import COMMANDS
+from redspec.pipeline import Pending
 from tests.reply_check import assert_reply_matches, check
 from tests.servers import RedisServer
 
 KINDS = {"redis-8.2.3": "redis8", "valkey-8.1.8": "valkey8", "redis-7.0.15": "redis7"}
 ALL = ("redis8", "valkey8", "redis7")
-# (protocol, decode_responses): every case runs in each of these modes.
-MODES = ((3, False), (2, False), (3, True), (2, True))
+# (protocol, decode_responses, pipelined): every case runs in each of these modes.
+MODES = (
+    (3, False, False),
+    (2, False, False),
+    (3, True, False),
+    (2, True, False),
+    (3, False, True),
+    (2, False, True),
+)
 _UNSET: Any = object()
 
 _AVAILABLE: dict[str, tuple[str, ...]] = {
@@ -77,6 +87,16 @@ def _admits(annotation: Any, value: object) -> bool:
     return True
 
 
+# Pipeline modules import Pending for type checkers only.
+_LOCALNS = {"Pending": Pending}
+
+
+def declared_return(method: Callable[..., Any]) -> Any:
+    """The resolved return annotation of a (bound) method's implementation."""
+    func = inspect.unwrap(getattr(method, "__func__", method))
+    return typing.get_type_hints(func, localns=_LOCALNS).get("return", Any)
+
+
 def overload_for(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The return annotation of the first overload of ``method`` that this call selects.
 
@@ -91,7 +111,7 @@ def overload_for(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict
     bound = inspect.signature(func).bind(None, *args, **kwargs)
     bound.apply_defaults()
     for ov in overloads:
-        hints = typing.get_type_hints(ov)
+        hints = typing.get_type_hints(ov, localns=_LOCALNS)
         params = inspect.signature(ov).parameters
         ok = True
         for name, value in bound.arguments.items():
@@ -114,6 +134,7 @@ class Ctx:
     kind: str
     protocol: int
     decoded: bool = False
+    pipelined: bool = False
     names: set[str] = field(default_factory=set)
 
     def v(self, expected: Any) -> Any:
@@ -143,11 +164,11 @@ class Ctx:
         func = getattr(method, "__func__", method)
         if getattr(func, "__deprecated__", None) is not None:
             with pytest.warns(DeprecationWarning):
-                value = await method(*args, **kwargs)
+                value = await self._run(method, args, kwargs)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DeprecationWarning)
-                value = await method(*args, **kwargs)
+                value = await self._run(method, args, kwargs)
         anystr = str if self.decoded else bytes
         assert_reply_matches(method, value)
         chosen = overload_for(method, args, kwargs)
@@ -157,6 +178,29 @@ class Ctx:
             expect = self.v(expect)
             assert value == expect, f"{method.__name__}{args}{kwargs}: {value!r} != {expect!r}"
         self.names.add(method.__name__)
+        return value
+
+    async def _run(
+        self, method: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Await the client method, or (pipelined) queue its pipeline twin alone and execute."""
+        if not self.pipelined:
+            return await method(*args, **kwargs)
+        name = method.__name__
+        async with self.r.pipeline(transaction=False) as p:
+            queue = getattr(p, name)
+            pending = queue(*args, **kwargs)
+            results = await p.execute()
+        value = pending.result()
+        assert results == [value], f"{name}: execute() gave {results!r}, Pending {value!r}"
+        # The pipeline method's Pending[T] must fit too (and its selected overload's).
+        inner = typing.get_args(declared_return(queue))
+        assert len(inner) == 1, f"pipeline {name} returns {declared_return(queue)!r}"
+        anystr = str if self.decoded else bytes
+        check(value, inner[0], anystr, path=f"pipeline.{name}()")
+        chosen = overload_for(queue, args, kwargs)
+        if chosen is not None:
+            check(value, typing.get_args(chosen)[0], anystr, path=f"pipeline.{name}() [overload]")
         return value
 
     def on(self, *kinds: str) -> bool:
@@ -201,11 +245,14 @@ class Cases:
                 kind,
                 protocol,
                 decoded,
-                id=f"{case.name}-{kind}-resp{protocol}" + ("-str" if decoded else ""),
+                pipelined,
+                id=f"{case.name}-{kind}-resp{protocol}"
+                + ("-str" if decoded else "")
+                + ("-pipeline" if pipelined else ""),
             )
             for case in self.cases.values()
             for kind in case.servers
-            for protocol, decoded in MODES
+            for protocol, decoded, pipelined in MODES
         ]
 
     def methods(self) -> set[str]:
@@ -216,16 +263,34 @@ class Cases:
             if not name.startswith("_") and inspect.iscoroutinefunction(inspect.unwrap(value))
         }
 
+    def pipeline_methods(self) -> set[str]:
+        """The public methods of the matching generated pipeline mixin."""
+        group = self.mixin.__module__.rsplit(".", 1)[1]
+        module = importlib.import_module(f"redspec._generated.pipeline.{group}")
+        twin = getattr(module, self.mixin.__name__.replace("Commands", "PipelineCommands"))
+        return {
+            name
+            for name, value in vars(twin).items()
+            if not name.startswith("_") and callable(value)
+        }
+
     def test(self) -> Callable[..., Awaitable[None]]:
-        @pytest.mark.parametrize(("case", "kind", "protocol", "decoded"), self.params())
+        @pytest.mark.parametrize(
+            ("case", "kind", "protocol", "decoded", "pipelined"), self.params()
+        )
         async def test_reply(
-            case: Case, kind: str, protocol: int, decoded: bool, request: pytest.FixtureRequest
+            case: Case,
+            kind: str,
+            protocol: int,
+            decoded: bool,
+            pipelined: bool,
+            request: pytest.FixtureRequest,
         ) -> None:
             server: RedisServer = request.getfixturevalue(kind)
             r = client_for(server, protocol, decode_responses=decoded)
             try:
                 await r.execute_command("FLUSHALL")
-                ctx = Ctx(r, kind, protocol, decoded)
+                ctx = Ctx(r, kind, protocol, decoded, pipelined)
                 await case.func(ctx)
                 assert ctx.names == set(case.methods), (
                     f"{case.name} declared {sorted(case.methods)}, called {sorted(ctx.names)}"
@@ -242,5 +307,7 @@ class Cases:
             assert not missing, f"{self.mixin.__name__} methods no case calls: {missing}"
             foreign = sorted(declared - self.methods())
             assert not foreign, f"cases declare methods not in {self.mixin.__name__}: {foreign}"
+            # The pipelined runs reach the pipeline twins by name: same set of methods.
+            assert self.pipeline_methods() == self.methods()
 
         return test_coverage

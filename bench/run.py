@@ -491,9 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated client names: "
                     + ",".join(CLIENTS))
     ap.add_argument("--workloads", default="", help="comma-separated subset of W1,...,W6")
-    ap.add_argument("--pin", choices=["split", "same", "none"], default="split",
-                    help="split: server and client on one CPU each (default); same: both on "
-                    "one CPU; none: no pinning")
+    ap.add_argument("--pin", choices=["split", "same", "none"], default="same",
+                    help="same: server and client share one CPU (default: on this 2-vCPU VM a "
+                    "cross-CPU wake-up costs tens of microseconds, which would swamp client "
+                    "costs); split: one CPU each; none: no pinning")
     ap.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                     help="scheduling priority of the server and this process (default -10 "
                     "as root: other work on the machine disturbs the figures less)")

@@ -275,21 +275,34 @@ def pairs_of(first: Conv | None, second: Conv | None) -> Conv:
     return conv
 
 
+# tuple.__new__ builds the NamedTuple without its Python-level __new__: stream
+# replies carry hundreds of entries, and this is most of their conversion cost.
+_new_tuple = tuple.__new__
+
+
 def to_entry(x: Any) -> Any:
     """[id, [f, v, ...]] -> StreamEntry; a deleted entry's nil fields -> {}."""
     if x is None:
         return None
     entry_id, flat = x
     if flat is None:
-        return StreamEntry(entry_id, {})
+        return _new_tuple(StreamEntry, (entry_id, {}))
     it = iter(flat)
-    return StreamEntry(entry_id, dict(zip(it, it)))
+    return _new_tuple(StreamEntry, (entry_id, dict(zip(it, it))))
 
 
 def entries(x: Any) -> Any:
     if x is None:
         return None
-    return [to_entry(e) for e in x]
+    out = []
+    append = out.append
+    for entry_id, flat in x:
+        if flat is None:
+            append(_new_tuple(StreamEntry, (entry_id, {})))
+        else:
+            it = iter(flat)
+            append(_new_tuple(StreamEntry, (entry_id, dict(zip(it, it)))))
+    return out
 
 
 def stream_map(x: Any) -> Any:

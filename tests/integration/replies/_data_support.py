@@ -13,8 +13,9 @@ A test module registers its cases in a ``Cases`` registry::
 
 and exposes ``test_reply = CASES.test()`` and ``test_coverage = CASES.coverage_test()``.
 Each case runs once per protocol (RESP3 and RESP2), with bytes and with
-decoded (str) replies, and through one-command pipelines (the generated
-pipeline twin, whose ``Pending[T]`` is checked too), on every pinned server
+decoded (str) replies, and with ``Cases(mixin, pipelines=True)`` also through
+one-command pipelines (the generated pipeline twin, whose ``Pending[T]`` is
+checked too), on every pinned server
 that has all the commands it declares (from the generated ``meta`` table),
 unless ``servers=`` narrows it. Every call goes through ``Ctx.check``, which
 checks the reply against the method's declared return annotation (and
@@ -45,15 +46,11 @@ from tests.servers import RedisServer
 
 KINDS = {"redis-8.2.3": "redis8", "valkey-8.1.8": "valkey8", "redis-7.0.15": "redis7"}
 ALL = ("redis8", "valkey8", "redis7")
-# (protocol, decode_responses, pipelined): every case runs in each of these modes.
-MODES = (
-    (3, False, False),
-    (2, False, False),
-    (3, True, False),
-    (2, True, False),
-    (3, False, True),
-    (2, False, True),
-)
+# (protocol, decode_responses): every case runs in each of these modes.
+MODES = ((3, False), (2, False), (3, True), (2, True))
+# ... and, in the modules that ask for it (Cases(..., pipelines=True)), in these
+# through one-command pipelines.
+PIPELINE_MODES = ((3, False), (2, False))
 _UNSET: Any = object()
 
 _AVAILABLE: dict[str, tuple[str, ...]] = {
@@ -218,8 +215,9 @@ class Case:
 class Cases:
     """The cases of one test module, for one generated mixin class."""
 
-    def __init__(self, mixin: type) -> None:
+    def __init__(self, mixin: type, *, pipelines: bool = False) -> None:
         self.mixin = mixin
+        self.pipelines = pipelines
         self.cases: dict[str, Case] = {}
 
     def case(
@@ -252,8 +250,15 @@ class Cases:
             )
             for case in self.cases.values()
             for kind in case.servers
-            for protocol, decoded, pipelined in MODES
+            for protocol, decoded, pipelined in self.modes()
         ]
+
+    def modes(self) -> list[tuple[int, bool, bool]]:
+        """(protocol, decode_responses, pipelined) of every run of a case."""
+        modes = [(p, d, False) for p, d in MODES]
+        if self.pipelines:
+            modes += [(p, d, True) for p, d in PIPELINE_MODES]
+        return modes
 
     def methods(self) -> set[str]:
         """The public coroutine methods of the mixin."""
@@ -307,7 +312,8 @@ class Cases:
             assert not missing, f"{self.mixin.__name__} methods no case calls: {missing}"
             foreign = sorted(declared - self.methods())
             assert not foreign, f"cases declare methods not in {self.mixin.__name__}: {foreign}"
-            # The pipelined runs reach the pipeline twins by name: same set of methods.
-            assert self.pipeline_methods() == self.methods()
+            if self.pipelines:
+                # The pipelined runs reach the pipeline twins by name: same set of methods.
+                assert self.pipeline_methods() == self.methods()
 
         return test_coverage

@@ -6,7 +6,7 @@ from redspec._generated.client.bitmap import BitmapCommands
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(BitmapCommands)
+CASES = Cases(BitmapCommands, pipelines=True)
 
 
 @CASES.case("setbit", "getbit", "bitcount", "bitpos")

@@ -10,7 +10,7 @@ from redspec._generated.client.geo import GeoCommands
 from redspec.types import GeoMatch
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(GeoCommands)
+CASES = Cases(GeoCommands, pipelines=True)
 
 PALERMO = (13.361389, 38.115556, "Palermo")
 CATANIA = (15.087269, 37.502669, "Catania")

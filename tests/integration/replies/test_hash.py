@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from redspec._generated.client.hash import HashCommands
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(HashCommands)
+CASES = Cases(HashCommands, pipelines=True)
 
 
 @CASES.case("hset", "hsetnx", "hmset", "hget", "hmget", "hgetall", "hdel", "hexists", "hlen")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redspec._generated.client.hyperloglog import HyperloglogCommands
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(HyperloglogCommands)
+CASES = Cases(HyperloglogCommands, pipelines=True)
 
 
 @CASES.case("pfadd", "pfcount", "pfmerge")

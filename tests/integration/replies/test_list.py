@@ -5,7 +5,7 @@ from __future__ import annotations
 from redspec._generated.client.list import ListCommands
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(ListCommands)
+CASES = Cases(ListCommands, pipelines=True)
 
 
 @CASES.case("rpush", "lpush", "lpushx", "rpushx", "llen", "lrange", "lindex")

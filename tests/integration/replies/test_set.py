@@ -5,7 +5,7 @@ from __future__ import annotations
 from redspec._generated.client.set import SetCommands
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(SetCommands)
+CASES = Cases(SetCommands, pipelines=True)
 
 
 @CASES.case("sadd", "srem", "scard", "smembers", "sismember", "smismember", "smove")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from redspec._generated.client.string import StringCommands
 from tests.integration.replies._data_support import Cases, Ctx
 
-CASES = Cases(StringCommands)
+CASES = Cases(StringCommands, pipelines=True)
 
 
 @CASES.case("set", "get")

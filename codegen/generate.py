@@ -452,17 +452,22 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
     typ = used_names(text, ("Literal", "overload"))
     typ = sorted(
         ["AnyStr", *typ]
-        + (["TYPE_CHECKING"] if pipeline else [])
+        + (["TYPE_CHECKING"] if pipeline or "Unpack[" in text or "@deprecated(" in text else [])
         + (["Any"] if "Pending[Any]" in text else []),
         key=_isort_key,
     )
     out.append(_from("typing", typ))
     out.append("")
+    # typing_extensions only for the type checker: importing it costs ~10 ms.
     ext = ["Unpack"] if "Unpack[" in text else []
     if "@deprecated(" in text:
         ext.append("deprecated")
     if ext:
-        out.append(_from("typing_extensions", ext))
+        out.append("if TYPE_CHECKING:")
+        out.append("    " + _from("typing_extensions", ext))
+        if "deprecated" in ext:
+            out.append("else:")
+            out.append("    from redspec._deprecation import deprecated")
         out.append("")
     if "_e." in text:
         out.append("from redspec import _encode as _e")

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._generated.models import (
+    BitfieldGet,
+    BitfieldIncrby,
+    BitfieldOverflow,
+    BitfieldSet,
+    StreamTrim,
+)
 from .client import Redis
 from .errors import (
     AskError,
@@ -26,10 +33,6 @@ from .errors import (
     WatchError,
     WrongTypeError,
 )
-from .lock import Lock, LockError, LockNotOwnedError
-from .pubsub import Message, PubSub
-from .scripting import Script
-from .streams import StreamConsumer, StreamReader
 from .types import (
     GeoMatch,
     PendingEntry,
@@ -41,16 +44,38 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .lock import Lock, LockError, LockNotOwnedError
     from .pipeline import Pending, Pipeline
+    from .pubsub import Message, PubSub
+    from .scripting import Script
+    from .streams import StreamConsumer, StreamReader
+
+# The layers above the client load on first use: ``import redspec`` stays as
+# cheap as the client itself (the pipeline module also brings the generated
+# pipeline methods).
+_LAZY = {
+    "Lock": "lock",
+    "LockError": "lock",
+    "LockNotOwnedError": "lock",
+    "Pending": "pipeline",
+    "Pipeline": "pipeline",
+    "Message": "pubsub",
+    "PubSub": "pubsub",
+    "Script": "scripting",
+    "StreamConsumer": "streams",
+    "StreamReader": "streams",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Pipeline and Pending load the generated pipeline methods: only on first use.
-    if name in ("Pipeline", "Pending"):
-        from . import pipeline
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redspec' has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'redspec' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 __version__ = "0.1.0"
@@ -58,6 +83,10 @@ __version__ = "0.1.0"
 __all__ = [
     "AskError",
     "AuthenticationError",
+    "BitfieldGet",
+    "BitfieldIncrby",
+    "BitfieldOverflow",
+    "BitfieldSet",
     "BusyLoadingError",
     "ClusterDownError",
     "ClusterError",
@@ -89,6 +118,7 @@ __all__ = [
     "StreamGroupInfo",
     "StreamInfo",
     "StreamReader",
+    "StreamTrim",
     "TimeoutError",
     "TryAgainError",
     "WatchError",

@@ -294,7 +294,7 @@ def to_entry(x: Any) -> Any:
 def entries(x: Any) -> Any:
     if x is None:
         return None
-    out = []
+    out: list[Any] = []
     append = out.append
     for entry_id, flat in x:
         if flat is None:

@@ -13,9 +13,7 @@ import ssl as _ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, AnyStr, Literal, TypedDict, overload
-
-from typing_extensions import Self, Unpack
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, TypedDict, overload
 
 from ._base import READ, WRITE
 from ._core import ClientCore
@@ -25,6 +23,9 @@ from .connection import Connection, PushHandler
 from .errors import DataError
 from .helpers import ClientHelpers
 from .url import parse_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
 
 __all__ = ["Redis", "RedisOptions"]
 

@@ -35,12 +35,16 @@ import asyncio
 import inspect
 import itertools
 import random
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Generic, Literal, cast
 
-from typing_extensions import NamedTuple
+if sys.version_info >= (3, 11):
+    from typing import NamedTuple
+else:  # generic NamedTuples need 3.11
+    from typing_extensions import NamedTuple
 
 from . import errors
 from .connection import Connection

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from typing import AnyStr, Generic, TypeAlias
 
-from typing_extensions import NamedTuple
+if sys.version_info >= (3, 11):
+    from typing import NamedTuple
+else:  # generic NamedTuples need 3.11
+    from typing_extensions import NamedTuple
 
 from .errors import ResponseError
 

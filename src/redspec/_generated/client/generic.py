@@ -13,7 +13,7 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
-_C1 = tuple_of(None, None)
+_C1 = tuple_of(to_int, None)
 _C2 = tuple_of(to_int, to_int)
 
 
@@ -447,7 +447,7 @@ class GenericCommands(ClientBase[AnyStr]):
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
-    ) -> tuple[AnyStr, list[AnyStr]]:
+    ) -> tuple[int, list[AnyStr]]:
         """Iterates over the key names in the database.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command

@@ -5,20 +5,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import AnyStr, Literal, overload
+from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_ok, tuple_of
+from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 _C1 = dict_of(None, None)
 _C2 = pairs_of(None, None)
-_C3 = tuple_of(None, None)
-_C4 = tuple_of(None, dict_of(None, None))
+_C3 = tuple_of(to_int, None)
+_C4 = tuple_of(to_int, dict_of(None, None))
 
 
 class HashCommands(ClientBase[AnyStr]):
@@ -440,7 +443,7 @@ class HashCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: Literal[False] = ...,
-    ) -> tuple[AnyStr, dict[AnyStr, AnyStr]]: ...
+    ) -> tuple[int, dict[AnyStr, AnyStr]]: ...
     @overload
     async def hscan(
         self,
@@ -450,7 +453,7 @@ class HashCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: Literal[True],
-    ) -> tuple[AnyStr, list[AnyStr]]: ...
+    ) -> tuple[int, list[AnyStr]]: ...
     @overload
     async def hscan(
         self,
@@ -460,7 +463,7 @@ class HashCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: bool = ...,
-    ) -> tuple[AnyStr, dict[AnyStr, AnyStr]] | tuple[AnyStr, list[AnyStr]]: ...
+    ) -> tuple[int, dict[AnyStr, AnyStr]] | tuple[int, list[AnyStr]]: ...
     async def hscan(
         self,
         key: KeyT,
@@ -469,7 +472,7 @@ class HashCommands(ClientBase[AnyStr]):
         match: PatternT | None = None,
         count: int | None = None,
         novalues: bool = False,
-    ) -> tuple[AnyStr, dict[AnyStr, AnyStr]] | tuple[AnyStr, list[AnyStr]]:
+    ) -> tuple[int, dict[AnyStr, AnyStr]] | tuple[int, list[AnyStr]]:
         """Iterates over fields and values of a hash.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command

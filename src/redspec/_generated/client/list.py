@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal, overload
+from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import AnyStr, overload
 
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import list_of, to_bool, to_set, tuple_of
+from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
 
 _C1 = list_of(to_bool)
-_C2 = tuple_of(None, None)
+_C2 = tuple_of(to_int, None)
 
 
 class SetCommands(ClientBase[AnyStr]):
@@ -242,7 +242,7 @@ class SetCommands(ClientBase[AnyStr]):
         *,
         match: PatternT | None = None,
         count: int | None = None,
-    ) -> tuple[AnyStr, list[AnyStr]]:
+    ) -> tuple[int, list[AnyStr]]:
         """Iterates over members of a set.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command

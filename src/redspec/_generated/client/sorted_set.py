@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import AnyStr, Literal, overload
+from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
@@ -20,7 +23,8 @@ _C2 = tuple_of(None, None, to_float)
 _C3 = pairs_of(None, to_float)
 _C4 = list_of(to_float)
 _C5 = tuple_of(to_int, to_float)
-_C6 = tuple_of(None, None)
+_C6 = tuple_of(to_int, None)
+_C7 = tuple_of(to_int, pairs_of(None, to_float))
 
 
 class SortedSetCommands(ClientBase[AnyStr]):
@@ -1047,7 +1051,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: Literal[False] = ...,
-    ) -> tuple[AnyStr, list[tuple[AnyStr, float]]]: ...
+    ) -> tuple[int, list[tuple[AnyStr, float]]]: ...
     @overload
     async def zscan(
         self,
@@ -1057,7 +1061,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: Literal[True],
-    ) -> tuple[AnyStr, list[AnyStr]]: ...
+    ) -> tuple[int, list[AnyStr]]: ...
     @overload
     async def zscan(
         self,
@@ -1067,7 +1071,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: bool = ...,
-    ) -> tuple[AnyStr, list[tuple[AnyStr, float]]] | tuple[AnyStr, list[AnyStr]]: ...
+    ) -> tuple[int, list[tuple[AnyStr, float]]] | tuple[int, list[AnyStr]]: ...
     async def zscan(
         self,
         key: KeyT,
@@ -1076,7 +1080,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         match: PatternT | None = None,
         count: int | None = None,
         noscores: bool = False,
-    ) -> tuple[AnyStr, list[tuple[AnyStr, float]]] | tuple[AnyStr, list[AnyStr]]:
+    ) -> tuple[int, list[tuple[AnyStr, float]]] | tuple[int, list[AnyStr]]:
         """Iterates over members and scores of a sorted set.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
@@ -1101,7 +1105,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             argv.append("NOSCORES")
         if noscores:
             return _C6(await self._call(argv, READ))
-        return _C1(await self._call(argv, READ))
+        return _C7(await self._call(argv, READ))
 
     async def zscore(self, key: KeyT, member: ValueT) -> float | None:
         """Returns the score of a member in a sorted set.

@@ -16,7 +16,7 @@ from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSecon
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(None, None)
+_C1 = tuple_of(to_int, None)
 _C2 = tuple_of(to_int, to_int)
 
 
@@ -450,7 +450,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
-    ) -> Pending[tuple[AnyStr, list[AnyStr]]]:
+    ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command

@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_ok, tuple_of
+from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
 from redspec.errors import DataError
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
@@ -20,8 +23,8 @@ if TYPE_CHECKING:
 
 _C1 = dict_of(None, None)
 _C2 = pairs_of(None, None)
-_C3 = tuple_of(None, None)
-_C4 = tuple_of(None, dict_of(None, None))
+_C3 = tuple_of(to_int, None)
+_C4 = tuple_of(to_int, dict_of(None, None))
 
 
 class HashPipelineCommands(PipelineBase[AnyStr]):
@@ -441,7 +444,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: Literal[False] = ...,
-    ) -> Pending[tuple[AnyStr, dict[AnyStr, AnyStr]]]: ...
+    ) -> Pending[tuple[int, dict[AnyStr, AnyStr]]]: ...
     @overload
     def hscan(
         self,
@@ -451,7 +454,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: Literal[True],
-    ) -> Pending[tuple[AnyStr, list[AnyStr]]]: ...
+    ) -> Pending[tuple[int, list[AnyStr]]]: ...
     @overload
     def hscan(
         self,
@@ -461,7 +464,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         novalues: bool = ...,
-    ) -> Pending[tuple[AnyStr, dict[AnyStr, AnyStr]] | tuple[AnyStr, list[AnyStr]]]: ...
+    ) -> Pending[tuple[int, dict[AnyStr, AnyStr]] | tuple[int, list[AnyStr]]]: ...
     def hscan(
         self,
         key: KeyT,

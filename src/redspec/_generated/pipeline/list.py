@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import list_of, to_bool, to_set, tuple_of
+from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
 _C1 = list_of(to_bool)
-_C2 = tuple_of(None, None)
+_C2 = tuple_of(to_int, None)
 
 
 class SetPipelineCommands(PipelineBase[AnyStr]):
@@ -239,7 +239,7 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         *,
         match: PatternT | None = None,
         count: int | None = None,
-    ) -> Pending[tuple[AnyStr, list[AnyStr]]]:
+    ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over members of a set.
 
         Complexity: O(1) for every call. O(N) for a complete iteration, including enough command

@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
-from typing_extensions import deprecated
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from redspec._deprecation import deprecated
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
@@ -23,7 +26,8 @@ _C2 = tuple_of(None, None, to_float)
 _C3 = pairs_of(None, to_float)
 _C4 = list_of(to_float)
 _C5 = tuple_of(to_int, to_float)
-_C6 = tuple_of(None, None)
+_C6 = tuple_of(to_int, None)
+_C7 = tuple_of(to_int, pairs_of(None, to_float))
 
 
 class SortedSetPipelineCommands(PipelineBase[AnyStr]):
@@ -1015,7 +1019,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: Literal[False] = ...,
-    ) -> Pending[tuple[AnyStr, list[tuple[AnyStr, float]]]]: ...
+    ) -> Pending[tuple[int, list[tuple[AnyStr, float]]]]: ...
     @overload
     def zscan(
         self,
@@ -1025,7 +1029,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: Literal[True],
-    ) -> Pending[tuple[AnyStr, list[AnyStr]]]: ...
+    ) -> Pending[tuple[int, list[AnyStr]]]: ...
     @overload
     def zscan(
         self,
@@ -1035,7 +1039,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         match: PatternT | None = ...,
         count: int | None = ...,
         noscores: bool = ...,
-    ) -> Pending[tuple[AnyStr, list[tuple[AnyStr, float]]] | tuple[AnyStr, list[AnyStr]]]: ...
+    ) -> Pending[tuple[int, list[tuple[AnyStr, float]]] | tuple[int, list[AnyStr]]]: ...
     def zscan(
         self,
         key: KeyT,
@@ -1067,7 +1071,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("COUNT", count))
         if noscores:
             argv.append("NOSCORES")
-        return self._call(argv, READ, _C6 if noscores else _C1)
+        return self._call(argv, READ, _C6 if noscores else _C7)
 
     def zscore(self, key: KeyT, member: ValueT) -> Pending[float | None]:
         """Returns the score of a member in a sorted set.

@@ -249,16 +249,26 @@ class Pipeline(PipelineCommands[AnyStr]):
         """Send the queued commands in one write and return their results in order.
 
         A failed command's error is raised after every reply has been read
-        (``raise_on_error=True``) or returned in its place. A transaction
+        (``raise_on_error=True``) or returned in its place. When the whole
+        batch fails (connection lost, timeout), that error is raised and each
+        unanswered Pending's ``result()`` raises it too. A transaction
         whose watched key changed raises ``WatchError``; one that the server
         refused while queueing (EXECABORT) raises the refusal.
         """
         queue, self._queue = self._queue, []
         scripts, self._scripts = self._scripts, {}
-        if self._transaction:
-            results = await self._execute_transaction(queue, scripts)
-        else:
-            results = await self._execute_batch(queue, scripts)
+        try:
+            if self._transaction:
+                results = await self._execute_transaction(queue, scripts)
+            else:
+                results = await self._execute_batch(queue, scripts)
+        except RedisError as exc:
+            # A lost connection, a timeout, a WatchError: every command without
+            # a reply of its own shares the batch's fate, so result() says why.
+            for _, pending in queue:
+                if not pending.done:
+                    pending._error = exc
+            raise
         if raise_on_error:
             for r in results:
                 if isinstance(r, BaseException):

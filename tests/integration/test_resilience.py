@@ -111,22 +111,20 @@ async def test_incr_in_flight_when_connection_dies_is_applied_at_most_once(
         await r.execute_command("SET", "big", b"x" * 200_000)
         # The server drops a client whose pending output passes 100 kB: INCR
         # runs, then the big reply queued behind its reply kills the connection
-        # before either reply is written. The INCR reply is lost. DEBUG SLEEP
-        # first makes INCR and GET arrive together, in one read of the server.
+        # before the INCR reply is written, so that reply is lost. A pipeline
+        # sends the three commands in one write (one read of the server); DEBUG
+        # SLEEP holds the server until all of it has arrived.
         await admin.execute_command(
             "CONFIG", "SET", "client-output-buffer-limit", "normal 100kb 0 0"
         )
-        # An idle connection writes its first command at once; the PING takes
-        # that write so that the next three share one.
-        results = await asyncio.gather(
-            r.execute_command("PING"),
-            r.execute_command("DEBUG", "SLEEP", 0.05),
-            r.execute_command("INCR", "n"),
-            r.execute_command("GET", "big"),
-            return_exceptions=True,
-        )
-        assert results[0] == b"PONG", results
-        assert all(isinstance(x, redspec.ConnectionError) for x in results[2:]), results
+        async with r.pipeline() as p:
+            p.debug("SLEEP", 0.05)
+            incr = p.incr("n")
+            p.get("big")
+            with pytest.raises(redspec.ConnectionError):
+                await p.execute()
+        with pytest.raises(redspec.ConnectionError):
+            incr.result()
         await admin.execute_command("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
         # Applied once, and not re-sent by the reconnect.
         assert await r.execute_command("GET", "n") == b"1"

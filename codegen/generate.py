@@ -103,34 +103,6 @@ _TYPE_NAMES = (
     "PendingSummary",
     "PendingEntry",
 )
-_CONV_NAMES = (
-    "dict_of",
-    "entries",
-    "geo_matches",
-    "list_of",
-    "pairs_of",
-    "record_of",
-    "recursive",
-    "rows_of",
-    "set_of",
-    "stream_map",
-    "to_binary",
-    "to_bool",
-    "to_consumer_info",
-    "to_entry",
-    "to_float",
-    "to_geo_match",
-    "to_group_info",
-    "to_int",
-    "to_ok",
-    "to_pending_entry",
-    "to_pending_summary",
-    "to_set",
-    "to_stream_info",
-    "to_tuple",
-    "tuple_of",
-    "tuple_rest",
-)
 
 
 class GenerateError(Exception):
@@ -371,7 +343,7 @@ def build(
                 "PipelineCommands" if pipeline else "Commands"
             )
             text = "\n".join(methods) + "\n" + "\n".join(convs.lines())
-            imports = _imports(text, pipeline, list(models))
+            imports = _imports(text, pipeline, list(models), convs.functions)
             src = env.get_template("group.py.jinja").render(
                 header=header,
                 title=f"{g} commands ({pkg}).",
@@ -442,7 +414,9 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
+def _imports(
+    text: str, pipeline: bool, model_names: list[str], converters: set[str]
+) -> list[str]:
     out: list[str] = []
     abc = used_names(text, ("Mapping", "Sequence"))
     if abc:
@@ -477,9 +451,8 @@ def _imports(text: str, pipeline: bool, model_names: list[str]) -> list[str]:
     models = used_names(text, model_names)
     if models:
         out.append(_from("redspec._generated.models", models))
-    conv = used_names(text, _CONV_NAMES)
-    if conv:
-        out.append(_from("redspec._replies", conv))
+    if converters:
+        out.append(_from("redspec._replies", sorted(converters, key=_isort_key)))
     if "DataError" in text:
         out.append("from redspec.errors import DataError")
     types = used_names(text, _TYPE_NAMES)

@@ -23,10 +23,15 @@ class Converters:
     """Module-level converter constants, numbered in order of first use."""
 
     exprs: dict[str, str] = field(default_factory=dict)
+    functions: set[str] = field(default_factory=set)  # redspec._replies names used
 
     def name(self, conv: str | None) -> str | None:
         if conv is None:
             return None
+        # Every lower-case identifier in a converter expression is a converter
+        # function (``_name`` are lambda parameters of recursive types).
+        code = re.sub(r"'[^']*'|\"[^\"]*\"", "", conv)  # record field names are strings
+        self.functions.update(re.findall(r"\b(?!lambda\b)[a-z][a-z0-9_]*\b", code))
         if re.fullmatch(r"[a-z_]+", conv):
             return conv
         if conv not in self.exprs:

@@ -12,7 +12,6 @@ from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import StreamTrim
 from redspec._replies import (
     dict_of,
-    entries,
     list_of,
     record_of,
     stream_map,

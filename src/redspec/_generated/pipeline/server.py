@@ -16,7 +16,6 @@ from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import (
     dict_of,
-    entries,
     list_of,
     record_of,
     recursive,

@@ -91,11 +91,6 @@ class Calls:
         assert not missing, f"{mixin.__name__} methods no case called: {missing}"
 
 
-def _decodes(client: Any) -> bool:
-    settings = getattr(client, "settings", None)
-    return bool(getattr(settings, "decode_responses", False))
-
-
 def raw(server: RedisServer, *args: Any, timeout: float = 5.0) -> Any:
     """One command over a fresh plain connection (for setting up servers), RESP2."""
     with socket.create_connection((server.host, server.port), timeout=timeout) as s:

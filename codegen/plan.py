@@ -66,6 +66,9 @@ class Plan:
     # required oneofs flattened into keywords: exactly one of each group must be
     # given (the @overloads say so to the type checker; _e.exactly_one at run time)
     choices: list[list[str]] = field(default_factory=list)
+    # the server published no argument tree (older module commands): keys from the key
+    # specs, then plain arguments as the arity allows
+    undescribed: bool = False
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

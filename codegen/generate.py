@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from codegen import overlay as overlay_data
+from codegen import routing as routing_model
 from codegen.nodes import Node, Overlay, to_nodes
 from codegen.render import Converters, MethodSpec, RenderError, render_method, used_names
 from codegen.replies import Entry, ReplyError, load_replies
@@ -116,6 +117,7 @@ class Result:
     missing_replies: list[str] = field(default_factory=list)
     arity: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    routing: list[str] = field(default_factory=list)  # routing the spec does not define
 
 
 # The servers the reply table and the overlay were written for. Against a spec
@@ -395,6 +397,7 @@ def build(
             header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries
         )
     )
+    _add_routing(res, spec, env, header)
     res.files["__init__.py"] = (
         header + '\n"""Code generated from the spec: never edit by hand."""\n'
     )
@@ -404,6 +407,18 @@ def build(
         except SyntaxError as e:
             res.errors.append(f"generated {rel} does not compile: {e}")
     return res
+
+
+def _add_routing(res: Result, spec: Spec, env: jinja2.Environment, header: str) -> None:
+    """Cluster routing (codegen/routing.py): key positions and policies per command."""
+    model = routing_model.build_model(spec)
+    res.files["routing.py"] = _tidy(
+        env.get_template("routing.py.jinja").render(
+            header=header, **routing_model.render_context(model)
+        )
+    )
+    res.routing = [f"{k}: {v}" for k, v in sorted(model.underived.items())]
+    res.routing += model.disagreements
 
 
 def _plain(v: Any) -> Any:
@@ -502,6 +517,13 @@ def _report(res: Result) -> None:
         )
     for a in res.arity:
         print(f"arity mismatch: {a}", file=sys.stderr)
+    if res.routing:
+        print(
+            f"{len(res.routing)} command(s) whose cluster routing the spec does not wholly "
+            "define (redspec.cluster.routing documents what it does with them):\n  "
+            + "\n  ".join(res.routing),
+            file=sys.stderr,
+        )
     if res.unused:
         print(
             f"{len(res.unused)} reply/overlay entries name commands this spec's servers "

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from . import overlay as overlay_data
+from . import routing as routing_model
 from .nodes import Node, Overlay, to_nodes
 from .render import Converters, MethodSpec, RenderError, render_method, used_names
 from .replies import Entry, Reply, load_replies
@@ -115,6 +116,7 @@ class Result:
     arity: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     undescribed: list[str] = field(default_factory=list)  # no argument tree: *args methods
+    routing: list[str] = field(default_factory=list)  # routing the spec does not define
 
 
 # The servers the reply table and the overlay were written for. Against a spec
@@ -417,6 +419,7 @@ def build(
             header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries
         )
     )
+    _add_routing(res, spec, env, header)
     res.files["__init__.py"] = (
         header + '\n"""Code generated from the spec: never edit by hand."""\n'
     )
@@ -451,6 +454,18 @@ def fit_entry(entry: Entry, plan: Plan, unmatched: list[str]) -> Entry:
     ):
         return entry
     return replace(entry, overloads=kept)
+
+
+def _add_routing(res: Result, spec: Spec, env: jinja2.Environment, header: str) -> None:
+    """Cluster routing (codegen/routing.py): key positions and policies per command."""
+    model = routing_model.build_model(spec)
+    res.files["routing.py"] = _tidy(
+        env.get_template("routing.py.jinja").render(
+            header=header, **routing_model.render_context(model)
+        )
+    )
+    res.routing = [f"{k}: {v}" for k, v in sorted(model.underived.items())]
+    res.routing += model.disagreements
 
 
 def _plain(v: Any) -> Any:

@@ -37,6 +37,12 @@ def report(res: Result) -> None:
         )
     for a in res.arity:
         _say(f"arity mismatch: {a}")
+    if res.routing:
+        _say(
+            f"{len(res.routing)} command(s) whose cluster routing the spec does not wholly "
+            "define (redspec.cluster.routing documents what it does with them):\n  "
+            + "\n  ".join(res.routing)
+        )
     if res.unused:
         _say(
             f"{len(res.unused)} reply-table/overlay entries name what this spec's servers "

@@ -69,6 +69,9 @@ class Plan:
     # parameter -> the optional parameter it needs (ZRANDMEMBER's withscores needs
     # count): checked at run time, and no @overload lets one go without the other
     needs: dict[str, str] = field(default_factory=dict)
+    # the server published no argument tree (older module commands): keys from the key
+    # specs, then plain arguments as the arity allows
+    undescribed: bool = False
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

@@ -7,8 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.replies import UNKNOWN, Entry, Reply
-from codegen.signatures import Item, Param, Plan, q
+from .replies import UNKNOWN, Entry, Reply
+from .signatures import Item, Param, Plan, q
 
 LINE = 100
 IND = "    "
@@ -329,7 +329,7 @@ def _choice_overloads(
 
 
 def _split(ann: str) -> list[str]:
-    from codegen.replies import _split_union
+    from .replies import _split_union
 
     return _split_union(ann)
 

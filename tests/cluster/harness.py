@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import functools
 import socket
 import subprocess
 import time
@@ -198,7 +199,7 @@ class Cluster:
             seed.command("CLUSTER", "MEET", node.host, node.port, node.bus_port)
         ids = {n.node_id for n in self.nodes}
         for node in self.nodes:
-            wait_until(f"{node} to know every node", lambda node=node: _known(node) >= ids)
+            wait_until(f"{node} to know every node", functools.partial(_knows_all, node, ids))
         replicas = self.nodes[self.primaries_count :]
         for i, node in enumerate(replicas):
             primary = primaries[i % len(primaries)]
@@ -275,7 +276,9 @@ class Cluster:
         """SIGKILL a node."""
         node.server.kill()
 
-    def wait_failover(self, old_primary: ClusterNode, slot: int, timeout: float = 30.0) -> ClusterNode:
+    def wait_failover(
+        self, old_primary: ClusterNode, slot: int, timeout: float = 30.0
+    ) -> ClusterNode:
         """After ``old_primary`` (which served ``slot``) died: until another node serves
         ``slot`` and every survivor says cluster_state:ok. Returns that node."""
         survivors = [n for n in self.live_nodes() if n is not old_primary]
@@ -313,7 +316,9 @@ class Cluster:
         return f"<Cluster {self.kind} {len(self.nodes)} nodes>"
 
 
-def start_cluster(kind: str = "redis8", primaries: int = 3, replicas_per_primary: int = 0) -> Cluster:
+def start_cluster(
+    kind: str = "redis8", primaries: int = 3, replicas_per_primary: int = 0
+) -> Cluster:
     """Start and form a cluster; returns once it is stable (see ``Cluster.wait_stable``)."""
     return Cluster(kind, primaries, replicas_per_primary).start()
 
@@ -358,6 +363,10 @@ def _fresh_port(used: set[int]) -> int:
         if port not in used:
             used.add(port)
             return port
+
+
+def _knows_all(node: ClusterNode, ids: set[str]) -> bool:
+    return _known(node) >= ids
 
 
 def _known(node: ClusterNode) -> set[str]:

@@ -18,7 +18,9 @@ from tests.cluster.harness import Cluster, key_slot
 
 
 @pytest.fixture(params=[3, 2], ids=["resp3", "resp2"])
-async def rc(cluster: Cluster, request: pytest.FixtureRequest) -> AsyncIterator[RedisCluster[bytes]]:
+async def rc(
+    cluster: Cluster, request: pytest.FixtureRequest
+) -> AsyncIterator[RedisCluster[bytes]]:
     client = RedisCluster.from_url(cluster.url, protocol=request.param)
     await client.flushall()
     yield client
@@ -117,7 +119,7 @@ async def test_cross_slot_command_refused_before_sending(
     a, b = cluster.keys_on_every_primary(1, prefix="x")[:2]
     for node in cluster.live_nodes():
         node.command("CONFIG", "RESETSTAT")
-    with pytest.raises(redspec.CrossSlotError, match="SINTERSTORE.*slots") as info:
+    with pytest.raises(redspec.CrossSlotError, match=r"SINTERSTORE.*slots") as info:
         await rc.sinterstore("dest", a, b)
     assert str(key_slot(a)) in str(info.value)
     assert stat_calls(cluster, "sinterstore") == 0

@@ -190,7 +190,7 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
         self._dispatch = Dispatcher(
             topology,
             encoding=settings.encoding,
-            read_from_replicas=bool(read_from_replicas),
+            read_from_replicas=read_from_replicas,
             retry_reads=retry_reads,
             max_redirects=max_redirects,
             retry_timeout=float(retry_timeout),
@@ -484,7 +484,7 @@ def _split_cluster_url(url: str) -> tuple[str, list[tuple[str, int]], dict[str, 
             raise DataError(f"URL parameter {name!r} given twice")
         try:
             cluster_options[name] = convert(text)
-        except (ValueError, DataError):
+        except ValueError:
             raise DataError(f"URL parameter {name}={text!r} is not a valid value") from None
     netloc = f"{userinfo}{at}{first}"
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), parts.fragment))

@@ -149,8 +149,7 @@ class Topology:
     def _remapped(self, host: str, port: int) -> tuple[str, int]:
         if self._remap is None:
             return host, port
-        new_host, new_port = self._remap(host, port)
-        return new_host, int(new_port)
+        return self._remap(host, port)
 
     def node(self, host: str, port: int) -> Node:
         """The node at ``host:port`` (after remapping), created if new."""

@@ -21,7 +21,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, NoReturn, overload
 from urllib.parse import urlsplit, urlunsplit
 
 from .._base import READ, WRITE
@@ -29,7 +29,7 @@ from .._core import ClientCore
 from .._generated.client import Commands
 from .._settings import ConnectionSettings
 from ..client import Redis, _check_int, _check_timeout, _Keywords, prepare_settings
-from ..errors import DataError
+from ..errors import DataError, RedisError
 from ..helpers import ClientHelpers
 from ..url import _bool, _seconds, parse_url
 from .dispatch import Dispatcher
@@ -316,6 +316,16 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
         if not args:
             raise DataError("execute_command needs at least the command name")
         return self._call(args, WRITE)
+
+    # ------------------------------------------------------------ sessions
+
+    def pipeline(self, transaction: bool = False) -> NoReturn:
+        """Not available on a cluster client yet (cluster pipelines are being built)."""
+        raise RedisError("RedisCluster.pipeline() is not implemented yet")
+
+    def pubsub(self, *, ignore_subscribe_messages: bool = False) -> NoReturn:
+        """Not available on a cluster client yet; use ``rc.node(host, port).pubsub()``."""
+        raise RedisError("RedisCluster.pubsub() is not implemented yet")
 
     # ------------------------------------------------------------ topology
 

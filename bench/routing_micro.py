@@ -10,6 +10,7 @@ for the argv shapes the generated methods build, plus the peers' equivalent wher
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import timeit
 from collections.abc import Callable
@@ -65,7 +66,7 @@ def main() -> None:
     print(f"{'split MGET 100 keys':24} {split:11.0f}")
     print(f"{'key_slot str':24} {_ns(lambda: key_slot('user:1000:profile'), n, rounds):11.0f}")
     try:
-        from redis.crc import key_slot as redis_py_key_slot
+        redis_py_key_slot = importlib.import_module("redis.crc").key_slot
     except ImportError:
         return
     print(

@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 SLOT_COUNT = 16384
-_SLOT_MASK = SLOT_COUNT - 1
 
 
 class RequestPolicy(enum.IntEnum):
@@ -133,12 +132,15 @@ def key_slot(key: str | bytes | memoryview | int | float, encoding: str = "utf-8
         k = key
     else:
         k = _key_bytes(key, encoding)
+    if b"{" in k:
+        k = _hash_tag(k)
+    return crc_hqx(k, 0) & 16383
+
+
+def _hash_tag(k: bytes) -> bytes:
     i = k.find(b"{")
-    if i >= 0:
-        j = k.find(b"}", i + 1)
-        if j > i + 1:
-            k = k[i + 1 : j]
-    return crc_hqx(k, 0) & _SLOT_MASK
+    j = k.find(b"}", i + 1)
+    return k[i + 1 : j] if j > i + 1 else k
 
 
 def _key_bytes(key: object, encoding: str) -> bytes:
@@ -148,9 +150,7 @@ def _key_bytes(key: object, encoding: str) -> bytes:
         return bytes(key)
     if isinstance(key, (int, float)) and not isinstance(key, bool):
         return repr(key).encode()
-    raise DataError(
-        f"a key must be str, bytes, memoryview, int or float, not {type(key).__name__}"
-    )
+    raise DataError(f"a key must be str, bytes, memoryview, int or float, not {type(key).__name__}")
 
 
 # ----------------------------------------------------------------------------- routes
@@ -273,9 +273,19 @@ def command_slot(route: CommandRoute, argv: Sequence[Any], encoding: str = "utf-
     """
     pos = route.first_key
     if pos:
-        if pos < len(argv):
-            return key_slot(argv[pos], encoding)
-        return None
+        if pos >= len(argv):
+            return None
+        # key_slot inlined: this line runs for nearly every cluster call
+        key = argv[pos]
+        if type(key) is str:
+            k = key.encode(encoding)
+        elif type(key) is bytes:
+            k = key
+        else:
+            k = _key_bytes(key, encoding)
+        if b"{" in k:
+            k = _hash_tag(k)
+        return crc_hqx(k, 0) & 16383
     finder = route.finder
     if finder is None:
         return None

@@ -41,8 +41,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.signatures import q
-from codegen.spec import Argument, Command, KeySpec, Spec
+from .signatures import q
+from .spec import Argument, Command, KeySpec, Spec
 
 REQUEST_POLICIES = ("all_nodes", "all_shards", "multi_shard", "special")
 RESPONSE_POLICIES = (

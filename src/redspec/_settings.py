@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ssl
+import ssl as _ssl
 from dataclasses import dataclass, field
 
 from .errors import DataError
@@ -35,7 +35,7 @@ class ConnectionSettings:
     password: str | None = field(default=None, repr=False)
     protocol: int = 3
     client_name: str | None = None
-    ssl: ssl.SSLContext | None = None
+    ssl: _ssl.SSLContext | None = None
     server_hostname: str | None = None
     connect_timeout: float | None = 5.0
     decode_responses: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import ssl as _ssl
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, TypedDict, overload
@@ -98,7 +98,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     _fast_max: int
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[bytes],
         host: str = ...,
         port: int = ...,
@@ -108,7 +108,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[str],
         host: str = ...,
         port: int = ...,
@@ -118,7 +118,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[Any],
         host: str = ...,
         port: int = ...,
@@ -278,7 +278,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         return self._call(args, WRITE)
 
     @asynccontextmanager
-    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncIterator[Connection]:
+    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncGenerator[Connection]:
         """A connection for the caller alone, for stateful sessions.
 
         ``async with client._exclusive() as conn:`` leases a connection from the
@@ -402,7 +402,7 @@ def _ssl_context(
         context = _ssl.create_default_context(cafile=ca_certs)
         if certfile is not None:
             context.load_cert_chain(certfile, keyfile)
-    except (OSError, _ssl.SSLError) as exc:
+    except OSError as exc:  # ssl.SSLError included
         raise DataError(f"cannot load TLS certificates: {exc}") from None
     if reqs == _ssl.CERT_NONE:
         if check_hostname:

@@ -17,9 +17,10 @@ Policies (Redis "command tips"):
 - ``SPECIAL`` (SCAN): the routing layer cannot route it; the cluster client does
   (``scan_iter`` walks every primary) or sends it to any primary.
 
-Commands the spec does not know (module commands, a newer server's) get
-:data:`UNKNOWN`-style routes: keyless, neither readonly nor blocking, ``known=False``; the
-cluster client sends them to any primary and a MOVED reply takes it to the owner of the key.
+Commands the spec does not know (module commands, a newer server's) get a default route:
+keyless, neither readonly nor blocking, ``known=False``; the cluster client sends them to
+any primary and a MOVED reply takes the call to the owner of its key (an unknown subcommand
+of a known container takes the container's policies, also ``known=False``).
 Regenerate from a dump of that server (``python -m codegen dump``) to route them directly.
 ``redspec._generated.routing.UNDERIVED`` lists the commands whose routing the spec does
 not wholly define (also printed by ``python -m codegen generate``).

@@ -205,3 +205,50 @@ def _wait_offset(cluster: Cluster, primary: ClusterNode, replica: ClusterNode) -
         return p.get("master_repl_offset") == r.get("master_repl_offset")
 
     wait_until("the replica to catch up", caught_up)
+
+
+async def test_pipeline_and_transaction_follow_a_moved_slot(own_cluster: Cluster) -> None:
+    cluster = own_cluster
+    others = cluster.keys_on_every_primary(1, prefix="o")
+    async with RedisCluster.from_url(cluster.url) as rc:
+        await rc.mset({"{mv}:a": "a", "{mv}:b": "b", **{k: k for k in others}})
+        slot = key_slot("{mv}")
+        source = cluster.slot_owner(slot)
+        target = next(n for n in cluster.primaries() if n is not source)
+        await asyncio.to_thread(cluster.move_slot, slot, target)
+        # The client still believes the source owns the slot: MOVED inside the pipeline.
+        assert rc.node_for_key("{mv}:a").settings.port == source.port
+        async with rc.pipeline() as p:
+            p.get("{mv}:a")
+            p.set("{mv}:c", "c")
+            for k in others:
+                p.get(k)
+            p.get("{mv}:b")
+            results = await p.execute()
+        assert results == [b"a", True, *(k.encode() for k in others), b"b"]
+        assert rc.node_for_key("{mv}:a").settings.port == target.port
+        # A transaction answered MOVED is aborted whole, then sent to the new owner.
+        slot2 = key_slot("{mv2}")
+        await rc.set("{mv2}:n", 1)
+        source2 = cluster.slot_owner(slot2)
+        target2 = next(n for n in cluster.primaries() if n is not source2)
+        await asyncio.to_thread(cluster.move_slot, slot2, target2)
+        async with rc.pipeline(transaction=True) as p:
+            p.incr("{mv2}:n")
+            p.incr("{mv2}:n")
+            assert await p.execute() == [2, 3]
+        assert target2.command("GET", "{mv2}:n") == b"3"
+        # With WATCH the redirection is raised: the watch was on the old owner.
+        slot3 = key_slot("{mv3}")
+        await rc.set("{mv3}:n", 1)
+        source3 = cluster.slot_owner(slot3)
+        target3 = next(n for n in cluster.primaries() if n is not source3)
+        await asyncio.to_thread(cluster.move_slot, slot3, target3)
+        async with rc.pipeline(transaction=True) as p:
+            with pytest.raises(redspec.MovedError):
+                await p.watch("{mv3}:n")
+        async with rc.pipeline(transaction=True) as p:  # the table was updated
+            await p.watch("{mv3}:n")
+            p.multi()
+            p.incr("{mv3}:n")
+            assert await p.execute() == [2]

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from ..types import KeyT
+    from .pipeline import ClusterPipeline
 
 __all__ = ["ClusterOptions", "RedisCluster"]
 
@@ -319,9 +320,15 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     # ------------------------------------------------------------ sessions
 
-    def pipeline(self, transaction: bool = False) -> NoReturn:
-        """Not available on a cluster client yet (cluster pipelines are being built)."""
-        raise RedisError("RedisCluster.pipeline() is not implemented yet")
+    def pipeline(self, transaction: bool = False) -> ClusterPipeline[AnyStr]:
+        """Commands for any nodes, sent grouped per node in parallel; results in order.
+
+        ``transaction=True``: MULTI/EXEC (and the WATCH flow) on the primary of
+        the one slot its keys map to; see ``redspec.cluster.pipeline``.
+        """
+        from .pipeline import ClusterPipeline
+
+        return ClusterPipeline(self, transaction)
 
     def pubsub(self, *, ignore_subscribe_messages: bool = False) -> NoReturn:
         """Not available on a cluster client yet; use ``rc.node(host, port).pubsub()``."""

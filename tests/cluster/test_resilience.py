@@ -170,6 +170,9 @@ async def test_kill_9_of_a_primary_under_load(own_replicated_cluster: Cluster) -
                     if stop.is_set():
                         return
 
+        channel = keys[0]  # a shard channel in the victim's slot
+        ps = rc.pubsub(ignore_subscribe_messages=True)
+        await ps.ssubscribe(channel)
         loaders = [asyncio.ensure_future(load(i)) for i in range(5)]
         await asyncio.sleep(0.2)
         killed_at = time.monotonic()
@@ -196,6 +199,13 @@ async def test_kill_9_of_a_primary_under_load(own_replicated_cluster: Cluster) -
         assert promoted is not victim
         await rc.set(keys[0], "after")
         assert promoted.command("GET", keys[0]) == b"after"
+        # The shard subscription moved to the promoted replica, after a gap message.
+        msg = await _next_kind(ps, {"reconnected"})
+        assert msg.kind == "reconnected"  # type: ignore[attr-defined]
+        assert await rc.spublish(channel, "after") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert msg.data == b"after"  # type: ignore[attr-defined]
+        await ps.aclose()
 
 
 def _wait_offset(cluster: Cluster, primary: ClusterNode, replica: ClusterNode) -> None:
@@ -252,3 +262,34 @@ async def test_pipeline_and_transaction_follow_a_moved_slot(own_cluster: Cluster
             p.multi()
             p.incr("{mv3}:n")
             assert await p.execute() == [2]
+
+
+async def _next_kind(ps: object, kinds: set[str], timeout: float = 15.0) -> object:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        msg = await ps.get_message(timeout=max(deadline - loop.time(), 0.01))  # type: ignore[attr-defined]
+        assert msg is not None, f"no {kinds} message in time"
+        if msg.kind in kinds:
+            return msg
+
+
+async def test_sharded_subscription_follows_a_slot_move(own_cluster: Cluster) -> None:
+    cluster = own_cluster
+    async with RedisCluster.from_url(cluster.url) as rc, rc.pubsub() as ps:
+        await ps.ssubscribe("{moving}chan", "{staying}chan")
+        slot = key_slot("{moving}chan")
+        source = cluster.slot_owner(slot)
+        target = next(n for n in cluster.primaries() if n is not source)
+        await asyncio.to_thread(cluster.move_slot, slot, target)
+        # The server dropped the subscription; it is made again on the new owner.
+        msg = await _next_kind(ps, {"reconnected"})
+        assert msg.kind == "reconnected"  # type: ignore[attr-defined]
+        assert target.command("PUBSUB", "SHARDNUMSUB", "{moving}chan")[1] == 1
+        assert await rc.spublish("{moving}chan", "after") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert (msg.channel, msg.data) == (b"{moving}chan", b"after")  # type: ignore[attr-defined]
+        assert await rc.spublish("{staying}chan", "still") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert msg.data == b"still"  # type: ignore[attr-defined]
+        assert ps.shard_channels == {b"{moving}chan", b"{staying}chan"}

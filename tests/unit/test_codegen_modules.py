@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -174,12 +175,15 @@ def test_extension_and_its_user_pass_mypy_strict(tmp_path: Path) -> None:
     misuse = '    await r.json_set("k", "$", "1", condition="NO")\n    await r.bf_add("k")'
     (tmp_path / "misuse.py").write_text(PROGRAM.format(bad=misuse))
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "app.py", "misuse.py",
-         "redis84_ext.py"],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--config-file", str(ROOT / "pyproject.toml"), "app.py", "misuse.py", "redis84_ext.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
+        # this checkout's redspec, with its mypy settings (an editable install is an import
+        # hook mypy cannot follow)
+        env={**os.environ, "MYPYPATH": str(ROOT / "src")},
     )  # fmt: skip
     errors = [ln for ln in proc.stdout.splitlines() if ": error:" in ln]
     assert [ln.split(":")[:2] for ln in errors] == [["misuse.py", "18"], ["misuse.py", "19"]], (

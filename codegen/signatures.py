@@ -389,6 +389,8 @@ class _Walker(StructureRules):
             names = ", ".join(d.name for d in dep_all)
             msg = f"{self.cmd}: {names} needs {head.name}"
             self.checks.append(f"if {self.ref_missing(head)} and {cond}: raise DataError({q(msg)})")
+            for d in deps:
+                self.plan.needs[d.name] = head.name
         return out
 
     @staticmethod

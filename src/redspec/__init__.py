@@ -44,6 +44,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .cluster import RedisCluster
     from .lock import Lock, LockError, LockNotOwnedError
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
@@ -61,6 +62,7 @@ _LAZY = {
     "Pipeline": "pipeline",
     "Message": "pubsub",
     "PubSub": "pubsub",
+    "RedisCluster": "cluster",
     "Script": "scripting",
     "StreamConsumer": "streams",
     "StreamReader": "streams",
@@ -109,6 +111,7 @@ __all__ = [
     "PubSub",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
     "ResponseError",
     "Script",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
     from .scripting import Script
+    from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel
     from .streams import StreamConsumer, StreamReader
 
 # The layers above the client load on first use: ``import redspec`` stays as
@@ -62,6 +63,9 @@ _LAZY = {
     "Message": "pubsub",
     "PubSub": "pubsub",
     "Script": "scripting",
+    "MasterNotFoundError": "sentinel",
+    "ReplicaNotFoundError": "sentinel",
+    "Sentinel": "sentinel",
     "StreamConsumer": "streams",
     "StreamReader": "streams",
 }
@@ -97,6 +101,7 @@ __all__ = [
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "Message",
     "MovedError",
     "NoScriptError",
@@ -110,8 +115,10 @@ __all__ = [
     "ReadOnlyError",
     "Redis",
     "RedisError",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
+    "Sentinel",
     "StreamConsumer",
     "StreamConsumerInfo",
     "StreamEntry",

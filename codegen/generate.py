@@ -6,22 +6,21 @@ give the same files. ``check`` regenerates in memory and diffs.
 
 from __future__ import annotations
 
-import difflib
 import re
-import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from codegen import overlay as overlay_data
-from codegen.nodes import Node, Overlay, to_nodes
-from codegen.render import Converters, MethodSpec, RenderError, render_method, used_names
-from codegen.replies import Entry, ReplyError, load_replies
-from codegen.signatures import Model, Plan, PlanError, plan_command, pyname, q
-from codegen.spec import Command, Spec, load_spec
+from . import overlay as overlay_data
+from . import routing as routing_model
+from .nodes import Node, Overlay, to_nodes
+from .render import Converters, MethodSpec, RenderError, render_method, used_names
+from .replies import Entry, Reply, load_replies
+from .signatures import Model, Plan, PlanError, plan_command, pyname, q
+from .spec import Command, Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -116,6 +115,8 @@ class Result:
     missing_replies: list[str] = field(default_factory=list)
     arity: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    undescribed: list[str] = field(default_factory=list)  # no argument tree: *args methods
+    routing: list[str] = field(default_factory=list)  # routing the spec does not define
 
 
 # The servers the reply table and the overlay were written for. Against a spec
@@ -174,10 +175,17 @@ def docstring(
     if since:
         lines.append(f"Since: {since}" + (f" ({others})" if others else ""))
     lines.append(f"Available on: {availability(cmd.available_in, spec)}.")
+    if cmd.module:
+        lines.append(f"Module: {cmd.module}.")
     if cmd.is_deprecated:
         lines.append(deprecation(cmd) + ".")
     if overlaid:
         lines.append("Signature from the overlay (the server publishes no argument grammar).")
+    if plan.undescribed:
+        lines.append(
+            "The server described no arguments for this command: the keys its key specs "
+            "name, then the other arguments as the command's documentation gives them."
+        )
     args = [p for p in plan.params]
     if args:
         lines += ["", "Args:"]
@@ -252,8 +260,18 @@ def _literal(v: Any) -> str:
 
 
 def build(
-    spec: Spec, replies: dict[str, Entry] | None = None, overlay: Mapping[str, Any] | None = None
+    spec: Spec,
+    replies: dict[str, Entry] | None = None,
+    overlay: Mapping[str, Any] | None = None,
+    *,
+    strict: bool = False,
 ) -> Result:
+    """Generate every module from ``spec``.
+
+    ``strict``: an overlay or reply-table entry that names a command, parameter or ``+flag``
+    the spec lacks is an error (CI, against the pinned servers); otherwise it is skipped and
+    listed in ``Result.unused`` (a user's spec from one server, or another server).
+    """
     res = Result()
     ov = Overlay(overlay if overlay is not None else vars(overlay_data))
     replies = load_replies() if replies is None else replies
@@ -268,7 +286,6 @@ def build(
         f"# (sha256 {spec.sha256})."
     )
     names = {c.name for c in spec.all_commands()}
-    strict = PINNED_SERVERS <= {s.id for s in spec.servers}
     unmatched = res.errors if strict else res.unused
     for cmd in sorted(ov.commands()):
         if cmd not in names:
@@ -283,14 +300,17 @@ def build(
     for cmd in sorted(spec.all_commands(), key=lambda c: c.name):
         if not has_method(cmd):
             continue
-        bad = check_arity(cmd)
-        if bad and cmd.name not in KNOWN_ARITY:
-            res.arity.append(bad)
         try:
             plan = plan_command(cmd, ov)
         except PlanError as e:
             res.errors.append(str(e))
             continue
+        if plan.undescribed:
+            res.undescribed.append(cmd.name)
+        else:
+            bad = check_arity(cmd)
+            if bad and cmd.name not in KNOWN_ARITY:
+                res.arity.append(bad)
         for m in plan.models:
             if m.name in models and _model_src(models[m.name]) != _model_src(m):
                 res.errors.append(f"{cmd.name}: model {m.name} defined twice, differently")
@@ -303,11 +323,15 @@ def build(
         entry = replies.get(cmd.name)
         if entry is None:
             res.missing_replies.append(cmd.name)
+        else:
+            entry = fit_entry(entry, plan, unmatched)
         blocking = None
         if cmd.is_blocking:
-            blocking = ov.blocking(cmd.name) or (
-                ("timeout", "s") if plan.param("timeout") else ("", "s")
-            )
+            blocking = ov.blocking(cmd.name)
+            if blocking and blocking[0] and plan.param(blocking[0]) is None:
+                unmatched.append(f"overlay: BLOCKING[{cmd.name!r}] names no parameter")
+                blocking = None
+            blocking = blocking or (("timeout", "s") if plan.param("timeout") else ("", "s"))
         ms = MethodSpec(
             name=name,
             command=cmd.name,
@@ -325,7 +349,7 @@ def build(
         )
         groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
     for u in ov.unused(names):
-        res.errors.append(f"overlay: {u} matches no parameter")
+        unmatched.append(f"overlay: {u} matches no parameter")
 
     for pipeline in (False, True):
         pkg = "pipeline" if pipeline else "client"
@@ -395,6 +419,7 @@ def build(
             header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries
         )
     )
+    _add_routing(res, spec, env, header)
     res.files["__init__.py"] = (
         header + '\n"""Code generated from the spec: never edit by hand."""\n'
     )
@@ -404,6 +429,43 @@ def build(
         except SyntaxError as e:
             res.errors.append(f"generated {rel} does not compile: {e}")
     return res
+
+
+def fit_entry(entry: Entry, plan: Plan, unmatched: list[str]) -> Entry:
+    """``entry`` without the ``+flag`` alternatives that name no parameter of ``plan``
+    (a flag this spec's servers lack, like Valkey's ZSCAN NOSCORES on Redis); each one
+    dropped is listed in ``unmatched``."""
+    kept: list[tuple[tuple[str, ...], Reply, str]] = []
+    for flags, reply, src in entry.overloads:
+        alts = []
+        for alt in flags:
+            missing = [f for f in alt.split("&") if plan.param(f) is None]
+            if missing:
+                unmatched.append(
+                    f"reply table {entry.where}: {entry.command} +{alt}: no such parameter"
+                    f" (have {', '.join(p.name for p in plan.params) or 'none'})"
+                )
+            else:
+                alts.append(alt)
+        if alts:
+            kept.append((tuple(alts), reply, src))
+    if len(kept) == len(entry.overloads) and all(
+        k[0] == o[0] for k, o in zip(kept, entry.overloads)
+    ):
+        return entry
+    return replace(entry, overloads=kept)
+
+
+def _add_routing(res: Result, spec: Spec, env: jinja2.Environment, header: str) -> None:
+    """Cluster routing (codegen/routing.py): key positions and policies per command."""
+    model = routing_model.build_model(spec)
+    res.files["routing.py"] = _tidy(
+        env.get_template("routing.py.jinja").render(
+            header=header, **routing_model.render_context(model)
+        )
+    )
+    res.routing = [f"{k}: {v}" for k, v in sorted(model.underived.items())]
+    res.routing += model.disagreements
 
 
 def _plain(v: Any) -> Any:
@@ -491,82 +553,3 @@ def _tidy(src: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out) + "\n"
-
-
-def _report(res: Result) -> None:
-    if res.missing_replies:
-        print(
-            f"{len(res.missing_replies)} command(s) lack a reply entry (typed RespValue): "
-            + ", ".join(res.missing_replies),
-            file=sys.stderr,
-        )
-    for a in res.arity:
-        print(f"arity mismatch: {a}", file=sys.stderr)
-    if res.unused:
-        print(
-            f"{len(res.unused)} reply/overlay entries name commands this spec's servers "
-            "do not have (skipped): " + "; ".join(res.unused),
-            file=sys.stderr,
-        )
-    for e in res.errors:
-        print(f"error: {e}", file=sys.stderr)
-
-
-def _build(spec_path: str) -> Result:
-    try:
-        return build(load_spec(spec_path))
-    except (ReplyError, GenerateError) as e:
-        r = Result()
-        r.errors.append(str(e))
-        return r
-
-
-def main_generate(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
-    res = _build(spec_path)
-    _report(res)
-    if res.errors:
-        print("generate failed; nothing written", file=sys.stderr)
-        return 1
-    write(res.files, Path(out_dir))
-    methods = {
-        m
-        for r, t in res.files.items()
-        if r.startswith("client/")
-        for m in re.findall(r"\n    async def (\w+)\(", t)
-    }
-    print(f"wrote {len(res.files)} files to {out_dir} ({len(methods)} command methods)")
-    return 0
-
-
-def write(files: Mapping[str, str], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for old in sorted(out.rglob("*.py")):
-        rel = old.relative_to(out).as_posix()
-        if rel not in files:
-            old.unlink()
-    for rel, text in sorted(files.items()):
-        p = out / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() or p.read_text() != text:
-            p.write_text(text)
-
-
-def main_check(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
-    res = _build(spec_path)
-    if res.errors:
-        _report(res)
-        return 1
-    out = Path(out_dir)
-    diffs: list[str] = []
-    on_disk = {p.relative_to(out).as_posix(): p.read_text() for p in sorted(out.rglob("*.py"))}
-    for rel in sorted(set(on_disk) | set(res.files)):
-        a, b = on_disk.get(rel, ""), res.files.get(rel, "")
-        if a != b:
-            diffs.extend(
-                difflib.unified_diff(a.splitlines(True), b.splitlines(True), f"a/{rel}", f"b/{rel}")
-            )
-    if diffs:
-        sys.stdout.writelines(diffs)
-        print(f"\n{out_dir} is out of date: run `python -m codegen generate`", file=sys.stderr)
-        return 1
-    return 0

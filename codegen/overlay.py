@@ -157,15 +157,40 @@ ARGUMENTS: dict[str, list[Arg]] = {
 
 METHOD_NAMES: dict[str, str] = {"DEL": "delete"}
 
-_MAPPING = {"data": "mapping"}
+# A key may list alternatives ("data|field_value"): Redis 7.0 names these arguments
+# differently (7.2 renamed them), and a client generated from a 7.0 server alone keeps the
+# parameter names of the shipped one.
+_GROUP = {"group|groupname": "group"}
+_CONSUMER = {"group|groupname": "group", "consumer|consumername": "consumer"}
+_FLUSH = {"flush-type|async": "flush-type"}
+_UNIT = {"unit|index_unit": "unit"}
 RENAMES: dict[str, dict[str, str]] = {
-    "HSET": _MAPPING,
-    "HMSET": _MAPPING,
-    "MSET": _MAPPING,
-    "MSETNX": _MAPPING,
-    "ZADD": _MAPPING,
-    "XADD": {"data": "fields"},
-    "CONFIG SET": _MAPPING,
+    "HSET": {"data|field_value": "mapping"},
+    "HMSET": {"data|field_value": "mapping"},
+    "MSET": {"data|key_value": "mapping"},
+    "MSETNX": {"data|key_value": "mapping"},
+    "ZADD": {"data|score_member": "mapping"},
+    "XADD": {"data|field_value": "fields"},
+    "CONFIG SET": {"data|parameter_value": "mapping"},
+    "GEOADD": {"data|longitude_latitude_member": "data"},
+    "ACL CAT": {"category|categoryname": "category"},
+    "BITCOUNT": _UNIT,
+    "BITPOS": _UNIT,
+    "CLIENT UNBLOCK": {"unblock-type|timeout_error": "unblock-type"},
+    "CLUSTER ADDSLOTSRANGE": {"range|start-slot_end-slot": "range"},
+    "CLUSTER DELSLOTSRANGE": {"range|start-slot_end-slot": "range"},
+    "CLUSTER RESET": {"reset-type|hard_soft": "reset-type"},
+    "FLUSHALL": _FLUSH,
+    "FLUSHDB": _FLUSH,
+    "FUNCTION FLUSH": _FLUSH,
+    "SCRIPT FLUSH": _FLUSH,
+    "SHUTDOWN": {"save-selector|nosave_save": "save-selector"},
+    "XGROUP CREATE": _GROUP,
+    "XGROUP SETID": _GROUP,
+    "XGROUP DESTROY": _GROUP,
+    "XGROUP CREATECONSUMER": _CONSUMER,
+    "XGROUP DELCONSUMER": _CONSUMER,
+    "XINFO CONSUMERS": _GROUP,
 }
 
 _WEIGHTS = {"weights": "Sequence[float]"}

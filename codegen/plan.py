@@ -66,6 +66,12 @@ class Plan:
     # required oneofs flattened into keywords: exactly one of each group must be
     # given (the @overloads say so to the type checker; _e.exactly_one at run time)
     choices: list[list[str]] = field(default_factory=list)
+    # parameter -> the optional parameter it needs (ZRANDMEMBER's withscores needs
+    # count): checked at run time, and no @overload lets one go without the other
+    needs: dict[str, str] = field(default_factory=dict)
+    # the server published no argument tree (older module commands): keys from the key
+    # specs, then plain arguments as the arity allows
+    undescribed: bool = False
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

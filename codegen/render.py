@@ -7,8 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.replies import UNKNOWN, Entry, Reply
-from codegen.signatures import Item, Param, Plan, q
+from .replies import UNKNOWN, Entry, Reply
+from .signatures import Item, Param, Plan, q
 
 LINE = 100
 IND = "    "
@@ -254,8 +254,52 @@ def _overload_plan(
     if "None" in anns:
         anns = [a for a in anns if a != "None"] + ["None"]
     union = Reply(" | ".join(anns), None)
+    if len(anns) == 1 or len({r.ann for _, r in out}) == 1:
+        # every flag gives the same type (PING's status or bulk): overloads would
+        # differ in nothing; the converters still differ (see _render_method)
+        return _choice_overloads(spec, plan, [({}, union)]), union
     out.append(({f: "any" for f in flags_all}, union))
-    return _choice_overloads(spec, plan, out), union
+    return _choice_overloads(spec, plan, _with_needs(plan, out)), union
+
+
+def _with_needs(
+    plan: Plan, out: list[tuple[dict[str, str], Reply]]
+) -> list[tuple[dict[str, str], Reply]]:
+    """Overloads that never let a parameter go without the one it needs
+    (``zrandmember(k, withscores=True)`` without ``count`` matches none)."""
+    needs = {}
+    for dep, head in plan.needs.items():
+        hp = plan.param(head)
+        if hp is None or (hp.default != "None" and not hp.is_bool):
+            continue
+        if hp.positional and any(
+            b.positional and b.default for b in plan.params[: plan.params.index(hp)]
+        ):
+            continue  # it cannot lose its default in an overload
+        needs[dep] = head
+    result: list[tuple[dict[str, str], Reply]] = []
+    for modes, reply in out:
+        variants = [dict(modes)]
+        for dep, head in needs.items():
+            if dep not in modes:
+                continue
+            nxt: list[dict[str, str]] = []
+            for m in variants:
+                dm, hm = m[dep], m.get(head)
+                if dm == "false" or hm == "true":
+                    nxt.append(m)
+                elif hm == "false":
+                    if dm == "any":
+                        nxt.append({**m, dep: "false"})
+                elif dm == "true":
+                    nxt.append({**m, head: "true"})
+                else:  # both may or may not be given: two overloads
+                    nxt += [{**m, dep: "false"}, {**m, head: "true"}]
+            variants = nxt
+        for m in variants:
+            if all(m != r for r, _ in result):
+                result.append((m, reply))
+    return result
 
 
 def _choice_overloads(
@@ -285,7 +329,7 @@ def _choice_overloads(
 
 
 def _split(ann: str) -> list[str]:
-    from codegen.replies import _split_union
+    from .replies import _split_union
 
     return _split_union(ann)
 
@@ -322,7 +366,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
     # the converters: (condition, converter name) in priority order, then the default
     entry = spec.reply
     choices: list[tuple[str, str | None]] = []
-    if overloads and entry:
+    if entry and entry.overloads:
         for flags, reply, _ in entry.overloads:
             cond = " or ".join(
                 " and ".join(plan.param(f).given() for f in alt.split("&"))  # type: ignore[union-attr]

@@ -14,8 +14,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from codegen.nodes import Node, Overlay, is_ident_token, to_nodes
-from codegen.plan import (
+from .nodes import Node, Overlay, is_ident_token, to_nodes
+from .plan import (
     _BASE_TYPES,
     SCALARS,
     Item,
@@ -28,7 +28,7 @@ from codegen.plan import (
     pyname,
     q,
 )
-from codegen.structures import StructureRules
+from .structures import StructureRules
 
 __all__ = [
     "Item",
@@ -389,6 +389,8 @@ class _Walker(StructureRules):
             names = ", ".join(d.name for d in dep_all)
             msg = f"{self.cmd}: {names} needs {head.name}"
             self.checks.append(f"if {self.ref_missing(head)} and {cond}: raise DataError({q(msg)})")
+            for d in deps:
+                self.plan.needs[d.name] = head.name
         return out
 
     @staticmethod
@@ -422,6 +424,9 @@ def plan_command(cmd: Any, overlay: Overlay) -> Plan:
     """The parameters and encoding of one command's method."""
     plan = Plan(command=cmd.name)
     args = overlay.arguments(cmd.name)
+    undescribed = not cmd.arguments and not cmd.is_container
+    if args is None and undescribed and cmd.arity != len(cmd.name.split(" ")):
+        return plan_undescribed(cmd)
     nodes = to_nodes(args if args is not None else cmd.arguments)
     w = _Walker(plan, tuple(cmd.available_in), overlay)
     words = [("x", q(part)) for part in cmd.name.split(" ")]
@@ -440,7 +445,8 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
     for name, default in overlay.defaults(plan.command).items():
         p = plan.param(name)
         if p is None:
-            raise PlanError(f"overlay default for {plan.command}: no parameter {q(name)}")
+            continue  # reported by Overlay.unused(): this spec's servers lack the parameter
+        overlay.mark_used("DEFAULTS", plan.command, name)
         p.kind = "opt"
         p.default = default
     req = [p for p in plan.params if p.kind == "req"]
@@ -493,3 +499,58 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
         + [p for p in positional if p.varargs]
         + kw
     )
+
+
+def _fixed_key_offsets(cmd: Any, words: int) -> list[int]:
+    """Offsets (0 = first argument after the name) of the keys the key specs place at
+    fixed positions, up to the first spec that does not (a range to the end, a keyword
+    search, a key count)."""
+    offsets: list[int] = []
+    for ks in cmd.key_specs:
+        bs, fk = ks.begin_search, ks.find_keys
+        if bs.get("type") != "index" or fk.get("type") != "range":
+            break
+        first = int(bs["spec"]["index"]) - words
+        last = int(fk["spec"].get("lastkey", 0))
+        step = int(fk["spec"].get("keystep", 1)) or 1
+        if first < 0 or last < 0:
+            break
+        offsets.extend(range(first, first + last + 1, step))
+    return sorted(set(offsets))
+
+
+def plan_undescribed(cmd: Any) -> Plan:
+    """A command whose server describes no arguments (modules that predate command docs):
+    its keys (from the key specs) as positional parameters, then plain arguments as the
+    arity allows: named ones up to the minimum, ``*args`` when more may follow."""
+    words = len(cmd.name.split(" "))
+    plan = Plan(command=cmd.name, undescribed=True)
+    keys = _fixed_key_offsets(cmd, words)
+    arity = cmd.arity
+    minimum = (abs(arity) - words) if arity else 0
+    fixed = max([minimum, *(k + 1 for k in keys)])
+    if arity > 0:
+        fixed = max(fixed, arity - words)
+    n_keys = len(keys)
+    n_args = fixed - n_keys
+    items: list[Item] = [("x", q(part)) for part in cmd.name.split(" ")]
+    ki = ai = 0
+    for pos in range(fixed):
+        if pos in keys:
+            ki += 1
+            name, ann = ("key" if n_keys == 1 else f"key{ki}"), "KeyT"
+        else:
+            ai += 1
+            name, ann = ("arg" if n_args == 1 else f"arg{ai}"), "ValueT"
+        plan.params.append(
+            Param(name, ann, "req", positional=True, syntax=name, avail=tuple(cmd.available_in))
+        )
+        items.append(("x", name))
+    if arity <= 0:
+        plan.params.append(
+            Param("args", "ValueT", "req", positional=True, varargs=True, multiple=True,
+                  syntax="[arg ...]", avail=tuple(cmd.available_in))
+        )
+        items.append(("*", "args"))
+    plan.items = items
+    return plan

@@ -44,6 +44,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .cluster import RedisCluster
     from .lock import Lock, LockError, LockNotOwnedError
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
@@ -62,6 +63,7 @@ _LAZY = {
     "Pipeline": "pipeline",
     "Message": "pubsub",
     "PubSub": "pubsub",
+    "RedisCluster": "cluster",
     "Script": "scripting",
     "MasterNotFoundError": "sentinel",
     "ReplicaNotFoundError": "sentinel",
@@ -114,6 +116,7 @@ __all__ = [
     "PubSub",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
     "ReplicaNotFoundError",
     "ResponseError",

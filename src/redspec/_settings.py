@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ssl
+import ssl as _ssl
 from dataclasses import dataclass, field
 
 from .errors import DataError
@@ -23,6 +23,8 @@ class ConnectionSettings:
     """Immutable connection settings.
 
     ``path`` selects a unix socket (``host`` and ``port`` are then ignored).
+    ``readonly`` sends READONLY in the greeting (a cluster replica then
+    serves reads of the slots its primary owns).
     ``protocol`` is the RESP version asked for with HELLO; a server without
     HELLO gets RESP2. The password is kept out of ``repr``.
     """
@@ -35,13 +37,14 @@ class ConnectionSettings:
     password: str | None = field(default=None, repr=False)
     protocol: int = 3
     client_name: str | None = None
-    ssl: ssl.SSLContext | None = None
+    ssl: _ssl.SSLContext | None = None
     server_hostname: str | None = None
     connect_timeout: float | None = 5.0
     decode_responses: bool = False
     encoding: str = "utf-8"
     lib_name: str = "redspec"
     lib_version: str = field(default_factory=_package_version)
+    readonly: bool = False
 
     def __post_init__(self) -> None:
         if self.protocol not in (2, 3):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import ssl as _ssl
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, TypedDict, overload
@@ -98,7 +98,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     _fast_max: int
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[bytes],
         host: str = ...,
         port: int = ...,
@@ -108,7 +108,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[str],
         host: str = ...,
         port: int = ...,
@@ -118,7 +118,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[Any],
         host: str = ...,
         port: int = ...,
@@ -152,46 +152,31 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ssl_cert_reqs: str | None = None,
         ssl_check_hostname: bool | None = None,
     ) -> None:
-        _check_str("host", host, optional=False)
-        _check_str("unix_socket_path", unix_socket_path)
-        _check_str("username", username)
-        _check_str("password", password)
-        _check_str("client_name", client_name)
-        try:
-            codecs.lookup(encoding)
-        except (LookupError, TypeError):
-            raise DataError(f"unknown encoding {encoding!r}") from None
-        _check_int("port", port, 0, 65535)
-        _check_int("db", db, 0, None)
-        _check_int("max_connections", max_connections, 1, None)
-        for name, value in (
-            ("connect_timeout", connect_timeout),
-            ("command_timeout", command_timeout),
-            ("pool_timeout", pool_timeout),
-        ):
-            _check_timeout(name, value)
-        context = _ssl_context(
-            ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
-        )
-        settings = ConnectionSettings(
+        settings, retry, max_conns, pool_wait = prepare_settings(
             host=host,
             port=port,
-            path=unix_socket_path,
             db=db,
             username=username,
             password=password,
+            ssl=ssl,
             protocol=protocol,
-            client_name=client_name,
-            ssl=context,
-            connect_timeout=connect_timeout,
-            decode_responses=bool(decode_responses),
+            decode_responses=decode_responses,
             encoding=encoding,
-        )
-        self._core = ClientCore(
-            settings,
-            retry_reads=bool(retry_reads),
+            connect_timeout=connect_timeout,
+            command_timeout=command_timeout,
             max_connections=max_connections,
             pool_timeout=pool_timeout,
+            client_name=client_name,
+            unix_socket_path=unix_socket_path,
+            retry_reads=retry_reads,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_cert_reqs=ssl_cert_reqs,
+            ssl_check_hostname=ssl_check_hostname,
+        )
+        self._core = ClientCore(
+            settings, retry_reads=retry, max_connections=max_conns, pool_timeout=pool_wait
         )
         self._set_timeout(command_timeout)
 
@@ -286,7 +271,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         return self._call(args, WRITE)
 
     @asynccontextmanager
-    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncIterator[Connection]:
+    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncGenerator[Connection]:
         """A connection for the caller alone, for stateful sessions.
 
         ``async with client._exclusive() as conn:`` leases a connection from the
@@ -337,6 +322,75 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         tls = " ssl" if s.ssl is not None else ""
         state = " closed" if self._core.closed else ""
         return f"<{type(self).__name__} {where} db={s.db}{tls}{state}>"
+
+
+def prepare_settings(
+    *,
+    host: str,
+    port: int,
+    db: int,
+    username: str | None,
+    password: str | None,
+    ssl: _ssl.SSLContext | bool | None,
+    protocol: int,
+    decode_responses: bool,
+    encoding: str,
+    connect_timeout: float | None,
+    command_timeout: float | None,
+    max_connections: int,
+    pool_timeout: float | None,
+    client_name: str | None,
+    unix_socket_path: str | None,
+    retry_reads: bool,
+    ssl_ca_certs: str | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    ssl_cert_reqs: str | None,
+    ssl_check_hostname: bool | None,
+) -> tuple[ConnectionSettings, bool, int, float | None]:
+    """Check every setting of ``Redis`` and build the connection settings.
+
+    Returns (settings, retry_reads, max_connections, pool_timeout): what a
+    ``ClientCore`` is made from. Shared with ``RedisCluster``, whose nodes
+    are each served by a core made the same way. Raises ``DataError``
+    naming the bad setting (never a password's value).
+    """
+    _check_str("host", host, optional=False)
+    _check_str("unix_socket_path", unix_socket_path)
+    _check_str("username", username)
+    _check_str("password", password)
+    _check_str("client_name", client_name)
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    _check_int("port", port, 0, 65535)
+    _check_int("db", db, 0, None)
+    _check_int("max_connections", max_connections, 1, None)
+    for name, value in (
+        ("connect_timeout", connect_timeout),
+        ("command_timeout", command_timeout),
+        ("pool_timeout", pool_timeout),
+    ):
+        _check_timeout(name, value)
+    context = _ssl_context(
+        ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
+    )
+    settings = ConnectionSettings(
+        host=host,
+        port=port,
+        path=unix_socket_path,
+        db=db,
+        username=username,
+        password=password,
+        protocol=protocol,
+        client_name=client_name,
+        ssl=context,
+        connect_timeout=connect_timeout,
+        decode_responses=bool(decode_responses),
+        encoding=encoding,
+    )
+    return settings, bool(retry_reads), max_connections, pool_timeout
 
 
 def _check_str(name: str, value: object, *, optional: bool = True) -> None:
@@ -410,7 +464,7 @@ def _ssl_context(
         context = _ssl.create_default_context(cafile=ca_certs)
         if certfile is not None:
             context.load_cert_chain(certfile, keyfile)
-    except (OSError, _ssl.SSLError) as exc:
+    except OSError as exc:  # ssl.SSLError included
         raise DataError(f"cannot load TLS certificates: {exc}") from None
     if reqs == _ssl.CERT_NONE:
         if check_hostname:

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from .client import Redis
     from .connection import Connection
 
-T = TypeVar("T")
+# Covariant: a Pending[bytes] is a Pending[bytes | None] (it only hands values out).
+T_co = TypeVar("T_co", covariant=True)
 Conv = Callable[[Any], Any]
 
 __all__ = ["Pending", "Pipeline"]
@@ -80,7 +81,7 @@ def _consume(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-class Pending(Generic[T]):
+class Pending(Generic[T_co]):
     """The future result of one queued command; ``result()`` once executed.
 
     In a watching transaction (immediate mode, between ``watch()`` and
@@ -109,16 +110,16 @@ class Pending(Generic[T]):
         """True once the reply (or the error) is in."""
         return self._value is not _UNSET or self._error is not None
 
-    def result(self) -> T:
+    def result(self) -> T_co:
         """The reply, converted; raises the command's error if it failed."""
         if self._error is not None:
             raise self._error
         if self._value is _UNSET:
             raise RedisError("the pipeline has not been executed yet")
-        value: T = self._value
+        value: T_co = self._value
         return value
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[Any, None, T_co]:
         fut = self._future
         if fut is not None and not self.done:
             try:

@@ -314,12 +314,6 @@ class ConnectionCommands(ClientBase[AnyStr]):
         """
         return await self._call(("ECHO", message), WRITE)
 
-    @overload
-    async def ping(self, message: None = ...) -> AnyStr: ...
-    @overload
-    async def ping(self, message: ValueT) -> AnyStr: ...
-    @overload
-    async def ping(self, message: ValueT | None = ...) -> AnyStr: ...
     async def ping(self, message: ValueT | None = None) -> AnyStr:
         """Returns the server's liveliness response.
 

@@ -386,7 +386,7 @@ class HashCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withvalues: Literal[True],
     ) -> list[tuple[AnyStr, AnyStr]]: ...
     @overload
@@ -403,6 +403,14 @@ class HashCommands(ClientBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withvalues: Literal[False] = ...,
+    ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None: ...
+    @overload
+    async def hrandfield(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withvalues: bool = ...,
     ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None: ...
     async def hrandfield(

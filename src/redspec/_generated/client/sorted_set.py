@@ -476,7 +476,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withscores: Literal[True],
     ) -> list[tuple[AnyStr, float]]: ...
     @overload
@@ -493,6 +493,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None: ...
+    @overload
+    async def zrandmember(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withscores: bool = ...,
     ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None: ...
     async def zrandmember(

@@ -94,6 +94,39 @@ class StreamCommands(ClientBase[AnyStr]):
         argv.extend(ids)
         return await self._call(argv, WRITE)
 
+    @overload
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: Literal[False] = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> AnyStr: ...
+    @overload
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: Literal[True],
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> AnyStr | None: ...
+    @overload
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: bool = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> AnyStr | None: ...
     async def xadd(
         self,
         key: KeyT,

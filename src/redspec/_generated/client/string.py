@@ -340,16 +340,16 @@ class StringCommands(ClientBase[AnyStr]):
         key: KeyT,
         value: ValueT,
         *,
-        nx: bool = ...,
-        xx: bool = ...,
-        ifeq: ValueT | None = ...,
+        nx: Literal[False] = ...,
+        xx: Literal[False] = ...,
+        ifeq: None = ...,
         get: Literal[False] = ...,
         ex: Seconds | None = ...,
         px: Millis | None = ...,
         exat: UnixSeconds | None = ...,
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
-    ) -> bool | None: ...
+    ) -> bool: ...
     @overload
     async def set(
         self,
@@ -366,6 +366,54 @@ class StringCommands(ClientBase[AnyStr]):
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
     ) -> AnyStr | None: ...
+    @overload
+    async def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: Literal[True],
+        xx: bool = ...,
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> bool | None: ...
+    @overload
+    async def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: Literal[True],
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> bool | None: ...
+    @overload
+    async def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: bool = ...,
+        ifeq: ValueT,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> bool | None: ...
     @overload
     async def set(
         self,

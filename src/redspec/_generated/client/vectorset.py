@@ -70,6 +70,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Adds an element and its vector to a vector set (creating the key if needed).
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -113,6 +114,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the number of elements in a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -124,6 +126,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the dimension of the vectors in a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -165,6 +168,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the vector of an element of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -183,6 +187,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the JSON attributes of an element of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -195,6 +200,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns information about a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -206,6 +212,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Tells whether an element belongs to a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -248,6 +255,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -280,6 +288,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns one or more random elements of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -295,6 +304,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Removes an element from a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -307,6 +317,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -606,6 +617,7 @@ class VectorsetCommands(ClientBase[AnyStr]):
         """Returns the elements most similar to a vector or to an element.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:

@@ -317,13 +317,7 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("ECHO", message), WRITE, None)
 
-    @overload
-    def ping(self, message: None = ...) -> Pending[AnyStr]: ...
-    @overload
-    def ping(self, message: ValueT) -> Pending[AnyStr]: ...
-    @overload
-    def ping(self, message: ValueT | None = ...) -> Pending[AnyStr]: ...
-    def ping(self, message: ValueT | None = None) -> Pending[Any]:
+    def ping(self, message: ValueT | None = None) -> Pending[AnyStr]:
         """Returns the server's liveliness response.
 
         Complexity: O(1)

@@ -389,7 +389,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withvalues: Literal[True],
     ) -> Pending[list[tuple[AnyStr, AnyStr]]]: ...
     @overload
@@ -406,6 +406,14 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withvalues: Literal[False] = ...,
+    ) -> Pending[AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None]: ...
+    @overload
+    def hrandfield(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withvalues: bool = ...,
     ) -> Pending[AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None]: ...
     def hrandfield(

@@ -470,7 +470,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withscores: Literal[True],
     ) -> Pending[list[tuple[AnyStr, float]]]: ...
     @overload
@@ -487,6 +487,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> Pending[AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None]: ...
+    @overload
+    def zrandmember(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withscores: bool = ...,
     ) -> Pending[AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None]: ...
     def zrandmember(

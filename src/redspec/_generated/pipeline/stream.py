@@ -97,6 +97,39 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         argv.extend(ids)
         return self._call(argv, WRITE, None)
 
+    @overload
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: Literal[False] = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> Pending[AnyStr]: ...
+    @overload
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: Literal[True],
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> Pending[AnyStr | None]: ...
+    @overload
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        *,
+        nomkstream: bool = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        id: StreamIdT | Literal["*"] = ...,
+    ) -> Pending[AnyStr | None]: ...
     def xadd(
         self,
         key: KeyT,
@@ -106,7 +139,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
         trim: StreamTrim | None = None,
         id: StreamIdT | Literal["*"] = "*",
-    ) -> Pending[AnyStr | None]:
+    ) -> Pending[Any]:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
         Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of

@@ -341,16 +341,16 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         value: ValueT,
         *,
-        nx: bool = ...,
-        xx: bool = ...,
-        ifeq: ValueT | None = ...,
+        nx: Literal[False] = ...,
+        xx: Literal[False] = ...,
+        ifeq: None = ...,
         get: Literal[False] = ...,
         ex: Seconds | None = ...,
         px: Millis | None = ...,
         exat: UnixSeconds | None = ...,
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
-    ) -> Pending[bool | None]: ...
+    ) -> Pending[bool]: ...
     @overload
     def set(
         self,
@@ -367,6 +367,54 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
     ) -> Pending[AnyStr | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: Literal[True],
+        xx: bool = ...,
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: Literal[True],
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: bool = ...,
+        ifeq: ValueT,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
     @overload
     def set(
         self,
@@ -440,7 +488,7 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("PXAT", _e.unix_millis(pxat)))
         if keepttl:
             argv.append("KEEPTTL")
-        return self._call(argv, WRITE, to_ok)
+        return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> Pending[bool]:

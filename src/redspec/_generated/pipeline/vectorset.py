@@ -73,6 +73,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Adds an element and its vector to a vector set (creating the key if needed).
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -116,6 +117,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the number of elements in a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -127,6 +129,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the dimension of the vectors in a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -162,6 +165,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the vector of an element of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -178,6 +182,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the JSON attributes of an element of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -190,6 +195,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns information about a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -201,6 +207,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Tells whether an element belongs to a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -237,6 +244,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -263,6 +271,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns one or more random elements of a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -278,6 +287,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Removes an element from a vector set.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -290,6 +300,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
@@ -589,6 +600,7 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the elements most similar to a vector or to an element.
 
         Available on: Redis 8.2.3.
+        Module: vectorset.
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:

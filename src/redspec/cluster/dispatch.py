@@ -256,6 +256,8 @@ class Dispatcher:
                     continue
             elif isinstance(err, (ClusterDownError, ReadOnlyError)):
                 topology.request_refresh()
+            elif isinstance(err, BusyLoadingError) and attempt.node is not None:
+                attempt.node.down_until = time.monotonic() + DOWN_FOR  # reads go elsewhere
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise err

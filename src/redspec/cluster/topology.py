@@ -232,8 +232,6 @@ class Topology:
     async def initialize(self) -> None:
         """Discover the topology now (waits for the refresh round)."""
         await self.refresh()
-        if self.refresh_interval and self._periodic is None:
-            self._periodic = asyncio.get_running_loop().create_task(self._refresh_periodically())
 
     def request_refresh(self) -> None:
         """Refresh in the background; coalesced with a round already running."""
@@ -431,6 +429,8 @@ class Topology:
         self.version += 1
         self.initialized = True
         self._last_error = None
+        if self.refresh_interval and self._periodic is None and not self.closed:
+            self._periodic = asyncio.get_running_loop().create_task(self._refresh_periodically())
         listed = {n.name for s in shards for n in (s.primary, *s.replicas)}
         for name in [n for n in self.nodes if n not in listed]:
             self._retire(self.nodes.pop(name))

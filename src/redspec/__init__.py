@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
     from .scripting import Script
+    from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel
     from .streams import StreamConsumer, StreamReader
 
 # The layers above the client load on first use: ``import redspec`` stays as
@@ -64,6 +65,9 @@ _LAZY = {
     "PubSub": "pubsub",
     "RedisCluster": "cluster",
     "Script": "scripting",
+    "MasterNotFoundError": "sentinel",
+    "ReplicaNotFoundError": "sentinel",
+    "Sentinel": "sentinel",
     "StreamConsumer": "streams",
     "StreamReader": "streams",
 }
@@ -99,6 +103,7 @@ __all__ = [
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "Message",
     "MovedError",
     "NoScriptError",
@@ -113,8 +118,10 @@ __all__ = [
     "Redis",
     "RedisCluster",
     "RedisError",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
+    "Sentinel",
     "StreamConsumer",
     "StreamConsumerInfo",
     "StreamEntry",

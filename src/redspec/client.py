@@ -22,7 +22,7 @@ from ._settings import ConnectionSettings
 from .connection import Connection, PushHandler
 from .errors import DataError
 from .helpers import ClientHelpers
-from .url import parse_url
+from .url import is_sentinel_url, parse_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -210,7 +210,15 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         setting of the constructor may be given as a query parameter; keywords
         passed here win over the URL. ``decode_responses=true`` in the query
         works, but only the keyword makes the type ``Redis[str]``.
+
+        ``redis+sentinel://h1:26379,h2:26379/mymaster/0`` gives a client of
+        that service's master through a ``Sentinel`` the client owns (see
+        ``redspec.sentinel``).
         """
+        if is_sentinel_url(url):
+            from .sentinel import client_from_url
+
+            return client_from_url(url, settings)
         options = parse_url(url)
         options.update(settings)
         return cls(**options)

@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from . import overlay as overlay_data
 from . import routing as routing_model
+from .forms import project_overlay, variant_plan
 from .nodes import Node, Overlay, to_nodes
 from .render import Converters, MethodSpec, RenderError, render_method, used_names
 from .replies import Entry, Reply, load_replies
@@ -195,8 +195,19 @@ def docstring(
                 note += f" ({availability(p.avail, spec, only=True)})"
             if p.deprecated:
                 note += " (deprecated)"
+            if p.note:
+                note = f"    {p.name}: {p.note} (redis-py form)"
             lines.append(note)
     return lines
+
+
+def _variant_entry(entry: Entry, required: list[str]) -> Entry:
+    """The reply entry of a variant: the reply of the first line its required parameters
+    select (XPENDING +start for xpending_range); the lines before it still select theirs."""
+    for i, (flags, reply, src) in enumerate(entry.overloads):
+        if any(set(alt.split("&")) <= set(required) for alt in flags):
+            return Entry(entry.command, reply, src, entry.overloads[:i], entry.where)
+    return entry
 
 
 def deprecation(cmd: Command) -> str:
@@ -273,7 +284,7 @@ def build(
     listed in ``Result.unused`` (a user's spec from one server, or another server).
     """
     res = Result()
-    ov = Overlay(overlay if overlay is not None else vars(overlay_data))
+    ov = Overlay(overlay if overlay is not None else project_overlay())
     replies = load_replies() if replies is None else replies
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -346,6 +357,34 @@ def build(
             deprecated=deprecation(cmd) if cmd.is_deprecated else None,
             blocking=blocking,
             reply=entry,
+        )
+        groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
+    by_name = {c.name: c for c in spec.all_commands()}
+    for vname, variant in sorted((ov.data.get("VARIANTS") or {}).items()):
+        cmd = by_name.get(variant["command"])
+        if cmd is None:
+            unmatched.append(f"compat: VARIANTS[{vname!r}] names no command of the spec")
+            continue
+        try:
+            plan = variant_plan(plan_command(cmd, ov), vname, variant["required"])
+        except PlanError as e:
+            res.errors.append(str(e))
+            continue
+        if vname in taken:
+            res.errors.append(f"compat: VARIANTS[{vname!r}]: method name taken by {taken[vname]}")
+            continue
+        taken[vname] = cmd.name
+        entry = replies.get(cmd.name)
+        doc = docstring(cmd, plan, spec, False, ov.summary(cmd.name))
+        doc[1:1] = ["", f"The {method_name(cmd, ov)}() form with {', '.join(variant['required'])}."]
+        ms = MethodSpec(
+            name=vname,
+            command=cmd.name,
+            readonly=cmd.is_readonly,
+            doc=doc,
+            deprecated=deprecation(cmd) if cmd.is_deprecated else None,
+            blocking=None,
+            reply=None if entry is None else _variant_entry(entry, variant["required"]),
         )
         groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
     for u in ov.unused(names):
@@ -505,6 +544,8 @@ def _imports(
             out.append("else:")
             out.append("    from redspec._deprecation import deprecated")
         out.append("")
+    if "_c." in text:
+        out.append("from redspec import _compat as _c")
     if "_e." in text:
         out.append("from redspec import _encode as _e")
     base = "PipelineBase" if pipeline else "ClientBase"

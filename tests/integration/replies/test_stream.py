@@ -143,7 +143,14 @@ async def groups(c: Ctx) -> None:
 
 
 @CASES.case(
-    "xadd", "xgroup_create", "xreadgroup", "xdel", "xclaim", "xautoclaim", "xpending", "xpending_range"
+    "xadd",
+    "xgroup_create",
+    "xreadgroup",
+    "xdel",
+    "xclaim",
+    "xautoclaim",
+    "xpending",
+    "xpending_range",
 )
 async def claims(c: Ctx) -> None:
     r = c.r

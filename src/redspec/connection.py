@@ -211,6 +211,8 @@ class Connection(asyncio.Protocol):
         commands: list[list[Any]] = []
         if s.db:
             commands.append(["SELECT", s.db])
+        if s.readonly:
+            commands.append(["READONLY"])
         if s.lib_name:
             commands.append(["CLIENT", "SETINFO", "LIB-NAME", s.lib_name])
         if s.lib_version:

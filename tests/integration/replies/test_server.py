@@ -386,6 +386,19 @@ def _link_up(replica: RedisServer) -> bool:
     return info_field(replica, "replication", "master_link_status") == "up"
 
 
+def _failed_over(server: RedisServer) -> bool:
+    """``server`` handed its primary role over, and its FAILOVER is finished.
+
+    ROLE says "slave" as soon as the old primary starts following the new one;
+    the failover ends only when the new primary answered its PSYNC, and until
+    then REPLICAOF and FAILOVER are refused ("not allowed while failing over").
+    """
+    return (
+        raw(server, "ROLE")[0] == b"slave"
+        and info_field(server, "replication", "master_failover_state") == "no-failover"
+    )
+
+
 async def test_replication_and_failover(protocol: int) -> None:
     primary = start_server("redis8", args=_replica_args())
     replica = start_server("redis8", args=_replica_args())
@@ -403,10 +416,10 @@ async def test_replication_and_failover(protocol: int) -> None:
         assert as_primary[0] == b"master" and as_primary[2][0][1] == str(replica.port).encode()  # type: ignore[index]
 
         await calls.check(rp.failover, timeout=5000, expect=True)
-        wait_until("the failover", lambda: raw(primary, "ROLE")[0] == b"slave", timeout=10)
+        wait_until("the failover", lambda: _failed_over(primary), timeout=10)
         wait_until("the old primary to sync", lambda: _link_up(primary))
         await calls.check(rr.failover, to=(primary.host, primary.port), expect=True)
-        wait_until("the failback", lambda: raw(replica, "ROLE")[0] == b"slave", timeout=10)
+        wait_until("the failback", lambda: _failed_over(replica), timeout=10)
         await calls.error(rp.failover, abort=True, match="No failover in progress")
 
         with pytest.warns(DeprecationWarning):
@@ -417,6 +430,37 @@ async def test_replication_and_failover(protocol: int) -> None:
     finally:
         await rp.aclose()
         await rr.aclose()
+        primary.stop()
+        replica.stop()
+
+
+def test_failover_is_finished_only_when_the_state_says_so() -> None:
+    """Why the test above waits for master_failover_state, not only for ROLE.
+
+    A target that does not answer (here: stopped) holds the old primary in
+    failover-in-progress with ROLE already "slave": a test that waited on ROLE
+    alone then sent REPLICAOF and got "not allowed while failing over" (a
+    loaded machine made the same window by answering late).
+    """
+    primary = start_server("redis8", args=_replica_args())
+    replica = start_server("redis8", args=_replica_args())
+    try:
+        raw(replica, "REPLICAOF", primary.host, primary.port)
+        wait_until("the replica to sync", lambda: _link_up(replica))
+        assert replica.proc is not None
+        os.kill(replica.proc.pid, signal.SIGSTOP)
+        try:
+            raw(primary, "SET", "rt:k", "v")  # the stopped target falls behind
+            raw(primary, "FAILOVER", "TO", replica.host, replica.port, "TIMEOUT", 100, "FORCE")
+            wait_until("the old primary to follow", lambda: raw(primary, "ROLE")[0] == b"slave")
+            assert not _failed_over(primary)
+            with pytest.raises(redspec.ResponseError, match="not allowed while failing over"):
+                raw(primary, "REPLICAOF", "NO", "ONE")
+        finally:
+            os.kill(replica.proc.pid, signal.SIGCONT)
+        wait_until("the failover to finish", lambda: _failed_over(primary), timeout=10)
+        assert raw(primary, "REPLICAOF", "NO", "ONE") == b"OK"
+    finally:
         primary.stop()
         replica.stop()
 

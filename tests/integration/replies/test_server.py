@@ -172,7 +172,8 @@ async def test_config(r: redspec.Redis[bytes], admin: ConfiguredServer, protocol
     await calls.check(r.config_get, "rt-no-such-parameter", expect={})
     both = await calls.check(r.config_get, "maxmemory-samples", "hz")
     assert set(both) == {b"maxmemory-samples", b"hz"}
-    await calls.check(r.config_set, mapping={"maxmemory-samples": 7, "hz": both[b"hz"]}, expect=True)
+    settings = {"maxmemory-samples": 7, "hz": both[b"hz"]}
+    await calls.check(r.config_set, mapping=settings, expect=True)
     assert await _config_value(r, "maxmemory-samples") == b"7"
     await r.config_set(mapping={"maxmemory-samples": both[b"maxmemory-samples"]})
     await calls.check(r.config_resetstat, expect=True)

@@ -16,6 +16,7 @@ import jinja2
 
 from . import overlay as overlay_data
 from . import routing as routing_model
+from .known import load_known, plans_of, render_known, widen
 from .nodes import Node, Overlay, to_nodes
 from .render import Converters, MethodSpec, RenderError, render_method, used_names
 from .replies import Entry, Reply, load_replies
@@ -116,6 +117,8 @@ class Result:
     arity: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     undescribed: list[str] = field(default_factory=list)  # no argument tree: *args methods
+    new_arguments: list[str] = field(default_factory=list)  # parameters the replies predate
+    known_arguments: str = ""  # codegen/known_arguments.txt for this spec
     routing: list[str] = field(default_factory=list)  # routing the spec does not define
 
 
@@ -267,10 +270,12 @@ def plan_methods(
     res: Result,
     unmatched: list[str],
     taken_names: Mapping[str, str] | None = None,
+    known: Mapping[str, frozenset[str]] | None = None,
 ) -> tuple[dict[str, list[tuple[Command, Plan, MethodSpec]]], dict[str, Model]]:
     """Plan the method of each of ``commands`` that gets one: by group, with the dataclasses
     they need. Problems go to ``res`` (and ``unmatched``, per the strictness);
-    ``taken_names``: method names already in use (method -> what uses it)."""
+    ``taken_names``: method names already in use (method -> what uses it); ``known``: the
+    parameters the reply table was written against (codegen/known.py)."""
     groups: dict[str, list[tuple[Command, Plan, MethodSpec]]] = {}
     models: dict[str, Model] = {}
     taken: dict[str, str] = dict(taken_names or {})
@@ -302,6 +307,10 @@ def plan_methods(
             res.missing_replies.append(cmd.name)
         else:
             entry = fit_entry(entry, plan, unmatched)
+            if known is not None and cmd.name in known:
+                entry, fresh = widen(entry, plan, known[cmd.name])
+                if fresh:
+                    res.new_arguments.append(f"{cmd.name}: {', '.join(fresh)}")
         blocking = None
         if cmd.is_blocking:
             blocking = ov.blocking(cmd.name)
@@ -334,6 +343,7 @@ def build(
     overlay: Mapping[str, Any] | None = None,
     *,
     strict: bool = False,
+    known: Mapping[str, frozenset[str]] | None = None,
 ) -> Result:
     """Generate every module from ``spec``.
 
@@ -363,7 +373,12 @@ def build(
         if cmd not in names:
             unmatched.append(f"reply table {replies[cmd].where}: {cmd} exists on no server")
 
-    groups, models = plan_methods(spec, spec.all_commands(), ov, replies, res, unmatched)
+    if known is None and not strict:
+        known = load_known()
+    groups, models = plan_methods(
+        spec, spec.all_commands(), ov, replies, res, unmatched, known=None if strict else known
+    )
+    res.known_arguments = render_known(plans_of(groups))
     for u in ov.unused(names):
         unmatched.append(f"overlay: {u} matches no parameter")
 

@@ -429,7 +429,10 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
             f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r"
         )
         return out + body
-    choices = [(cond, c) for cond, c in choices if c != default_conv]
+    # A choice that converts as the default does is needed only before one that does not
+    # (the first matching choice wins: `rev` given must not fall through to `withscores`).
+    while choices and choices[-1][1] == default_conv:
+        choices.pop()
     for cond, c in choices:
         body.append(f"{IND * 2}if {cond}:")
         body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")

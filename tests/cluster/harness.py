@@ -270,6 +270,28 @@ class Cluster:
             for first, last, primary, *_ in node.command("CLUSTER", "SLOTS")
         ]
 
+    # ------------------------------------------------------------ changes
+
+    def move_slot(self, slot: int, target: ClusterNode) -> None:
+        """Migrate ``slot`` with its keys to ``target``, as ``redis-cli --cluster`` does:
+        IMPORTING/MIGRATING, MIGRATE of every key, then SETSLOT NODE everywhere."""
+        source = self.slot_owner(slot)
+        if source is target:
+            return
+        target.command("CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
+        source.command("CLUSTER", "SETSLOT", slot, "MIGRATING", target.node_id)
+        while True:
+            keys = source.command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+            if not keys:
+                break
+            source.command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+        for node in [target, source, *(n for n in self.primaries() if n not in (source, target))]:
+            node.command("CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
+        wait_until(f"every node to agree slot {slot} moved", self._agree_on_slots)
+
+    def _agree_on_slots(self) -> bool:
+        return len({_slot_view(n) for n in self.live_nodes()}) == 1
+
     # ------------------------------------------------------------ faults
 
     def kill(self, node: ClusterNode) -> None:

@@ -170,6 +170,9 @@ async def test_kill_9_of_a_primary_under_load(own_replicated_cluster: Cluster) -
                     if stop.is_set():
                         return
 
+        channel = keys[0]  # a shard channel in the victim's slot
+        ps = rc.pubsub(ignore_subscribe_messages=True)
+        await ps.ssubscribe(channel)
         loaders = [asyncio.ensure_future(load(i)) for i in range(5)]
         await asyncio.sleep(0.2)
         killed_at = time.monotonic()
@@ -196,6 +199,13 @@ async def test_kill_9_of_a_primary_under_load(own_replicated_cluster: Cluster) -
         assert promoted is not victim
         await rc.set(keys[0], "after")
         assert promoted.command("GET", keys[0]) == b"after"
+        # The shard subscription moved to the promoted replica, after a gap message.
+        msg = await _next_kind(ps, {"reconnected"})
+        assert msg.kind == "reconnected"  # type: ignore[attr-defined]
+        assert await rc.spublish(channel, "after") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert msg.data == b"after"  # type: ignore[attr-defined]
+        await ps.aclose()
 
 
 def _wait_offset(cluster: Cluster, primary: ClusterNode, replica: ClusterNode) -> None:
@@ -205,3 +215,81 @@ def _wait_offset(cluster: Cluster, primary: ClusterNode, replica: ClusterNode) -
         return p.get("master_repl_offset") == r.get("master_repl_offset")
 
     wait_until("the replica to catch up", caught_up)
+
+
+async def test_pipeline_and_transaction_follow_a_moved_slot(own_cluster: Cluster) -> None:
+    cluster = own_cluster
+    others = cluster.keys_on_every_primary(1, prefix="o")
+    async with RedisCluster.from_url(cluster.url) as rc:
+        await rc.mset({"{mv}:a": "a", "{mv}:b": "b", **{k: k for k in others}})
+        slot = key_slot("{mv}")
+        source = cluster.slot_owner(slot)
+        target = next(n for n in cluster.primaries() if n is not source)
+        await asyncio.to_thread(cluster.move_slot, slot, target)
+        # The client still believes the source owns the slot: MOVED inside the pipeline.
+        assert rc.node_for_key("{mv}:a").settings.port == source.port
+        async with rc.pipeline() as p:
+            p.get("{mv}:a")
+            p.set("{mv}:c", "c")
+            for k in others:
+                p.get(k)
+            p.get("{mv}:b")
+            results = await p.execute()
+        assert results == [b"a", True, *(k.encode() for k in others), b"b"]
+        assert rc.node_for_key("{mv}:a").settings.port == target.port
+        # A transaction answered MOVED is aborted whole, then sent to the new owner.
+        slot2 = key_slot("{mv2}")
+        await rc.set("{mv2}:n", 1)
+        source2 = cluster.slot_owner(slot2)
+        target2 = next(n for n in cluster.primaries() if n is not source2)
+        await asyncio.to_thread(cluster.move_slot, slot2, target2)
+        async with rc.pipeline(transaction=True) as p:
+            p.incr("{mv2}:n")
+            p.incr("{mv2}:n")
+            assert await p.execute() == [2, 3]
+        assert target2.command("GET", "{mv2}:n") == b"3"
+        # With WATCH the redirection is raised: the watch was on the old owner.
+        slot3 = key_slot("{mv3}")
+        await rc.set("{mv3}:n", 1)
+        source3 = cluster.slot_owner(slot3)
+        target3 = next(n for n in cluster.primaries() if n is not source3)
+        await asyncio.to_thread(cluster.move_slot, slot3, target3)
+        async with rc.pipeline(transaction=True) as p:
+            with pytest.raises(redspec.MovedError):
+                await p.watch("{mv3}:n")
+        async with rc.pipeline(transaction=True) as p:  # the table was updated
+            await p.watch("{mv3}:n")
+            p.multi()
+            p.incr("{mv3}:n")
+            assert await p.execute() == [2]
+
+
+async def _next_kind(ps: object, kinds: set[str], timeout: float = 15.0) -> object:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        msg = await ps.get_message(timeout=max(deadline - loop.time(), 0.01))  # type: ignore[attr-defined]
+        assert msg is not None, f"no {kinds} message in time"
+        if msg.kind in kinds:
+            return msg
+
+
+async def test_sharded_subscription_follows_a_slot_move(own_cluster: Cluster) -> None:
+    cluster = own_cluster
+    async with RedisCluster.from_url(cluster.url) as rc, rc.pubsub() as ps:
+        await ps.ssubscribe("{moving}chan", "{staying}chan")
+        slot = key_slot("{moving}chan")
+        source = cluster.slot_owner(slot)
+        target = next(n for n in cluster.primaries() if n is not source)
+        await asyncio.to_thread(cluster.move_slot, slot, target)
+        # The server dropped the subscription; it is made again on the new owner.
+        msg = await _next_kind(ps, {"reconnected"})
+        assert msg.kind == "reconnected"  # type: ignore[attr-defined]
+        assert target.command("PUBSUB", "SHARDNUMSUB", "{moving}chan")[1] == 1
+        assert await rc.spublish("{moving}chan", "after") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert (msg.channel, msg.data) == (b"{moving}chan", b"after")  # type: ignore[attr-defined]
+        assert await rc.spublish("{staying}chan", "still") == 1
+        msg = await _next_kind(ps, {"smessage"})
+        assert msg.data == b"still"  # type: ignore[attr-defined]
+        assert ps.shard_channels == {b"{moving}chan", b"{staying}chan"}

@@ -21,7 +21,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AnyStr, Literal, NoReturn, overload
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 from urllib.parse import urlsplit, urlunsplit
 
 from .._base import READ, WRITE
@@ -29,7 +29,7 @@ from .._core import ClientCore
 from .._generated.client import Commands
 from .._settings import ConnectionSettings
 from ..client import Redis, _check_int, _check_timeout, _Keywords, prepare_settings
-from ..errors import DataError, RedisError
+from ..errors import DataError
 from ..helpers import ClientHelpers
 from ..url import _bool, _seconds, parse_url
 from .dispatch import Dispatcher
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from ..types import KeyT
+    from .pipeline import ClusterPipeline
+    from .pubsub import ClusterPubSub
 
 __all__ = ["ClusterOptions", "RedisCluster"]
 
@@ -319,13 +321,22 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     # ------------------------------------------------------------ sessions
 
-    def pipeline(self, transaction: bool = False) -> NoReturn:
-        """Not available on a cluster client yet (cluster pipelines are being built)."""
-        raise RedisError("RedisCluster.pipeline() is not implemented yet")
+    def pipeline(self, transaction: bool = False) -> ClusterPipeline[AnyStr]:
+        """Commands for any nodes, sent grouped per node in parallel; results in order.
 
-    def pubsub(self, *, ignore_subscribe_messages: bool = False) -> NoReturn:
-        """Not available on a cluster client yet; use ``rc.node(host, port).pubsub()``."""
-        raise RedisError("RedisCluster.pubsub() is not implemented yet")
+        ``transaction=True``: MULTI/EXEC (and the WATCH flow) on the primary of
+        the one slot its keys map to; see ``redspec.cluster.pipeline``.
+        """
+        from .pipeline import ClusterPipeline
+
+        return ClusterPipeline(self, transaction)
+
+    def pubsub(self, *, ignore_subscribe_messages: bool = False) -> ClusterPubSub[AnyStr]:
+        """A subscriber: SUBSCRIBE/PSUBSCRIBE on one node, SSUBSCRIBE on each channel's
+        shard; see ``redspec.cluster.pubsub``. Use it as ``async with rc.pubsub() as ps``."""
+        from .pubsub import ClusterPubSub
+
+        return ClusterPubSub(self, ignore_subscribe_messages=ignore_subscribe_messages)
 
     # ------------------------------------------------------------ topology
 

@@ -277,6 +277,8 @@ class StringCommands(ClientBase[AnyStr]):
             argv.extend(("MINMATCHLEN", minmatchlen))
         if withmatchlen:
             argv.append("WITHMATCHLEN")
+        if len:
+            return await self._call(argv, READ)
         if idx:
             return _C1(await self._call(argv, READ))
         return await self._call(argv, READ)

@@ -159,8 +159,7 @@ def _imports(text: str, dataclasses: bool, converters: set[str]) -> list[str]:
     if converters:
         out.append(_from("redspec._replies", sorted(converters, key=_isort_key)))
     out.append("from redspec.client import RedisOptions")
-    if "DataError" in text:
-        out.append("from redspec.errors import DataError")
+    out.append("from redspec.errors import DataError")  # from_url refuses what it cannot extend
     out.append("from redspec.pipeline import Pending")
     out.append("from redspec.pipeline import Pipeline as _Pipeline")
     types = used_names(text, _TYPE_NAMES)

@@ -60,6 +60,7 @@ class ClientCore:
         "closed",
         "conn",
         "locate",
+        "on_error_reply",
         "pool",
         "retry_reads",
         "settings",
@@ -88,6 +89,8 @@ class ClientCore:
         self._last_error: RedisError | None = None
         # Set by a layer that moves the client (Sentinel); see relocate().
         self.locate: Callable[[], Awaitable[None]] | None = None
+        # Given to every connection opened here (see Connection.on_error_reply).
+        self.on_error_reply: Callable[[ResponseError], None] | None = None
         # Resolved to end the connector's backoff sleep early (a relocation).
         self._nudge: asyncio.Future[None] | None = None
 
@@ -187,6 +190,7 @@ class ClientCore:
                 if settings is not self.settings:
                     conn.close()  # relocated while connecting: go to the new address
                     continue
+                conn.on_error_reply = self.on_error_reply
                 self.conn = conn
                 self._ever_connected = True
                 self._last_error = None
@@ -261,6 +265,7 @@ class ClientCore:
             settings = self.settings
             conn = await _open(settings, on_push)
             if settings is self.settings:
+                conn.on_error_reply = self.on_error_reply
                 return conn
             conn.close()  # relocated while opening: open at the new address
 

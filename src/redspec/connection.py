@@ -52,6 +52,9 @@ class Connection(asyncio.Protocol):
     being usable for any reason other than ``close()``: the peer closed it
     (``exc`` is None or the OSError), or it sent bytes that are not RESP
     (``exc`` is a ``ProtocolError``). Neither callback may raise.
+    ``on_error_reply(err)``, if set, also sees each error reply to a command
+    (the Sentinel layer watches for READONLY); it is called after the caller's
+    future is failed, and any exception it raises goes to the loop's handler.
 
     Error replies to commands fail their future with a ``ResponseError``
     subclass; error replies nested inside an aggregate reply (EXEC, a RESP3
@@ -72,6 +75,7 @@ class Connection(asyncio.Protocol):
         "_transport",
         "_usable",
         "_waiters",
+        "on_error_reply",
     )
 
     def __init__(
@@ -95,6 +99,7 @@ class Connection(asyncio.Protocol):
         self._usable = False
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
+        self.on_error_reply: Callable[[errors.ResponseError], None] | None = None
         if settings.decode_responses:
             # Strict decoding would raise inside gets() and break the stream.
             self._reader = hiredis.Reader(
@@ -431,6 +436,8 @@ class Connection(asyncio.Protocol):
                         if not fut.done():
                             if isinstance(reply, _ResponseError):
                                 fut.set_exception(reply)
+                                if self.on_error_reply is not None:
+                                    self._report_error_reply(reply)
                             else:
                                 fut.set_result(reply)
                 reply = reader.gets()
@@ -439,6 +446,15 @@ class Connection(asyncio.Protocol):
                 errors.ProtocolError(
                     f"invalid RESP from {self._settings.address}: {exc}; connection discarded"
                 )
+            )
+
+    def _report_error_reply(self, reply: errors.ResponseError) -> None:
+        assert self.on_error_reply is not None
+        try:
+            self.on_error_reply(reply)
+        except Exception as exc:
+            self._loop.call_exception_handler(
+                {"message": "redspec on_error_reply handler failed", "exception": exc}
             )
 
     def _deliver_push(self, frame: Any) -> None:

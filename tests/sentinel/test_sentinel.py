@@ -105,6 +105,11 @@ async def test_sentinel_failover_is_followed(healthy: Deployment) -> None:
             assert d.data(new, "GET", "after") == b"1"
             d.data(new, "RPUSH", "queue", "job")
             assert await m.blpop(["queue"], timeout=10) == ("queue", "job")
+            async with m.pipeline(transaction=True) as p:
+                p.set("in-transaction", "1")
+                p.incr("counter")
+                assert await p.execute() == [True, 1]
+            assert d.data(new, "GET", "in-transaction") == b"1"
             msg = await ps.get_message(timeout=30)
             assert msg is not None and msg.kind == "reconnected"
 

@@ -119,6 +119,10 @@ async def test_extension_methods_build_the_argv(tmp_path: Path) -> None:
     mod = _load(_ext_source(), tmp_path)
     r = mod.Redis.from_url("redis://127.0.0.1:1")  # nothing connects before a command
     assert type(r) is mod.Redis
+    from redspec.errors import DataError
+
+    with pytest.raises(DataError, match="cannot extend"):
+        mod.Redis.from_url("redis+sentinel://127.0.0.1:1/mymaster")
     rec = _Recorder()  # the methods run on a stand-in self whose _call records the argv
     await mod.Redis.json_set(_Shim(rec), "doc", "$", "1", condition="NX")
     await mod.Redis.json_get(_Shim(rec), "doc", "$.a", "$.b", indent="  ")

@@ -28,7 +28,7 @@ def test_every_package_is_listed() -> None:
 
 def test_codegen_data_is_package_data() -> None:
     text = (ROOT / "pyproject.toml").read_text()
-    m = re.search(r"^redspec_codegen = \[(.*?)\]", text, re.M)
+    m = re.search(r"^redspec_codegen = \[(.*?)\]", text, re.M | re.S)
     assert m
     patterns = re.findall(r'"([^"]+)"', m.group(1))
     data = {p.relative_to(ROOT / "codegen").as_posix() for p in (ROOT / "codegen").rglob("*")

@@ -5,8 +5,9 @@ pub/sub); what differs:
 
 - their core's ``locate`` hook asks the Sentinel where to connect, before
   every connection attempt (so a connection loss rediscovers);
-- a master client watches the replies to its writes: READONLY or MASTERDOWN
-  means its node is no longer the master, and the service is rediscovered;
+- their connections report error replies (``Connection.on_error_reply``):
+  READONLY or MASTERDOWN to a master client, MASTERDOWN to a replica client,
+  means the node is not what it should be, and the service is rediscovered;
 - a replica client sends each ordinary command to the next of its cores, one
   per healthy replica (pipelines, blocking commands and pub/sub use the
   first);
@@ -19,7 +20,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, AnyStr
 
-from .._base import WRITE
 from ..client import _UNSET, Redis
 from ..errors import ResponseError
 from ._nodes import format_address
@@ -62,21 +62,11 @@ class Attachment:
         self.closed = False
         self._last_suspicion = -_SUSPECT_EVERY
 
-    def check(self, fut: asyncio.Future[Any]) -> None:
-        """Done-callback on a reply: rediscover after READONLY / MASTERDOWN."""
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        if isinstance(exc, ResponseError) and exc.code in self.suspicious:
-            self.suspect(fut.get_loop().time())
-
-    async def checked(self, aw: Awaitable[Any]) -> Any:
-        try:
-            return await aw
-        except ResponseError as exc:
-            if exc.code in self.suspicious:
-                self.suspect(asyncio.get_running_loop().time())
-            raise
+    def observe(self, reply: ResponseError) -> None:
+        """Every error reply to this client (Connection.on_error_reply): READONLY,
+        MASTERDOWN mean its node is not what it should be."""
+        if reply.code in self.suspicious:
+            self.suspect(asyncio.get_running_loop().time())
 
     def suspect(self, now: float) -> None:
         if not self.closed and now - self._last_suspicion >= _SUSPECT_EVERY:
@@ -93,9 +83,6 @@ class _SentinelClient(Redis[AnyStr]):
         view = super().with_options(command_timeout=command_timeout)
         view._attachment = self._attachment
         return view
-
-    def _call_blocking(self, args: Sequence[Any], block: float | None) -> Awaitable[Any]:
-        return self._attachment.checked(super()._call_blocking(args, block))
 
     async def aclose(self) -> None:
         """Close the connections and detach from the Sentinel (see ``Sentinel``)."""
@@ -114,15 +101,6 @@ class SentinelMasterClient(_SentinelClient[AnyStr]):
     """A ``Redis`` that always talks to the current master of a Sentinel service."""
 
     __slots__ = ()
-
-    def _call(self, args: Sequence[Any], mode: int) -> Awaitable[Any]:
-        conn = self._core.conn
-        if conn is not None and mode <= self._fast_max and conn.is_usable:
-            fut = conn.send(args)
-            if mode == WRITE:  # only a write can be answered READONLY
-                fut.add_done_callback(self._attachment.check)
-            return fut
-        return self._attachment.checked(self._core.call(args, mode, self._timeout))
 
     def __repr__(self) -> str:
         master = self._attachment.service.master
@@ -146,10 +124,8 @@ class SentinelReplicaClient(_SentinelClient[AnyStr]):
             core = cores[turn]
         conn = core.conn
         if conn is not None and mode <= self._fast_max and conn.is_usable:
-            fut = conn.send(args)
-            fut.add_done_callback(self._attachment.check)
-            return fut
-        return self._attachment.checked(core.call(args, mode, self._timeout))
+            return conn.send(args)
+        return core.call(args, mode, self._timeout)
 
     def __repr__(self) -> str:
         group = self._attachment.group

@@ -216,6 +216,7 @@ class Sentinel:
             SentinelMasterClient, service, decode_responses, settings
         )
         attachment = Attachment(service, self._detach, _MASTER_SUSPICIOUS)
+        client._core.on_error_reply = attachment.observe
         attachment.follower = MasterFollower(service, client._core)
         service.masters.add(attachment.follower)
         self._attach(client, attachment)
@@ -269,16 +270,19 @@ class Sentinel:
             SentinelReplicaClient, service, decode_responses, settings
         )
         home = client._core
+        attachment = Attachment(service, self._detach, _REPLICA_SUSPICIOUS)
+        home.on_error_reply = attachment.observe
 
         def make_core(settings: ConnectionSettings) -> ClientCore:
-            return ClientCore(
+            core = ClientCore(
                 settings,
                 retry_reads=home.retry_reads,
                 max_connections=1,  # only the shared connection is used
                 pool_timeout=None,
             )
+            core.on_error_reply = attachment.observe
+            return core
 
-        attachment = Attachment(service, self._detach, _REPLICA_SUSPICIOUS)
         attachment.group = ReplicaGroup(service, home, make_core, bool(master_fallback))
         service.groups.add(attachment.group)
         self._attach(client, attachment)

@@ -53,6 +53,17 @@ if TYPE_CHECKING:
 __all__ = ["MasterFollower", "ReplicaGroup", "Service"]
 
 
+async def _guarded(aw: Awaitable[None]) -> None:
+    """A locate hook's work; anything but a RedisError (a bug) still reaches the
+    caller as one, since the core waits for RedisErrors only."""
+    try:
+        await aw
+    except RedisError:
+        raise
+    except Exception as exc:
+        raise ConnectionError(f"cannot locate the server: {type(exc).__name__}: {exc}") from exc
+
+
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
@@ -289,6 +300,9 @@ class MasterFollower:
 
     async def locate(self) -> None:
         """Before each connection attempt: the master, rediscovered after a loss."""
+        await _guarded(self._locate())
+
+    async def _locate(self) -> None:
         service = self.service
         service.owner.ensure_watching()
         if service.master is None or self.generation == service.generation:
@@ -337,7 +351,7 @@ class ReplicaGroup:
         self._seen[core] = -1
 
         async def locate() -> None:
-            await self.locate(core)
+            await _guarded(self.locate(core))
 
         core.locate = locate
 

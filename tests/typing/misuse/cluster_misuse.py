@@ -15,5 +15,5 @@ async def misuse(rc: RedisCluster[bytes], rs: RedisCluster[str]) -> None:
     RedisCluster(read_from_replicas="yes")  # E: call-overload
     RedisCluster(nonsense=1)  # E: call-overload
     wants_text(await rc.get("k"))  # E: arg-type
-    await rs.mget(1.5j)  # E: arg-type
+    rs.node_for_key(1.5j)  # E: arg-type
     wants_count(rc.pipeline().get("k").result())  # E: arg-type

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from . import overlay as overlay_data
+from .forms import project_overlay
 from .generate import (
     _TYPE_NAMES,
     TEMPLATES,
@@ -82,7 +82,7 @@ def build_extension(
 ) -> Extension:
     """The extension module's source for the commands of ``spec`` that ``base`` lacks."""
     ext = Extension()
-    ov = Overlay(overlay if overlay is not None else vars(overlay_data))
+    ov = Overlay(overlay if overlay is not None else project_overlay())
     replies = load_replies() if replies is None else replies
     new: list[Command] = []
     for cmd in spec.all_commands():
@@ -151,6 +151,8 @@ def _imports(text: str, dataclasses: bool, converters: set[str]) -> list[str]:
     out.append("from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload")
     out.append("")
     out.append("import redspec")
+    if "_c." in text:
+        out.append("from redspec import _compat as _c")
     if "_e." in text:
         out.append("from redspec import _encode as _e")
     modes = used_names(text, ("READ", "WRITE"))

@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from . import overlay as overlay_data
 from . import routing as routing_model
+from .forms import project_overlay, variant_plan
 from .known import load_known, plans_of, render_known, widen
 from .nodes import Node, Overlay, to_nodes
 from .render import Converters, MethodSpec, RenderError, render_method, used_names
@@ -198,8 +198,19 @@ def docstring(
                 note += f" ({availability(p.avail, spec, only=True)})"
             if p.deprecated:
                 note += " (deprecated)"
+            if p.note:
+                note = f"    {p.name}: {p.note} (redis-py form)"
             lines.append(note)
     return lines
+
+
+def _variant_entry(entry: Entry, required: list[str]) -> Entry:
+    """The reply entry of a variant: the reply of the first line its required parameters
+    select (XPENDING +start for xpending_range); the lines before it still select theirs."""
+    for i, (flags, reply, src) in enumerate(entry.overloads):
+        if any(set(alt.split("&")) <= set(required) for alt in flags):
+            return Entry(entry.command, reply, src, entry.overloads[:i], entry.where)
+    return entry
 
 
 def deprecation(cmd: Command) -> str:
@@ -337,6 +348,47 @@ def plan_methods(
     return groups, models
 
 
+def plan_variants(
+    spec: Spec,
+    ov: Overlay,
+    replies: Mapping[str, Entry],
+    res: Result,
+    unmatched: list[str],
+    groups: dict[str, list[tuple[Command, Plan, MethodSpec]]],
+) -> None:
+    """The second methods of commands (codegen/compat.py's VARIANTS: ``xpending_range``),
+    added to ``groups`` after the command's own."""
+    by_name = {c.name: c for c in spec.all_commands()}
+    taken = {ms.name: ms.command for group in groups.values() for _, _, ms in group}
+    for vname, variant in sorted((ov.data.get("VARIANTS") or {}).items()):
+        cmd = by_name.get(variant["command"])
+        if cmd is None:
+            unmatched.append(f"compat: VARIANTS[{vname!r}] names no command of the spec")
+            continue
+        try:
+            plan = variant_plan(plan_command(cmd, ov), vname, variant["required"])
+        except PlanError as e:
+            res.errors.append(str(e))
+            continue
+        if vname in taken:
+            res.errors.append(f"compat: VARIANTS[{vname!r}]: method name taken by {taken[vname]}")
+            continue
+        taken[vname] = cmd.name
+        entry = replies.get(cmd.name)
+        doc = docstring(cmd, plan, spec, False, ov.summary(cmd.name))
+        doc[1:1] = ["", f"The {method_name(cmd, ov)}() form with {', '.join(variant['required'])}."]
+        ms = MethodSpec(
+            name=vname,
+            command=cmd.name,
+            readonly=cmd.is_readonly,
+            doc=doc,
+            deprecated=deprecation(cmd) if cmd.is_deprecated else None,
+            blocking=None,
+            reply=None if entry is None else _variant_entry(entry, variant["required"]),
+        )
+        groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
+
+
 def build(
     spec: Spec,
     replies: dict[str, Entry] | None = None,
@@ -352,7 +404,7 @@ def build(
     listed in ``Result.unused`` (a user's spec from one server, or another server).
     """
     res = Result()
-    ov = Overlay(overlay if overlay is not None else vars(overlay_data))
+    ov = Overlay(overlay if overlay is not None else project_overlay())
     replies = load_replies() if replies is None else replies
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -379,6 +431,7 @@ def build(
         spec, spec.all_commands(), ov, replies, res, unmatched, known=None if strict else known
     )
     res.known_arguments = render_known(plans_of(groups))
+    plan_variants(spec, ov, replies, res, unmatched, groups)
     for u in ov.unused(names):
         unmatched.append(f"overlay: {u} matches no parameter")
 
@@ -536,6 +589,8 @@ def _imports(
             out.append("else:")
             out.append("    from redspec._deprecation import deprecated")
         out.append("")
+    if "_c." in text:
+        out.append("from redspec import _compat as _c")
     if "_e." in text:
         out.append("from redspec import _encode as _e")
     base = "PipelineBase" if pipeline else "ClientBase"

@@ -308,6 +308,10 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ``ConnectionError("client closed")``."""
         await self._core.aclose()
 
+    async def close(self) -> None:
+        """``aclose()`` under redis-py's name."""
+        await self._core.aclose()
+
     @property
     def settings(self) -> ConnectionSettings:
         return self._core.settings

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal
+from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -104,11 +105,26 @@ class BitmapCommands(ClientBase[AnyStr]):
                 argv.extend(("GET", _t[0], _t[1]))
         return await self._call(argv, READ)
 
+    @overload
     async def bitop(
         self,
         operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
         destkey: KeyT,
         *keys: KeyT,
+    ) -> int: ...
+    @overload
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        keys: Sequence[KeyT],
+        /,
+    ) -> int: ...
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        *keys: KeyT | Sequence[KeyT],
     ) -> int:
         """Performs bitwise operations on multiple strings, and stores the result.
 
@@ -121,6 +137,8 @@ class BitmapCommands(ClientBase[AnyStr]):
             destkey: destkey
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("BITOP", operation, destkey, *keys), WRITE)
 
     async def bitpos(

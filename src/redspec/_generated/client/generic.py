@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
@@ -48,7 +49,11 @@ class GenericCommands(ClientBase[AnyStr]):
             argv.append("REPLACE")
         return to_bool(await self._call(argv, WRITE))
 
-    async def delete(self, *keys: KeyT) -> int:
+    @overload
+    async def delete(self, *keys: KeyT) -> int: ...
+    @overload
+    async def delete(self, keys: Sequence[KeyT], /) -> int: ...
+    async def delete(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Deletes one or more keys.
 
         Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
@@ -61,6 +66,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("DEL", *keys), WRITE)
 
     async def dump(self, key: KeyT) -> bytes | None:
@@ -77,7 +84,11 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         return to_binary(await self._call(("DUMP", key), READ))
 
-    async def exists(self, *keys: KeyT) -> int:
+    @overload
+    async def exists(self, *keys: KeyT) -> int: ...
+    @overload
+    async def exists(self, keys: Sequence[KeyT], /) -> int: ...
+    async def exists(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Determines whether one or more keys exist.
 
         Complexity: O(N) where N is the number of keys to check.
@@ -87,6 +98,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("EXISTS", *keys), READ)
 
     async def expire(
@@ -95,6 +108,10 @@ class GenericCommands(ClientBase[AnyStr]):
         seconds: Seconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key in seconds.
 
@@ -106,7 +123,12 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             seconds: seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
         if condition is not None:
             argv.append(condition)
@@ -118,6 +140,10 @@ class GenericCommands(ClientBase[AnyStr]):
         unix_time_seconds: UnixSeconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key to a Unix timestamp.
 
@@ -129,7 +155,12 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
         if condition is not None:
             argv.append(condition)
@@ -298,6 +329,10 @@ class GenericCommands(ClientBase[AnyStr]):
         milliseconds: Millis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key in milliseconds.
 
@@ -309,7 +344,12 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
         if condition is not None:
             argv.append(condition)
@@ -321,6 +361,10 @@ class GenericCommands(ClientBase[AnyStr]):
         unix_time_milliseconds: UnixMillis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
@@ -332,7 +376,12 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
         if condition is not None:
             argv.append(condition)
@@ -442,11 +491,12 @@ class GenericCommands(ClientBase[AnyStr]):
 
     async def scan(
         self,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
+        _type: ValueT | None = None,
     ) -> tuple[int, list[AnyStr]]:
         """Iterates over the key names in the database.
 
@@ -461,7 +511,10 @@ class GenericCommands(ClientBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
             type: [TYPE type]
+            _type: type= (redis-py form)
         """
+        if _type is not None:
+            type = _type
         argv: list[object] = ["SCAN", cursor]
         if match is not None:
             argv.extend(("MATCH", match))
@@ -587,7 +640,11 @@ class GenericCommands(ClientBase[AnyStr]):
             argv.append("ALPHA")
         return await self._call(argv, READ)
 
-    async def touch(self, *keys: KeyT) -> int:
+    @overload
+    async def touch(self, *keys: KeyT) -> int: ...
+    @overload
+    async def touch(self, keys: Sequence[KeyT], /) -> int: ...
+    async def touch(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
@@ -598,6 +655,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("TOUCH", *keys), READ)
 
     async def ttl(self, key: KeyT) -> int:
@@ -624,7 +683,11 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         return await self._call(("TYPE", key), READ)
 
-    async def unlink(self, *keys: KeyT) -> int:
+    @overload
+    async def unlink(self, *keys: KeyT) -> int: ...
+    @overload
+    async def unlink(self, keys: Sequence[KeyT], /) -> int: ...
+    async def unlink(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Asynchronously deletes one or more keys.
 
         Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
@@ -636,6 +699,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("UNLINK", *keys), WRITE)
 
     async def wait(self, numreplicas: int, timeout: Millis) -> int:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -446,7 +447,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -456,7 +457,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -466,7 +467,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -475,7 +476,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -507,7 +508,15 @@ class HashCommands(ClientBase[AnyStr]):
             return _C3(await self._call(argv, READ))
         return _C4(await self._call(argv, READ))
 
-    async def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> int:
+    async def hset(
+        self,
+        key: KeyT,
+        field: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+        items: Sequence[ValueT] | None = None,
+    ) -> int:
         """Creates or modifies the value of a field in a hash.
 
         Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
@@ -517,9 +526,15 @@ class HashCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
+            field: with value: set this one field (redis-py form)
+            value: the value of field (redis-py form)
             mapping: field value [field value ...]
+            items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
         """
-        return await self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE)
+        mapping = _c.field_values("HSET", mapping, field, value, items)
+        argv: list[object] = ["HSET", key]
+        argv.extend(_e.pairs(mapping, "mapping"))
+        return await self._call(argv, WRITE)
 
     async def hsetex(
         self,

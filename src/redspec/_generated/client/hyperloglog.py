@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from typing import AnyStr
+from collections.abc import Sequence
+from typing import AnyStr, overload
 
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -27,7 +29,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         """
         return to_bool(await self._call(("PFADD", key, *elements), WRITE))
 
-    async def pfcount(self, *keys: KeyT) -> int:
+    @overload
+    async def pfcount(self, *keys: KeyT) -> int: ...
+    @overload
+    async def pfcount(self, keys: Sequence[KeyT], /) -> int: ...
+    async def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
         Complexity: O(1) with a very small average constant time when called with a single key. O(N)
@@ -39,6 +45,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("PFCOUNT", *keys), READ)
 
     async def pfdebug(self, subcommand: ValueT, key: KeyT) -> RespValue:
@@ -54,7 +62,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         """
         return await self._call(("PFDEBUG", subcommand, key), WRITE)
 
-    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool:
+    @overload
+    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool: ...
+    @overload
+    async def pfmerge(self, destkey: KeyT, sourcekeys: Sequence[KeyT], /) -> bool: ...
+    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> bool:
         """Merges one or more HyperLogLog values into a single key.
 
         Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
@@ -65,6 +77,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             destkey: destkey
             sourcekeys: [sourcekey [sourcekey ...]]
         """
+        if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
+            sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
         return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
 
     async def pfselftest(self) -> bool:

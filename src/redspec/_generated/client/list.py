@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
-from redspec import _encode as _e
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -52,7 +52,7 @@ class ListCommands(ClientBase[AnyStr]):
     async def blmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -71,7 +71,7 @@ class ListCommands(ClientBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["BLMPOP", timeout, len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -80,7 +80,11 @@ class ListCommands(ClientBase[AnyStr]):
         _r = await self._call_blocking(argv, timeout)
         return _C1(_r)
 
-    async def blpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
+    async def blpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -92,12 +96,16 @@ class ListCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BLPOP", *keys, timeout)
         _r = await self._call_blocking(argv, timeout)
         return _C1(_r)
 
-    async def brpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
+    async def brpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -109,7 +117,7 @@ class ListCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BRPOP", *keys, timeout)
         _r = await self._call_blocking(argv, timeout)
         return _C1(_r)
@@ -206,7 +214,7 @@ class ListCommands(ClientBase[AnyStr]):
 
     async def lmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -224,7 +232,7 @@ class ListCommands(ClientBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["LMPOP", len(keys)]
         argv.extend(keys)
         argv.append(where)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, Literal
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
@@ -23,7 +24,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def eval(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script.
@@ -38,13 +39,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
 
     async def evalsha(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script by SHA1 digest.
@@ -59,13 +60,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
 
     async def evalsha_ro(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script by SHA1 digest.
@@ -80,13 +81,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
 
     async def eval_ro(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script.
@@ -101,13 +102,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
 
     async def fcall(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a function.
@@ -122,13 +123,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
 
     async def fcall_ro(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a read-only function.
@@ -143,7 +144,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
 
     async def function_delete(self, library_name: ValueT) -> bool:

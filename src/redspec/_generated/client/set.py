@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -43,7 +45,11 @@ class SetCommands(ClientBase[AnyStr]):
         """
         return await self._call(("SCARD", key), READ)
 
-    async def sdiff(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sdiff(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sdiff(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the difference of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -53,9 +59,15 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return to_set(await self._call(("SDIFF", *keys), READ))
 
-    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -66,9 +78,15 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
 
-    async def sinter(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sinter(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sinter(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sinter(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -79,9 +97,15 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return to_set(await self._call(("SINTER", *keys), READ))
 
-    async def sintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+    @overload
+    async def sintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -93,13 +117,19 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
             argv.extend(("LIMIT", limit))
         return await self._call(argv, READ)
 
-    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the intersect of multiple sets in a key.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -111,6 +141,8 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("SINTERSTORE", destination, *keys), WRITE)
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
@@ -238,7 +270,7 @@ class SetCommands(ClientBase[AnyStr]):
     async def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -264,7 +296,11 @@ class SetCommands(ClientBase[AnyStr]):
             argv.extend(("COUNT", count))
         return _C2(await self._call(argv, READ))
 
-    async def sunion(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sunion(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sunion(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sunion(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the union of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -274,9 +310,15 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return to_set(await self._call(("SUNION", *keys), READ))
 
-    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the union of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -287,4 +329,6 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("SUNIONSTORE", destination, *keys), WRITE)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
@@ -33,7 +34,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def bzmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -52,7 +53,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["BZMPOP", timeout, len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -63,7 +64,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
     async def bzpopmax(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
@@ -77,14 +78,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BZPOPMAX", *keys, timeout)
         _r = await self._call_blocking(argv, timeout)
         return _C2(_r)
 
     async def bzpopmin(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the lowest score from one or more sorted sets. Blocks
@@ -99,7 +100,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BZPOPMIN", *keys, timeout)
         _r = await self._call_blocking(argv, timeout)
         return _C2(_r)
@@ -114,6 +115,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[False] = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int: ...
     @overload
     async def zadd(
@@ -125,6 +130,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[True],
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> float | None: ...
     @overload
     async def zadd(
@@ -136,6 +145,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: bool = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int | float | None: ...
     async def zadd(
         self,
@@ -146,6 +159,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = None,
         ch: bool = False,
         incr: bool = False,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> int | float | None:
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
@@ -162,7 +179,13 @@ class SortedSetCommands(ClientBase[AnyStr]):
             comparison: [GT | LT]
             ch: [CH]
             incr: [INCR]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+            gt: comparison="GT": only raise scores (redis-py form)
+            lt: comparison="LT": only lower scores (redis-py form)
         """
+        condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+        comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
         argv: list[object] = ["ZADD", key]
         if condition is not None:
             argv.append(condition)
@@ -207,16 +230,40 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> list[AnyStr]: ...
     @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[True]) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zdiff(
         self,
         *keys: KeyT,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zdiff(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zdiff(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         withscores: bool = False,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the difference between multiple sorted sets.
@@ -230,6 +277,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZDIFF", len(keys)]
         argv.extend(keys)
         if withscores:
@@ -238,7 +287,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             return _C3(await self._call(argv, READ))
         return await self._call(argv, READ)
 
-    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def zdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sorted sets in a key.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -250,6 +303,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
 
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
@@ -277,7 +332,27 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zinter(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zinter(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -290,9 +365,19 @@ class SortedSetCommands(ClientBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zinter(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zinter(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -311,6 +396,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTER", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -324,7 +411,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             return _C3(await self._call(argv, READ))
         return await self._call(argv, READ)
 
-    async def zintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+    @overload
+    async def zintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def zintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sorted sets.
 
         Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
@@ -336,16 +427,36 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
             argv.extend(("LIMIT", limit))
         return await self._call(argv, READ)
 
+    @overload
     async def zinterstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
@@ -363,6 +474,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -388,7 +501,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
     async def zmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -406,7 +519,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["ZMPOP", len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -543,6 +656,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[False] = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr]: ...
     @overload
     async def zrange(
@@ -555,6 +673,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[True],
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zrange(
@@ -567,6 +690,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: bool = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
     async def zrange(
         self,
@@ -578,6 +706,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = False,
         limit: tuple[int, int] | None = None,
         withscores: bool = False,
+        desc: bool = False,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes.
 
@@ -594,7 +727,13 @@ class SortedSetCommands(ClientBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
+            desc: rev=True (redis-py form)
+            byscore: sortby="BYSCORE" (redis-py form)
+            bylex: sortby="BYLEX" (redis-py form)
+            offset: with num, limit=(offset, num) (redis-py form)
+            num: with offset, limit=(offset, num) (redis-py form)
         """
+        sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
         argv: list[object] = ["ZRANGE", key, start, stop]
         if sortby is not None:
             argv.append(sortby)
@@ -1054,7 +1193,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1064,7 +1203,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1074,7 +1213,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1083,7 +1222,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -1139,7 +1278,27 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zunion(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zunion(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -1152,9 +1311,19 @@ class SortedSetCommands(ClientBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zunion(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zunion(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -1172,6 +1341,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZUNION", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -1185,10 +1356,28 @@ class SortedSetCommands(ClientBase[AnyStr]):
             return _C3(await self._call(argv, READ))
         return await self._call(argv, READ)
 
+    @overload
     async def zunionstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
@@ -1205,6 +1394,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, AnyStr, Literal
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -107,12 +108,27 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
                 argv.extend(("GET", _t[0], _t[1]))
         return self._call(argv, READ, None)
 
+    @overload
     def bitop(
         self,
         operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
         destkey: KeyT,
         *keys: KeyT,
-    ) -> Pending[int]:
+    ) -> Pending[int]: ...
+    @overload
+    def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        keys: Sequence[KeyT],
+        /,
+    ) -> Pending[int]: ...
+    def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        *keys: KeyT | Sequence[KeyT],
+    ) -> Pending[Any]:
         """Performs bitwise operations on multiple strings, and stores the result.
 
         Complexity: O(N)
@@ -124,6 +140,8 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             destkey: destkey
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
 
     def bitpos(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
@@ -51,7 +52,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             argv.append("REPLACE")
         return self._call(argv, WRITE, to_bool)
 
-    def delete(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def delete(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def delete(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def delete(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Deletes one or more keys.
 
         Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
@@ -64,6 +69,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("DEL", *keys), WRITE, None)
 
     def dump(self, key: KeyT) -> Pending[bytes | None]:
@@ -80,7 +87,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("DUMP", key), READ, to_binary)
 
-    def exists(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def exists(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def exists(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def exists(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Determines whether one or more keys exist.
 
         Complexity: O(N) where N is the number of keys to check.
@@ -90,6 +101,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("EXISTS", *keys), READ, None)
 
     def expire(
@@ -98,6 +111,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         seconds: Seconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in seconds.
 
@@ -109,7 +126,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             seconds: seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
         if condition is not None:
             argv.append(condition)
@@ -121,6 +143,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_seconds: UnixSeconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix timestamp.
 
@@ -132,7 +158,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
         if condition is not None:
             argv.append(condition)
@@ -301,6 +332,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         milliseconds: Millis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in milliseconds.
 
@@ -312,7 +347,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
         if condition is not None:
             argv.append(condition)
@@ -324,6 +364,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_milliseconds: UnixMillis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
@@ -335,7 +379,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
+        condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
         if condition is not None:
             argv.append(condition)
@@ -445,11 +494,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
 
     def scan(
         self,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
+        _type: ValueT | None = None,
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
@@ -464,7 +514,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
             type: [TYPE type]
+            _type: type= (redis-py form)
         """
+        if _type is not None:
+            type = _type
         argv: list[object] = ["SCAN", cursor]
         if match is not None:
             argv.extend(("MATCH", match))
@@ -590,7 +643,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             argv.append("ALPHA")
         return self._call(argv, READ, None)
 
-    def touch(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def touch(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def touch(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def touch(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
@@ -601,6 +658,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("TOUCH", *keys), READ, None)
 
     def ttl(self, key: KeyT) -> Pending[int]:
@@ -627,7 +686,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("TYPE", key), READ, None)
 
-    def unlink(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def unlink(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def unlink(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def unlink(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Asynchronously deletes one or more keys.
 
         Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
@@ -639,6 +702,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("UNLINK", *keys), WRITE, None)
 
     def wait(self, numreplicas: int, timeout: Millis) -> Pending[int]:

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, AnyStr
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -30,7 +32,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("PFADD", key, *elements), WRITE, to_bool)
 
-    def pfcount(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def pfcount(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def pfcount(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
         Complexity: O(1) with a very small average constant time when called with a single key. O(N)
@@ -42,6 +48,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("PFCOUNT", *keys), READ, None)
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
@@ -57,7 +65,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("PFDEBUG", subcommand, key), WRITE, None)
 
-    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]:
+    @overload
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]: ...
+    @overload
+    def pfmerge(self, destkey: KeyT, sourcekeys: Sequence[KeyT], /) -> Pending[bool]: ...
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Merges one or more HyperLogLog values into a single key.
 
         Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
@@ -68,6 +80,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             destkey: destkey
             sourcekeys: [sourcekey [sourcekey ...]]
         """
+        if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
+            sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
         return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
 
     def pfselftest(self) -> Pending[bool]:

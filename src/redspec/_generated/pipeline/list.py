@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
-from redspec import _encode as _e
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -54,7 +54,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def blmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -73,7 +73,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["BLMPOP", timeout, len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -81,7 +81,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("COUNT", count))
         return self._call(argv, WRITE, _C1)
 
-    def blpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+    def blpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -93,11 +97,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BLPOP", *keys, timeout)
         return self._call(argv, WRITE, _C1)
 
-    def brpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+    def brpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -109,7 +117,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BRPOP", *keys, timeout)
         return self._call(argv, WRITE, _C1)
 
@@ -204,7 +212,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
     def lmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -222,7 +230,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["LMPOP", len(keys)]
         argv.extend(keys)
         argv.append(where)

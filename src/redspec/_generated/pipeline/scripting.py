@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
@@ -26,7 +27,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def eval(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script.
@@ -41,13 +42,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
 
     def evalsha(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script by SHA1 digest.
@@ -62,13 +63,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
 
     def evalsha_ro(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script by SHA1 digest.
@@ -83,13 +84,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
 
     def eval_ro(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script.
@@ -104,13 +105,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
 
     def fcall(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Invokes a function.
@@ -125,13 +126,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
 
     def fcall_ro(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Invokes a read-only function.
@@ -146,7 +147,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             args: [arg [arg ...]]
         """
         args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
 
     def function_delete(self, library_name: ValueT) -> Pending[bool]:

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -46,7 +48,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("SCARD", key), READ, None)
 
-    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sdiff(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the difference of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -56,9 +62,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SDIFF", *keys), READ, to_set)
 
-    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -69,9 +81,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
 
-    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sinter(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sinter(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -82,9 +100,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SINTER", *keys), READ, to_set)
 
-    def sintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
+    @overload
+    def sintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
+    @overload
+    def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> Pending[int]: ...
+    def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -96,13 +120,19 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
             argv.extend(("LIMIT", limit))
         return self._call(argv, READ, None)
 
-    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the intersect of multiple sets in a key.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -114,6 +144,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
@@ -235,7 +267,7 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -261,7 +293,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("COUNT", count))
         return self._call(argv, READ, _C2)
 
-    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sunion(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sunion(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the union of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -271,9 +307,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SUNION", *keys), READ, to_set)
 
-    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the union of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -284,4 +326,6 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)

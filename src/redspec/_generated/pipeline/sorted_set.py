@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
@@ -36,7 +37,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def bzmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -55,7 +56,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["BZMPOP", timeout, len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -65,7 +66,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
     def bzpopmax(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> Pending[tuple[AnyStr, AnyStr, float] | None]:
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
@@ -79,13 +80,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BZPOPMAX", *keys, timeout)
         return self._call(argv, WRITE, _C2)
 
     def bzpopmin(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> Pending[tuple[AnyStr, AnyStr, float] | None]:
         """Removes and returns the member with the lowest score from one or more sorted sets. Blocks
@@ -100,7 +101,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv = ("BZPOPMIN", *keys, timeout)
         return self._call(argv, WRITE, _C2)
 
@@ -114,6 +115,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[False] = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[int]: ...
     @overload
     def zadd(
@@ -125,6 +130,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[True],
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[float | None]: ...
     @overload
     def zadd(
@@ -136,6 +145,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: bool = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[int | float | None]: ...
     def zadd(
         self,
@@ -146,6 +159,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = None,
         ch: bool = False,
         incr: bool = False,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[Any]:
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
@@ -162,7 +179,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             comparison: [GT | LT]
             ch: [CH]
             incr: [INCR]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+            gt: comparison="GT": only raise scores (redis-py form)
+            lt: comparison="LT": only lower scores (redis-py form)
         """
+        condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+        comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
         argv: list[object] = ["ZADD", key]
         if condition is not None:
             argv.append(condition)
@@ -207,7 +230,23 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zdiff(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zdiff(
+        self,
         *keys: KeyT,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         withscores: Literal[True],
     ) -> Pending[list[tuple[AnyStr, float]]]: ...
     @overload
@@ -216,7 +255,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         *keys: KeyT,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
-    def zdiff(self, *keys: KeyT, withscores: bool = False) -> Pending[Any]:
+    @overload
+    def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zdiff(self, *keys: KeyT | Sequence[KeyT], withscores: bool = False) -> Pending[Any]:
         """Returns the difference between multiple sorted sets.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -228,13 +275,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZDIFF", len(keys)]
         argv.extend(keys)
         if withscores:
             argv.append("WITHSCORES")
         return self._call(argv, READ, _C3 if withscores else None)
 
-    def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def zdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sorted sets in a key.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -246,6 +299,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
 
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
@@ -273,7 +328,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zinter(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zinter(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -286,9 +361,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    @overload
     def zinter(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zinter(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -307,6 +392,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTER", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -318,7 +405,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             argv.append("WITHSCORES")
         return self._call(argv, READ, _C3 if withscores else None)
 
-    def zintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
+    @overload
+    def zintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
+    @overload
+    def zintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> Pending[int]: ...
+    def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sorted sets.
 
         Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
@@ -330,19 +421,39 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
             argv.extend(("LIMIT", limit))
         return self._call(argv, READ, None)
 
+    @overload
     def zinterstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    @overload
+    def zinterstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    def zinterstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
-    ) -> Pending[int]:
+    ) -> Pending[Any]:
         """Stores the intersect of multiple sorted sets in a key.
 
         Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
@@ -357,6 +468,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -382,7 +495,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
     def zmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -400,7 +513,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
+        keys = _c.key_list(keys, "keys")
         argv: list[object] = ["ZMPOP", len(keys)]
         argv.extend(keys)
         argv.append(where)
@@ -535,6 +648,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[False] = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[AnyStr]]: ...
     @overload
     def zrange(
@@ -547,6 +665,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[True],
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[tuple[AnyStr, float]]]: ...
     @overload
     def zrange(
@@ -559,6 +682,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: bool = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
     def zrange(
         self,
@@ -570,6 +698,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = False,
         limit: tuple[int, int] | None = None,
         withscores: bool = False,
+        desc: bool = False,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes.
 
@@ -586,7 +719,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
+            desc: rev=True (redis-py form)
+            byscore: sortby="BYSCORE" (redis-py form)
+            bylex: sortby="BYLEX" (redis-py form)
+            offset: with num, limit=(offset, num) (redis-py form)
+            num: with offset, limit=(offset, num) (redis-py form)
         """
+        sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
         argv: list[object] = ["ZRANGE", key, start, stop]
         if sortby is not None:
             argv.append(sortby)
@@ -1022,7 +1161,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1032,7 +1171,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1042,7 +1181,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1051,7 +1190,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -1105,7 +1244,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zunion(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zunion(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -1118,9 +1277,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    @overload
     def zunion(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zunion(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -1138,6 +1307,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZUNION", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -1149,13 +1320,31 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             argv.append("WITHSCORES")
         return self._call(argv, READ, _C3 if withscores else None)
 
+    @overload
     def zunionstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    @overload
+    def zunionstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    def zunionstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
-    ) -> Pending[int]:
+    ) -> Pending[Any]:
         """Stores the union of multiple sorted sets in a key.
 
         Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
@@ -1169,6 +1358,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
+        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+            keys = tuple(_c.key_list(keys[0], "keys"))
         argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:

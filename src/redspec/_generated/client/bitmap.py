@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, Literal, overload
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -137,8 +136,8 @@ class BitmapCommands(ClientBase[AnyStr]):
             destkey: destkey
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("BITOP", operation, destkey, *keys), WRITE)
 
     async def bitpos(

@@ -66,8 +66,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("DEL", *keys), WRITE)
 
     async def dump(self, key: KeyT) -> bytes | None:
@@ -98,8 +98,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("EXISTS", *keys), READ)
 
     async def expire(
@@ -178,7 +178,7 @@ class GenericCommands(ClientBase[AnyStr]):
         """
         return await self._call(("EXPIRETIME", key), READ)
 
-    async def keys(self, pattern: PatternT) -> list[AnyStr]:
+    async def keys(self, pattern: PatternT = "*") -> list[AnyStr]:
         """Returns all key names that match a pattern.
 
         Complexity: O(N) with N being the number of keys in the database, under the assumption that
@@ -655,8 +655,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("TOUCH", *keys), READ)
 
     async def ttl(self, key: KeyT) -> int:
@@ -699,8 +699,8 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("UNLINK", *keys), WRITE)
 
     async def wait(self, numreplicas: int, timeout: Millis) -> int:

@@ -255,7 +255,11 @@ class HashCommands(ClientBase[AnyStr]):
         """
         return await self._call(("HLEN", key), READ)
 
-    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
+    @overload
+    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]: ...
+    @overload
+    async def hmget(self, key: KeyT, fields: Sequence[ValueT], /) -> list[AnyStr | None]: ...
+    async def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> list[AnyStr | None]:
         """Returns the values of all fields in a hash.
 
         Complexity: O(N) where N is the number of fields being requested.
@@ -266,6 +270,8 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
+        if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+            fields = tuple(fields[0])
         return await self._call(("HMGET", key, *fields), READ)
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")

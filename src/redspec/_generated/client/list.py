@@ -194,8 +194,8 @@ class ListCommands(ClientBase[AnyStr]):
         self,
         source: KeyT,
         destination: KeyT,
-        wherefrom: Literal["LEFT", "RIGHT"],
-        whereto: Literal["LEFT", "RIGHT"],
+        wherefrom: Literal["LEFT", "RIGHT"] = "LEFT",
+        whereto: Literal["LEFT", "RIGHT"] = "RIGHT",
     ) -> AnyStr | None:
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.

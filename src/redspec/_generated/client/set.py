@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
-from redspec import _compat as _c
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -59,8 +58,8 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SDIFF", *keys), READ))
 
     @overload
@@ -78,8 +77,8 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
 
     @overload
@@ -97,8 +96,8 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SINTER", *keys), READ))
 
     @overload
@@ -117,8 +116,8 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -141,8 +140,8 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SINTERSTORE", destination, *keys), WRITE)
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
@@ -170,7 +169,11 @@ class SetCommands(ClientBase[AnyStr]):
         """
         return to_set(await self._call(("SMEMBERS", key), READ))
 
-    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]:
+    @overload
+    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]: ...
+    @overload
+    async def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> list[bool]: ...
+    async def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[bool]:
         """Determines whether multiple members belong to a set.
 
         Complexity: O(N) where N is the number of elements being checked for membership
@@ -181,6 +184,8 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return _C1(await self._call(("SMISMEMBER", key, *members), READ))
 
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
@@ -310,8 +315,8 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SUNION", *keys), READ))
 
     @overload
@@ -329,6 +334,6 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SUNIONSTORE", destination, *keys), WRITE)

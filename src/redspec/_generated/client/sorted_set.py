@@ -277,8 +277,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZDIFF", len(keys)]
         argv.extend(keys)
         if withscores:
@@ -303,8 +303,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
 
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
@@ -396,8 +396,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTER", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -427,8 +427,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -474,8 +474,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -527,7 +527,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             argv.extend(("COUNT", count))
         return _C1(await self._call(argv, WRITE))
 
-    async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]:
+    @overload
+    async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]: ...
+    @overload
+    async def zmscore(self, key: KeyT, members: Sequence[ValueT], /) -> list[float | None]: ...
+    async def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[float | None]:
         """Returns the score of one or more members in a sorted set.
 
         Complexity: O(N) where N is the number of members being requested.
@@ -538,6 +542,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return _C4(await self._call(("ZMSCORE", key, *members), READ))
 
     async def zpopmax(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
@@ -1341,8 +1347,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZUNION", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -1394,8 +1400,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -298,8 +297,8 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("MGET", *keys), READ)
 
     async def mset(self, mapping: Mapping[KeyT, ValueT]) -> bool:

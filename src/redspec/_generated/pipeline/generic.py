@@ -69,8 +69,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("DEL", *keys), WRITE, None)
 
     def dump(self, key: KeyT) -> Pending[bytes | None]:
@@ -101,8 +101,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("EXISTS", *keys), READ, None)
 
     def expire(
@@ -181,7 +181,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("EXPIRETIME", key), READ, None)
 
-    def keys(self, pattern: PatternT) -> Pending[list[AnyStr]]:
+    def keys(self, pattern: PatternT = "*") -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
 
         Complexity: O(N) with N being the number of keys in the database, under the assumption that
@@ -658,8 +658,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("TOUCH", *keys), READ, None)
 
     def ttl(self, key: KeyT) -> Pending[int]:
@@ -702,8 +702,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("UNLINK", *keys), WRITE, None)
 
     def wait(self, numreplicas: int, timeout: Millis) -> Pending[int]:

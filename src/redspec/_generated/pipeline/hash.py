@@ -258,7 +258,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("HLEN", key), READ, None)
 
-    def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
+    @overload
+    def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]: ...
+    @overload
+    def hmget(self, key: KeyT, fields: Sequence[ValueT], /) -> Pending[list[AnyStr | None]]: ...
+    def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the values of all fields in a hash.
 
         Complexity: O(N) where N is the number of fields being requested.
@@ -269,6 +273,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
+        if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+            fields = tuple(fields[0])
         return self._call(("HMGET", key, *fields), READ, None)
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
-from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -48,8 +47,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("PFCOUNT", *keys), READ, None)
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
@@ -80,8 +79,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             destkey: destkey
             sourcekeys: [sourcekey [sourcekey ...]]
         """
-        if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
-            sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
+        if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+            sourcekeys = tuple(sourcekeys[0])
         return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
 
     def pfselftest(self) -> Pending[bool]:

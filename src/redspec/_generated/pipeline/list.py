@@ -192,8 +192,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         self,
         source: KeyT,
         destination: KeyT,
-        wherefrom: Literal["LEFT", "RIGHT"],
-        whereto: Literal["LEFT", "RIGHT"],
+        wherefrom: Literal["LEFT", "RIGHT"] = "LEFT",
+        whereto: Literal["LEFT", "RIGHT"] = "RIGHT",
     ) -> Pending[AnyStr | None]:
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.

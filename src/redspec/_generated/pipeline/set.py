@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
-from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -62,8 +61,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SDIFF", *keys), READ, to_set)
 
     @overload
@@ -81,8 +80,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
 
     @overload
@@ -100,8 +99,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SINTER", *keys), READ, to_set)
 
     @overload
@@ -120,8 +119,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -144,8 +143,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
@@ -173,7 +172,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         """
         return self._call(("SMEMBERS", key), READ, to_set)
 
-    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]:
+    @overload
+    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]: ...
+    @overload
+    def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> Pending[list[bool]]: ...
+    def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Determines whether multiple members belong to a set.
 
         Complexity: O(N) where N is the number of elements being checked for membership
@@ -184,6 +187,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return self._call(("SMISMEMBER", key, *members), READ, _C1)
 
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
@@ -307,8 +312,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SUNION", *keys), READ, to_set)
 
     @overload
@@ -326,6 +331,6 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)

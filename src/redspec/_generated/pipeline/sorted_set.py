@@ -275,8 +275,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZDIFF", len(keys)]
         argv.extend(keys)
         if withscores:
@@ -299,8 +299,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
 
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
@@ -392,8 +392,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTER", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -421,8 +421,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -468,8 +468,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -521,7 +521,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             argv.extend(("COUNT", count))
         return self._call(argv, WRITE, _C1)
 
-    def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]:
+    @overload
+    def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]: ...
+    @overload
+    def zmscore(self, key: KeyT, members: Sequence[ValueT], /) -> Pending[list[float | None]]: ...
+    def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the score of one or more members in a sorted set.
 
         Complexity: O(N) where N is the number of members being requested.
@@ -532,6 +536,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return self._call(("ZMSCORE", key, *members), READ, _C4)
 
     def zpopmax(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
@@ -1307,8 +1313,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZUNION", len(keys)]
         argv.extend(keys)
         if weights is not None:
@@ -1358,8 +1364,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
         argv.extend(keys)
         if weights is not None:

@@ -393,8 +393,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             justid: [JUSTID]
             lastid: [LASTID lastid]
         """
-        if len(ids) == 1 and not isinstance(ids[0], (str, bytes)):
-            ids = tuple(_c.key_list(ids[0], "ids"))
+        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+            ids = tuple(ids[0])
         argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
         argv.extend(ids)
         if idle is not None:

@@ -27,7 +27,7 @@ import uuid
 import pytest
 
 import redspec
-from tests.sentinel.conftest import eventually, sentinel_for
+from tests.sentinel.conftest import SwitchTimer, eventually, sentinel_for
 from tests.sentinel.harness import SERVICE, Deployment
 
 WRITE_SECONDS = float(os.environ.get("REDSPEC_SENTINEL_WRITE_SECONDS", "12"))
@@ -51,7 +51,6 @@ async def test_failover_under_writes(
     acked: list[tuple[float, str]] = []
     failed: list[BaseException] = []
     stop = asyncio.Event()
-    switch_at: float | None = None
     # Keys unique to this run: the deployment outlives the test, and keys of an
     # earlier run would hide this run's losses.
     run = uuid.uuid4().hex[:8]
@@ -82,41 +81,20 @@ async def test_failover_under_writes(
                     continue
                 acked.append((loop.time(), key))
 
-        pollers = [redspec.Redis(x.host, x.port, command_timeout=1.0) for x in d.sentinels]
-
-        async def time_the_switch() -> None:
-            nonlocal switch_at
-            while switch_at is None and not stop.is_set():
-                sent = loop.time()
-                replies = await asyncio.gather(
-                    *(
-                        p.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
-                        for p in pollers
-                    ),
-                    return_exceptions=True,
-                )
-                if any(isinstance(r, list) and int(r[1]) != old.port for r in replies):
-                    switch_at = sent
-                    return
-                await asyncio.sleep(max(0.0, 0.05 - (loop.time() - sent)))
-
         writers = [asyncio.ensure_future(writer(i)) for i in range(WRITERS)]
         try:
             await asyncio.sleep(1.0)  # writes before the failover
-            timer = asyncio.ensure_future(time_the_switch())
-            failover_sent = loop.time()
-            reply = await asyncio.to_thread(d.ask, target, "SENTINEL", "FAILOVER", SERVICE)
-            assert reply == b"OK", reply
-            await asyncio.sleep(WRITE_SECONDS)
+            async with SwitchTimer(d, old.port, SERVICE) as timer:
+                failover_sent = loop.time()
+                reply = await asyncio.to_thread(d.ask, target, "SENTINEL", "FAILOVER", SERVICE)
+                assert reply == b"OK", reply
+                await asyncio.sleep(WRITE_SECONDS)
+                switch_at = await timer.wait()
         finally:
             stop.set()
             await asyncio.gather(*writers)
-            for p in pollers:
-                await p.aclose()
-        await timer
         new = await asyncio.to_thread(d.wait_new_master, old, 60)
 
-    assert switch_at is not None, "no sentinel ever named another master"
     async with redspec.Redis(new.host, new.port) as reader:
         keys = [k for _, k in acked]
         found: list[bytes | None] = []

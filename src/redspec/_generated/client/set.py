@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
-from redspec import _compat as _c
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -28,8 +27,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
         return await self._call(("SADD", key, *members), WRITE)
 
@@ -41,7 +45,12 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
         """
         return await self._call(("SCARD", key), READ)
 
@@ -57,10 +66,15 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SDIFF", *keys), READ))
 
     @overload
@@ -75,11 +89,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
 
     @overload
@@ -95,10 +114,15 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SINTER", *keys), READ))
 
     @overload
@@ -114,11 +138,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
+
+        Returns:
+            An integer.
+
+        See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -138,11 +167,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SINTERSTORE", destination, *keys), WRITE)
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
@@ -153,8 +187,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
         return to_bool(await self._call(("SISMEMBER", key, member), READ))
 
@@ -166,11 +205,20 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A set of strings.
+
+        See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
         """
         return to_set(await self._call(("SMEMBERS", key), READ))
 
-    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]:
+    @overload
+    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]: ...
+    @overload
+    async def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> list[bool]: ...
+    async def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[bool]:
         """Determines whether multiple members belong to a set.
 
         Complexity: O(N) where N is the number of elements being checked for membership
@@ -178,9 +226,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of bools.
+
+        See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return _C1(await self._call(("SMISMEMBER", key, *members), READ))
 
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
@@ -191,9 +246,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            member: member
+            source: A key.
+            destination: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
         return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
 
@@ -213,8 +273,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a set of strings.
+            Otherwise: a string, or None.
+
+        See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
         argv: list[object] = ["SPOP", key]
         if count is not None:
@@ -246,8 +312,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings; an array: a negative count repeats members.
+            Otherwise: a string, or None.
+
+        See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
         argv: list[object] = ["SRANDMEMBER", key]
         if count is not None:
@@ -262,8 +334,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
         return await self._call(("SREM", key, *members), WRITE)
 
@@ -284,10 +361,15 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (integer, list of strings); (cursor, members).
+
+        See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
         """
         argv: list[object] = ["SSCAN", key, cursor]
         if match is not None:
@@ -308,10 +390,15 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return to_set(await self._call(("SUNION", *keys), READ))
 
     @overload
@@ -326,9 +413,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return await self._call(("SUNIONSTORE", destination, *keys), WRITE)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
-from redspec import _compat as _c
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -31,8 +30,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
         return self._call(("SADD", key, *members), WRITE, None)
 
@@ -44,7 +48,12 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
         """
         return self._call(("SCARD", key), READ, None)
 
@@ -60,10 +69,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SDIFF", *keys), READ, to_set)
 
     @overload
@@ -78,11 +92,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
 
     @overload
@@ -98,10 +117,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SINTER", *keys), READ, to_set)
 
     @overload
@@ -117,11 +141,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
+
+        Returns:
+            An integer.
+
+        See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         argv: list[object] = ["SINTERCARD", len(keys)]
         argv.extend(keys)
         if limit is not None:
@@ -141,11 +170,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
@@ -156,8 +190,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
         return self._call(("SISMEMBER", key, member), READ, to_bool)
 
@@ -169,11 +208,20 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A set of strings.
+
+        See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
         """
         return self._call(("SMEMBERS", key), READ, to_set)
 
-    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]:
+    @overload
+    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]: ...
+    @overload
+    def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> Pending[list[bool]]: ...
+    def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Determines whether multiple members belong to a set.
 
         Complexity: O(N) where N is the number of elements being checked for membership
@@ -181,9 +229,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of bools.
+
+        See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
+        if len(members) == 1 and isinstance(members[0], (list, tuple)):
+            members = tuple(members[0])
         return self._call(("SMISMEMBER", key, *members), READ, _C1)
 
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
@@ -194,9 +249,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            member: member
+            source: A key.
+            destination: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
         return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
 
@@ -216,8 +276,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a set of strings.
+            Otherwise: a string, or None.
+
+        See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
         argv: list[object] = ["SPOP", key]
         if count is not None:
@@ -243,8 +309,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings; an array: a negative count repeats members.
+            Otherwise: a string, or None.
+
+        See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
         argv: list[object] = ["SRANDMEMBER", key]
         if count is not None:
@@ -259,8 +331,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
         return self._call(("SREM", key, *members), WRITE, None)
 
@@ -281,10 +358,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (integer, list of strings); (cursor, members).
+
+        See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
         """
         argv: list[object] = ["SSCAN", key, cursor]
         if match is not None:
@@ -305,10 +387,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SUNION", *keys), READ, to_set)
 
     @overload
@@ -323,9 +410,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-            keys = tuple(_c.key_list(keys[0], "keys"))
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
         return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)

@@ -317,7 +317,7 @@ def report(ctx: dict[str, Any]) -> str:
         theirs = med.get(other, {}).get(key)
         if key in mine and theirs:
             ratio = mine[key] / theirs
-            label = next(lbl for k, lbl, _ in METRICS if k == key)
+            label = next(m[1] for m in METRICS if m[0] == key)
             lines.append(f"| {label} >= {least}x {other} | {ratio:.2f}x | "
                          f"{'yes' if ratio >= least else 'NO'} |")  # fmt: skip
     if "C6errors" in mine:

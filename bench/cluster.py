@@ -316,10 +316,10 @@ def report(ctx: dict[str, Any]) -> str:
     for key, other, least in TARGETS:
         theirs = med.get(other, {}).get(key)
         if key in mine and theirs:
-            ratio = mine[key] / theirs
+            times = mine[key] / theirs
             label = next(m[1] for m in METRICS if m[0] == key)
-            lines.append(f"| {label} >= {least}x {other} | {ratio:.2f}x | "
-                         f"{'yes' if ratio >= least else 'NO'} |")  # fmt: skip
+            lines.append(f"| {label} >= {least}x {other} | {times:.2f}x | "
+                         f"{'yes' if times >= least else 'NO'} |")  # fmt: skip
     if "C6errors" in mine:
         lines.append(f"| C6 errors surfaced = 0 | {ctx['max']['redspec']['C6errors']:.0f} (max) | "
                      f"{'yes' if ctx['max']['redspec']['C6errors'] == 0 else 'NO'} |")

@@ -37,10 +37,15 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            db: [DB destination-db]
-            replace: [REPLACE]
+            source: A key.
+            destination: A key.
+            db: `[DB destination-db]`: an integer.
+            replace: Sends REPLACE when True.
+
+        Returns:
+            True or False.
+
+        See [COPY](https://redis.io/docs/latest/commands/copy/) on redis.io.
         """
         argv: list[object] = ["COPY", source, destination]
         if db is not None:
@@ -64,7 +69,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [DEL](https://redis.io/docs/latest/commands/del/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -80,7 +90,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            Bytes, or None; the serialized value (bytes, even on Redis[str]); None when the key
+            is missing.
+
+        See [DUMP](https://redis.io/docs/latest/commands/dump/) on redis.io.
         """
         return to_binary(await self._call(("DUMP", key), READ))
 
@@ -96,7 +112,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; a count: keys may repeat.
+
+        See [EXISTS](https://redis.io/docs/latest/commands/exists/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -120,13 +141,18 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            seconds: seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False; False when the key is missing or the condition refused it.
+
+        See [EXPIRE](https://redis.io/docs/latest/commands/expire/) on redis.io.
         """
         condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
@@ -152,13 +178,18 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [EXPIREAT](https://redis.io/docs/latest/commands/expireat/) on redis.io.
         """
         condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
@@ -174,7 +205,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [EXPIRETIME](https://redis.io/docs/latest/commands/expiretime/) on redis.io.
         """
         return await self._call(("EXPIRETIME", key), READ)
 
@@ -187,7 +223,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: pattern
+            pattern: A glob-style pattern; default "*".
+
+        Returns:
+            A list of strings.
+
+        See [KEYS](https://redis.io/docs/latest/commands/keys/) on redis.io.
         """
         return await self._call(("KEYS", pattern), READ)
 
@@ -214,16 +255,23 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: host
-            port: port
-            key: key
-            destination_db: destination-db
-            timeout: timeout
-            copy: [COPY]
-            replace: [REPLACE]
-            auth: [AUTH auth]
-            auth2: [AUTH2 username password]
-            keys: [KEYS keys [keys ...]]
+            host: A value (str, bytes, int or float).
+            port: An integer.
+            key: A key or one of "".
+            destination_db: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+            copy: Sends COPY when True.
+            replace: Sends REPLACE when True.
+            auth: `[AUTH auth]`: a value (str, bytes, int or float). At most one of auth, auth2.
+            auth2: `[AUTH2 username password]`: (username, password): a tuple (a value (str,
+                bytes, int or float), a value (str, bytes, int or float)). At most one of auth,
+                auth2.
+            keys: `[KEYS keys [keys ...]]`: a sequence of keys.
+
+        Returns:
+            A status string; OK, or NOKEY when no key was found.
+
+        See [MIGRATE](https://redis.io/docs/latest/commands/migrate/) on redis.io.
         """
         if (auth is not None) + (auth2 is not None) > 1:
             _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
@@ -249,8 +297,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            db: db
+            key: A key.
+            db: An integer.
+
+        Returns:
+            True or False.
+
+        See [MOVE](https://redis.io/docs/latest/commands/move/) on redis.io.
         """
         return to_bool(await self._call(("MOVE", key, db), WRITE))
 
@@ -262,7 +315,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None; None when the key is missing.
+
+        See [OBJECT ENCODING](https://redis.io/docs/latest/commands/object-encoding/) on redis.io.
         """
         return await self._call(("OBJECT", "ENCODING", key), READ)
 
@@ -274,7 +332,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error unless an LFU maxmemory-policy is set.
+
+        See [OBJECT FREQ](https://redis.io/docs/latest/commands/object-freq/) on redis.io.
         """
         return await self._call(("OBJECT", "FREQ", key), READ)
 
@@ -284,6 +347,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [OBJECT HELP](https://redis.io/docs/latest/commands/object-help/) on redis.io.
         """
         return await self._call(("OBJECT", "HELP"), WRITE)
 
@@ -295,7 +363,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT IDLETIME](https://redis.io/docs/latest/commands/object-idletime/) on redis.io.
         """
         return await self._call(("OBJECT", "IDLETIME", key), READ)
 
@@ -307,7 +380,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT REFCOUNT](https://redis.io/docs/latest/commands/object-refcount/) on redis.io.
         """
         return await self._call(("OBJECT", "REFCOUNT", key), READ)
 
@@ -319,7 +397,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            True or False.
+
+        See [PERSIST](https://redis.io/docs/latest/commands/persist/) on redis.io.
         """
         return to_bool(await self._call(("PERSIST", key), WRITE))
 
@@ -341,13 +424,18 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIRE](https://redis.io/docs/latest/commands/pexpire/) on redis.io.
         """
         condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
@@ -373,13 +461,18 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIREAT](https://redis.io/docs/latest/commands/pexpireat/) on redis.io.
         """
         condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
         argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
@@ -395,7 +488,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PEXPIRETIME](https://redis.io/docs/latest/commands/pexpiretime/) on redis.io.
         """
         return await self._call(("PEXPIRETIME", key), READ)
 
@@ -407,7 +505,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PTTL](https://redis.io/docs/latest/commands/pttl/) on redis.io.
         """
         return await self._call(("PTTL", key), READ)
 
@@ -417,6 +520,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string, or None; None when the database is empty.
+
+        See [RANDOMKEY](https://redis.io/docs/latest/commands/randomkey/) on redis.io.
         """
         return await self._call(("RANDOMKEY",), READ)
 
@@ -428,8 +536,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True (OK).
+
+        See [RENAME](https://redis.io/docs/latest/commands/rename/) on redis.io.
         """
         return to_ok(await self._call(("RENAME", key, newkey), WRITE))
 
@@ -441,8 +554,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True or False.
+
+        See [RENAMENX](https://redis.io/docs/latest/commands/renamenx/) on redis.io.
         """
         return to_bool(await self._call(("RENAMENX", key, newkey), WRITE))
 
@@ -468,13 +586,18 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: Milliseconds (an int or a timedelta) or a datetime.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE](https://redis.io/docs/latest/commands/restore/) on redis.io.
         """
         if isinstance(ttl, datetime):
             absttl = True
@@ -507,11 +630,17 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            type: [TYPE type]
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            type: `[TYPE type]`: a value (str, bytes, int or float).
             _type: type= (redis-py form)
+
+        Returns:
+            A tuple (integer, list of strings); the cursor is a bulk string on the wire: int, to
+            pass back.
+
+        See [SCAN](https://redis.io/docs/latest/commands/scan/) on redis.io.
         """
         if _type is not None:
             type = _type
@@ -579,13 +708,19 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
-            store: [STORE destination]
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
+            store: `[STORE destination]`: a key.
+
+        Returns:
+            With store: an integer.
+            Otherwise: a list of strings (or None); GET of a missing key gives None.
+
+        See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
         argv: list[object] = ["SORT", key]
         if by is not None:
@@ -620,12 +755,17 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
+
+        Returns:
+            A list of strings (or None).
+
+        See [SORT_RO](https://redis.io/docs/latest/commands/sort_ro/) on redis.io.
         """
         argv: list[object] = ["SORT_RO", key]
         if by is not None:
@@ -653,7 +793,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [TOUCH](https://redis.io/docs/latest/commands/touch/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -667,7 +812,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [TTL](https://redis.io/docs/latest/commands/ttl/) on redis.io.
         """
         return await self._call(("TTL", key), READ)
 
@@ -679,7 +829,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A status string.
+
+        See [TYPE](https://redis.io/docs/latest/commands/type/) on redis.io.
         """
         return await self._call(("TYPE", key), READ)
 
@@ -697,7 +852,12 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [UNLINK](https://redis.io/docs/latest/commands/unlink/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -712,8 +872,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            numreplicas: numreplicas
-            timeout: timeout
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            An integer.
+
+        See [WAIT](https://redis.io/docs/latest/commands/wait/) on redis.io.
         """
         argv = ("WAIT", numreplicas, _e.millis(timeout))
         _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
@@ -728,9 +893,14 @@ class GenericCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            numlocal: numlocal
-            numreplicas: numreplicas
-            timeout: timeout
+            numlocal: An integer.
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            A tuple (integer, integer); (local fsyncs, replica fsyncs).
+
+        See [WAITAOF](https://redis.io/docs/latest/commands/waitaof/) on redis.io.
         """
         argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
         _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -37,8 +38,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [HDEL](https://redis.io/docs/latest/commands/hdel/) on redis.io.
         """
         return await self._call(("HDEL", key, *fields), WRITE)
 
@@ -50,8 +56,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HEXISTS](https://redis.io/docs/latest/commands/hexists/) on redis.io.
         """
         return to_bool(await self._call(("HEXISTS", key, field), READ))
 
@@ -69,10 +80,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            seconds: seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
         argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
         if condition is not None:
@@ -95,10 +111,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
         argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
         if condition is not None:
@@ -115,8 +136,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; unix seconds; -1 no expiry, -2 no field.
+
+        See [HEXPIRETIME](https://redis.io/docs/latest/commands/hexpiretime/) on redis.io.
         """
         return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
 
@@ -128,8 +154,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [HGET](https://redis.io/docs/latest/commands/hget/) on redis.io.
         """
         return await self._call(("HGET", key, field), READ)
 
@@ -141,7 +172,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [HGETALL](https://redis.io/docs/latest/commands/hgetall/) on redis.io.
         """
         return _C1(await self._call(("HGETALL", key), READ))
 
@@ -153,8 +189,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETDEL](https://redis.io/docs/latest/commands/hgetdel/) on redis.io.
         """
         return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
 
@@ -176,13 +217,22 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETEX](https://redis.io/docs/latest/commands/hgetex/) on redis.io.
         """
         if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
             _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
@@ -210,9 +260,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [HINCRBY](https://redis.io/docs/latest/commands/hincrby/) on redis.io.
         """
         return await self._call(("HINCRBY", key, field, increment), WRITE)
 
@@ -225,9 +280,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [HINCRBYFLOAT](https://redis.io/docs/latest/commands/hincrbyfloat/) on redis.io.
         """
         return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
 
@@ -239,7 +299,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HKEYS](https://redis.io/docs/latest/commands/hkeys/) on redis.io.
         """
         return await self._call(("HKEYS", key), READ)
 
@@ -251,7 +316,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [HLEN](https://redis.io/docs/latest/commands/hlen/) on redis.io.
         """
         return await self._call(("HLEN", key), READ)
 
@@ -267,8 +337,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HMGET](https://redis.io/docs/latest/commands/hmget/) on redis.io.
         """
         if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
             fields = tuple(fields[0])
@@ -284,8 +359,13 @@ class HashCommands(ClientBase[AnyStr]):
         Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
-            key: key
-            mapping: field value [field value ...]
+            key: A key.
+            mapping: `field value [field value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [HMSET](https://redis.io/docs/latest/commands/hmset/) on redis.io.
         """
         return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
 
@@ -297,8 +377,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; -2 no field, -1 no expiry, 1 removed.
+
+        See [HPERSIST](https://redis.io/docs/latest/commands/hpersist/) on redis.io.
         """
         return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
 
@@ -316,10 +401,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
         argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
         if condition is not None:
@@ -342,10 +432,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
         argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
         if condition is not None:
@@ -362,8 +457,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRETIME](https://redis.io/docs/latest/commands/hpexpiretime/) on redis.io.
         """
         return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
 
@@ -375,8 +475,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPTTL](https://redis.io/docs/latest/commands/hpttl/) on redis.io.
         """
         return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
 
@@ -434,9 +539,17 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withvalues: [WITHVALUES]
+            key: A key.
+            count: An integer.
+            withvalues: Sends WITHVALUES when True. Needs count.
+
+        Returns:
+            With withvalues: a list of (string, string) pairs; a negative count may repeat
+                fields.
+            With count: a list of strings.
+            Otherwise: a string, or None.
+
+        See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
         if count is None and withvalues:
             raise DataError("HRANDFIELD: withvalues needs count")
@@ -497,11 +610,18 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            With novalues: a tuple (integer, list of strings).
+            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
+                flat array on the wire.
+
+        See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
         argv: list[object] = ["HSCAN", key, cursor]
         if match is not None:
@@ -531,11 +651,16 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
             field: with value: set this one field (redis-py form)
             value: the value of field (redis-py form)
-            mapping: field value [field value ...]
+            mapping: `field value [field value ...]`: a mapping of values to values.
             items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
+
+        Returns:
+            An integer; number of fields added.
+
+        See [HSET](https://redis.io/docs/latest/commands/hset/) on redis.io.
         """
         mapping = _c.field_values("HSET", mapping, field, value, items)
         argv: list[object] = ["HSET", key]
@@ -562,14 +687,23 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            condition: [FNX | FXX]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            condition: `[FNX | FXX]`: one of "FNX", "FXX".
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            True or False; True when all fields were set.
+
+        See [HSETEX](https://redis.io/docs/latest/commands/hsetex/) on redis.io.
         """
         if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
             _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
@@ -598,9 +732,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            value: value
+            key: A key.
+            field: A value (str, bytes, int or float).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HSETNX](https://redis.io/docs/latest/commands/hsetnx/) on redis.io.
         """
         return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
 
@@ -612,8 +751,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [HSTRLEN](https://redis.io/docs/latest/commands/hstrlen/) on redis.io.
         """
         return await self._call(("HSTRLEN", key, field), READ)
 
@@ -625,8 +769,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HTTL](https://redis.io/docs/latest/commands/httl/) on redis.io.
         """
         return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
 
@@ -638,6 +787,11 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HVALS](https://redis.io/docs/latest/commands/hvals/) on redis.io.
         """
         return await self._call(("HVALS", key), READ)

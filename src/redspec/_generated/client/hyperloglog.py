@@ -23,8 +23,13 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: [element [element ...]]
+            key: A key.
+            elements: `[element [element ...]]`: one or more values.
+
+        Returns:
+            True or False; True when a register changed.
+
+        See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
         return to_bool(await self._call(("PFADD", key, *elements), WRITE))
 
@@ -42,7 +47,12 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -56,8 +66,13 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            subcommand: subcommand
-            key: key
+            subcommand: A value (str, bytes, int or float).
+            key: A key.
+
+        Returns:
+            Any RESP value; varies by subcommand: list<int>, status, int, bulk.
+
+        See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
         return await self._call(("PFDEBUG", subcommand, key), WRITE)
 
@@ -73,8 +88,14 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destkey: destkey
-            sourcekeys: [sourcekey [sourcekey ...]]
+            destkey: A key.
+            sourcekeys: `[sourcekey [sourcekey ...]]`: one or more keys, or one list or tuple of
+                them.
+
+        Returns:
+            True (OK).
+
+        See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
         if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
             sourcekeys = tuple(sourcekeys[0])
@@ -86,5 +107,10 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Complexity: N/A
         Since: 2.8.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
         return to_ok(await self._call(("PFSELFTEST",), WRITE))

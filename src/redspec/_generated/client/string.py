@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -33,8 +34,13 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
         return await self._call(("APPEND", key, value), WRITE)
 
@@ -47,7 +53,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
         return await self._call(("DECR", key), WRITE)
 
@@ -60,8 +71,13 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            decrement: decrement
+            key: A key.
+            decrement: An integer.
+
+        Returns:
+            An integer.
+
+        See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
         return await self._call(("DECRBY", key, decrement), WRITE)
 
@@ -73,7 +89,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
         return await self._call(("GET", key), READ)
 
@@ -85,7 +106,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
         return await self._call(("GETDEL", key), WRITE)
 
@@ -106,12 +132,21 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A string, or None.
+
+        See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
         if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
             _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
@@ -138,9 +173,14 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string; "" for a missing key, never nil.
+
+        See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
         return await self._call(("GETRANGE", key, start, end), READ)
 
@@ -154,8 +194,13 @@ class StringCommands(ClientBase[AnyStr]):
         Deprecated since 6.2.0; use SET with the GET argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
         return await self._call(("GETSET", key, value), WRITE)
 
@@ -168,7 +213,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
         return await self._call(("INCR", key), WRITE)
 
@@ -181,8 +231,13 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
         return await self._call(("INCRBY", key, increment), WRITE)
 
@@ -195,8 +250,13 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
         return to_float(await self._call(("INCRBYFLOAT", key, increment), WRITE))
 
@@ -261,12 +321,20 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key1: key1
-            key2: key2
-            len: [LEN]
-            idx: [IDX]
-            minmatchlen: [MINMATCHLEN min-match-len]
-            withmatchlen: [WITHMATCHLEN]
+            key1: A key.
+            key2: A key.
+            len: Sends LEN when True.
+            idx: Sends IDX when True.
+            minmatchlen: `[MINMATCHLEN min-match-len]`: an integer.
+            withmatchlen: Sends WITHMATCHLEN when True.
+
+        Returns:
+            With len: an integer.
+            With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
+                length WITHMATCHLEN).
+            Otherwise: a string.
+
+        See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
         argv: list[object] = ["LCS", key1, key2]
         if len:
@@ -295,7 +363,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -309,7 +382,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True (OK).
+
+        See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
         return to_ok(await self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE))
 
@@ -321,7 +399,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True or False; 1 when all keys were set, 0 when none.
+
+        See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
         return to_bool(await self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE))
 
@@ -336,9 +419,14 @@ class StringCommands(ClientBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the PX argument.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            value: value
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
         return to_ok(await self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE))
 
@@ -460,17 +548,29 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
-            nx: [NX]
-            xx: [XX]
-            ifeq: [IFEQ comparison-value] (Valkey only)
-            get: [GET]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            value: A value (str, bytes, int or float).
+            nx: Sends NX when True. At most one of nx, xx, ifeq.
+            xx: Sends XX when True. At most one of nx, xx, ifeq.
+            ifeq: `[IFEQ comparison-value]`: a value (str, bytes, int or float). At most one of
+                nx, xx, ifeq. (Valkey only.)
+            get: Sends GET when True.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            With get: a string, or None; the old value.
+            With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
+            Otherwise: True (OK); plain SET always sets.
+
+        See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
         if (not not nx) + (not not xx) + (ifeq is not None) > 1:
             _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
@@ -509,9 +609,14 @@ class StringCommands(ClientBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the EX argument.
 
         Args:
-            key: key
-            seconds: seconds
-            value: value
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
         return to_ok(await self._call(("SETEX", key, _e.seconds(seconds), value), WRITE))
 
@@ -525,8 +630,13 @@ class StringCommands(ClientBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the NX argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
         return to_bool(await self._call(("SETNX", key, value), WRITE))
 
@@ -541,9 +651,14 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
         return await self._call(("SETRANGE", key, offset, value), WRITE)
 
@@ -555,7 +670,12 @@ class StringCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
         return await self._call(("STRLEN", key), READ)
 
@@ -571,8 +691,13 @@ class StringCommands(ClientBase[AnyStr]):
         Deprecated since 2.0.0; use GETRANGE.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string.
+
+        See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
         return await self._call(("SUBSTR", key, start, end), READ)

@@ -35,10 +35,15 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            start: An integer.
+            end: An integer.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer.
+
+        See [BITCOUNT](https://redis.io/docs/latest/commands/bitcount/) on redis.io.
         """
         if start is None and (unit is not None or end is not None):
             raise DataError("BITCOUNT: unit, end needs start")
@@ -64,11 +69,17 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            operations: [GET encoding offset | SET encoding offset value | INCRBY encoding
+            key: A key.
+            operations: `[GET encoding offset | SET encoding offset value | INCRBY encoding
                 offset increment | OVERFLOW <WRAP | SAT | FAIL> [GET encoding offset | SET
                 encoding offset value | INCRBY encoding offset increment | OVERFLOW <WRAP | SAT
-                | FAIL> ...]]
+                | FAIL> ...]]`: a sequence of a BitfieldGet or a BitfieldSet or a BitfieldIncrby
+                or a BitfieldOverflow.
+
+        Returns:
+            A list of integers (or None); nil for an INCRBY refused by OVERFLOW FAIL.
+
+        See [BITFIELD](https://redis.io/docs/latest/commands/bitfield/) on redis.io.
         """
         operations = _e.seq(operations, "operations")
         argv: list[object] = ["BITFIELD", key]
@@ -98,8 +109,14 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            get: [GET encoding offset [GET encoding offset ...]]
+            key: A key.
+            get: `[GET encoding offset [GET encoding offset ...]]`: a sequence of a tuple (a
+                value (str, bytes, int or float), an integer).
+
+        Returns:
+            A list of integers.
+
+        See [BITFIELD_RO](https://redis.io/docs/latest/commands/bitfield_ro/) on redis.io.
         """
         argv: list[object] = ["BITFIELD_RO", key]
         if get is not None:
@@ -135,9 +152,15 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: <AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>
-            destkey: destkey
-            keys: key [key ...]
+            operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
+                "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE".
+            destkey: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; length of the destination string.
+
+        See [BITOP](https://redis.io/docs/latest/commands/bitop/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -159,11 +182,16 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            bit: bit
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            bit: An integer.
+            start: An integer.
+            end: An integer. Needs start.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer; -1 when not found.
+
+        See [BITPOS](https://redis.io/docs/latest/commands/bitpos/) on redis.io.
         """
         if end is None and unit is not None:
             raise DataError("BITPOS: unit needs end")
@@ -186,8 +214,13 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
+            key: A key.
+            offset: An integer.
+
+        Returns:
+            An integer; the bit value, 0 or 1.
+
+        See [GETBIT](https://redis.io/docs/latest/commands/getbit/) on redis.io.
         """
         return self._call(("GETBIT", key, offset), READ, None)
 
@@ -199,8 +232,13 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: An integer.
+
+        Returns:
+            An integer; the previous bit value, 0 or 1.
+
+        See [SETBIT](https://redis.io/docs/latest/commands/setbit/) on redis.io.
         """
         return self._call(("SETBIT", key, offset, value), WRITE, None)

@@ -38,7 +38,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTS](https://redis.io/docs/latest/commands/cluster-addslots/) on redis.io.
         """
         return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
 
@@ -51,7 +56,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-addslotsrange/) on
+        redis.io.
         """
         argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
         for _t in _e.seq(range, "range"):
@@ -64,6 +76,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "BUMPED <epoch>" or "STILL <epoch>".
+
+        See [CLUSTER BUMPEPOCH](https://redis.io/docs/latest/commands/cluster-bumpepoch/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
 
@@ -75,7 +93,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNT-FAILURE-REPORTS](https://redis.io/docs/latest/commands/cluster-count-failure-reports/)
+        on redis.io.
         """
         return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
 
@@ -87,7 +112,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
+            slot: An integer.
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNTKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-countkeysinslot/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
 
@@ -99,7 +131,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTS](https://redis.io/docs/latest/commands/cluster-delslots/) on redis.io.
         """
         return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
 
@@ -112,7 +149,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-delslotsrange/) on
+        redis.io.
         """
         argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
         for _t in _e.seq(range, "range"):
@@ -131,7 +175,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            options: [FORCE | TAKEOVER]
+            options: `[FORCE | TAKEOVER]`: one of "FORCE", "TAKEOVER".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FAILOVER](https://redis.io/docs/latest/commands/cluster-failover/) on redis.io.
         """
         argv: list[object] = ["CLUSTER", "FAILOVER"]
         if options is not None:
@@ -144,6 +193,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FLUSHSLOTS](https://redis.io/docs/latest/commands/cluster-flushslots/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
 
@@ -155,7 +210,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FORGET](https://redis.io/docs/latest/commands/cluster-forget/) on redis.io.
         """
         return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
 
@@ -167,8 +227,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            count: count
+            slot: An integer.
+            count: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER GETKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-getkeysinslot/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
 
@@ -178,6 +244,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CLUSTER HELP](https://redis.io/docs/latest/commands/cluster-help/) on redis.io.
         """
         return self._call(("CLUSTER", "HELP"), WRITE, None)
 
@@ -187,6 +258,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER INFO](https://redis.io/docs/latest/commands/cluster-info/) on redis.io.
         """
         return self._call(("CLUSTER", "INFO"), WRITE, None)
 
@@ -198,7 +274,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER KEYSLOT](https://redis.io/docs/latest/commands/cluster-keyslot/) on redis.io.
         """
         return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
 
@@ -208,6 +289,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Cluster nodes
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; direction, node, events: bulk; create-time, send-buffer-*: int.
+
+        See [CLUSTER LINKS](https://redis.io/docs/latest/commands/cluster-links/) on redis.io.
         """
         return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
 
@@ -224,9 +310,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            ip: ip
-            port: port
-            cluster_bus_port: [cluster-bus-port]
+            ip: A value (str, bytes, int or float).
+            port: An integer.
+            cluster_bus_port: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER MEET](https://redis.io/docs/latest/commands/cluster-meet/) on redis.io.
         """
         argv: list[object] = ["CLUSTER", "MEET", ip, port]
         if cluster_bus_port is not None:
@@ -239,6 +330,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYID](https://redis.io/docs/latest/commands/cluster-myid/) on redis.io.
         """
         return self._call(("CLUSTER", "MYID"), WRITE, None)
 
@@ -248,6 +344,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 7.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYSHARDID](https://redis.io/docs/latest/commands/cluster-myshardid/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
 
@@ -257,6 +359,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Cluster nodes
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER NODES](https://redis.io/docs/latest/commands/cluster-nodes/) on redis.io.
         """
         return self._call(("CLUSTER", "NODES"), WRITE, None)
 
@@ -268,7 +375,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings; CLUSTER NODES lines.
+
+        See [CLUSTER REPLICAS](https://redis.io/docs/latest/commands/cluster-replicas/) on redis.io.
         """
         return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
 
@@ -280,7 +392,13 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER REPLICATE](https://redis.io/docs/latest/commands/cluster-replicate/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
 
@@ -293,7 +411,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            reset_type: [HARD | SOFT]
+            reset_type: `[HARD | SOFT]`: one of "HARD", "SOFT".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER RESET](https://redis.io/docs/latest/commands/cluster-reset/) on redis.io.
         """
         argv: list[object] = ["CLUSTER", "RESET"]
         if reset_type is not None:
@@ -306,6 +429,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SAVECONFIG](https://redis.io/docs/latest/commands/cluster-saveconfig/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
 
@@ -317,7 +446,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            config_epoch: config-epoch
+            config_epoch: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER
+        SET-CONFIG-EPOCH](https://redis.io/docs/latest/commands/cluster-set-config-epoch/) on
+        redis.io.
         """
         return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
 
@@ -382,12 +518,20 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            importing: [IMPORTING importing]
-            migrating: [MIGRATING migrating]
-            node: [NODE node]
-            stable: [STABLE]
-            timeout: [TIMEOUT timeout] (Valkey only)
+            slot: An integer.
+            importing: `[IMPORTING importing]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            migrating: `[MIGRATING migrating]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            node: `[NODE node]`: a value (str, bytes, int or float). Exactly one of importing,
+                migrating, node, stable.
+            stable: Sends STABLE when True. Exactly one of importing, migrating, node, stable.
+            timeout: `[TIMEOUT timeout]`: an integer. (Valkey only.)
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SETSLOT](https://redis.io/docs/latest/commands/cluster-setslot/) on redis.io.
         """
         if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
             _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
@@ -410,6 +554,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of cluster nodes
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; nodes: {id, port, ip, endpoint, role, health, ...}.
+
+        See [CLUSTER SHARDS](https://redis.io/docs/latest/commands/cluster-shards/) on redis.io.
         """
         return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
 
@@ -423,7 +572,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 5.0.0; use CLUSTER REPLICAS.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER SLAVES](https://redis.io/docs/latest/commands/cluster-slaves/) on redis.io.
         """
         return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
 
@@ -461,10 +615,18 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            slotsrange: [SLOTSRANGE start-slot end-slot]
-            orderby: [ORDERBY metric [LIMIT limit] [ASC | DESC]]
-            limit: [LIMIT limit]
-            order: [ASC | DESC]
+            slotsrange: `[SLOTSRANGE start-slot end-slot]`: (start-slot, end-slot): a tuple (an
+                integer, an integer). Exactly one of slotsrange, orderby.
+            orderby: `[ORDERBY metric [LIMIT limit] [ASC | DESC]]`: a value (str, bytes, int or
+                float). Exactly one of slotsrange, orderby.
+            limit: `[LIMIT limit]`: an integer. Needs orderby.
+            order: `[ASC | DESC]`: one of "ASC", "DESC". Needs orderby.
+
+        Returns:
+            A list of tuples; (slot, {key-count: n, ...}).
+
+        See [CLUSTER SLOT-STATS](https://redis.io/docs/latest/commands/cluster-slot-stats/) on
+        redis.io.
         """
         if orderby is None and (limit is not None or order is not None):
             raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
@@ -491,5 +653,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         Deprecated since 7.0.0; use CLUSTER SHARDS.
+
+        Returns:
+            A list of tuples; (start, end, primary, *replicas); a node: (endpoint, port, id,
+            {hostname: ...}).
+
+        See [CLUSTER SLOTS](https://redis.io/docs/latest/commands/cluster-slots/) on redis.io.
         """
         return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)

@@ -26,8 +26,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: [element [element ...]]
+            key: A key.
+            elements: `[element [element ...]]`: one or more values.
+
+        Returns:
+            True or False; True when a register changed.
+
+        See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
         return self._call(("PFADD", key, *elements), WRITE, to_bool)
 
@@ -45,7 +50,12 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
@@ -59,8 +69,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            subcommand: subcommand
-            key: key
+            subcommand: A value (str, bytes, int or float).
+            key: A key.
+
+        Returns:
+            Any RESP value; varies by subcommand: list<int>, status, int, bulk.
+
+        See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
         return self._call(("PFDEBUG", subcommand, key), WRITE, None)
 
@@ -76,8 +91,14 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destkey: destkey
-            sourcekeys: [sourcekey [sourcekey ...]]
+            destkey: A key.
+            sourcekeys: `[sourcekey [sourcekey ...]]`: one or more keys, or one list or tuple of
+                them.
+
+        Returns:
+            True (OK).
+
+        See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
         if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
             sourcekeys = tuple(sourcekeys[0])
@@ -89,5 +110,10 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Complexity: N/A
         Since: 2.8.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
         return self._call(("PFSELFTEST",), WRITE, to_ok)

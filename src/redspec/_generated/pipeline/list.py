@@ -42,11 +42,16 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            timeout: A number.
+
+        Returns:
+            A string, or None; None on timeout.
+
+        See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
         argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
         return self._call(argv, WRITE, None)
@@ -68,10 +73,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
+            timeout: A number.
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of strings), or None; (key, elements); None on timeout.
+
+        See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
         keys = _c.key_list(keys, "keys")
         argv: list[object] = ["BLMPOP", timeout, len(keys)]
@@ -94,8 +104,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string), or None; (key, element); None on timeout.
+
+        See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
         keys = _c.key_list(keys, "keys")
         argv = ("BLPOP", *keys, timeout)
@@ -114,8 +129,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string), or None.
+
+        See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
         keys = _c.key_list(keys, "keys")
         argv = ("BRPOP", *keys, timeout)
@@ -132,9 +152,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            timeout: A number.
+
+        Returns:
+            A string, or None.
+
+        See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
         argv = ("BRPOPLPUSH", source, destination, timeout)
         return self._call(argv, WRITE, None)
@@ -148,8 +173,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
+            key: A key.
+            index: An integer.
+
+        Returns:
+            A string, or None.
+
+        See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
         return self._call(("LINDEX", key, index), READ, None)
 
@@ -169,10 +199,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            where: <BEFORE | AFTER>
-            pivot: pivot
-            element: element
+            key: A key.
+            where: `<BEFORE | AFTER>`: one of "BEFORE", "AFTER".
+            pivot: A value (str, bytes, int or float).
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length; -1 pivot not found, 0 no key.
+
+        See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
         return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
 
@@ -184,7 +219,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
         return self._call(("LLEN", key), READ, None)
 
@@ -203,10 +243,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "LEFT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "RIGHT".
+
+        Returns:
+            A string, or None.
+
+        See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
         return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
 
@@ -226,9 +271,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of strings), or None.
+
+        See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
         keys = _c.key_list(keys, "keys")
         argv: list[object] = ["LMPOP", len(keys)]
@@ -253,8 +303,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings, or None; None when the key does not exist.
+            Otherwise: a string, or None.
+
+        See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
         argv: list[object] = ["LPOP", key]
         if count is not None:
@@ -309,11 +365,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            element: element
-            rank: [RANK rank]
-            count: [COUNT num-matches]
-            maxlen: [MAXLEN len]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            rank: `[RANK rank]`: an integer.
+            count: `[COUNT num-matches]`: an integer.
+            maxlen: `[MAXLEN len]`: an integer.
+
+        Returns:
+            With count: a list of integers.
+            Otherwise: an integer, or None.
+
+        See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
         argv: list[object] = ["LPOS", key, element]
         if rank is not None:
@@ -333,8 +395,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
         return self._call(("LPUSH", key, *elements), WRITE, None)
 
@@ -347,8 +414,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
         return self._call(("LPUSHX", key, *elements), WRITE, None)
 
@@ -362,9 +434,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
         return self._call(("LRANGE", key, start, stop), READ, None)
 
@@ -377,9 +454,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: count
-            element: element
+            key: A key.
+            count: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
         return self._call(("LREM", key, count, element), WRITE, None)
 
@@ -392,9 +474,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
-            element: element
+            key: A key.
+            index: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
         return self._call(("LSET", key, index, element), WRITE, to_ok)
 
@@ -406,9 +493,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            True (OK).
+
+        See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
         return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
 
@@ -427,8 +519,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings, or None.
+            Otherwise: a string, or None.
+
+        See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
         argv: list[object] = ["RPOP", key]
         if count is not None:
@@ -446,8 +544,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
+            source: A key.
+            destination: A key.
+
+        Returns:
+            A string, or None.
+
+        See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
         return self._call(("RPOPLPUSH", source, destination), WRITE, None)
 
@@ -460,8 +563,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
         return self._call(("RPUSH", key, *elements), WRITE, None)
 
@@ -474,7 +582,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
         return self._call(("RPUSHX", key, *elements), WRITE, None)

@@ -58,7 +58,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            category: [category]
+            category: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
         argv: list[object] = ["ACL", "CAT"]
         if category is not None:
@@ -73,7 +78,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            usernames: username [username ...]
+            usernames: `username [username ...]`: one or more values.
+
+        Returns:
+            An integer; users deleted.
+
+        See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
         return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
 
@@ -85,9 +95,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            command: command
-            args: [arg [arg ...]]
+            username: A value (str, bytes, int or float).
+            command: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            A status string or a string; +OK when permitted, else a bulk string with the reason.
+
+        See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
         return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
 
@@ -99,7 +114,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            bits: [bits]
+            bits: An integer.
+
+        Returns:
+            A string.
+
+        See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
         argv: list[object] = ["ACL", "GENPASS"]
         if bits is not None:
@@ -115,7 +135,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
+            username: A value (str, bytes, int or float).
+
+        Returns:
+            A dict with flags, passwords, commands, keys, channels, selectors, or None.
+
+        See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
         return self._call(("ACL", "GETUSER", username), WRITE, _C1)
 
@@ -125,6 +150,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
         return self._call(("ACL", "HELP"), WRITE, None)
 
@@ -134,6 +164,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
         return self._call(("ACL", "LIST"), WRITE, None)
 
@@ -143,6 +178,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
         return self._call(("ACL", "LOAD"), WRITE, to_ok)
 
@@ -170,8 +210,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
-            reset: [RESET]
+            count: An integer. At most one of count, reset.
+            reset: Sends RESET when True. At most one of count, reset.
+
+        Returns:
+            With reset: True (OK).
+            Otherwise: a list of dicts.
+
+        See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
         if (count is not None) + (not not reset) > 1:
             _e.at_most_one("ACL LOG", count=count, reset=reset)
@@ -188,6 +234,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
         return self._call(("ACL", "SAVE"), WRITE, to_ok)
 
@@ -199,8 +250,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            rules: [rule [rule ...]]
+            username: A value (str, bytes, int or float).
+            rules: `[rule [rule ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
         return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
 
@@ -210,6 +266,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
         return self._call(("ACL", "USERS"), WRITE, None)
 
@@ -219,6 +280,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
         return self._call(("ACL", "WHOAMI"), WRITE, None)
 
@@ -228,6 +294,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "Background append only file rewriting started/scheduled".
+
+        See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
         return self._call(("BGREWRITEAOF",), WRITE, None)
 
@@ -239,7 +310,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: [SCHEDULE | CANCEL]
+            operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
+
+        Returns:
+            A status string; "Background saving started", "... scheduled", "... cancelled"
+            (Valkey CANCEL).
+
+        See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
         argv: list[object] = ["BGSAVE"]
         if operation is not None:
@@ -254,6 +331,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Redis commands
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
+
+        See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
         return self._call(("COMMAND",), WRITE, _C3)
 
@@ -263,6 +345,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
         return self._call(("COMMAND", "COUNT"), WRITE, None)
 
@@ -277,7 +364,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to Doc dicts; command name -> its doc map.
+
+        See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
         return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
 
@@ -289,8 +381,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
         return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
 
@@ -306,8 +403,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of tuples.
+
+        See [COMMAND
+        GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
+        redis.io.
         """
         return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
 
@@ -317,6 +421,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
         return self._call(("COMMAND", "HELP"), WRITE, None)
 
@@ -331,7 +440,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A list of CommandInfo dicts (or None); None for an unknown name.
+
+        See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
         return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
 
@@ -349,9 +463,17 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            module: [MODULE module-name]
-            aclcat: [ACLCAT category]
-            pattern: [PATTERN pattern]
+            module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            aclcat: `[ACLCAT category]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            pattern: `[PATTERN pattern]`: a glob-style pattern. At most one of module, aclcat,
+                pattern.
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
         if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
             _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
@@ -376,8 +498,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            count: count
-            type: <slow | large-request | large-reply>
+            count: An integer.
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            A list of tuples; id, unix time, duration us or size, argv, client addr, client
+            name.
+
+        See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
         return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
 
@@ -387,6 +516,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 8.1.0
         Available on: Valkey only.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
         return self._call(("COMMANDLOG", "HELP"), WRITE, None)
 
@@ -398,7 +532,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            An integer.
+
+        See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
         return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
 
@@ -413,7 +553,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            True (OK).
+
+        See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
         return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
 
@@ -425,7 +571,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            parameters: parameter [parameter ...]
+            parameters: `parameter [parameter ...]`: one or more values.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
         return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
 
@@ -435,6 +586,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
         return self._call(("CONFIG", "HELP"), WRITE, None)
 
@@ -444,6 +600,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
         return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
 
@@ -453,6 +614,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
         """
         return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
 
@@ -472,7 +638,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             name: with value: set this one parameter (redis-py form)
             value: the value of name (redis-py form)
-            mapping: parameter value [parameter value ...]
+            mapping: `parameter value [parameter value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
         mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
         argv: list[object] = ["CONFIG", "SET"]
@@ -485,6 +656,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
         return self._call(("DBSIZE",), READ, None)
 
@@ -497,8 +673,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            subcommand: subcommand
-            arguments: [argument [argument ...]]
+            subcommand: A value (str, bytes, int or float).
+            arguments: `[argument [argument ...]]`: one or more values.
+
+        Returns:
+            Any RESP value; depends on the subcommand.
+
+        See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
         return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
 
@@ -517,10 +698,16 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            to: [TO host port [FORCE]]
-            force: [FORCE]
-            abort: [ABORT]
-            timeout: [TIMEOUT milliseconds]
+            to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
+                float), an integer).
+            force: Sends FORCE when True. Needs to.
+            abort: Sends ABORT when True.
+            timeout: `[TIMEOUT milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            True (OK).
+
+        See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
         """
         if to is None and force:
             raise DataError("FAILOVER: force needs to")
@@ -548,8 +735,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
         """
         flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
         argv: list[object] = ["FLUSHALL"]
@@ -570,8 +762,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
         flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
         argv: list[object] = ["FLUSHDB"]
@@ -587,7 +784,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sections: [section [section ...]]
+            sections: `[section [section ...]]`: one or more values.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
         return self._call(("INFO", *sections), WRITE, None)
 
@@ -597,6 +799,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
         return self._call(("LASTSAVE",), WRITE, None)
 
@@ -606,6 +813,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
         return self._call(("LATENCY", "DOCTOR"), WRITE, None)
 
@@ -617,7 +829,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A string.
+
+        See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
         return self._call(("LATENCY", "GRAPH", event), WRITE, None)
 
@@ -627,6 +844,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
         return self._call(("LATENCY", "HELP"), WRITE, None)
 
@@ -641,7 +863,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            commands: [command [command ...]]
+            commands: `[command [command ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to dicts; command -> its calls and {bucket us: count}.
+
+        See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
+        redis.io.
         """
         return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
 
@@ -653,7 +881,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A list of tuples; (unix time, latency ms).
+
+        See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
         return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
 
@@ -663,6 +896,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of tuples; (event, unix time, latest ms, max ms).
+
+        See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
         return self._call(("LATENCY", "LATEST"), WRITE, _C10)
 
@@ -674,7 +912,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            events: [event [event ...]]
+            events: `[event [event ...]]`: one or more values.
+
+        Returns:
+            An integer; events reset.
+
+        See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
         return self._call(("LATENCY", "RESET", *events), WRITE, None)
 
@@ -685,7 +928,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            version: [VERSION version]
+            version: `[VERSION version]`: an integer.
+
+        Returns:
+            A string.
+
+        See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
         argv: list[object] = ["LOLWUT"]
         if version is not None:
@@ -698,6 +946,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
         return self._call(("MEMORY", "DOCTOR"), WRITE, None)
 
@@ -707,6 +960,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
         return self._call(("MEMORY", "HELP"), WRITE, None)
 
@@ -716,6 +974,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
+        redis.io.
         """
         return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
 
@@ -725,6 +989,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
         return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
 
@@ -734,6 +1003,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
+
+        See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
         return self._call(("MEMORY", "STATS"), WRITE, _C11)
 
@@ -745,8 +1019,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            samples: [SAMPLES count]
+            key: A key.
+            samples: `[SAMPLES count]`: an integer.
+
+        Returns:
+            An integer, or None; None for a missing key.
+
+        See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
         argv: list[object] = ["MEMORY", "USAGE", key]
         if samples is not None:
@@ -759,6 +1038,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
         return self._call(("MODULE", "HELP"), WRITE, None)
 
@@ -768,6 +1052,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the number of loaded modules.
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; name, path: bulk; ver: int; args: list.
+
+        See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
         return self._call(("MODULE", "LIST"), WRITE, _C12)
 
@@ -779,8 +1068,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            args: [arg [arg ...]]
+            path: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
         return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
 
@@ -798,9 +1092,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            config: [CONFIG name value [CONFIG name value ...]]
-            args: [ARGS args [args ...]]
+            path: A value (str, bytes, int or float).
+            config: `[CONFIG name value [CONFIG name value ...]]`: a mapping of values to
+                values.
+            args: `[ARGS args [args ...]]`: a sequence of values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
         argv: list[object] = ["MODULE", "LOADEX", path]
         if config is not None:
@@ -819,7 +1119,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            name: name
+            name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
         return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
 
@@ -853,9 +1158,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; "OK", or "OK Already connected to specified master".
+
+        See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
         if host is None and port is not None:
             raise DataError("REPLICAOF: port needs host")
@@ -892,13 +1202,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: An integer.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
         argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
         if replace:
@@ -917,6 +1232,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
+            port, state, offset] | [sentinel, [names]].
+
+        See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
         return self._call(("ROLE",), WRITE, None)
 
@@ -926,6 +1247,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of keys in all databases
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
         return self._call(("SAVE",), WRITE, to_ok)
 
@@ -945,10 +1271,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            save_selector: [NOSAVE | SAVE]
-            now: [NOW]
-            force: [FORCE]
-            abort: [ABORT]
+            save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
+            now: Sends NOW when True.
+            force: Sends FORCE when True.
+            abort: Sends ABORT when True.
+
+        Returns:
+            True (OK); only SHUTDOWN ABORT replies; otherwise the server exits.
+
+        See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
         argv: list[object] = ["SHUTDOWN"]
         if save_selector is not None:
@@ -993,9 +1324,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; as REPLICAOF.
+
+        See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
         if host is None and port is not None:
             raise DataError("SLAVEOF: port needs host")
@@ -1021,7 +1357,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
+            count: An integer.
+
+        Returns:
+            A list of tuples; id, unix time, duration us, argv, client addr, client name.
+
+        See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
         argv: list[object] = ["SLOWLOG", "GET"]
         if count is not None:
@@ -1034,6 +1375,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
         return self._call(("SLOWLOG", "HELP"), WRITE, None)
 
@@ -1043,6 +1389,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
         return self._call(("SLOWLOG", "LEN"), WRITE, None)
 
@@ -1052,6 +1403,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the number of entries in the slowlog
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
         return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
 
@@ -1064,8 +1420,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            index1: index1
-            index2: index2
+            index1: An integer.
+            index2: An integer.
+
+        Returns:
+            True (OK).
+
+        See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
         return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
 
@@ -1075,5 +1436,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A tuple (string, string); (unix seconds, microseconds) as decimal strings.
+
+        See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
         return self._call(("TIME",), WRITE, _C13)

@@ -37,7 +37,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             slots: slot [slot ...]
         """
-        return to_ok(await self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTS", "cluster_addslots", locals(), _exc)
+            raise
 
     async def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> bool:
         """Assigns new hash slot ranges to a node.
@@ -50,10 +54,14 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             range: start-slot end-slot [start-slot end-slot ...]
         """
-        argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTSRANGE", "cluster_addslotsrange", locals(), _exc)
+            raise
 
     async def cluster_bumpepoch(self) -> AnyStr:
         """Advances the cluster config epoch.
@@ -62,7 +70,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CLUSTER", "BUMPEPOCH"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "BUMPEPOCH"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER BUMPEPOCH", "cluster_bumpepoch", locals(), _exc)
+            raise
 
     async def cluster_count_failure_reports(self, node_id: ValueT) -> int:
         """Returns the number of active failure reports active for a node.
@@ -74,7 +86,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return await self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE)
+        try:
+            return await self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNT-FAILURE-REPORTS", "cluster_count_failure_reports", locals(), _exc)
+            raise
 
     async def cluster_countkeysinslot(self, slot: int) -> int:
         """Returns the number of keys in a hash slot.
@@ -86,7 +102,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             slot: slot
         """
-        return await self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE)
+        try:
+            return await self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNTKEYSINSLOT", "cluster_countkeysinslot", locals(), _exc)
+            raise
 
     async def cluster_delslots(self, *slots: int) -> bool:
         """Sets hash slots as unbound for a node.
@@ -98,7 +118,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             slots: slot [slot ...]
         """
-        return to_ok(await self._call(("CLUSTER", "DELSLOTS", *slots), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "DELSLOTS", *slots), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTS", "cluster_delslots", locals(), _exc)
+            raise
 
     async def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> bool:
         """Sets hash slot ranges as unbound for a node.
@@ -111,10 +135,14 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             range: start-slot end-slot [start-slot end-slot ...]
         """
-        argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTSRANGE", "cluster_delslotsrange", locals(), _exc)
+            raise
 
     async def cluster_failover(
         self,
@@ -130,10 +158,14 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             options: [FORCE | TAKEOVER]
         """
-        argv: list[object] = ["CLUSTER", "FAILOVER"]
-        if options is not None:
-            argv.append(options)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLUSTER", "FAILOVER"]
+            if options is not None:
+                argv.append(options)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FAILOVER", "cluster_failover", locals(), _exc)
+            raise
 
     async def cluster_flushslots(self) -> bool:
         """Deletes all slots information from a node.
@@ -142,7 +174,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("CLUSTER", "FLUSHSLOTS"), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "FLUSHSLOTS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FLUSHSLOTS", "cluster_flushslots", locals(), _exc)
+            raise
 
     async def cluster_forget(self, node_id: ValueT) -> bool:
         """Removes a node from the nodes table.
@@ -154,7 +190,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return to_ok(await self._call(("CLUSTER", "FORGET", node_id), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "FORGET", node_id), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FORGET", "cluster_forget", locals(), _exc)
+            raise
 
     async def cluster_getkeysinslot(self, slot: int, count: int) -> list[AnyStr]:
         """Returns the key names in a hash slot.
@@ -167,7 +207,11 @@ class ClusterCommands(ClientBase[AnyStr]):
             slot: slot
             count: count
         """
-        return await self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE)
+        try:
+            return await self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER GETKEYSINSLOT", "cluster_getkeysinslot", locals(), _exc)
+            raise
 
     async def cluster_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -176,7 +220,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CLUSTER", "HELP"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER HELP", "cluster_help", locals(), _exc)
+            raise
 
     async def cluster_info(self) -> AnyStr:
         """Returns information about the state of a node.
@@ -185,7 +233,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CLUSTER", "INFO"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "INFO"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER INFO", "cluster_info", locals(), _exc)
+            raise
 
     async def cluster_keyslot(self, key: ValueT) -> int:
         """Returns the hash slot for a key.
@@ -197,7 +249,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("CLUSTER", "KEYSLOT", key), WRITE)
+        try:
+            return await self._call(("CLUSTER", "KEYSLOT", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER KEYSLOT", "cluster_keyslot", locals(), _exc)
+            raise
 
     async def cluster_links(self) -> list[dict[AnyStr, AnyStr | int]]:
         """Returns a list of all TCP links to and from peer nodes.
@@ -206,7 +262,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C1(await self._call(("CLUSTER", "LINKS"), WRITE))
+        try:
+            return _C1(await self._call(("CLUSTER", "LINKS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER LINKS", "cluster_links", locals(), _exc)
+            raise
 
     async def cluster_meet(
         self,
@@ -225,10 +285,14 @@ class ClusterCommands(ClientBase[AnyStr]):
             port: port
             cluster_bus_port: [cluster-bus-port]
         """
-        argv: list[object] = ["CLUSTER", "MEET", ip, port]
-        if cluster_bus_port is not None:
-            argv.append(cluster_bus_port)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLUSTER", "MEET", ip, port]
+            if cluster_bus_port is not None:
+                argv.append(cluster_bus_port)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MEET", "cluster_meet", locals(), _exc)
+            raise
 
     async def cluster_myid(self) -> AnyStr:
         """Returns the ID of a node.
@@ -237,7 +301,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CLUSTER", "MYID"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "MYID"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYID", "cluster_myid", locals(), _exc)
+            raise
 
     async def cluster_myshardid(self) -> AnyStr:
         """Returns the shard ID of a node.
@@ -246,7 +314,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 7.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8.
         """
-        return await self._call(("CLUSTER", "MYSHARDID"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "MYSHARDID"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYSHARDID", "cluster_myshardid", locals(), _exc)
+            raise
 
     async def cluster_nodes(self) -> AnyStr:
         """Returns the cluster configuration for a node.
@@ -255,7 +327,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CLUSTER", "NODES"), WRITE)
+        try:
+            return await self._call(("CLUSTER", "NODES"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER NODES", "cluster_nodes", locals(), _exc)
+            raise
 
     async def cluster_replicas(self, node_id: ValueT) -> list[AnyStr]:
         """Lists the replica nodes of a master node.
@@ -267,7 +343,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return await self._call(("CLUSTER", "REPLICAS", node_id), WRITE)
+        try:
+            return await self._call(("CLUSTER", "REPLICAS", node_id), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICAS", "cluster_replicas", locals(), _exc)
+            raise
 
     async def cluster_replicate(self, node_id: ValueT) -> bool:
         """Configure a node as replica of a master node.
@@ -279,7 +359,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return to_ok(await self._call(("CLUSTER", "REPLICATE", node_id), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "REPLICATE", node_id), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICATE", "cluster_replicate", locals(), _exc)
+            raise
 
     async def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> bool:
         """Resets a node.
@@ -292,10 +376,14 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             reset_type: [HARD | SOFT]
         """
-        argv: list[object] = ["CLUSTER", "RESET"]
-        if reset_type is not None:
-            argv.append(reset_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLUSTER", "RESET"]
+            if reset_type is not None:
+                argv.append(reset_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER RESET", "cluster_reset", locals(), _exc)
+            raise
 
     async def cluster_saveconfig(self) -> bool:
         """Forces a node to save the cluster configuration to disk.
@@ -304,7 +392,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("CLUSTER", "SAVECONFIG"), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "SAVECONFIG"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SAVECONFIG", "cluster_saveconfig", locals(), _exc)
+            raise
 
     async def cluster_set_config_epoch(self, config_epoch: int) -> bool:
         """Sets the configuration epoch for a new node.
@@ -316,7 +408,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             config_epoch: config-epoch
         """
-        return to_ok(await self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE))
+        try:
+            return to_ok(await self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SET-CONFIG-EPOCH", "cluster_set_config_epoch", locals(), _exc)
+            raise
 
     @overload
     async def cluster_setslot(
@@ -386,20 +482,24 @@ class ClusterCommands(ClientBase[AnyStr]):
             stable: [STABLE]
             timeout: [TIMEOUT timeout] (Valkey only)
         """
-        if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
-            _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
-        argv: list[object] = ["CLUSTER", "SETSLOT", slot]
-        if importing is not None:
-            argv.extend(("IMPORTING", importing))
-        if migrating is not None:
-            argv.extend(("MIGRATING", migrating))
-        if node is not None:
-            argv.extend(("NODE", node))
-        if stable:
-            argv.append("STABLE")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", timeout))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
+                _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
+            argv: list[object] = ["CLUSTER", "SETSLOT", slot]
+            if importing is not None:
+                argv.extend(("IMPORTING", importing))
+            if migrating is not None:
+                argv.extend(("MIGRATING", migrating))
+            if node is not None:
+                argv.extend(("NODE", node))
+            if stable:
+                argv.append("STABLE")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", timeout))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SETSLOT", "cluster_setslot", locals(), _exc)
+            raise
 
     async def cluster_shards(self) -> list[dict[AnyStr, RespValue]]:
         """Returns the mapping of cluster slots to shards.
@@ -408,7 +508,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C2(await self._call(("CLUSTER", "SHARDS"), WRITE))
+        try:
+            return _C2(await self._call(("CLUSTER", "SHARDS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SHARDS", "cluster_shards", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     async def cluster_slaves(self, node_id: ValueT) -> list[AnyStr]:
@@ -422,7 +526,11 @@ class ClusterCommands(ClientBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return await self._call(("CLUSTER", "SLAVES", node_id), WRITE)
+        try:
+            return await self._call(("CLUSTER", "SLAVES", node_id), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLAVES", "cluster_slaves", locals(), _exc)
+            raise
 
     @overload
     async def cluster_slot_stats(
@@ -463,20 +571,24 @@ class ClusterCommands(ClientBase[AnyStr]):
             limit: [LIMIT limit]
             order: [ASC | DESC]
         """
-        if orderby is None and (limit is not None or order is not None):
-            raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
-        if (slotsrange is not None) + (orderby is not None) != 1:
-            _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
-        argv: list[object] = ["CLUSTER", "SLOT-STATS"]
-        if slotsrange is not None:
-            argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
-        if orderby is not None:
-            argv.extend(("ORDERBY", orderby))
-            if limit is not None:
-                argv.extend(("LIMIT", limit))
-            if order is not None:
-                argv.append(order)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            if orderby is None and (limit is not None or order is not None):
+                raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
+            if (slotsrange is not None) + (orderby is not None) != 1:
+                _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
+            argv: list[object] = ["CLUSTER", "SLOT-STATS"]
+            if slotsrange is not None:
+                argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
+            if orderby is not None:
+                argv.extend(("ORDERBY", orderby))
+                if limit is not None:
+                    argv.extend(("LIMIT", limit))
+                if order is not None:
+                    argv.append(order)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOT-STATS", "cluster_slot_stats", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     async def cluster_slots(
@@ -489,4 +601,8 @@ class ClusterCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         Deprecated since 7.0.0; use CLUSTER SHARDS.
         """
-        return _C4(await self._call(("CLUSTER", "SLOTS"), WRITE))
+        try:
+            return _C4(await self._call(("CLUSTER", "SLOTS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOTS", "cluster_slots", locals(), _exc)
+            raise

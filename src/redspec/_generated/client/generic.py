@@ -10,11 +10,12 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
+from redspec._replies import keep_bytes, to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
-_C1 = tuple_of(to_int, None)
-_C2 = tuple_of(to_int, to_int)
+_C1 = keep_bytes(to_binary)
+_C2 = tuple_of(to_int, None)
+_C3 = tuple_of(to_int, to_int)
 
 
 class GenericCommands(ClientBase[AnyStr]):
@@ -41,12 +42,16 @@ class GenericCommands(ClientBase[AnyStr]):
             db: [DB destination-db]
             replace: [REPLACE]
         """
-        argv: list[object] = ["COPY", source, destination]
-        if db is not None:
-            argv.extend(("DB", db))
-        if replace:
-            argv.append("REPLACE")
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["COPY", source, destination]
+            if db is not None:
+                argv.extend(("DB", db))
+            if replace:
+                argv.append("REPLACE")
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COPY", "copy", locals(), _exc)
+            raise
 
     async def delete(self, *keys: KeyT) -> int:
         """Deletes one or more keys.
@@ -61,7 +66,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("DEL", *keys), WRITE)
+        try:
+            return await self._call(("DEL", *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEL", "delete", locals(), _exc)
+            raise
 
     async def dump(self, key: KeyT) -> bytes | None:
         """Returns a serialized representation of the value stored at a key.
@@ -75,7 +84,13 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return to_binary(await self._call(("DUMP", key), READ))
+        try:
+            return _C1(await self._call(("DUMP", key), READ))
+        except _e.DecodeError as _exc:
+            return _C1(_exc.reply)
+        except _e.MISUSE as _exc:
+            _e.misuse("DUMP", "dump", locals(), _exc)
+            raise
 
     async def exists(self, *keys: KeyT) -> int:
         """Determines whether one or more keys exist.
@@ -87,7 +102,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("EXISTS", *keys), READ)
+        try:
+            return await self._call(("EXISTS", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXISTS", "exists", locals(), _exc)
+            raise
 
     async def expire(
         self,
@@ -107,10 +126,14 @@ class GenericCommands(ClientBase[AnyStr]):
             seconds: seconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRE", "expire", locals(), _exc)
+            raise
 
     async def expireat(
         self,
@@ -130,10 +153,14 @@ class GenericCommands(ClientBase[AnyStr]):
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIREAT", "expireat", locals(), _exc)
+            raise
 
     async def expiretime(self, key: KeyT) -> int:
         """Returns the expiration time of a key as a Unix timestamp.
@@ -145,7 +172,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("EXPIRETIME", key), READ)
+        try:
+            return await self._call(("EXPIRETIME", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRETIME", "expiretime", locals(), _exc)
+            raise
 
     async def keys(self, pattern: PatternT) -> list[AnyStr]:
         """Returns all key names that match a pattern.
@@ -158,7 +189,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             pattern: pattern
         """
-        return await self._call(("KEYS", pattern), READ)
+        try:
+            return await self._call(("KEYS", pattern), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("KEYS", "keys", locals(), _exc)
+            raise
 
     async def migrate(
         self,
@@ -194,21 +229,25 @@ class GenericCommands(ClientBase[AnyStr]):
             auth2: [AUTH2 username password]
             keys: [KEYS keys [keys ...]]
         """
-        if (auth is not None) + (auth2 is not None) > 1:
-            _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
-        argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
-        if copy:
-            argv.append("COPY")
-        if replace:
-            argv.append("REPLACE")
-        if auth is not None:
-            argv.extend(("AUTH", auth))
-        if auth2 is not None:
-            argv.extend(("AUTH2", auth2[0], auth2[1]))
-        if keys is not None:
-            argv.append("KEYS")
-            argv.extend(_e.seq(keys, "keys"))
-        return await self._call(argv, WRITE)
+        try:
+            if (auth is not None) + (auth2 is not None) > 1:
+                _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
+            argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
+            if copy:
+                argv.append("COPY")
+            if replace:
+                argv.append("REPLACE")
+            if auth is not None:
+                argv.extend(("AUTH", auth))
+            if auth2 is not None:
+                argv.extend(("AUTH2", auth2[0], auth2[1]))
+            if keys is not None:
+                argv.append("KEYS")
+                argv.extend(_e.seq(keys, "keys"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MIGRATE", "migrate", locals(), _exc)
+            raise
 
     async def move(self, key: KeyT, db: int) -> bool:
         """Moves a key to another database.
@@ -221,7 +260,11 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             db: db
         """
-        return to_bool(await self._call(("MOVE", key, db), WRITE))
+        try:
+            return to_bool(await self._call(("MOVE", key, db), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MOVE", "move", locals(), _exc)
+            raise
 
     async def object_encoding(self, key: KeyT) -> AnyStr | None:
         """Returns the internal encoding of a Redis object.
@@ -233,7 +276,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("OBJECT", "ENCODING", key), READ)
+        try:
+            return await self._call(("OBJECT", "ENCODING", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT ENCODING", "object_encoding", locals(), _exc)
+            raise
 
     async def object_freq(self, key: KeyT) -> int:
         """Returns the logarithmic access frequency counter of a Redis object.
@@ -245,7 +292,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("OBJECT", "FREQ", key), READ)
+        try:
+            return await self._call(("OBJECT", "FREQ", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT FREQ", "object_freq", locals(), _exc)
+            raise
 
     async def object_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -254,7 +305,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("OBJECT", "HELP"), WRITE)
+        try:
+            return await self._call(("OBJECT", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT HELP", "object_help", locals(), _exc)
+            raise
 
     async def object_idletime(self, key: KeyT) -> int | None:
         """Returns the time since the last access to a Redis object.
@@ -266,7 +321,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("OBJECT", "IDLETIME", key), READ)
+        try:
+            return await self._call(("OBJECT", "IDLETIME", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT IDLETIME", "object_idletime", locals(), _exc)
+            raise
 
     async def object_refcount(self, key: KeyT) -> int | None:
         """Returns the reference count of a value of a key.
@@ -278,7 +337,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("OBJECT", "REFCOUNT", key), READ)
+        try:
+            return await self._call(("OBJECT", "REFCOUNT", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT REFCOUNT", "object_refcount", locals(), _exc)
+            raise
 
     async def persist(self, key: KeyT) -> bool:
         """Removes the expiration time of a key.
@@ -290,7 +353,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return to_bool(await self._call(("PERSIST", key), WRITE))
+        try:
+            return to_bool(await self._call(("PERSIST", key), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PERSIST", "persist", locals(), _exc)
+            raise
 
     async def pexpire(
         self,
@@ -310,10 +377,14 @@ class GenericCommands(ClientBase[AnyStr]):
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRE", "pexpire", locals(), _exc)
+            raise
 
     async def pexpireat(
         self,
@@ -333,10 +404,14 @@ class GenericCommands(ClientBase[AnyStr]):
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIREAT", "pexpireat", locals(), _exc)
+            raise
 
     async def pexpiretime(self, key: KeyT) -> int:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
@@ -348,7 +423,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("PEXPIRETIME", key), READ)
+        try:
+            return await self._call(("PEXPIRETIME", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRETIME", "pexpiretime", locals(), _exc)
+            raise
 
     async def pttl(self, key: KeyT) -> int:
         """Returns the expiration time in milliseconds of a key.
@@ -360,7 +439,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("PTTL", key), READ)
+        try:
+            return await self._call(("PTTL", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("PTTL", "pttl", locals(), _exc)
+            raise
 
     async def randomkey(self) -> AnyStr | None:
         """Returns a random key name from the database.
@@ -369,7 +452,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("RANDOMKEY",), READ)
+        try:
+            return await self._call(("RANDOMKEY",), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("RANDOMKEY", "randomkey", locals(), _exc)
+            raise
 
     async def rename(self, key: KeyT, newkey: KeyT) -> bool:
         """Renames a key and overwrites the destination.
@@ -382,7 +469,11 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             newkey: newkey
         """
-        return to_ok(await self._call(("RENAME", key, newkey), WRITE))
+        try:
+            return to_ok(await self._call(("RENAME", key, newkey), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAME", "rename", locals(), _exc)
+            raise
 
     async def renamenx(self, key: KeyT, newkey: KeyT) -> bool:
         """Renames a key only when the target key name doesn't exist.
@@ -395,7 +486,11 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             newkey: newkey
         """
-        return to_bool(await self._call(("RENAMENX", key, newkey), WRITE))
+        try:
+            return to_bool(await self._call(("RENAMENX", key, newkey), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAMENX", "renamenx", locals(), _exc)
+            raise
 
     async def restore(
         self,
@@ -427,18 +522,22 @@ class GenericCommands(ClientBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        if isinstance(ttl, datetime):
-            absttl = True
-        argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if isinstance(ttl, datetime):
+                absttl = True
+            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE", "restore", locals(), _exc)
+            raise
 
     async def scan(
         self,
@@ -462,14 +561,18 @@ class GenericCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             type: [TYPE type]
         """
-        argv: list[object] = ["SCAN", cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        return _C1(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["SCAN", cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            return _C2(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCAN", "scan", locals(), _exc)
+            raise
 
     @overload
     async def sort(
@@ -534,20 +637,24 @@ class GenericCommands(ClientBase[AnyStr]):
             alpha: [ALPHA]
             store: [STORE destination]
         """
-        argv: list[object] = ["SORT", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        if store is not None:
-            argv.extend(("STORE", store))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["SORT", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            if store is not None:
+                argv.extend(("STORE", store))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT", "sort", locals(), _exc)
+            raise
 
     async def sort_ro(
         self,
@@ -574,18 +681,22 @@ class GenericCommands(ClientBase[AnyStr]):
             order: [ASC | DESC]
             alpha: [ALPHA]
         """
-        argv: list[object] = ["SORT_RO", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["SORT_RO", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT_RO", "sort_ro", locals(), _exc)
+            raise
 
     async def touch(self, *keys: KeyT) -> int:
         """Returns the number of existing keys out of those specified after updating the time they were
@@ -598,7 +709,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("TOUCH", *keys), READ)
+        try:
+            return await self._call(("TOUCH", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("TOUCH", "touch", locals(), _exc)
+            raise
 
     async def ttl(self, key: KeyT) -> int:
         """Returns the expiration time in seconds of a key.
@@ -610,7 +725,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("TTL", key), READ)
+        try:
+            return await self._call(("TTL", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("TTL", "ttl", locals(), _exc)
+            raise
 
     async def type(self, key: KeyT) -> AnyStr:
         """Determines the type of value stored at a key.
@@ -622,7 +741,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("TYPE", key), READ)
+        try:
+            return await self._call(("TYPE", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("TYPE", "type", locals(), _exc)
+            raise
 
     async def unlink(self, *keys: KeyT) -> int:
         """Asynchronously deletes one or more keys.
@@ -636,7 +759,11 @@ class GenericCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("UNLINK", *keys), WRITE)
+        try:
+            return await self._call(("UNLINK", *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("UNLINK", "unlink", locals(), _exc)
+            raise
 
     async def wait(self, numreplicas: int, timeout: Millis) -> int:
         """Blocks until the asynchronous replication of all preceding write commands sent by the
@@ -650,9 +777,13 @@ class GenericCommands(ClientBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAIT", numreplicas, _e.millis(timeout))
-        _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
-        return _r
+        try:
+            argv = ("WAIT", numreplicas, _e.millis(timeout))
+            _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("WAIT", "wait", locals(), _exc)
+            raise
 
     async def waitaof(self, numlocal: int, numreplicas: int, timeout: Millis) -> tuple[int, int]:
         """Blocks until all of the preceding write commands sent by the connection are written to the
@@ -667,6 +798,10 @@ class GenericCommands(ClientBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
-        _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
-        return _C2(_r)
+        try:
+            argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
+            _r = await self._call_blocking(argv, _e.millis(timeout) / 1000)
+            return _C3(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("WAITAOF", "waitaof", locals(), _exc)
+            raise

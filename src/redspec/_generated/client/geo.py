@@ -46,14 +46,18 @@ class GeoCommands(ClientBase[AnyStr]):
             condition: [NX | XX]
             ch: [CH]
         """
-        argv: list[object] = ["GEOADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if ch:
-            argv.append("CH")
-        for _t in _e.seq(data, "data"):
-            argv.extend((_t[0], _t[1], _t[2]))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["GEOADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if ch:
+                argv.append("CH")
+            for _t in _e.seq(data, "data"):
+                argv.extend((_t[0], _t[1], _t[2]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOADD", "geoadd", locals(), _exc)
+            raise
 
     async def geodist(
         self,
@@ -75,10 +79,14 @@ class GeoCommands(ClientBase[AnyStr]):
             member2: member2
             unit: [M | KM | FT | MI]
         """
-        argv: list[object] = ["GEODIST", key, member1, member2]
-        if unit is not None:
-            argv.append(unit)
-        return to_float(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["GEODIST", key, member1, member2]
+            if unit is not None:
+                argv.append(unit)
+            return to_float(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEODIST", "geodist", locals(), _exc)
+            raise
 
     async def geohash(self, key: KeyT, *members: ValueT) -> list[AnyStr | None]:
         """Returns members from a geospatial index as geohash strings.
@@ -91,7 +99,11 @@ class GeoCommands(ClientBase[AnyStr]):
             key: key
             members: [member [member ...]]
         """
-        return await self._call(("GEOHASH", key, *members), READ)
+        try:
+            return await self._call(("GEOHASH", key, *members), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOHASH", "geohash", locals(), _exc)
+            raise
 
     async def geopos(self, key: KeyT, *members: ValueT) -> list[tuple[float, float] | None]:
         """Returns the longitude and latitude of members from a geospatial index.
@@ -104,7 +116,11 @@ class GeoCommands(ClientBase[AnyStr]):
             key: key
             members: [member [member ...]]
         """
-        return _C1(await self._call(("GEOPOS", key, *members), READ))
+        try:
+            return _C1(await self._call(("GEOPOS", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOPOS", "geopos", locals(), _exc)
+            raise
 
     @overload
     async def georadius(
@@ -275,30 +291,34 @@ class GeoCommands(ClientBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if count is None and any:
-            raise DataError("GEORADIUS: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS", "georadius", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember(
@@ -461,30 +481,34 @@ class GeoCommands(ClientBase[AnyStr]):
             store: [STORE storekey]
             storedist: [STOREDIST storedistkey]
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER", "georadiusbymember", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember_ro(
@@ -597,24 +621,28 @@ class GeoCommands(ClientBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
-        argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
+            argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", locals(), _exc)
+            raise
 
     @overload
     async def georadius_ro(
@@ -734,24 +762,28 @@ class GeoCommands(ClientBase[AnyStr]):
             any: [ANY]
             order: [ASC | DESC]
         """
-        if count is None and any:
-            raise DataError("GEORADIUS_RO: any needs count")
-        argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS_RO: any needs count")
+            argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS_RO", "georadius_ro", locals(), _exc)
+            raise
 
     @overload
     async def geosearch(
@@ -1109,36 +1141,40 @@ class GeoCommands(ClientBase[AnyStr]):
             withdist: [WITHDIST]
             withhash: [WITHHASH]
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCH: any needs count")
-        argv: list[object] = ["GEOSEARCH", key]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCH: any needs count")
+            argv: list[object] = ["GEOSEARCH", key]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCH", "geosearch", locals(), _exc)
+            raise
 
     @overload
     async def geosearchstore(
@@ -1235,27 +1271,31 @@ class GeoCommands(ClientBase[AnyStr]):
             any: [ANY]
             storedist: [STOREDIST]
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCHSTORE: any needs count")
-        argv: list[object] = ["GEOSEARCHSTORE", destination, source]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if storedist:
-            argv.append("STOREDIST")
-        return await self._call(argv, WRITE)
+        try:
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCHSTORE: any needs count")
+            argv: list[object] = ["GEOSEARCHSTORE", destination, source]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if storedist:
+                argv.append("STOREDIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCHSTORE", "geosearchstore", locals(), _exc)
+            raise

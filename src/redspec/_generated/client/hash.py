@@ -39,7 +39,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HDEL", key, *fields), WRITE)
+        try:
+            return await self._call(("HDEL", key, *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HDEL", "hdel", locals(), _exc)
+            raise
 
     async def hexists(self, key: KeyT, field: ValueT) -> bool:
         """Determines whether a field exists in a hash.
@@ -52,7 +56,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             field: field
         """
-        return to_bool(await self._call(("HEXISTS", key, field), READ))
+        try:
+            return to_bool(await self._call(("HEXISTS", key, field), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXISTS", "hexists", locals(), _exc)
+            raise
 
     async def hexpire(
         self,
@@ -73,12 +81,16 @@ class HashCommands(ClientBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRE", "hexpire", locals(), _exc)
+            raise
 
     async def hexpireat(
         self,
@@ -99,12 +111,16 @@ class HashCommands(ClientBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIREAT", "hexpireat", locals(), _exc)
+            raise
 
     async def hexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
@@ -117,7 +133,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRETIME", "hexpiretime", locals(), _exc)
+            raise
 
     async def hget(self, key: KeyT, field: ValueT) -> AnyStr | None:
         """Returns the value of a field in a hash.
@@ -130,7 +150,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             field: field
         """
-        return await self._call(("HGET", key, field), READ)
+        try:
+            return await self._call(("HGET", key, field), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGET", "hget", locals(), _exc)
+            raise
 
     async def hgetall(self, key: KeyT) -> dict[AnyStr, AnyStr]:
         """Returns all fields and values in a hash.
@@ -142,7 +166,11 @@ class HashCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return _C1(await self._call(("HGETALL", key), READ))
+        try:
+            return _C1(await self._call(("HGETALL", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETALL", "hgetall", locals(), _exc)
+            raise
 
     async def hgetdel(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
         """Returns the value of a field and deletes it from the hash.
@@ -155,7 +183,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
+        try:
+            return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETDEL", "hgetdel", locals(), _exc)
+            raise
 
     async def hgetex(
         self,
@@ -183,22 +215,26 @@ class HashCommands(ClientBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["HGETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["HGETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETEX", "hgetex", locals(), _exc)
+            raise
 
     async def hincrby(self, key: KeyT, field: ValueT, increment: int) -> int:
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
@@ -213,7 +249,11 @@ class HashCommands(ClientBase[AnyStr]):
             field: field
             increment: increment
         """
-        return await self._call(("HINCRBY", key, field, increment), WRITE)
+        try:
+            return await self._call(("HINCRBY", key, field, increment), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBY", "hincrby", locals(), _exc)
+            raise
 
     async def hincrbyfloat(self, key: KeyT, field: ValueT, increment: float) -> float:
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
@@ -228,7 +268,11 @@ class HashCommands(ClientBase[AnyStr]):
             field: field
             increment: increment
         """
-        return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
+        try:
+            return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBYFLOAT", "hincrbyfloat", locals(), _exc)
+            raise
 
     async def hkeys(self, key: KeyT) -> list[AnyStr]:
         """Returns all fields in a hash.
@@ -240,7 +284,11 @@ class HashCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("HKEYS", key), READ)
+        try:
+            return await self._call(("HKEYS", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HKEYS", "hkeys", locals(), _exc)
+            raise
 
     async def hlen(self, key: KeyT) -> int:
         """Returns the number of fields in a hash.
@@ -252,7 +300,11 @@ class HashCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("HLEN", key), READ)
+        try:
+            return await self._call(("HLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HLEN", "hlen", locals(), _exc)
+            raise
 
     async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
         """Returns the values of all fields in a hash.
@@ -265,7 +317,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HMGET", key, *fields), READ)
+        try:
+            return await self._call(("HMGET", key, *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMGET", "hmget", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")
     async def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> bool:
@@ -280,7 +336,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             mapping: field value [field value ...]
         """
-        return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HMSET", "hmset", locals(), _exc)
+            raise
 
     async def hpersist(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Removes the expiration time for each specified field
@@ -293,7 +353,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
+        try:
+            return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPERSIST", "hpersist", locals(), _exc)
+            raise
 
     async def hpexpire(
         self,
@@ -314,12 +378,16 @@ class HashCommands(ClientBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRE", "hpexpire", locals(), _exc)
+            raise
 
     async def hpexpireat(
         self,
@@ -340,12 +408,16 @@ class HashCommands(ClientBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIREAT", "hpexpireat", locals(), _exc)
+            raise
 
     async def hpexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
@@ -358,7 +430,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRETIME", "hpexpiretime", locals(), _exc)
+            raise
 
     async def hpttl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in milliseconds of a hash field.
@@ -371,7 +447,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPTTL", "hpttl", locals(), _exc)
+            raise
 
     @overload
     async def hrandfield(
@@ -431,16 +511,20 @@ class HashCommands(ClientBase[AnyStr]):
             count: [count]
             withvalues: [WITHVALUES]
         """
-        if count is None and withvalues:
-            raise DataError("HRANDFIELD: withvalues needs count")
-        argv: list[object] = ["HRANDFIELD", key]
-        if count is not None:
-            argv.append(count)
+        try:
+            if count is None and withvalues:
+                raise DataError("HRANDFIELD: withvalues needs count")
+            argv: list[object] = ["HRANDFIELD", key]
+            if count is not None:
+                argv.append(count)
+                if withvalues:
+                    argv.append("WITHVALUES")
             if withvalues:
-                argv.append("WITHVALUES")
-        if withvalues:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HRANDFIELD", "hrandfield", locals(), _exc)
+            raise
 
     @overload
     async def hscan(
@@ -496,16 +580,20 @@ class HashCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["HSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if novalues:
-            argv.append("NOVALUES")
-        if novalues:
-            return _C3(await self._call(argv, READ))
-        return _C4(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["HSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if novalues:
+                argv.append("NOVALUES")
+            if novalues:
+                return _C3(await self._call(argv, READ))
+            return _C4(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSCAN", "hscan", locals(), _exc)
+            raise
 
     async def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> int:
         """Creates or modifies the value of a field in a hash.
@@ -519,7 +607,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             mapping: field value [field value ...]
         """
-        return await self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE)
+        try:
+            return await self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSET", "hset", locals(), _exc)
+            raise
 
     async def hsetex(
         self,
@@ -550,24 +642,28 @@ class HashCommands(ClientBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["HSETEX", key]
-        if condition is not None:
-            argv.append(condition)
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(_e.pairs(fields, "fields"))
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["HSETEX", key]
+            if condition is not None:
+                argv.append(condition)
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(_e.pairs(fields, "fields"))
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETEX", "hsetex", locals(), _exc)
+            raise
 
     async def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> bool:
         """Sets the value of a field in a hash only when the field doesn't exist.
@@ -581,7 +677,11 @@ class HashCommands(ClientBase[AnyStr]):
             field: field
             value: value
         """
-        return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
+        try:
+            return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETNX", "hsetnx", locals(), _exc)
+            raise
 
     async def hstrlen(self, key: KeyT, field: ValueT) -> int:
         """Returns the length of the value of a field.
@@ -594,7 +694,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             field: field
         """
-        return await self._call(("HSTRLEN", key, field), READ)
+        try:
+            return await self._call(("HSTRLEN", key, field), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSTRLEN", "hstrlen", locals(), _exc)
+            raise
 
     async def httl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in seconds of a hash field.
@@ -607,7 +711,11 @@ class HashCommands(ClientBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HTTL", "httl", locals(), _exc)
+            raise
 
     async def hvals(self, key: KeyT) -> list[AnyStr]:
         """Returns all values in a hash.
@@ -619,4 +727,8 @@ class HashCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("HVALS", key), READ)
+        try:
+            return await self._call(("HVALS", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HVALS", "hvals", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import AnyStr
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -25,7 +26,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             key: key
             elements: [element [element ...]]
         """
-        return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        try:
+            return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     async def pfcount(self, *keys: KeyT) -> int:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
@@ -39,7 +44,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("PFCOUNT", *keys), READ)
+        try:
+            return await self._call(("PFCOUNT", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     async def pfdebug(self, subcommand: ValueT, key: KeyT) -> RespValue:
         """Internal commands for debugging HyperLogLog values.
@@ -52,7 +61,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             subcommand: subcommand
             key: key
         """
-        return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        try:
+            return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool:
         """Merges one or more HyperLogLog values into a single key.
@@ -65,7 +78,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             destkey: destkey
             sourcekeys: [sourcekey [sourcekey ...]]
         """
-        return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        try:
+            return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     async def pfselftest(self) -> bool:
         """An internal command for testing HyperLogLog values.
@@ -74,4 +91,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
         Since: 2.8.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        try:
+            return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

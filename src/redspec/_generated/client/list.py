@@ -45,9 +45,13 @@ class ListCommands(ClientBase[AnyStr]):
             whereto: <LEFT | RIGHT>
             timeout: timeout
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     async def blmpop(
         self,
@@ -71,14 +75,18 @@ class ListCommands(ClientBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     async def blpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the first element in a list. Blocks until an element is available
@@ -92,10 +100,14 @@ class ListCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     async def brpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the last element in a list. Blocks until an element is available
@@ -109,10 +121,14 @@ class ListCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     async def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> AnyStr | None:
@@ -129,9 +145,13 @@ class ListCommands(ClientBase[AnyStr]):
             destination: destination
             timeout: timeout
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     async def lindex(self, key: KeyT, index: int) -> AnyStr | None:
         """Returns an element from a list by its index.
@@ -145,7 +165,11 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             index: index
         """
-        return await self._call(("LINDEX", key, index), READ)
+        try:
+            return await self._call(("LINDEX", key, index), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     async def linsert(
         self,
@@ -168,7 +192,11 @@ class ListCommands(ClientBase[AnyStr]):
             pivot: pivot
             element: element
         """
-        return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        try:
+            return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     async def llen(self, key: KeyT) -> int:
         """Returns the length of a list.
@@ -180,7 +208,11 @@ class ListCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("LLEN", key), READ)
+        try:
+            return await self._call(("LLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     async def lmove(
         self,
@@ -202,7 +234,11 @@ class ListCommands(ClientBase[AnyStr]):
             wherefrom: <LEFT | RIGHT>
             whereto: <LEFT | RIGHT>
         """
-        return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        try:
+            return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     async def lmpop(
         self,
@@ -224,13 +260,17 @@ class ListCommands(ClientBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     async def lpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -250,10 +290,14 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     async def lpos(
@@ -309,14 +353,18 @@ class ListCommands(ClientBase[AnyStr]):
             count: [COUNT num-matches]
             maxlen: [MAXLEN len]
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     async def lpush(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -330,7 +378,11 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return await self._call(("LPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     async def lpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list only when the list exists.
@@ -344,7 +396,11 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return await self._call(("LPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     async def lrange(self, key: KeyT, start: int, stop: int) -> list[AnyStr]:
         """Returns a range of elements from a list.
@@ -360,7 +416,11 @@ class ListCommands(ClientBase[AnyStr]):
             start: start
             stop: stop
         """
-        return await self._call(("LRANGE", key, start, stop), READ)
+        try:
+            return await self._call(("LRANGE", key, start, stop), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     async def lrem(self, key: KeyT, count: int, element: ValueT) -> int:
         """Removes elements from a list. Deletes the list if the last element was removed.
@@ -375,7 +435,11 @@ class ListCommands(ClientBase[AnyStr]):
             count: count
             element: element
         """
-        return await self._call(("LREM", key, count, element), WRITE)
+        try:
+            return await self._call(("LREM", key, count, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     async def lset(self, key: KeyT, index: int, element: ValueT) -> bool:
         """Sets the value of an element in a list by its index.
@@ -390,7 +454,11 @@ class ListCommands(ClientBase[AnyStr]):
             index: index
             element: element
         """
-        return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        try:
+            return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     async def ltrim(self, key: KeyT, start: int, stop: int) -> bool:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
@@ -404,7 +472,11 @@ class ListCommands(ClientBase[AnyStr]):
             start: start
             stop: stop
         """
-        return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        try:
+            return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     async def rpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -424,10 +496,14 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     async def rpoplpush(self, source: KeyT, destination: KeyT) -> AnyStr | None:
@@ -443,7 +519,11 @@ class ListCommands(ClientBase[AnyStr]):
             source: source
             destination: destination
         """
-        return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        try:
+            return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     async def rpush(self, key: KeyT, *elements: ValueT) -> int:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -457,7 +537,11 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return await self._call(("RPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     async def rpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Appends an element to a list only when the list exists.
@@ -471,4 +555,8 @@ class ListCommands(ClientBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return await self._call(("RPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

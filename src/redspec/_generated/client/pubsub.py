@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -28,7 +29,11 @@ class PubsubCommands(ClientBase[AnyStr]):
             channel: channel
             message: message
         """
-        return await self._call(("PUBLISH", channel, message), WRITE)
+        try:
+            return await self._call(("PUBLISH", channel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     async def pubsub_channels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active channels.
@@ -41,10 +46,14 @@ class PubsubCommands(ClientBase[AnyStr]):
         Args:
             pattern: [pattern]
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     async def pubsub_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -53,7 +62,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("PUBSUB", "HELP"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     async def pubsub_numpat(self) -> int:
         """Returns a count of unique pattern subscriptions.
@@ -62,7 +75,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     async def pubsub_numsub(self, *channels: ValueT) -> dict[AnyStr, int]:
         """Returns a count of subscribers to channels.
@@ -74,7 +91,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Args:
             channels: [channel [channel ...]]
         """
-        return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     async def pubsub_shardchannels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active shard channels.
@@ -87,10 +108,14 @@ class PubsubCommands(ClientBase[AnyStr]):
         Args:
             pattern: [pattern]
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     async def pubsub_shardnumsub(self, *shardchannels: ValueT) -> dict[AnyStr, int]:
         """Returns the count of subscribers of shard channels.
@@ -103,7 +128,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Args:
             shardchannels: [shardchannel [shardchannel ...]]
         """
-        return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     async def spublish(self, shardchannel: ValueT, message: ValueT) -> int:
         """Post a message to a shard channel
@@ -116,4 +145,8 @@ class PubsubCommands(ClientBase[AnyStr]):
             shardchannel: shardchannel
             message: message
         """
-        return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        try:
+            return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

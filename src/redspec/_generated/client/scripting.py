@@ -9,12 +9,22 @@ from typing import AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    record_of,
+    to_binary,
+    to_bool,
+    to_ok,
+    to_set,
+)
 from redspec.types import KeyT, RespValue, ValueT
 
-_C1 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
-_C2 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
-_C3 = list_of(to_bool)
+_C1 = keep_bytes(to_binary)
+_C2 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
+_C3 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
+_C4 = list_of(to_bool)
 
 
 class ScriptingCommands(ClientBase[AnyStr]):
@@ -37,9 +47,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL", "eval", locals(), _exc)
+            raise
 
     async def evalsha(
         self,
@@ -58,9 +72,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA", "evalsha", locals(), _exc)
+            raise
 
     async def evalsha_ro(
         self,
@@ -79,9 +97,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
+            raise
 
     async def eval_ro(
         self,
@@ -100,9 +122,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
+            raise
 
     async def fcall(
         self,
@@ -121,9 +147,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL", "fcall", locals(), _exc)
+            raise
 
     async def fcall_ro(
         self,
@@ -142,9 +172,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)
+            raise
 
     async def function_delete(self, library_name: ValueT) -> bool:
         """Deletes a library and its functions.
@@ -156,7 +190,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             library_name: library-name
         """
-        return to_ok(await self._call(("FUNCTION", "DELETE", library_name), WRITE))
+        try:
+            return to_ok(await self._call(("FUNCTION", "DELETE", library_name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DELETE", "function_delete", locals(), _exc)
+            raise
 
     async def function_dump(self) -> bytes:
         """Dumps all libraries into a serialized binary payload.
@@ -165,7 +203,13 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_binary(await self._call(("FUNCTION", "DUMP"), WRITE))
+        try:
+            return _C1(await self._call(("FUNCTION", "DUMP"), WRITE))
+        except _e.DecodeError as _exc:
+            return _C1(_exc.reply)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DUMP", "function_dump", locals(), _exc)
+            raise
 
     async def function_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Deletes all libraries and functions.
@@ -177,10 +221,14 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FUNCTION", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION FLUSH", "function_flush", locals(), _exc)
+            raise
 
     async def function_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -189,7 +237,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("FUNCTION", "HELP"), WRITE)
+        try:
+            return await self._call(("FUNCTION", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION HELP", "function_help", locals(), _exc)
+            raise
 
     async def function_kill(self) -> bool:
         """Terminates a function during execution.
@@ -198,7 +250,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("FUNCTION", "KILL"), WRITE))
+        try:
+            return to_ok(await self._call(("FUNCTION", "KILL"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION KILL", "function_kill", locals(), _exc)
+            raise
 
     async def function_list(
         self,
@@ -216,12 +272,16 @@ class ScriptingCommands(ClientBase[AnyStr]):
             libraryname: [LIBRARYNAME library-name-pattern]
             withcode: [WITHCODE]
         """
-        argv: list[object] = ["FUNCTION", "LIST"]
-        if libraryname is not None:
-            argv.extend(("LIBRARYNAME", libraryname))
-        if withcode:
-            argv.append("WITHCODE")
-        return _C1(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "LIST"]
+            if libraryname is not None:
+                argv.extend(("LIBRARYNAME", libraryname))
+            if withcode:
+                argv.append("WITHCODE")
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LIST", "function_list", locals(), _exc)
+            raise
 
     async def function_load(self, function_code: ValueT, *, replace: bool = False) -> AnyStr:
         """Creates a library.
@@ -234,11 +294,15 @@ class ScriptingCommands(ClientBase[AnyStr]):
             function_code: function-code
             replace: [REPLACE]
         """
-        argv: list[object] = ["FUNCTION", "LOAD"]
-        if replace:
-            argv.append("REPLACE")
-        argv.append(function_code)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["FUNCTION", "LOAD"]
+            if replace:
+                argv.append("REPLACE")
+            argv.append(function_code)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LOAD", "function_load", locals(), _exc)
+            raise
 
     async def function_restore(
         self,
@@ -256,10 +320,14 @@ class ScriptingCommands(ClientBase[AnyStr]):
             serialized_value: serialized-value
             policy: [FLUSH | APPEND | REPLACE]
         """
-        argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
-        if policy is not None:
-            argv.append(policy)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
+            if policy is not None:
+                argv.append(policy)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION RESTORE", "function_restore", locals(), _exc)
+            raise
 
     async def function_stats(self) -> dict[AnyStr, RespValue]:
         """Returns information about a function during execution.
@@ -268,7 +336,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C2(await self._call(("FUNCTION", "STATS"), WRITE))
+        try:
+            return _C3(await self._call(("FUNCTION", "STATS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION STATS", "function_stats", locals(), _exc)
+            raise
 
     async def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> bool:
         """Sets the debug mode of server-side Lua scripts.
@@ -280,7 +352,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             mode: <YES | SYNC | NO>
         """
-        return to_ok(await self._call(("SCRIPT", "DEBUG", mode), WRITE))
+        try:
+            return to_ok(await self._call(("SCRIPT", "DEBUG", mode), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT DEBUG", "script_debug", locals(), _exc)
+            raise
 
     async def script_exists(self, *sha1s: ValueT) -> list[bool]:
         """Determines whether server-side Lua scripts exist in the script cache.
@@ -293,7 +369,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             sha1s: sha1 [sha1 ...]
         """
-        return _C3(await self._call(("SCRIPT", "EXISTS", *sha1s), WRITE))
+        try:
+            return _C4(await self._call(("SCRIPT", "EXISTS", *sha1s), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT EXISTS", "script_exists", locals(), _exc)
+            raise
 
     async def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Removes all server-side Lua scripts from the script cache.
@@ -305,10 +385,14 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["SCRIPT", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SCRIPT", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT FLUSH", "script_flush", locals(), _exc)
+            raise
 
     async def script_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -317,7 +401,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("SCRIPT", "HELP"), WRITE)
+        try:
+            return await self._call(("SCRIPT", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT HELP", "script_help", locals(), _exc)
+            raise
 
     async def script_kill(self) -> bool:
         """Terminates a server-side Lua script during execution.
@@ -326,7 +414,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("SCRIPT", "KILL"), WRITE))
+        try:
+            return to_ok(await self._call(("SCRIPT", "KILL"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT KILL", "script_kill", locals(), _exc)
+            raise
 
     async def script_load(self, script: ValueT) -> AnyStr:
         """Loads a server-side Lua script to the script cache.
@@ -338,7 +430,11 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             script: script
         """
-        return await self._call(("SCRIPT", "LOAD", script), WRITE)
+        try:
+            return await self._call(("SCRIPT", "LOAD", script), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT LOAD", "script_load", locals(), _exc)
+            raise
 
     async def script_show(self, sha1: ValueT) -> AnyStr:
         """Show server-side Lua script in the script cache.
@@ -350,4 +446,8 @@ class ScriptingCommands(ClientBase[AnyStr]):
         Args:
             sha1: sha1
         """
-        return await self._call(("SCRIPT", "SHOW", sha1), WRITE)
+        try:
+            return await self._call(("SCRIPT", "SHOW", sha1), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT SHOW", "script_show", locals(), _exc)
+            raise

@@ -56,10 +56,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             category: [category]
         """
-        argv: list[object] = ["ACL", "CAT"]
-        if category is not None:
-            argv.append(category)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "CAT"]
+            if category is not None:
+                argv.append(category)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL CAT", "acl_cat", locals(), _exc)
+            raise
 
     async def acl_deluser(self, *usernames: ValueT) -> int:
         """Deletes ACL users, and terminates their connections.
@@ -71,7 +75,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             usernames: username [username ...]
         """
-        return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        try:
+            return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DELUSER", "acl_deluser", locals(), _exc)
+            raise
 
     async def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> AnyStr:
         """Simulates the execution of a command by a user, without executing the command.
@@ -85,7 +93,11 @@ class ServerCommands(ClientBase[AnyStr]):
             command: command
             args: [arg [arg ...]]
         """
-        return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        try:
+            return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DRYRUN", "acl_dryrun", locals(), _exc)
+            raise
 
     async def acl_genpass(self, bits: int | None = None) -> AnyStr:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -97,10 +109,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             bits: [bits]
         """
-        argv: list[object] = ["ACL", "GENPASS"]
-        if bits is not None:
-            argv.append(bits)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "GENPASS"]
+            if bits is not None:
+                argv.append(bits)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GENPASS", "acl_genpass", locals(), _exc)
+            raise
 
     async def acl_getuser(self, username: ValueT) -> dict[AnyStr, RespValue] | None:
         """Lists the ACL rules of a user.
@@ -113,7 +129,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             username: username
         """
-        return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        try:
+            return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GETUSER", "acl_getuser", locals(), _exc)
+            raise
 
     async def acl_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -122,7 +142,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("ACL", "HELP"), WRITE)
+        try:
+            return await self._call(("ACL", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL HELP", "acl_help", locals(), _exc)
+            raise
 
     async def acl_list(self) -> list[AnyStr]:
         """Dumps the effective rules in ACL file format.
@@ -131,7 +155,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("ACL", "LIST"), WRITE)
+        try:
+            return await self._call(("ACL", "LIST"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LIST", "acl_list", locals(), _exc)
+            raise
 
     async def acl_load(self) -> bool:
         """Reloads the rules from the configured ACL file.
@@ -140,7 +168,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOAD", "acl_load", locals(), _exc)
+            raise
 
     @overload
     async def acl_log(
@@ -174,16 +206,20 @@ class ServerCommands(ClientBase[AnyStr]):
             count: [count]
             reset: [RESET]
         """
-        if (count is not None) + (not not reset) > 1:
-            _e.at_most_one("ACL LOG", count=count, reset=reset)
-        argv: list[object] = ["ACL", "LOG"]
-        if count is not None:
-            argv.append(count)
-        if reset:
-            argv.append("RESET")
-        if reset:
-            return to_ok(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            if (count is not None) + (not not reset) > 1:
+                _e.at_most_one("ACL LOG", count=count, reset=reset)
+            argv: list[object] = ["ACL", "LOG"]
+            if count is not None:
+                argv.append(count)
+            if reset:
+                argv.append("RESET")
+            if reset:
+                return to_ok(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOG", "acl_log", locals(), _exc)
+            raise
 
     async def acl_save(self) -> bool:
         """Saves the effective ACL rules in the configured ACL file.
@@ -192,7 +228,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SAVE", "acl_save", locals(), _exc)
+            raise
 
     async def acl_setuser(self, username: ValueT, *rules: ValueT) -> bool:
         """Creates and modifies an ACL user and its rules.
@@ -205,7 +245,11 @@ class ServerCommands(ClientBase[AnyStr]):
             username: username
             rules: [rule [rule ...]]
         """
-        return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SETUSER", "acl_setuser", locals(), _exc)
+            raise
 
     async def acl_users(self) -> list[AnyStr]:
         """Lists all ACL users.
@@ -214,7 +258,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("ACL", "USERS"), WRITE)
+        try:
+            return await self._call(("ACL", "USERS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL USERS", "acl_users", locals(), _exc)
+            raise
 
     async def acl_whoami(self) -> AnyStr:
         """Returns the authenticated username of the current connection.
@@ -223,7 +271,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("ACL", "WHOAMI"), WRITE)
+        try:
+            return await self._call(("ACL", "WHOAMI"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL WHOAMI", "acl_whoami", locals(), _exc)
+            raise
 
     async def bgrewriteaof(self) -> AnyStr:
         """Asynchronously rewrites the append-only file to disk.
@@ -232,7 +284,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("BGREWRITEAOF",), WRITE)
+        try:
+            return await self._call(("BGREWRITEAOF",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGREWRITEAOF", "bgrewriteaof", locals(), _exc)
+            raise
 
     async def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> AnyStr:
         """Asynchronously saves the database(s) to disk.
@@ -244,10 +300,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             operation: [SCHEDULE | CANCEL]
         """
-        argv: list[object] = ["BGSAVE"]
-        if operation is not None:
-            argv.append(operation)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["BGSAVE"]
+            if operation is not None:
+                argv.append(operation)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGSAVE", "bgsave", locals(), _exc)
+            raise
 
     async def command(
         self,
@@ -258,7 +318,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C3(await self._call(("COMMAND",), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND", "command", locals(), _exc)
+            raise
 
     async def command_count(self) -> int:
         """Returns a count of commands.
@@ -267,7 +331,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("COMMAND", "COUNT"), WRITE)
+        try:
+            return await self._call(("COMMAND", "COUNT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND COUNT", "command_count", locals(), _exc)
+            raise
 
     async def command_docs(self, *command_names: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns documentary information about one, multiple or all commands.
@@ -279,7 +347,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        try:
+            return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND DOCS", "command_docs", locals(), _exc)
+            raise
 
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
@@ -292,7 +364,11 @@ class ServerCommands(ClientBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        try:
+            return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYS", "command_getkeys", locals(), _exc)
+            raise
 
     async def command_getkeysandflags(
         self,
@@ -309,7 +385,11 @@ class ServerCommands(ClientBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        try:
+            return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYSANDFLAGS", "command_getkeysandflags", locals(), _exc)
+            raise
 
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -318,7 +398,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("COMMAND", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMAND", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND HELP", "command_help", locals(), _exc)
+            raise
 
     async def command_info(
         self,
@@ -333,7 +417,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND INFO", "command_info", locals(), _exc)
+            raise
 
     async def command_list(
         self,
@@ -353,16 +441,20 @@ class ServerCommands(ClientBase[AnyStr]):
             aclcat: [ACLCAT category]
             pattern: [PATTERN pattern]
         """
-        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
-            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
-        argv: list[object] = ["COMMAND", "LIST"]
-        if module is not None:
-            argv.extend(("FILTERBY", "MODULE", module))
-        if aclcat is not None:
-            argv.extend(("FILTERBY", "ACLCAT", aclcat))
-        if pattern is not None:
-            argv.extend(("FILTERBY", "PATTERN", pattern))
-        return await self._call(argv, WRITE)
+        try:
+            if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+                _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+            argv: list[object] = ["COMMAND", "LIST"]
+            if module is not None:
+                argv.extend(("FILTERBY", "MODULE", module))
+            if aclcat is not None:
+                argv.extend(("FILTERBY", "ACLCAT", aclcat))
+            if pattern is not None:
+                argv.extend(("FILTERBY", "PATTERN", pattern))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND LIST", "command_list", locals(), _exc)
+            raise
 
     async def commandlog_get(
         self,
@@ -379,7 +471,11 @@ class ServerCommands(ClientBase[AnyStr]):
             count: count
             type: <slow | large-request | large-reply>
         """
-        return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        try:
+            return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG GET", "commandlog_get", locals(), _exc)
+            raise
 
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
@@ -388,7 +484,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 8.1.0
         Available on: Valkey only.
         """
-        return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG HELP", "commandlog_help", locals(), _exc)
+            raise
 
     async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
@@ -400,7 +500,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             type: <slow | large-request | large-reply>
         """
-        return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG LEN", "commandlog_len", locals(), _exc)
+            raise
 
     async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
@@ -412,7 +516,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             type: <slow | large-request | large-reply>
         """
-        return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        try:
+            return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG RESET", "commandlog_reset", locals(), _exc)
+            raise
 
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
@@ -424,7 +532,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             parameters: parameter [parameter ...]
         """
-        return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        try:
+            return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG GET", "config_get", locals(), _exc)
+            raise
 
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -433,7 +545,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("CONFIG", "HELP"), WRITE)
+        try:
+            return await self._call(("CONFIG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG HELP", "config_help", locals(), _exc)
+            raise
 
     async def config_resetstat(self) -> bool:
         """Resets the server's statistics.
@@ -442,7 +558,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG RESETSTAT", "config_resetstat", locals(), _exc)
+            raise
 
     async def config_rewrite(self) -> bool:
         """Persists the effective configuration to file.
@@ -451,7 +571,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
+            raise
 
     async def config_set(self, mapping: Mapping[ValueT, ValueT]) -> bool:
         """Sets configuration parameters in-flight.
@@ -463,7 +587,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             mapping: parameter value [parameter value ...]
         """
-        return to_ok(await self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG SET", "config_set", locals(), _exc)
+            raise
 
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
@@ -472,7 +600,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("DBSIZE",), READ)
+        try:
+            return await self._call(("DBSIZE",), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("DBSIZE", "dbsize", locals(), _exc)
+            raise
 
     async def debug(self, subcommand: ValueT, *arguments: ValueT) -> RespValue:
         """A container for debugging commands.
@@ -486,7 +618,11 @@ class ServerCommands(ClientBase[AnyStr]):
             subcommand: subcommand
             arguments: [argument [argument ...]]
         """
-        return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        try:
+            return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEBUG", "debug", locals(), _exc)
+            raise
 
     async def failover(
         self,
@@ -508,18 +644,22 @@ class ServerCommands(ClientBase[AnyStr]):
             abort: [ABORT]
             timeout: [TIMEOUT milliseconds]
         """
-        if to is None and force:
-            raise DataError("FAILOVER: force needs to")
-        argv: list[object] = ["FAILOVER"]
-        if to is not None:
-            argv.extend(("TO", to[0], to[1]))
-            if force:
-                argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", _e.millis(timeout)))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if to is None and force:
+                raise DataError("FAILOVER: force needs to")
+            argv: list[object] = ["FAILOVER"]
+            if to is not None:
+                argv.extend(("TO", to[0], to[1]))
+                if force:
+                    argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", _e.millis(timeout)))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FAILOVER", "failover", locals(), _exc)
+            raise
 
     async def flushall(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Removes all keys from all databases.
@@ -531,10 +671,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FLUSHALL"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FLUSHALL"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHALL", "flushall", locals(), _exc)
+            raise
 
     async def flushdb(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Remove all keys from the current database.
@@ -546,10 +690,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FLUSHDB"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FLUSHDB"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHDB", "flushdb", locals(), _exc)
+            raise
 
     async def info(self, *sections: ValueT) -> AnyStr:
         """Returns information and statistics about the server.
@@ -561,7 +709,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             sections: [section [section ...]]
         """
-        return await self._call(("INFO", *sections), WRITE)
+        try:
+            return await self._call(("INFO", *sections), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INFO", "info", locals(), _exc)
+            raise
 
     async def lastsave(self) -> int:
         """Returns the Unix timestamp of the last successful save to disk.
@@ -570,7 +722,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("LASTSAVE",), WRITE)
+        try:
+            return await self._call(("LASTSAVE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LASTSAVE", "lastsave", locals(), _exc)
+            raise
 
     async def latency_doctor(self) -> AnyStr:
         """Returns a human-readable latency analysis report.
@@ -579,7 +735,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY DOCTOR", "latency_doctor", locals(), _exc)
+            raise
 
     async def latency_graph(self, event: ValueT) -> AnyStr:
         """Returns a latency graph for an event.
@@ -591,7 +751,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             event: event
         """
-        return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        try:
+            return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY GRAPH", "latency_graph", locals(), _exc)
+            raise
 
     async def latency_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -600,7 +764,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("LATENCY", "HELP"), WRITE)
+        try:
+            return await self._call(("LATENCY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HELP", "latency_help", locals(), _exc)
+            raise
 
     async def latency_histogram(self, *commands: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
@@ -612,7 +780,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        try:
+            return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTOGRAM", "latency_histogram", locals(), _exc)
+            raise
 
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
@@ -624,7 +796,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             event: event
         """
-        return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        try:
+            return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTORY", "latency_history", locals(), _exc)
+            raise
 
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
@@ -633,7 +809,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        try:
+            return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY LATEST", "latency_latest", locals(), _exc)
+            raise
 
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
@@ -645,7 +825,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             events: [event [event ...]]
         """
-        return await self._call(("LATENCY", "RESET", *events), WRITE)
+        try:
+            return await self._call(("LATENCY", "RESET", *events), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY RESET", "latency_reset", locals(), _exc)
+            raise
 
     async def lolwut(self, *, version: int | None = None) -> AnyStr:
         """Displays computer art and the Redis version
@@ -656,10 +840,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             version: [VERSION version]
         """
-        argv: list[object] = ["LOLWUT"]
-        if version is not None:
-            argv.extend(("VERSION", version))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LOLWUT"]
+            if version is not None:
+                argv.extend(("VERSION", version))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LOLWUT", "lolwut", locals(), _exc)
+            raise
 
     async def memory_doctor(self) -> AnyStr:
         """Outputs a memory problems report.
@@ -668,7 +856,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY DOCTOR", "memory_doctor", locals(), _exc)
+            raise
 
     async def memory_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -677,7 +869,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("MEMORY", "HELP"), WRITE)
+        try:
+            return await self._call(("MEMORY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY HELP", "memory_help", locals(), _exc)
+            raise
 
     async def memory_malloc_stats(self) -> AnyStr:
         """Returns the allocator statistics.
@@ -686,7 +882,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        try:
+            return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY MALLOC-STATS", "memory_malloc_stats", locals(), _exc)
+            raise
 
     async def memory_purge(self) -> bool:
         """Asks the allocator to release memory.
@@ -695,7 +895,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        try:
+            return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY PURGE", "memory_purge", locals(), _exc)
+            raise
 
     async def memory_stats(self) -> dict[AnyStr, RespValue]:
         """Returns details about memory usage.
@@ -704,7 +908,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        try:
+            return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY STATS", "memory_stats", locals(), _exc)
+            raise
 
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
@@ -717,10 +925,14 @@ class ServerCommands(ClientBase[AnyStr]):
             key: key
             samples: [SAMPLES count]
         """
-        argv: list[object] = ["MEMORY", "USAGE", key]
-        if samples is not None:
-            argv.extend(("SAMPLES", samples))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["MEMORY", "USAGE", key]
+            if samples is not None:
+                argv.extend(("SAMPLES", samples))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY USAGE", "memory_usage", locals(), _exc)
+            raise
 
     async def module_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -729,7 +941,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("MODULE", "HELP"), WRITE)
+        try:
+            return await self._call(("MODULE", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE HELP", "module_help", locals(), _exc)
+            raise
 
     async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
@@ -738,7 +954,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        try:
+            return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LIST", "module_list", locals(), _exc)
+            raise
 
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
@@ -751,7 +971,11 @@ class ServerCommands(ClientBase[AnyStr]):
             path: path
             args: [arg [arg ...]]
         """
-        return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOAD", "module_load", locals(), _exc)
+            raise
 
     async def module_loadex(
         self,
@@ -771,14 +995,18 @@ class ServerCommands(ClientBase[AnyStr]):
             config: [CONFIG name value [CONFIG name value ...]]
             args: [ARGS args [args ...]]
         """
-        argv: list[object] = ["MODULE", "LOADEX", path]
-        if config is not None:
-            for _k, _v in config.items():
-                argv.extend(("CONFIG", _k, _v))
-        if args is not None:
-            argv.append("ARGS")
-            argv.extend(_e.seq(args, "args"))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["MODULE", "LOADEX", path]
+            if config is not None:
+                for _k, _v in config.items():
+                    argv.extend(("CONFIG", _k, _v))
+            if args is not None:
+                argv.append("ARGS")
+                argv.extend(_e.seq(args, "args"))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOADEX", "module_loadex", locals(), _exc)
+            raise
 
     async def module_unload(self, name: ValueT) -> bool:
         """Unloads a module.
@@ -790,7 +1018,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             name: name
         """
-        return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE UNLOAD", "module_unload", locals(), _exc)
+            raise
 
     @overload
     async def replicaof(
@@ -826,18 +1058,22 @@ class ServerCommands(ClientBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if host is None and port is not None:
-            raise DataError("REPLICAOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
-        argv: list[object] = ["REPLICAOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("REPLICAOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("REPLICAOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+            argv: list[object] = ["REPLICAOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("REPLICAOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("REPLICAOF", "replicaof", locals(), _exc)
+            raise
 
     async def restore_asking(
         self,
@@ -869,16 +1105,20 @@ class ServerCommands(ClientBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE-ASKING", "restore_asking", locals(), _exc)
+            raise
 
     async def role(self) -> list[RespValue]:
         """Returns the replication role.
@@ -887,7 +1127,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.8.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("ROLE",), WRITE)
+        try:
+            return await self._call(("ROLE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ROLE", "role", locals(), _exc)
+            raise
 
     async def save(self) -> bool:
         """Synchronously saves the database(s) to disk.
@@ -896,7 +1140,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("SAVE",), WRITE))
+        try:
+            return to_ok(await self._call(("SAVE",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SAVE", "save", locals(), _exc)
+            raise
 
     async def shutdown(
         self,
@@ -919,16 +1167,20 @@ class ServerCommands(ClientBase[AnyStr]):
             force: [FORCE]
             abort: [ABORT]
         """
-        argv: list[object] = ["SHUTDOWN"]
-        if save_selector is not None:
-            argv.append(save_selector)
-        if now:
-            argv.append("NOW")
-        if force:
-            argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SHUTDOWN"]
+            if save_selector is not None:
+                argv.append(save_selector)
+            if now:
+                argv.append("NOW")
+            if force:
+                argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SHUTDOWN", "shutdown", locals(), _exc)
+            raise
 
     @overload
     async def slaveof(
@@ -966,18 +1218,22 @@ class ServerCommands(ClientBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if host is None and port is not None:
-            raise DataError("SLAVEOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
-        argv: list[object] = ["SLAVEOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("SLAVEOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("SLAVEOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+            argv: list[object] = ["SLAVEOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("SLAVEOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLAVEOF", "slaveof", locals(), _exc)
+            raise
 
     async def slowlog_get(
         self,
@@ -992,10 +1248,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             count: [count]
         """
-        argv: list[object] = ["SLOWLOG", "GET"]
-        if count is not None:
-            argv.append(count)
-        return _C6(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SLOWLOG", "GET"]
+            if count is not None:
+                argv.append(count)
+            return _C6(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG GET", "slowlog_get", locals(), _exc)
+            raise
 
     async def slowlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
@@ -1004,7 +1264,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("SLOWLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG HELP", "slowlog_help", locals(), _exc)
+            raise
 
     async def slowlog_len(self) -> int:
         """Returns the number of entries in the slow log.
@@ -1013,7 +1277,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("SLOWLOG", "LEN"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "LEN"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG LEN", "slowlog_len", locals(), _exc)
+            raise
 
     async def slowlog_reset(self) -> bool:
         """Clears all entries from the slow log.
@@ -1022,7 +1290,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        try:
+            return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG RESET", "slowlog_reset", locals(), _exc)
+            raise
 
     async def swapdb(self, index1: int, index2: int) -> bool:
         """Swaps two Redis databases.
@@ -1036,7 +1308,11 @@ class ServerCommands(ClientBase[AnyStr]):
             index1: index1
             index2: index2
         """
-        return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        try:
+            return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SWAPDB", "swapdb", locals(), _exc)
+            raise
 
     async def time(self) -> tuple[AnyStr, AnyStr]:
         """Returns the server time.
@@ -1045,4 +1321,8 @@ class ServerCommands(ClientBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return _C13(await self._call(("TIME",), WRITE))
+        try:
+            return _C13(await self._call(("TIME",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("TIME", "time", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -29,7 +30,11 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return await self._call(("SADD", key, *members), WRITE)
+        try:
+            return await self._call(("SADD", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     async def scard(self, key: KeyT) -> int:
         """Returns the number of members in a set.
@@ -41,7 +46,11 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("SCARD", key), READ)
+        try:
+            return await self._call(("SCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
 
     async def sdiff(self, *keys: KeyT) -> set[AnyStr]:
         """Returns the difference of multiple sets.
@@ -53,7 +62,11 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return to_set(await self._call(("SDIFF", *keys), READ))
+        try:
+            return to_set(await self._call(("SDIFF", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
 
     async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
         """Stores the difference of multiple sets in a key.
@@ -66,7 +79,11 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+        try:
+            return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
 
     async def sinter(self, *keys: KeyT) -> set[AnyStr]:
         """Returns the intersect of multiple sets.
@@ -79,7 +96,11 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return to_set(await self._call(("SINTER", *keys), READ))
+        try:
+            return to_set(await self._call(("SINTER", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
 
     async def sintercard(self, *keys: KeyT, limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sets.
@@ -93,11 +114,15 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
 
     async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int:
         """Stores the intersect of multiple sets in a key.
@@ -111,7 +136,11 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        try:
+            return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
         """Determines whether a member belongs to a set.
@@ -124,7 +153,11 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             member: member
         """
-        return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        try:
+            return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     async def smembers(self, key: KeyT) -> set[AnyStr]:
         """Returns all members of a set.
@@ -136,7 +169,11 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return to_set(await self._call(("SMEMBERS", key), READ))
+        try:
+            return to_set(await self._call(("SMEMBERS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
 
     async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]:
         """Determines whether multiple members belong to a set.
@@ -149,7 +186,11 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        try:
+            return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
         """Moves a member from one set to another.
@@ -163,7 +204,11 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             member: member
         """
-        return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        try:
+            return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     async def spop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -184,12 +229,16 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        if count is not None:
-            return to_set(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            if count is not None:
+                return to_set(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     async def srandmember(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -217,10 +266,14 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     async def srem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
@@ -233,7 +286,11 @@ class SetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return await self._call(("SREM", key, *members), WRITE)
+        try:
+            return await self._call(("SREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     async def sscan(
         self,
@@ -257,12 +314,16 @@ class SetCommands(ClientBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
         """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C2(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C2(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
 
     async def sunion(self, *keys: KeyT) -> set[AnyStr]:
         """Returns the union of multiple sets.
@@ -274,7 +335,11 @@ class SetCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return to_set(await self._call(("SUNION", *keys), READ))
+        try:
+            return to_set(await self._call(("SUNION", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
 
     async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int:
         """Stores the union of multiple sets in a key.
@@ -287,4 +352,8 @@ class SetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        try:
+            return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

@@ -52,14 +52,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     async def bzpopmax(
         self,
@@ -77,10 +81,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     async def bzpopmin(
         self,
@@ -99,10 +107,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zadd(
@@ -163,20 +175,24 @@ class SortedSetCommands(ClientBase[AnyStr]):
             ch: [CH]
             incr: [INCR]
         """
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        if incr:
-            return to_float(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            if incr:
+                return to_float(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     async def zcard(self, key: KeyT) -> int:
         """Returns the number of members in a sorted set.
@@ -188,7 +204,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("ZCARD", key), READ)
+        try:
+            return await self._call(("ZCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     async def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Returns the count of members in a sorted set that have scores within a range.
@@ -202,7 +222,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             min: min
             max: max
         """
-        return await self._call(("ZCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> list[AnyStr]: ...
@@ -230,13 +254,17 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
 
     async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
         """Stores the difference of multiple sorted sets in a key.
@@ -250,7 +278,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        try:
+            return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
         """Increments the score of a member in a sorted set.
@@ -264,7 +296,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             increment: increment
             member: member
         """
-        return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        try:
+            return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     async def zinter(
@@ -311,18 +347,22 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
 
     async def zintercard(self, *keys: KeyT, limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sorted sets.
@@ -336,11 +376,15 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
 
     async def zinterstore(
         self,
@@ -363,14 +407,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     async def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Returns the number of members in a sorted set within a lexicographical range.
@@ -384,7 +432,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             min: min
             max: max
         """
-        return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     async def zmpop(
         self,
@@ -406,13 +458,17 @@ class SortedSetCommands(ClientBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
 
     async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]:
         """Returns the score of one or more members in a sorted set.
@@ -425,7 +481,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        try:
+            return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     async def zpopmax(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
@@ -440,10 +500,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     async def zpopmin(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
@@ -458,10 +522,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zrandmember(
@@ -521,16 +589,20 @@ class SortedSetCommands(ClientBase[AnyStr]):
             count: [count]
             withscores: [WITHSCORES]
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
             if withscores:
-                argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     async def zrange(
@@ -595,18 +667,22 @@ class SortedSetCommands(ClientBase[AnyStr]):
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     async def zrangebylex(
@@ -632,10 +708,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             max: max
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrangebyscore(
@@ -693,14 +773,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     async def zrangestore(
         self,
@@ -729,14 +813,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     async def zrank(
@@ -780,12 +868,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
             member: member
             withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     async def zrem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
@@ -800,7 +892,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return await self._call(("ZREM", key, *members), WRITE)
+        try:
+            return await self._call(("ZREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     async def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
@@ -816,7 +912,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             min: min
             max: max
         """
-        return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     async def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> int:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
@@ -832,7 +932,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             start: start
             stop: stop
         """
-        return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     async def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
@@ -848,7 +952,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             min: min
             max: max
         """
-        return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrange(
@@ -900,12 +1008,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
             stop: stop
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     async def zrevrangebylex(
@@ -931,10 +1043,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             min: min
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrevrangebyscore(
@@ -992,14 +1108,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrank(
@@ -1043,12 +1163,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
             member: member
             withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     async def zscan(
@@ -1104,16 +1228,20 @@ class SortedSetCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             noscores: [NOSCORES] (Valkey only)
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        if noscores:
-            return _C6(await self._call(argv, READ))
-        return _C7(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            if noscores:
+                return _C6(await self._call(argv, READ))
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     async def zscore(self, key: KeyT, member: ValueT) -> float | None:
         """Returns the score of a member in a sorted set.
@@ -1126,7 +1254,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             key: key
             member: member
         """
-        return to_float(await self._call(("ZSCORE", key, member), READ))
+        try:
+            return to_float(await self._call(("ZSCORE", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     async def zunion(
@@ -1172,18 +1304,22 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
 
     async def zunionstore(
         self,
@@ -1205,11 +1341,15 @@ class SortedSetCommands(ClientBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

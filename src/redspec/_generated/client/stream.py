@@ -66,7 +66,11 @@ class StreamCommands(ClientBase[AnyStr]):
             group: group
             ids: id [id ...]
         """
-        return await self._call(("XACK", key, group, *ids), WRITE)
+        try:
+            return await self._call(("XACK", key, group, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     async def xackdel(
         self,
@@ -87,12 +91,16 @@ class StreamCommands(ClientBase[AnyStr]):
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
-        argv: list[object] = ["XACKDEL", key, group]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XACKDEL", key, group]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     async def xadd(
@@ -152,21 +160,25 @@ class StreamCommands(ClientBase[AnyStr]):
             trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
             id: id
         """
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     async def xautoclaim(
@@ -231,14 +243,18 @@ class StreamCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             justid: [JUSTID]
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        if justid:
-            return _C1(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            if justid:
+                return _C1(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     async def xclaim(
@@ -319,23 +335,27 @@ class StreamCommands(ClientBase[AnyStr]):
             justid: [JUSTID]
             lastid: [LASTID lastid]
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        if justid:
-            return await self._call(argv, WRITE)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            if justid:
+                return await self._call(argv, WRITE)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
@@ -349,7 +369,11 @@ class StreamCommands(ClientBase[AnyStr]):
             key: key
             ids: id [id ...]
         """
-        return await self._call(("XDEL", key, *ids), WRITE)
+        try:
+            return await self._call(("XDEL", key, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     async def xdelex(
         self,
@@ -369,12 +393,16 @@ class StreamCommands(ClientBase[AnyStr]):
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     async def xgroup_create(
         self,
@@ -398,12 +426,16 @@ class StreamCommands(ClientBase[AnyStr]):
             mkstream: [MKSTREAM]
             entriesread: [ENTRIESREAD entriesread]
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, group, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, group, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entriesread is not None:
+                argv.extend(("ENTRIESREAD", entriesread))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     async def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> bool:
         """Creates a consumer in a consumer group.
@@ -417,7 +449,11 @@ class StreamCommands(ClientBase[AnyStr]):
             group: group
             consumer: consumer
         """
-        return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     async def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> int:
         """Deletes a consumer from a consumer group.
@@ -431,7 +467,11 @@ class StreamCommands(ClientBase[AnyStr]):
             group: group
             consumer: consumer
         """
-        return await self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE)
+        try:
+            return await self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     async def xgroup_destroy(self, key: KeyT, group: ValueT) -> bool:
         """Destroys a consumer group.
@@ -444,7 +484,11 @@ class StreamCommands(ClientBase[AnyStr]):
             key: key
             group: group
         """
-        return to_bool(await self._call(("XGROUP", "DESTROY", key, group), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "DESTROY", key, group), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     async def xgroup_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -453,7 +497,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("XGROUP", "HELP"), WRITE)
+        try:
+            return await self._call(("XGROUP", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     async def xgroup_setid(
         self,
@@ -475,10 +523,14 @@ class StreamCommands(ClientBase[AnyStr]):
             id: id
             entriesread: [ENTRIESREAD entriesread]
         """
-        argv: list[object] = ["XGROUP", "SETID", key, group, id]
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, group, id]
+            if entriesread is not None:
+                argv.extend(("ENTRIESREAD", entriesread))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     async def xinfo_consumers(self, key: KeyT, group: ValueT) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
@@ -491,7 +543,11 @@ class StreamCommands(ClientBase[AnyStr]):
             key: key
             group: group
         """
-        return _C4(await self._call(("XINFO", "CONSUMERS", key, group), READ))
+        try:
+            return _C4(await self._call(("XINFO", "CONSUMERS", key, group), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
@@ -503,7 +559,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        try:
+            return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -512,7 +572,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return await self._call(("XINFO", "HELP"), WRITE)
+        try:
+            return await self._call(("XINFO", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     async def xinfo_stream(
@@ -556,16 +620,20 @@ class StreamCommands(ClientBase[AnyStr]):
             full: [FULL]
             count: [COUNT count]
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        if full:
-            return _C6(await self._call(argv, READ))
-        return to_stream_info(await self._call(argv, READ))
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            if full:
+                return _C6(await self._call(argv, READ))
+            return to_stream_info(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
@@ -577,7 +645,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("XLEN", key), READ)
+        try:
+            return await self._call(("XLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     async def xpending(
@@ -645,22 +717,26 @@ class StreamCommands(ClientBase[AnyStr]):
             count: [count]
             consumer: [consumer]
         """
-        if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumer, end, count needs start")
-        argv: list[object] = ["XPENDING", key, group]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumer is not None:
-                argv.append(consumer)
-        if start is not None:
-            return _C7(await self._call(argv, READ))
-        return to_pending_summary(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumer, end, count needs start")
+            argv: list[object] = ["XPENDING", key, group]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumer is not None:
+                    argv.append(consumer)
+            if start is not None:
+                return _C7(await self._call(argv, READ))
+            return to_pending_summary(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     async def xrange(
         self,
@@ -683,10 +759,14 @@ class StreamCommands(ClientBase[AnyStr]):
             end: end
             count: [COUNT count]
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     async def xread(
         self,
@@ -706,19 +786,23 @@ class StreamCommands(ClientBase[AnyStr]):
             count: [COUNT count]
             block: [BLOCK milliseconds]
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, READ)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, READ)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     async def xreadgroup(
         self,
@@ -748,21 +832,25 @@ class StreamCommands(ClientBase[AnyStr]):
             block: [BLOCK milliseconds]
             noack: [NOACK]
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, WRITE)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, WRITE)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     async def xrevrange(
         self,
@@ -785,10 +873,14 @@ class StreamCommands(ClientBase[AnyStr]):
             start: start
             count: [COUNT count]
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     async def xsetid(
         self,
@@ -810,12 +902,16 @@ class StreamCommands(ClientBase[AnyStr]):
             entriesadded: [ENTRIESADDED entries-added]
             maxdeletedid: [MAXDELETEDID max-deleted-id]
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     async def xtrim(
         self,
@@ -843,12 +939,16 @@ class StreamCommands(ClientBase[AnyStr]):
             limit: [LIMIT count]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
         """
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise

@@ -36,7 +36,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             value: value
         """
-        return await self._call(("APPEND", key, value), WRITE)
+        try:
+            return await self._call(("APPEND", key, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     async def decr(self, key: KeyT) -> int:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -49,7 +53,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("DECR", key), WRITE)
+        try:
+            return await self._call(("DECR", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     async def decrby(self, key: KeyT, decrement: int) -> int:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
@@ -63,7 +71,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             decrement: decrement
         """
-        return await self._call(("DECRBY", key, decrement), WRITE)
+        try:
+            return await self._call(("DECRBY", key, decrement), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     async def get(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key.
@@ -75,7 +87,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("GET", key), READ)
+        try:
+            return await self._call(("GET", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     async def getdel(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key after deleting the key.
@@ -87,7 +103,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("GETDEL", key), WRITE)
+        try:
+            return await self._call(("GETDEL", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     async def getex(
         self,
@@ -113,20 +133,24 @@ class StringCommands(ClientBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return await self._call(argv, WRITE)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     async def getrange(self, key: KeyT, start: int, end: int) -> AnyStr:
         """Returns a substring of the string stored at a key.
@@ -142,7 +166,11 @@ class StringCommands(ClientBase[AnyStr]):
             start: start
             end: end
         """
-        return await self._call(("GETRANGE", key, start, end), READ)
+        try:
+            return await self._call(("GETRANGE", key, start, end), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     async def getset(self, key: KeyT, value: ValueT) -> AnyStr | None:
@@ -157,7 +185,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             value: value
         """
-        return await self._call(("GETSET", key, value), WRITE)
+        try:
+            return await self._call(("GETSET", key, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     async def incr(self, key: KeyT) -> int:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -170,7 +202,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("INCR", key), WRITE)
+        try:
+            return await self._call(("INCR", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     async def incrby(self, key: KeyT, increment: int) -> int:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
@@ -184,7 +220,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             increment: increment
         """
-        return await self._call(("INCRBY", key, increment), WRITE)
+        try:
+            return await self._call(("INCRBY", key, increment), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     async def incrbyfloat(self, key: KeyT, increment: float) -> float:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
@@ -198,7 +238,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             increment: increment
         """
-        return to_float(await self._call(("INCRBYFLOAT", key, increment), WRITE))
+        try:
+            return to_float(await self._call(("INCRBYFLOAT", key, increment), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     async def lcs(
@@ -268,18 +312,22 @@ class StringCommands(ClientBase[AnyStr]):
             minmatchlen: [MINMATCHLEN min-match-len]
             withmatchlen: [WITHMATCHLEN]
         """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        if idx:
-            return _C1(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            if idx:
+                return _C1(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
 
     async def mget(self, *keys: KeyT) -> list[AnyStr | None]:
         """Atomically returns the string values of one or more keys.
@@ -291,7 +339,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return await self._call(("MGET", *keys), READ)
+        try:
+            return await self._call(("MGET", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     async def mset(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically creates or modifies the string values of one or more keys.
@@ -303,7 +355,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             mapping: key value [key value ...]
         """
-        return to_ok(await self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_ok(await self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     async def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -315,7 +371,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             mapping: key value [key value ...]
         """
-        return to_bool(await self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_bool(await self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     async def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> bool:
@@ -332,7 +392,11 @@ class StringCommands(ClientBase[AnyStr]):
             milliseconds: milliseconds
             value: value
         """
-        return to_ok(await self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE))
+        try:
+            return to_ok(await self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     async def set(
@@ -464,32 +528,36 @@ class StringCommands(ClientBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        if get:
-            return await self._call(argv, WRITE)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            if get:
+                return await self._call(argv, WRITE)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     async def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> bool:
@@ -505,7 +573,11 @@ class StringCommands(ClientBase[AnyStr]):
             seconds: seconds
             value: value
         """
-        return to_ok(await self._call(("SETEX", key, _e.seconds(seconds), value), WRITE))
+        try:
+            return to_ok(await self._call(("SETEX", key, _e.seconds(seconds), value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     async def setnx(self, key: KeyT, value: ValueT) -> bool:
@@ -520,7 +592,11 @@ class StringCommands(ClientBase[AnyStr]):
             key: key
             value: value
         """
-        return to_bool(await self._call(("SETNX", key, value), WRITE))
+        try:
+            return to_bool(await self._call(("SETNX", key, value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     async def setrange(self, key: KeyT, offset: int, value: ValueT) -> int:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
@@ -537,7 +613,11 @@ class StringCommands(ClientBase[AnyStr]):
             offset: offset
             value: value
         """
-        return await self._call(("SETRANGE", key, offset, value), WRITE)
+        try:
+            return await self._call(("SETRANGE", key, offset, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     async def strlen(self, key: KeyT) -> int:
         """Returns the length of a string value.
@@ -549,7 +629,11 @@ class StringCommands(ClientBase[AnyStr]):
         Args:
             key: key
         """
-        return await self._call(("STRLEN", key), READ)
+        try:
+            return await self._call(("STRLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     async def substr(self, key: KeyT, start: int, end: int) -> AnyStr:
@@ -567,4 +651,8 @@ class StringCommands(ClientBase[AnyStr]):
             start: start
             end: end
         """
-        return await self._call(("SUBSTR", key, start, end), READ)
+        try:
+            return await self._call(("SUBSTR", key, start, end), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

@@ -40,16 +40,20 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             end: [end]
             unit: [BYTE | BIT]
         """
-        if start is None and (unit is not None or end is not None):
-            raise DataError("BITCOUNT: unit, end needs start")
-        argv: list[object] = ["BITCOUNT", key]
-        if start is not None:
-            if end is None:
-                raise DataError("BITCOUNT: end is required with start")
-            argv.extend((start, end))
-            if unit is not None:
-                argv.append(unit)
-        return self._call(argv, READ, None)
+        try:
+            if start is None and (unit is not None or end is not None):
+                raise DataError("BITCOUNT: unit, end needs start")
+            argv: list[object] = ["BITCOUNT", key]
+            if start is not None:
+                if end is None:
+                    raise DataError("BITCOUNT: end is required with start")
+                argv.extend((start, end))
+                if unit is not None:
+                    argv.append(unit)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITCOUNT", "bitcount", locals(), _exc)
+            raise
 
     def bitfield(
         self,
@@ -70,20 +74,24 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
                 encoding offset value | INCRBY encoding offset increment | OVERFLOW <WRAP | SAT
                 | FAIL> ...]]
         """
-        operations = _e.seq(operations, "operations")
-        argv: list[object] = ["BITFIELD", key]
-        for _op in operations:
-            if isinstance(_op, BitfieldGet):
-                argv.extend(("GET", _op.encoding, _op.offset))
-            elif isinstance(_op, BitfieldSet):
-                argv.extend(("SET", _op.encoding, _op.offset, _op.value))
-            elif isinstance(_op, BitfieldIncrby):
-                argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
-            elif isinstance(_op, BitfieldOverflow):
-                argv.extend(("OVERFLOW", _op.overflow))
-            else:
-                raise DataError("BITFIELD: unexpected operation " + repr(_op))
-        return self._call(argv, WRITE, None)
+        try:
+            operations = _e.seq(operations, "operations")
+            argv: list[object] = ["BITFIELD", key]
+            for _op in operations:
+                if isinstance(_op, BitfieldGet):
+                    argv.extend(("GET", _op.encoding, _op.offset))
+                elif isinstance(_op, BitfieldSet):
+                    argv.extend(("SET", _op.encoding, _op.offset, _op.value))
+                elif isinstance(_op, BitfieldIncrby):
+                    argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
+                elif isinstance(_op, BitfieldOverflow):
+                    argv.extend(("OVERFLOW", _op.overflow))
+                else:
+                    raise DataError("BITFIELD: unexpected operation " + repr(_op))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD", "bitfield", locals(), _exc)
+            raise
 
     def bitfield_ro(
         self,
@@ -101,11 +109,15 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             key: key
             get: [GET encoding offset [GET encoding offset ...]]
         """
-        argv: list[object] = ["BITFIELD_RO", key]
-        if get is not None:
-            for _t in _e.seq(get, "get"):
-                argv.extend(("GET", _t[0], _t[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["BITFIELD_RO", key]
+            if get is not None:
+                for _t in _e.seq(get, "get"):
+                    argv.extend(("GET", _t[0], _t[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
+            raise
 
     def bitop(
         self,
@@ -124,7 +136,11 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             destkey: destkey
             keys: key [key ...]
         """
-        return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
+        try:
+            return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITOP", "bitop", locals(), _exc)
+            raise
 
     def bitpos(
         self,
@@ -148,18 +164,22 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             end: [end]
             unit: [BYTE | BIT]
         """
-        if end is None and unit is not None:
-            raise DataError("BITPOS: unit needs end")
-        if start is None and (end is not None or unit is not None):
-            raise DataError("BITPOS: end, unit needs start")
-        argv: list[object] = ["BITPOS", key, bit]
-        if start is not None:
-            argv.append(start)
-            if end is not None:
-                argv.append(end)
-                if unit is not None:
-                    argv.append(unit)
-        return self._call(argv, READ, None)
+        try:
+            if end is None and unit is not None:
+                raise DataError("BITPOS: unit needs end")
+            if start is None and (end is not None or unit is not None):
+                raise DataError("BITPOS: end, unit needs start")
+            argv: list[object] = ["BITPOS", key, bit]
+            if start is not None:
+                argv.append(start)
+                if end is not None:
+                    argv.append(end)
+                    if unit is not None:
+                        argv.append(unit)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITPOS", "bitpos", locals(), _exc)
+            raise
 
     def getbit(self, key: KeyT, offset: int) -> Pending[int]:
         """Returns a bit value by offset.
@@ -172,7 +192,11 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             key: key
             offset: offset
         """
-        return self._call(("GETBIT", key, offset), READ, None)
+        try:
+            return self._call(("GETBIT", key, offset), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETBIT", "getbit", locals(), _exc)
+            raise
 
     def setbit(self, key: KeyT, offset: int, value: int) -> Pending[int]:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
@@ -186,4 +210,8 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             offset: offset
             value: value
         """
-        return self._call(("SETBIT", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETBIT", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETBIT", "setbit", locals(), _exc)
+            raise

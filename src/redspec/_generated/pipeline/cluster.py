@@ -40,7 +40,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             slots: slot [slot ...]
         """
-        return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTS", "cluster_addslots", locals(), _exc)
+            raise
 
     def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Assigns new hash slot ranges to a node.
@@ -53,10 +57,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             range: start-slot end-slot [start-slot end-slot ...]
         """
-        argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTSRANGE", "cluster_addslotsrange", locals(), _exc)
+            raise
 
     def cluster_bumpepoch(self) -> Pending[AnyStr]:
         """Advances the cluster config epoch.
@@ -65,7 +73,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER BUMPEPOCH", "cluster_bumpepoch", locals(), _exc)
+            raise
 
     def cluster_count_failure_reports(self, node_id: ValueT) -> Pending[int]:
         """Returns the number of active failure reports active for a node.
@@ -77,7 +89,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNT-FAILURE-REPORTS", "cluster_count_failure_reports", locals(), _exc)
+            raise
 
     def cluster_countkeysinslot(self, slot: int) -> Pending[int]:
         """Returns the number of keys in a hash slot.
@@ -89,7 +105,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             slot: slot
         """
-        return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNTKEYSINSLOT", "cluster_countkeysinslot", locals(), _exc)
+            raise
 
     def cluster_delslots(self, *slots: int) -> Pending[bool]:
         """Sets hash slots as unbound for a node.
@@ -101,7 +121,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             slots: slot [slot ...]
         """
-        return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTS", "cluster_delslots", locals(), _exc)
+            raise
 
     def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Sets hash slot ranges as unbound for a node.
@@ -114,10 +138,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             range: start-slot end-slot [start-slot end-slot ...]
         """
-        argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTSRANGE", "cluster_delslotsrange", locals(), _exc)
+            raise
 
     def cluster_failover(
         self,
@@ -133,10 +161,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             options: [FORCE | TAKEOVER]
         """
-        argv: list[object] = ["CLUSTER", "FAILOVER"]
-        if options is not None:
-            argv.append(options)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "FAILOVER"]
+            if options is not None:
+                argv.append(options)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FAILOVER", "cluster_failover", locals(), _exc)
+            raise
 
     def cluster_flushslots(self) -> Pending[bool]:
         """Deletes all slots information from a node.
@@ -145,7 +177,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FLUSHSLOTS", "cluster_flushslots", locals(), _exc)
+            raise
 
     def cluster_forget(self, node_id: ValueT) -> Pending[bool]:
         """Removes a node from the nodes table.
@@ -157,7 +193,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FORGET", "cluster_forget", locals(), _exc)
+            raise
 
     def cluster_getkeysinslot(self, slot: int, count: int) -> Pending[list[AnyStr]]:
         """Returns the key names in a hash slot.
@@ -170,7 +210,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
             slot: slot
             count: count
         """
-        return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER GETKEYSINSLOT", "cluster_getkeysinslot", locals(), _exc)
+            raise
 
     def cluster_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -179,7 +223,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "HELP"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER HELP", "cluster_help", locals(), _exc)
+            raise
 
     def cluster_info(self) -> Pending[AnyStr]:
         """Returns information about the state of a node.
@@ -188,7 +236,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "INFO"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "INFO"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER INFO", "cluster_info", locals(), _exc)
+            raise
 
     def cluster_keyslot(self, key: ValueT) -> Pending[int]:
         """Returns the hash slot for a key.
@@ -200,7 +252,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER KEYSLOT", "cluster_keyslot", locals(), _exc)
+            raise
 
     def cluster_links(self) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
         """Returns a list of all TCP links to and from peer nodes.
@@ -209,7 +265,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        try:
+            return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER LINKS", "cluster_links", locals(), _exc)
+            raise
 
     def cluster_meet(
         self,
@@ -228,10 +288,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
             port: port
             cluster_bus_port: [cluster-bus-port]
         """
-        argv: list[object] = ["CLUSTER", "MEET", ip, port]
-        if cluster_bus_port is not None:
-            argv.append(cluster_bus_port)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "MEET", ip, port]
+            if cluster_bus_port is not None:
+                argv.append(cluster_bus_port)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MEET", "cluster_meet", locals(), _exc)
+            raise
 
     def cluster_myid(self) -> Pending[AnyStr]:
         """Returns the ID of a node.
@@ -240,7 +304,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "MYID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYID", "cluster_myid", locals(), _exc)
+            raise
 
     def cluster_myshardid(self) -> Pending[AnyStr]:
         """Returns the shard ID of a node.
@@ -249,7 +317,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8.
         """
-        return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYSHARDID", "cluster_myshardid", locals(), _exc)
+            raise
 
     def cluster_nodes(self) -> Pending[AnyStr]:
         """Returns the cluster configuration for a node.
@@ -258,7 +330,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "NODES"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "NODES"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER NODES", "cluster_nodes", locals(), _exc)
+            raise
 
     def cluster_replicas(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
@@ -270,7 +346,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICAS", "cluster_replicas", locals(), _exc)
+            raise
 
     def cluster_replicate(self, node_id: ValueT) -> Pending[bool]:
         """Configure a node as replica of a master node.
@@ -282,7 +362,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICATE", "cluster_replicate", locals(), _exc)
+            raise
 
     def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> Pending[bool]:
         """Resets a node.
@@ -295,10 +379,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             reset_type: [HARD | SOFT]
         """
-        argv: list[object] = ["CLUSTER", "RESET"]
-        if reset_type is not None:
-            argv.append(reset_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "RESET"]
+            if reset_type is not None:
+                argv.append(reset_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER RESET", "cluster_reset", locals(), _exc)
+            raise
 
     def cluster_saveconfig(self) -> Pending[bool]:
         """Forces a node to save the cluster configuration to disk.
@@ -307,7 +395,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SAVECONFIG", "cluster_saveconfig", locals(), _exc)
+            raise
 
     def cluster_set_config_epoch(self, config_epoch: int) -> Pending[bool]:
         """Sets the configuration epoch for a new node.
@@ -319,7 +411,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             config_epoch: config-epoch
         """
-        return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SET-CONFIG-EPOCH", "cluster_set_config_epoch", locals(), _exc)
+            raise
 
     @overload
     def cluster_setslot(
@@ -389,20 +485,24 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
             stable: [STABLE]
             timeout: [TIMEOUT timeout] (Valkey only)
         """
-        if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
-            _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
-        argv: list[object] = ["CLUSTER", "SETSLOT", slot]
-        if importing is not None:
-            argv.extend(("IMPORTING", importing))
-        if migrating is not None:
-            argv.extend(("MIGRATING", migrating))
-        if node is not None:
-            argv.extend(("NODE", node))
-        if stable:
-            argv.append("STABLE")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", timeout))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
+                _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
+            argv: list[object] = ["CLUSTER", "SETSLOT", slot]
+            if importing is not None:
+                argv.extend(("IMPORTING", importing))
+            if migrating is not None:
+                argv.extend(("MIGRATING", migrating))
+            if node is not None:
+                argv.extend(("NODE", node))
+            if stable:
+                argv.append("STABLE")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", timeout))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SETSLOT", "cluster_setslot", locals(), _exc)
+            raise
 
     def cluster_shards(self) -> Pending[list[dict[AnyStr, RespValue]]]:
         """Returns the mapping of cluster slots to shards.
@@ -411,7 +511,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        try:
+            return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SHARDS", "cluster_shards", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     def cluster_slaves(self, node_id: ValueT) -> Pending[list[AnyStr]]:
@@ -425,7 +529,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Args:
             node_id: node-id
         """
-        return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLAVES", "cluster_slaves", locals(), _exc)
+            raise
 
     @overload
     def cluster_slot_stats(
@@ -466,20 +574,24 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
             limit: [LIMIT limit]
             order: [ASC | DESC]
         """
-        if orderby is None and (limit is not None or order is not None):
-            raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
-        if (slotsrange is not None) + (orderby is not None) != 1:
-            _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
-        argv: list[object] = ["CLUSTER", "SLOT-STATS"]
-        if slotsrange is not None:
-            argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
-        if orderby is not None:
-            argv.extend(("ORDERBY", orderby))
-            if limit is not None:
-                argv.extend(("LIMIT", limit))
-            if order is not None:
-                argv.append(order)
-        return self._call(argv, WRITE, _C3)
+        try:
+            if orderby is None and (limit is not None or order is not None):
+                raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
+            if (slotsrange is not None) + (orderby is not None) != 1:
+                _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
+            argv: list[object] = ["CLUSTER", "SLOT-STATS"]
+            if slotsrange is not None:
+                argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
+            if orderby is not None:
+                argv.extend(("ORDERBY", orderby))
+                if limit is not None:
+                    argv.extend(("LIMIT", limit))
+                if order is not None:
+                    argv.append(order)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOT-STATS", "cluster_slot_stats", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     def cluster_slots(
@@ -492,4 +604,8 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         Deprecated since 7.0.0; use CLUSTER SHARDS.
         """
-        return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        try:
+            return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOTS", "cluster_slots", locals(), _exc)
+            raise

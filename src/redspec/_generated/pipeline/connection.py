@@ -32,7 +32,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             capabilities: capability [capability ...]
         """
-        return self._call(("CLIENT", "CAPA", *capabilities), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "CAPA", *capabilities), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT CAPA", "client_capa", locals(), _exc)
+            raise
 
     def client_getname(self) -> Pending[AnyStr | None]:
         """Returns the name of the connection.
@@ -41,7 +45,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.6.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "GETNAME"), WRITE, None)
+        try:
+            return self._call(("CLIENT", "GETNAME"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETNAME", "client_getname", locals(), _exc)
+            raise
 
     def client_getredir(self) -> Pending[int]:
         """Returns the client ID to which the connection's tracking notifications are redirected.
@@ -50,7 +58,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "GETREDIR"), WRITE, None)
+        try:
+            return self._call(("CLIENT", "GETREDIR"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETREDIR", "client_getredir", locals(), _exc)
+            raise
 
     def client_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -59,7 +71,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "HELP"), WRITE, None)
+        try:
+            return self._call(("CLIENT", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT HELP", "client_help", locals(), _exc)
+            raise
 
     def client_id(self) -> Pending[int]:
         """Returns the unique client ID of the connection.
@@ -68,7 +84,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "ID"), WRITE, None)
+        try:
+            return self._call(("CLIENT", "ID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT ID", "client_id", locals(), _exc)
+            raise
 
     def client_import_source(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Mark this client as an import source when server is in import mode.
@@ -80,7 +100,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             enabled: <ON | OFF>
         """
-        return self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT IMPORT-SOURCE", "client_import_source", locals(), _exc)
+            raise
 
     def client_info(self) -> Pending[AnyStr]:
         """Returns information about the connection.
@@ -89,7 +113,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "INFO"), WRITE, None)
+        try:
+            return self._call(("CLIENT", "INFO"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT INFO", "client_info", locals(), _exc)
+            raise
 
     def client_kill(
         self,
@@ -117,24 +145,28 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             skipme: [SKIPME <YES | NO>]
             maxage: [MAXAGE maxage] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
-            raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
-        argv: list[object] = ["CLIENT", "KILL"]
-        if id is not None:
-            argv.extend(("ID", id))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return self._call(argv, WRITE, None)
+        try:
+            if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
+                raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
+            argv: list[object] = ["CLIENT", "KILL"]
+            if id is not None:
+                argv.extend(("ID", id))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT KILL", "client_kill", locals(), _exc)
+            raise
 
     def client_list(
         self,
@@ -162,23 +194,27 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             skipme: [SKIPME <YES | NO>] (Valkey only)
             maxage: [MAXAGE maxage] (Valkey only)
         """
-        argv: list[object] = ["CLIENT", "LIST"]
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if ids is not None:
-            argv.append("ID")
-            argv.extend(_e.seq(ids, "ids"))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["CLIENT", "LIST"]
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if ids is not None:
+                argv.append("ID")
+                argv.extend(_e.seq(ids, "ids"))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT LIST", "client_list", locals(), _exc)
+            raise
 
     def client_no_evict(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Sets the client eviction mode of the connection.
@@ -190,7 +226,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             enabled: <ON | OFF>
         """
-        return self._call(("CLIENT", "NO-EVICT", enabled), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "NO-EVICT", enabled), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-EVICT", "client_no_evict", locals(), _exc)
+            raise
 
     def client_no_touch(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -202,7 +242,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             enabled: <ON | OFF>
         """
-        return self._call(("CLIENT", "NO-TOUCH", enabled), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "NO-TOUCH", enabled), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-TOUCH", "client_no_touch", locals(), _exc)
+            raise
 
     def client_pause(
         self,
@@ -220,10 +264,14 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
             mode: [WRITE | ALL]
         """
-        argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
-        if mode is not None:
-            argv.append(mode)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
+            if mode is not None:
+                argv.append(mode)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT PAUSE", "client_pause", locals(), _exc)
+            raise
 
     @overload
     def client_setinfo(self, *, lib_name: ValueT, lib_ver: None = ...) -> Pending[bool]: ...
@@ -245,14 +293,18 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             lib_name: [LIB-NAME libname]
             lib_ver: [LIB-VER libver]
         """
-        if (lib_name is not None) + (lib_ver is not None) != 1:
-            _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
-        argv: list[object] = ["CLIENT", "SETINFO"]
-        if lib_name is not None:
-            argv.extend(("LIB-NAME", lib_name))
-        if lib_ver is not None:
-            argv.extend(("LIB-VER", lib_ver))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if (lib_name is not None) + (lib_ver is not None) != 1:
+                _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
+            argv: list[object] = ["CLIENT", "SETINFO"]
+            if lib_name is not None:
+                argv.extend(("LIB-NAME", lib_name))
+            if lib_ver is not None:
+                argv.extend(("LIB-VER", lib_ver))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETINFO", "client_setinfo", locals(), _exc)
+            raise
 
     def client_setname(self, connection_name: ValueT) -> Pending[bool]:
         """Sets the connection name.
@@ -264,7 +316,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             connection_name: connection-name
         """
-        return self._call(("CLIENT", "SETNAME", connection_name), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "SETNAME", connection_name), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETNAME", "client_setname", locals(), _exc)
+            raise
 
     def client_trackinginfo(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns information about server-assisted client-side caching for the connection.
@@ -273,7 +329,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "TRACKINGINFO"), WRITE, _C1)
+        try:
+            return self._call(("CLIENT", "TRACKINGINFO"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT TRACKINGINFO", "client_trackinginfo", locals(), _exc)
+            raise
 
     def client_unblock(
         self,
@@ -291,10 +351,14 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
             client_id: client-id
             unblock_type: [TIMEOUT | ERROR]
         """
-        argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
-        if unblock_type is not None:
-            argv.append(unblock_type)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
+            if unblock_type is not None:
+                argv.append(unblock_type)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNBLOCK", "client_unblock", locals(), _exc)
+            raise
 
     def client_unpause(self) -> Pending[bool]:
         """Resumes processing commands from paused clients.
@@ -303,7 +367,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CLIENT", "UNPAUSE"), WRITE, to_ok)
+        try:
+            return self._call(("CLIENT", "UNPAUSE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNPAUSE", "client_unpause", locals(), _exc)
+            raise
 
     def echo(self, message: ValueT) -> Pending[AnyStr]:
         """Returns the given string.
@@ -315,7 +383,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             message: message
         """
-        return self._call(("ECHO", message), WRITE, None)
+        try:
+            return self._call(("ECHO", message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ECHO", "echo", locals(), _exc)
+            raise
 
     def ping(self, message: ValueT | None = None) -> Pending[AnyStr]:
         """Returns the server's liveliness response.
@@ -327,7 +399,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Args:
             message: [message]
         """
-        argv: list[object] = ["PING"]
-        if message is not None:
-            argv.append(message)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PING"]
+            if message is not None:
+                argv.append(message)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PING", "ping", locals(), _exc)
+            raise

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
+from redspec._replies import keep_bytes, to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(to_int, None)
-_C2 = tuple_of(to_int, to_int)
+_C1 = keep_bytes(to_binary)
+_C2 = tuple_of(to_int, None)
+_C3 = tuple_of(to_int, to_int)
 
 
 class GenericPipelineCommands(PipelineBase[AnyStr]):
@@ -44,12 +45,16 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             db: [DB destination-db]
             replace: [REPLACE]
         """
-        argv: list[object] = ["COPY", source, destination]
-        if db is not None:
-            argv.extend(("DB", db))
-        if replace:
-            argv.append("REPLACE")
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["COPY", source, destination]
+            if db is not None:
+                argv.extend(("DB", db))
+            if replace:
+                argv.append("REPLACE")
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("COPY", "copy", locals(), _exc)
+            raise
 
     def delete(self, *keys: KeyT) -> Pending[int]:
         """Deletes one or more keys.
@@ -64,7 +69,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("DEL", *keys), WRITE, None)
+        try:
+            return self._call(("DEL", *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEL", "delete", locals(), _exc)
+            raise
 
     def dump(self, key: KeyT) -> Pending[bytes | None]:
         """Returns a serialized representation of the value stored at a key.
@@ -78,7 +87,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("DUMP", key), READ, to_binary)
+        try:
+            return self._call(("DUMP", key), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("DUMP", "dump", locals(), _exc)
+            raise
 
     def exists(self, *keys: KeyT) -> Pending[int]:
         """Determines whether one or more keys exist.
@@ -90,7 +103,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("EXISTS", *keys), READ, None)
+        try:
+            return self._call(("EXISTS", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXISTS", "exists", locals(), _exc)
+            raise
 
     def expire(
         self,
@@ -110,10 +127,14 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             seconds: seconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRE", "expire", locals(), _exc)
+            raise
 
     def expireat(
         self,
@@ -133,10 +154,14 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIREAT", "expireat", locals(), _exc)
+            raise
 
     def expiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix timestamp.
@@ -148,7 +173,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("EXPIRETIME", key), READ, None)
+        try:
+            return self._call(("EXPIRETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRETIME", "expiretime", locals(), _exc)
+            raise
 
     def keys(self, pattern: PatternT) -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
@@ -161,7 +190,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             pattern: pattern
         """
-        return self._call(("KEYS", pattern), READ, None)
+        try:
+            return self._call(("KEYS", pattern), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("KEYS", "keys", locals(), _exc)
+            raise
 
     def migrate(
         self,
@@ -197,21 +230,25 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             auth2: [AUTH2 username password]
             keys: [KEYS keys [keys ...]]
         """
-        if (auth is not None) + (auth2 is not None) > 1:
-            _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
-        argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
-        if copy:
-            argv.append("COPY")
-        if replace:
-            argv.append("REPLACE")
-        if auth is not None:
-            argv.extend(("AUTH", auth))
-        if auth2 is not None:
-            argv.extend(("AUTH2", auth2[0], auth2[1]))
-        if keys is not None:
-            argv.append("KEYS")
-            argv.extend(_e.seq(keys, "keys"))
-        return self._call(argv, WRITE, None)
+        try:
+            if (auth is not None) + (auth2 is not None) > 1:
+                _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
+            argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
+            if copy:
+                argv.append("COPY")
+            if replace:
+                argv.append("REPLACE")
+            if auth is not None:
+                argv.extend(("AUTH", auth))
+            if auth2 is not None:
+                argv.extend(("AUTH2", auth2[0], auth2[1]))
+            if keys is not None:
+                argv.append("KEYS")
+                argv.extend(_e.seq(keys, "keys"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MIGRATE", "migrate", locals(), _exc)
+            raise
 
     def move(self, key: KeyT, db: int) -> Pending[bool]:
         """Moves a key to another database.
@@ -224,7 +261,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             db: db
         """
-        return self._call(("MOVE", key, db), WRITE, to_bool)
+        try:
+            return self._call(("MOVE", key, db), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MOVE", "move", locals(), _exc)
+            raise
 
     def object_encoding(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the internal encoding of a Redis object.
@@ -236,7 +277,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("OBJECT", "ENCODING", key), READ, None)
+        try:
+            return self._call(("OBJECT", "ENCODING", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT ENCODING", "object_encoding", locals(), _exc)
+            raise
 
     def object_freq(self, key: KeyT) -> Pending[int]:
         """Returns the logarithmic access frequency counter of a Redis object.
@@ -248,7 +293,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("OBJECT", "FREQ", key), READ, None)
+        try:
+            return self._call(("OBJECT", "FREQ", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT FREQ", "object_freq", locals(), _exc)
+            raise
 
     def object_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -257,7 +306,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("OBJECT", "HELP"), WRITE, None)
+        try:
+            return self._call(("OBJECT", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT HELP", "object_help", locals(), _exc)
+            raise
 
     def object_idletime(self, key: KeyT) -> Pending[int | None]:
         """Returns the time since the last access to a Redis object.
@@ -269,7 +322,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("OBJECT", "IDLETIME", key), READ, None)
+        try:
+            return self._call(("OBJECT", "IDLETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT IDLETIME", "object_idletime", locals(), _exc)
+            raise
 
     def object_refcount(self, key: KeyT) -> Pending[int | None]:
         """Returns the reference count of a value of a key.
@@ -281,7 +338,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("OBJECT", "REFCOUNT", key), READ, None)
+        try:
+            return self._call(("OBJECT", "REFCOUNT", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT REFCOUNT", "object_refcount", locals(), _exc)
+            raise
 
     def persist(self, key: KeyT) -> Pending[bool]:
         """Removes the expiration time of a key.
@@ -293,7 +354,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("PERSIST", key), WRITE, to_bool)
+        try:
+            return self._call(("PERSIST", key), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PERSIST", "persist", locals(), _exc)
+            raise
 
     def pexpire(
         self,
@@ -313,10 +378,14 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRE", "pexpire", locals(), _exc)
+            raise
 
     def pexpireat(
         self,
@@ -336,10 +405,14 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIREAT", "pexpireat", locals(), _exc)
+            raise
 
     def pexpiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
@@ -351,7 +424,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("PEXPIRETIME", key), READ, None)
+        try:
+            return self._call(("PEXPIRETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRETIME", "pexpiretime", locals(), _exc)
+            raise
 
     def pttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in milliseconds of a key.
@@ -363,7 +440,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("PTTL", key), READ, None)
+        try:
+            return self._call(("PTTL", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PTTL", "pttl", locals(), _exc)
+            raise
 
     def randomkey(self) -> Pending[AnyStr | None]:
         """Returns a random key name from the database.
@@ -372,7 +453,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("RANDOMKEY",), READ, None)
+        try:
+            return self._call(("RANDOMKEY",), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RANDOMKEY", "randomkey", locals(), _exc)
+            raise
 
     def rename(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key and overwrites the destination.
@@ -385,7 +470,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             newkey: newkey
         """
-        return self._call(("RENAME", key, newkey), WRITE, to_ok)
+        try:
+            return self._call(("RENAME", key, newkey), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAME", "rename", locals(), _exc)
+            raise
 
     def renamenx(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key only when the target key name doesn't exist.
@@ -398,7 +487,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             newkey: newkey
         """
-        return self._call(("RENAMENX", key, newkey), WRITE, to_bool)
+        try:
+            return self._call(("RENAMENX", key, newkey), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAMENX", "renamenx", locals(), _exc)
+            raise
 
     def restore(
         self,
@@ -430,18 +523,22 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        if isinstance(ttl, datetime):
-            absttl = True
-        argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if isinstance(ttl, datetime):
+                absttl = True
+            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE", "restore", locals(), _exc)
+            raise
 
     def scan(
         self,
@@ -465,14 +562,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             type: [TYPE type]
         """
-        argv: list[object] = ["SCAN", cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        return self._call(argv, READ, _C1)
+        try:
+            argv: list[object] = ["SCAN", cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            return self._call(argv, READ, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCAN", "scan", locals(), _exc)
+            raise
 
     @overload
     def sort(
@@ -537,20 +638,24 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             alpha: [ALPHA]
             store: [STORE destination]
         """
-        argv: list[object] = ["SORT", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        if store is not None:
-            argv.extend(("STORE", store))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["SORT", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            if store is not None:
+                argv.extend(("STORE", store))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT", "sort", locals(), _exc)
+            raise
 
     def sort_ro(
         self,
@@ -577,18 +682,22 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             order: [ASC | DESC]
             alpha: [ALPHA]
         """
-        argv: list[object] = ["SORT_RO", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["SORT_RO", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT_RO", "sort_ro", locals(), _exc)
+            raise
 
     def touch(self, *keys: KeyT) -> Pending[int]:
         """Returns the number of existing keys out of those specified after updating the time they were
@@ -601,7 +710,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("TOUCH", *keys), READ, None)
+        try:
+            return self._call(("TOUCH", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TOUCH", "touch", locals(), _exc)
+            raise
 
     def ttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in seconds of a key.
@@ -613,7 +726,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("TTL", key), READ, None)
+        try:
+            return self._call(("TTL", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TTL", "ttl", locals(), _exc)
+            raise
 
     def type(self, key: KeyT) -> Pending[AnyStr]:
         """Determines the type of value stored at a key.
@@ -625,7 +742,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("TYPE", key), READ, None)
+        try:
+            return self._call(("TYPE", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TYPE", "type", locals(), _exc)
+            raise
 
     def unlink(self, *keys: KeyT) -> Pending[int]:
         """Asynchronously deletes one or more keys.
@@ -639,7 +760,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("UNLINK", *keys), WRITE, None)
+        try:
+            return self._call(("UNLINK", *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("UNLINK", "unlink", locals(), _exc)
+            raise
 
     def wait(self, numreplicas: int, timeout: Millis) -> Pending[int]:
         """Blocks until the asynchronous replication of all preceding write commands sent by the
@@ -653,8 +778,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAIT", numreplicas, _e.millis(timeout))
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("WAIT", numreplicas, _e.millis(timeout))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("WAIT", "wait", locals(), _exc)
+            raise
 
     def waitaof(self, numlocal: int, numreplicas: int, timeout: Millis) -> Pending[tuple[int, int]]:
         """Blocks until all of the preceding write commands sent by the connection are written to the
@@ -669,5 +798,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             numreplicas: numreplicas
             timeout: timeout
         """
-        argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
-        return self._call(argv, WRITE, _C2)
+        try:
+            argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("WAITAOF", "waitaof", locals(), _exc)
+            raise

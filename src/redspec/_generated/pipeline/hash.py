@@ -42,7 +42,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HDEL", key, *fields), WRITE, None)
+        try:
+            return self._call(("HDEL", key, *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HDEL", "hdel", locals(), _exc)
+            raise
 
     def hexists(self, key: KeyT, field: ValueT) -> Pending[bool]:
         """Determines whether a field exists in a hash.
@@ -55,7 +59,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             field: field
         """
-        return self._call(("HEXISTS", key, field), READ, to_bool)
+        try:
+            return self._call(("HEXISTS", key, field), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXISTS", "hexists", locals(), _exc)
+            raise
 
     def hexpire(
         self,
@@ -76,12 +84,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRE", "hexpire", locals(), _exc)
+            raise
 
     def hexpireat(
         self,
@@ -102,12 +114,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIREAT", "hexpireat", locals(), _exc)
+            raise
 
     def hexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
@@ -120,7 +136,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRETIME", "hexpiretime", locals(), _exc)
+            raise
 
     def hget(self, key: KeyT, field: ValueT) -> Pending[AnyStr | None]:
         """Returns the value of a field in a hash.
@@ -133,7 +153,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             field: field
         """
-        return self._call(("HGET", key, field), READ, None)
+        try:
+            return self._call(("HGET", key, field), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGET", "hget", locals(), _exc)
+            raise
 
     def hgetall(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns all fields and values in a hash.
@@ -145,7 +169,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("HGETALL", key), READ, _C1)
+        try:
+            return self._call(("HGETALL", key), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETALL", "hgetall", locals(), _exc)
+            raise
 
     def hgetdel(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns the value of a field and deletes it from the hash.
@@ -158,7 +186,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE, None)
+        try:
+            return self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETDEL", "hgetdel", locals(), _exc)
+            raise
 
     def hgetex(
         self,
@@ -186,22 +218,26 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["HGETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["HGETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETEX", "hgetex", locals(), _exc)
+            raise
 
     def hincrby(self, key: KeyT, field: ValueT, increment: int) -> Pending[int]:
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
@@ -216,7 +252,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             field: field
             increment: increment
         """
-        return self._call(("HINCRBY", key, field, increment), WRITE, None)
+        try:
+            return self._call(("HINCRBY", key, field, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBY", "hincrby", locals(), _exc)
+            raise
 
     def hincrbyfloat(self, key: KeyT, field: ValueT, increment: float) -> Pending[float]:
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
@@ -231,7 +271,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             field: field
             increment: increment
         """
-        return self._call(("HINCRBYFLOAT", key, field, increment), WRITE, to_float)
+        try:
+            return self._call(("HINCRBYFLOAT", key, field, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBYFLOAT", "hincrbyfloat", locals(), _exc)
+            raise
 
     def hkeys(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all fields in a hash.
@@ -243,7 +287,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("HKEYS", key), READ, None)
+        try:
+            return self._call(("HKEYS", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HKEYS", "hkeys", locals(), _exc)
+            raise
 
     def hlen(self, key: KeyT) -> Pending[int]:
         """Returns the number of fields in a hash.
@@ -255,7 +303,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("HLEN", key), READ, None)
+        try:
+            return self._call(("HLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HLEN", "hlen", locals(), _exc)
+            raise
 
     def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns the values of all fields in a hash.
@@ -268,7 +320,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HMGET", key, *fields), READ, None)
+        try:
+            return self._call(("HMGET", key, *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMGET", "hmget", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")
     def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
@@ -283,7 +339,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             mapping: field value [field value ...]
         """
-        return self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMSET", "hmset", locals(), _exc)
+            raise
 
     def hpersist(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Removes the expiration time for each specified field
@@ -296,7 +356,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE, None)
+        try:
+            return self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPERSIST", "hpersist", locals(), _exc)
+            raise
 
     def hpexpire(
         self,
@@ -317,12 +381,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRE", "hpexpire", locals(), _exc)
+            raise
 
     def hpexpireat(
         self,
@@ -343,12 +411,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             fields: field [field ...]
             condition: [NX | XX | GT | LT]
         """
-        argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIREAT", "hpexpireat", locals(), _exc)
+            raise
 
     def hpexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
@@ -361,7 +433,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRETIME", "hpexpiretime", locals(), _exc)
+            raise
 
     def hpttl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in milliseconds of a hash field.
@@ -374,7 +450,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPTTL", "hpttl", locals(), _exc)
+            raise
 
     @overload
     def hrandfield(
@@ -434,14 +514,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             withvalues: [WITHVALUES]
         """
-        if count is None and withvalues:
-            raise DataError("HRANDFIELD: withvalues needs count")
-        argv: list[object] = ["HRANDFIELD", key]
-        if count is not None:
-            argv.append(count)
-            if withvalues:
-                argv.append("WITHVALUES")
-        return self._call(argv, READ, _C2 if withvalues else None)
+        try:
+            if count is None and withvalues:
+                raise DataError("HRANDFIELD: withvalues needs count")
+            argv: list[object] = ["HRANDFIELD", key]
+            if count is not None:
+                argv.append(count)
+                if withvalues:
+                    argv.append("WITHVALUES")
+            return self._call(argv, READ, _C2 if withvalues else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HRANDFIELD", "hrandfield", locals(), _exc)
+            raise
 
     @overload
     def hscan(
@@ -497,14 +581,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["HSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if novalues:
-            argv.append("NOVALUES")
-        return self._call(argv, READ, _C3 if novalues else _C4)
+        try:
+            argv: list[object] = ["HSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if novalues:
+                argv.append("NOVALUES")
+            return self._call(argv, READ, _C3 if novalues else _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSCAN", "hscan", locals(), _exc)
+            raise
 
     def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> Pending[int]:
         """Creates or modifies the value of a field in a hash.
@@ -518,7 +606,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             mapping: field value [field value ...]
         """
-        return self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE, None)
+        try:
+            return self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSET", "hset", locals(), _exc)
+            raise
 
     def hsetex(
         self,
@@ -549,24 +641,28 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["HSETEX", key]
-        if condition is not None:
-            argv.append(condition)
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, to_bool)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["HSETEX", key]
+            if condition is not None:
+                argv.append(condition)
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETEX", "hsetex", locals(), _exc)
+            raise
 
     def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> Pending[bool]:
         """Sets the value of a field in a hash only when the field doesn't exist.
@@ -580,7 +676,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             field: field
             value: value
         """
-        return self._call(("HSETNX", key, field, value), WRITE, to_bool)
+        try:
+            return self._call(("HSETNX", key, field, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETNX", "hsetnx", locals(), _exc)
+            raise
 
     def hstrlen(self, key: KeyT, field: ValueT) -> Pending[int]:
         """Returns the length of the value of a field.
@@ -593,7 +693,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             field: field
         """
-        return self._call(("HSTRLEN", key, field), READ, None)
+        try:
+            return self._call(("HSTRLEN", key, field), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSTRLEN", "hstrlen", locals(), _exc)
+            raise
 
     def httl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in seconds of a hash field.
@@ -606,7 +710,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             key: key
             fields: field [field ...]
         """
-        return self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HTTL", "httl", locals(), _exc)
+            raise
 
     def hvals(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all values in a hash.
@@ -618,4 +726,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("HVALS", key), READ, None)
+        try:
+            return self._call(("HVALS", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HVALS", "hvals", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, AnyStr
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -28,7 +29,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             key: key
             elements: [element [element ...]]
         """
-        return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        try:
+            return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     def pfcount(self, *keys: KeyT) -> Pending[int]:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
@@ -42,7 +47,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("PFCOUNT", *keys), READ, None)
+        try:
+            return self._call(("PFCOUNT", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
         """Internal commands for debugging HyperLogLog values.
@@ -55,7 +64,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             subcommand: subcommand
             key: key
         """
-        return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        try:
+            return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]:
         """Merges one or more HyperLogLog values into a single key.
@@ -68,7 +81,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             destkey: destkey
             sourcekeys: [sourcekey [sourcekey ...]]
         """
-        return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        try:
+            return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     def pfselftest(self) -> Pending[bool]:
         """An internal command for testing HyperLogLog values.
@@ -77,4 +94,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("PFSELFTEST",), WRITE, to_ok)
+        try:
+            return self._call(("PFSELFTEST",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

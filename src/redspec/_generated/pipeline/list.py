@@ -48,8 +48,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             whereto: <LEFT | RIGHT>
             timeout: timeout
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     def blmpop(
         self,
@@ -73,13 +77,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     def blpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the first element in a list. Blocks until an element is available
@@ -93,9 +101,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     def brpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the last element in a list. Blocks until an element is available
@@ -109,9 +121,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> Pending[AnyStr | None]:
@@ -128,8 +144,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             timeout: timeout
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     def lindex(self, key: KeyT, index: int) -> Pending[AnyStr | None]:
         """Returns an element from a list by its index.
@@ -143,7 +163,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             index: index
         """
-        return self._call(("LINDEX", key, index), READ, None)
+        try:
+            return self._call(("LINDEX", key, index), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     def linsert(
         self,
@@ -166,7 +190,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             pivot: pivot
             element: element
         """
-        return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        try:
+            return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     def llen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a list.
@@ -178,7 +206,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("LLEN", key), READ, None)
+        try:
+            return self._call(("LLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     def lmove(
         self,
@@ -200,7 +232,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             wherefrom: <LEFT | RIGHT>
             whereto: <LEFT | RIGHT>
         """
-        return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        try:
+            return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     def lmpop(
         self,
@@ -222,13 +258,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             where: <LEFT | RIGHT>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     def lpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -248,10 +288,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     def lpos(
@@ -307,14 +351,18 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT num-matches]
             maxlen: [MAXLEN len]
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     def lpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -328,7 +376,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return self._call(("LPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     def lpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list only when the list exists.
@@ -342,7 +394,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return self._call(("LPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     def lrange(self, key: KeyT, start: int, stop: int) -> Pending[list[AnyStr]]:
         """Returns a range of elements from a list.
@@ -358,7 +414,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             start: start
             stop: stop
         """
-        return self._call(("LRANGE", key, start, stop), READ, None)
+        try:
+            return self._call(("LRANGE", key, start, stop), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     def lrem(self, key: KeyT, count: int, element: ValueT) -> Pending[int]:
         """Removes elements from a list. Deletes the list if the last element was removed.
@@ -373,7 +433,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             count: count
             element: element
         """
-        return self._call(("LREM", key, count, element), WRITE, None)
+        try:
+            return self._call(("LREM", key, count, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     def lset(self, key: KeyT, index: int, element: ValueT) -> Pending[bool]:
         """Sets the value of an element in a list by its index.
@@ -388,7 +452,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             index: index
             element: element
         """
-        return self._call(("LSET", key, index, element), WRITE, to_ok)
+        try:
+            return self._call(("LSET", key, index, element), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     def ltrim(self, key: KeyT, start: int, stop: int) -> Pending[bool]:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
@@ -402,7 +470,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             start: start
             stop: stop
         """
-        return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        try:
+            return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     def rpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -422,10 +494,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     def rpoplpush(self, source: KeyT, destination: KeyT) -> Pending[AnyStr | None]:
@@ -441,7 +517,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             source: source
             destination: destination
         """
-        return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        try:
+            return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     def rpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -455,7 +535,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return self._call(("RPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     def rpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends an element to a list only when the list exists.
@@ -469,4 +553,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             key: key
             elements: element [element ...]
         """
-        return self._call(("RPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -31,7 +32,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
             channel: channel
             message: message
         """
-        return self._call(("PUBLISH", channel, message), WRITE, None)
+        try:
+            return self._call(("PUBLISH", channel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     def pubsub_channels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active channels.
@@ -44,10 +49,14 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Args:
             pattern: [pattern]
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     def pubsub_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -56,7 +65,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("PUBSUB", "HELP"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     def pubsub_numpat(self) -> Pending[int]:
         """Returns a count of unique pattern subscriptions.
@@ -65,7 +78,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     def pubsub_numsub(self, *channels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns a count of subscribers to channels.
@@ -77,7 +94,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Args:
             channels: [channel [channel ...]]
         """
-        return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     def pubsub_shardchannels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active shard channels.
@@ -90,10 +111,14 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Args:
             pattern: [pattern]
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     def pubsub_shardnumsub(self, *shardchannels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns the count of subscribers of shard channels.
@@ -106,7 +131,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Args:
             shardchannels: [shardchannel [shardchannel ...]]
         """
-        return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     def spublish(self, shardchannel: ValueT, message: ValueT) -> Pending[int]:
         """Post a message to a shard channel
@@ -119,4 +148,8 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
             shardchannel: shardchannel
             message: message
         """
-        return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        try:
+            return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

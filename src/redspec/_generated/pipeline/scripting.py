@@ -9,15 +9,25 @@ from typing import TYPE_CHECKING, AnyStr, Literal
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    record_of,
+    to_binary,
+    to_bool,
+    to_ok,
+    to_set,
+)
 from redspec.types import KeyT, RespValue, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
-_C2 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
-_C3 = list_of(to_bool)
+_C1 = keep_bytes(to_binary)
+_C2 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
+_C3 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
+_C4 = list_of(to_bool)
 
 
 class ScriptingPipelineCommands(PipelineBase[AnyStr]):
@@ -40,9 +50,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL", "eval", locals(), _exc)
+            raise
 
     def evalsha(
         self,
@@ -61,9 +75,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA", "evalsha", locals(), _exc)
+            raise
 
     def evalsha_ro(
         self,
@@ -82,9 +100,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
+            raise
 
     def eval_ro(
         self,
@@ -103,9 +125,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
+            raise
 
     def fcall(
         self,
@@ -124,9 +150,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL", "fcall", locals(), _exc)
+            raise
 
     def fcall_ro(
         self,
@@ -145,9 +175,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             keys: [key [key ...]]
             args: [arg [arg ...]]
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _e.seq(keys, "keys")
+            return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)
+            raise
 
     def function_delete(self, library_name: ValueT) -> Pending[bool]:
         """Deletes a library and its functions.
@@ -159,7 +193,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             library_name: library-name
         """
-        return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
+        try:
+            return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DELETE", "function_delete", locals(), _exc)
+            raise
 
     def function_dump(self) -> Pending[bytes]:
         """Dumps all libraries into a serialized binary payload.
@@ -168,7 +206,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("FUNCTION", "DUMP"), WRITE, to_binary)
+        try:
+            return self._call(("FUNCTION", "DUMP"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DUMP", "function_dump", locals(), _exc)
+            raise
 
     def function_flush(
         self,
@@ -184,10 +226,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FUNCTION", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FUNCTION", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION FLUSH", "function_flush", locals(), _exc)
+            raise
 
     def function_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -196,7 +242,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("FUNCTION", "HELP"), WRITE, None)
+        try:
+            return self._call(("FUNCTION", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION HELP", "function_help", locals(), _exc)
+            raise
 
     def function_kill(self) -> Pending[bool]:
         """Terminates a function during execution.
@@ -205,7 +255,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("FUNCTION", "KILL"), WRITE, to_ok)
+        try:
+            return self._call(("FUNCTION", "KILL"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION KILL", "function_kill", locals(), _exc)
+            raise
 
     def function_list(
         self,
@@ -223,12 +277,16 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             libraryname: [LIBRARYNAME library-name-pattern]
             withcode: [WITHCODE]
         """
-        argv: list[object] = ["FUNCTION", "LIST"]
-        if libraryname is not None:
-            argv.extend(("LIBRARYNAME", libraryname))
-        if withcode:
-            argv.append("WITHCODE")
-        return self._call(argv, WRITE, _C1)
+        try:
+            argv: list[object] = ["FUNCTION", "LIST"]
+            if libraryname is not None:
+                argv.extend(("LIBRARYNAME", libraryname))
+            if withcode:
+                argv.append("WITHCODE")
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LIST", "function_list", locals(), _exc)
+            raise
 
     def function_load(self, function_code: ValueT, *, replace: bool = False) -> Pending[AnyStr]:
         """Creates a library.
@@ -241,11 +299,15 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             function_code: function-code
             replace: [REPLACE]
         """
-        argv: list[object] = ["FUNCTION", "LOAD"]
-        if replace:
-            argv.append("REPLACE")
-        argv.append(function_code)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["FUNCTION", "LOAD"]
+            if replace:
+                argv.append("REPLACE")
+            argv.append(function_code)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LOAD", "function_load", locals(), _exc)
+            raise
 
     def function_restore(
         self,
@@ -263,10 +325,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
             serialized_value: serialized-value
             policy: [FLUSH | APPEND | REPLACE]
         """
-        argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
-        if policy is not None:
-            argv.append(policy)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
+            if policy is not None:
+                argv.append(policy)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION RESTORE", "function_restore", locals(), _exc)
+            raise
 
     def function_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns information about a function during execution.
@@ -275,7 +341,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("FUNCTION", "STATS"), WRITE, _C2)
+        try:
+            return self._call(("FUNCTION", "STATS"), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION STATS", "function_stats", locals(), _exc)
+            raise
 
     def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> Pending[bool]:
         """Sets the debug mode of server-side Lua scripts.
@@ -287,7 +357,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             mode: <YES | SYNC | NO>
         """
-        return self._call(("SCRIPT", "DEBUG", mode), WRITE, to_ok)
+        try:
+            return self._call(("SCRIPT", "DEBUG", mode), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT DEBUG", "script_debug", locals(), _exc)
+            raise
 
     def script_exists(self, *sha1s: ValueT) -> Pending[list[bool]]:
         """Determines whether server-side Lua scripts exist in the script cache.
@@ -300,7 +374,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             sha1s: sha1 [sha1 ...]
         """
-        return self._call(("SCRIPT", "EXISTS", *sha1s), WRITE, _C3)
+        try:
+            return self._call(("SCRIPT", "EXISTS", *sha1s), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT EXISTS", "script_exists", locals(), _exc)
+            raise
 
     def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
         """Removes all server-side Lua scripts from the script cache.
@@ -312,10 +390,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["SCRIPT", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["SCRIPT", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT FLUSH", "script_flush", locals(), _exc)
+            raise
 
     def script_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -324,7 +406,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SCRIPT", "HELP"), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT HELP", "script_help", locals(), _exc)
+            raise
 
     def script_kill(self) -> Pending[bool]:
         """Terminates a server-side Lua script during execution.
@@ -333,7 +419,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SCRIPT", "KILL"), WRITE, to_ok)
+        try:
+            return self._call(("SCRIPT", "KILL"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT KILL", "script_kill", locals(), _exc)
+            raise
 
     def script_load(self, script: ValueT) -> Pending[AnyStr]:
         """Loads a server-side Lua script to the script cache.
@@ -345,7 +435,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             script: script
         """
-        return self._call(("SCRIPT", "LOAD", script), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "LOAD", script), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT LOAD", "script_load", locals(), _exc)
+            raise
 
     def script_show(self, sha1: ValueT) -> Pending[AnyStr]:
         """Show server-side Lua script in the script cache.
@@ -357,4 +451,8 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Args:
             sha1: sha1
         """
-        return self._call(("SCRIPT", "SHOW", sha1), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "SHOW", sha1), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT SHOW", "script_show", locals(), _exc)
+            raise

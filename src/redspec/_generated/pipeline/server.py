@@ -59,10 +59,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             category: [category]
         """
-        argv: list[object] = ["ACL", "CAT"]
-        if category is not None:
-            argv.append(category)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ACL", "CAT"]
+            if category is not None:
+                argv.append(category)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL CAT", "acl_cat", locals(), _exc)
+            raise
 
     def acl_deluser(self, *usernames: ValueT) -> Pending[int]:
         """Deletes ACL users, and terminates their connections.
@@ -74,7 +78,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             usernames: username [username ...]
         """
-        return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
+        try:
+            return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DELUSER", "acl_deluser", locals(), _exc)
+            raise
 
     def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> Pending[AnyStr]:
         """Simulates the execution of a command by a user, without executing the command.
@@ -88,7 +96,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             command: command
             args: [arg [arg ...]]
         """
-        return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
+        try:
+            return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DRYRUN", "acl_dryrun", locals(), _exc)
+            raise
 
     def acl_genpass(self, bits: int | None = None) -> Pending[AnyStr]:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -100,10 +112,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             bits: [bits]
         """
-        argv: list[object] = ["ACL", "GENPASS"]
-        if bits is not None:
-            argv.append(bits)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ACL", "GENPASS"]
+            if bits is not None:
+                argv.append(bits)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GENPASS", "acl_genpass", locals(), _exc)
+            raise
 
     def acl_getuser(self, username: ValueT) -> Pending[dict[AnyStr, RespValue] | None]:
         """Lists the ACL rules of a user.
@@ -116,7 +132,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             username: username
         """
-        return self._call(("ACL", "GETUSER", username), WRITE, _C1)
+        try:
+            return self._call(("ACL", "GETUSER", username), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GETUSER", "acl_getuser", locals(), _exc)
+            raise
 
     def acl_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -125,7 +145,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "HELP"), WRITE, None)
+        try:
+            return self._call(("ACL", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL HELP", "acl_help", locals(), _exc)
+            raise
 
     def acl_list(self) -> Pending[list[AnyStr]]:
         """Dumps the effective rules in ACL file format.
@@ -134,7 +158,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "LIST"), WRITE, None)
+        try:
+            return self._call(("ACL", "LIST"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LIST", "acl_list", locals(), _exc)
+            raise
 
     def acl_load(self) -> Pending[bool]:
         """Reloads the rules from the configured ACL file.
@@ -143,7 +171,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "LOAD"), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "LOAD"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOAD", "acl_load", locals(), _exc)
+            raise
 
     @overload
     def acl_log(
@@ -172,14 +204,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             reset: [RESET]
         """
-        if (count is not None) + (not not reset) > 1:
-            _e.at_most_one("ACL LOG", count=count, reset=reset)
-        argv: list[object] = ["ACL", "LOG"]
-        if count is not None:
-            argv.append(count)
-        if reset:
-            argv.append("RESET")
-        return self._call(argv, WRITE, to_ok if reset else _C2)
+        try:
+            if (count is not None) + (not not reset) > 1:
+                _e.at_most_one("ACL LOG", count=count, reset=reset)
+            argv: list[object] = ["ACL", "LOG"]
+            if count is not None:
+                argv.append(count)
+            if reset:
+                argv.append("RESET")
+            return self._call(argv, WRITE, to_ok if reset else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOG", "acl_log", locals(), _exc)
+            raise
 
     def acl_save(self) -> Pending[bool]:
         """Saves the effective ACL rules in the configured ACL file.
@@ -188,7 +224,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "SAVE"), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "SAVE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SAVE", "acl_save", locals(), _exc)
+            raise
 
     def acl_setuser(self, username: ValueT, *rules: ValueT) -> Pending[bool]:
         """Creates and modifies an ACL user and its rules.
@@ -201,7 +241,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             username: username
             rules: [rule [rule ...]]
         """
-        return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SETUSER", "acl_setuser", locals(), _exc)
+            raise
 
     def acl_users(self) -> Pending[list[AnyStr]]:
         """Lists all ACL users.
@@ -210,7 +254,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "USERS"), WRITE, None)
+        try:
+            return self._call(("ACL", "USERS"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL USERS", "acl_users", locals(), _exc)
+            raise
 
     def acl_whoami(self) -> Pending[AnyStr]:
         """Returns the authenticated username of the current connection.
@@ -219,7 +267,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ACL", "WHOAMI"), WRITE, None)
+        try:
+            return self._call(("ACL", "WHOAMI"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL WHOAMI", "acl_whoami", locals(), _exc)
+            raise
 
     def bgrewriteaof(self) -> Pending[AnyStr]:
         """Asynchronously rewrites the append-only file to disk.
@@ -228,7 +280,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("BGREWRITEAOF",), WRITE, None)
+        try:
+            return self._call(("BGREWRITEAOF",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGREWRITEAOF", "bgrewriteaof", locals(), _exc)
+            raise
 
     def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> Pending[AnyStr]:
         """Asynchronously saves the database(s) to disk.
@@ -240,10 +296,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             operation: [SCHEDULE | CANCEL]
         """
-        argv: list[object] = ["BGSAVE"]
-        if operation is not None:
-            argv.append(operation)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["BGSAVE"]
+            if operation is not None:
+                argv.append(operation)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGSAVE", "bgsave", locals(), _exc)
+            raise
 
     def command(
         self,
@@ -254,7 +314,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("COMMAND",), WRITE, _C3)
+        try:
+            return self._call(("COMMAND",), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND", "command", locals(), _exc)
+            raise
 
     def command_count(self) -> Pending[int]:
         """Returns a count of commands.
@@ -263,7 +327,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("COMMAND", "COUNT"), WRITE, None)
+        try:
+            return self._call(("COMMAND", "COUNT"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND COUNT", "command_count", locals(), _exc)
+            raise
 
     def command_docs(
         self,
@@ -278,7 +346,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
+        try:
+            return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND DOCS", "command_docs", locals(), _exc)
+            raise
 
     def command_getkeys(self, command: ValueT, *args: ValueT) -> Pending[list[AnyStr]]:
         """Extracts the key names from an arbitrary command.
@@ -291,7 +363,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
+        try:
+            return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYS", "command_getkeys", locals(), _exc)
+            raise
 
     def command_getkeysandflags(
         self,
@@ -308,7 +384,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             command: command (only Redis 8.2.3, Valkey 8.1.8)
             args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
+        try:
+            return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYSANDFLAGS", "command_getkeysandflags", locals(), _exc)
+            raise
 
     def command_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -317,7 +397,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("COMMAND", "HELP"), WRITE, None)
+        try:
+            return self._call(("COMMAND", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND HELP", "command_help", locals(), _exc)
+            raise
 
     def command_info(
         self,
@@ -332,7 +416,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             command_names: [command-name [command-name ...]]
         """
-        return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
+        try:
+            return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND INFO", "command_info", locals(), _exc)
+            raise
 
     def command_list(
         self,
@@ -352,16 +440,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             aclcat: [ACLCAT category]
             pattern: [PATTERN pattern]
         """
-        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
-            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
-        argv: list[object] = ["COMMAND", "LIST"]
-        if module is not None:
-            argv.extend(("FILTERBY", "MODULE", module))
-        if aclcat is not None:
-            argv.extend(("FILTERBY", "ACLCAT", aclcat))
-        if pattern is not None:
-            argv.extend(("FILTERBY", "PATTERN", pattern))
-        return self._call(argv, WRITE, None)
+        try:
+            if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+                _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+            argv: list[object] = ["COMMAND", "LIST"]
+            if module is not None:
+                argv.extend(("FILTERBY", "MODULE", module))
+            if aclcat is not None:
+                argv.extend(("FILTERBY", "ACLCAT", aclcat))
+            if pattern is not None:
+                argv.extend(("FILTERBY", "PATTERN", pattern))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND LIST", "command_list", locals(), _exc)
+            raise
 
     def commandlog_get(
         self,
@@ -378,7 +470,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             count: count
             type: <slow | large-request | large-reply>
         """
-        return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
+        try:
+            return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG GET", "commandlog_get", locals(), _exc)
+            raise
 
     def commandlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
@@ -387,7 +483,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 8.1.0
         Available on: Valkey only.
         """
-        return self._call(("COMMANDLOG", "HELP"), WRITE, None)
+        try:
+            return self._call(("COMMANDLOG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG HELP", "commandlog_help", locals(), _exc)
+            raise
 
     def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> Pending[int]:
         """Returns the number of entries in the specified type of command log.
@@ -399,7 +499,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             type: <slow | large-request | large-reply>
         """
-        return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
+        try:
+            return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG LEN", "commandlog_len", locals(), _exc)
+            raise
 
     def commandlog_reset(
         self,
@@ -414,7 +518,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             type: <slow | large-request | large-reply>
         """
-        return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
+        try:
+            return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG RESET", "commandlog_reset", locals(), _exc)
+            raise
 
     def config_get(self, *parameters: ValueT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns the effective values of configuration parameters.
@@ -426,7 +534,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             parameters: parameter [parameter ...]
         """
-        return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
+        try:
+            return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG GET", "config_get", locals(), _exc)
+            raise
 
     def config_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -435,7 +547,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CONFIG", "HELP"), WRITE, None)
+        try:
+            return self._call(("CONFIG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG HELP", "config_help", locals(), _exc)
+            raise
 
     def config_resetstat(self) -> Pending[bool]:
         """Resets the server's statistics.
@@ -444,7 +560,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
+        try:
+            return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG RESETSTAT", "config_resetstat", locals(), _exc)
+            raise
 
     def config_rewrite(self) -> Pending[bool]:
         """Persists the effective configuration to file.
@@ -453,7 +573,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
+        try:
+            return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
+            raise
 
     def config_set(self, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
         """Sets configuration parameters in-flight.
@@ -465,7 +589,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             mapping: parameter value [parameter value ...]
         """
-        return self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG SET", "config_set", locals(), _exc)
+            raise
 
     def dbsize(self) -> Pending[int]:
         """Returns the number of keys in the database.
@@ -474,7 +602,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("DBSIZE",), READ, None)
+        try:
+            return self._call(("DBSIZE",), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DBSIZE", "dbsize", locals(), _exc)
+            raise
 
     def debug(self, subcommand: ValueT, *arguments: ValueT) -> Pending[RespValue]:
         """A container for debugging commands.
@@ -488,7 +620,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             subcommand: subcommand
             arguments: [argument [argument ...]]
         """
-        return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
+        try:
+            return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEBUG", "debug", locals(), _exc)
+            raise
 
     def failover(
         self,
@@ -510,18 +646,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             abort: [ABORT]
             timeout: [TIMEOUT milliseconds]
         """
-        if to is None and force:
-            raise DataError("FAILOVER: force needs to")
-        argv: list[object] = ["FAILOVER"]
-        if to is not None:
-            argv.extend(("TO", to[0], to[1]))
-            if force:
-                argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", _e.millis(timeout)))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if to is None and force:
+                raise DataError("FAILOVER: force needs to")
+            argv: list[object] = ["FAILOVER"]
+            if to is not None:
+                argv.extend(("TO", to[0], to[1]))
+                if force:
+                    argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", _e.millis(timeout)))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FAILOVER", "failover", locals(), _exc)
+            raise
 
     def flushall(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
         """Removes all keys from all databases.
@@ -533,10 +673,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FLUSHALL"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FLUSHALL"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHALL", "flushall", locals(), _exc)
+            raise
 
     def flushdb(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
         """Remove all keys from the current database.
@@ -548,10 +692,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             flush_type: [ASYNC | SYNC]
         """
-        argv: list[object] = ["FLUSHDB"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FLUSHDB"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHDB", "flushdb", locals(), _exc)
+            raise
 
     def info(self, *sections: ValueT) -> Pending[AnyStr]:
         """Returns information and statistics about the server.
@@ -563,7 +711,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             sections: [section [section ...]]
         """
-        return self._call(("INFO", *sections), WRITE, None)
+        try:
+            return self._call(("INFO", *sections), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INFO", "info", locals(), _exc)
+            raise
 
     def lastsave(self) -> Pending[int]:
         """Returns the Unix timestamp of the last successful save to disk.
@@ -572,7 +724,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("LASTSAVE",), WRITE, None)
+        try:
+            return self._call(("LASTSAVE",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LASTSAVE", "lastsave", locals(), _exc)
+            raise
 
     def latency_doctor(self) -> Pending[AnyStr]:
         """Returns a human-readable latency analysis report.
@@ -581,7 +737,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("LATENCY", "DOCTOR"), WRITE, None)
+        try:
+            return self._call(("LATENCY", "DOCTOR"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY DOCTOR", "latency_doctor", locals(), _exc)
+            raise
 
     def latency_graph(self, event: ValueT) -> Pending[AnyStr]:
         """Returns a latency graph for an event.
@@ -593,7 +753,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             event: event
         """
-        return self._call(("LATENCY", "GRAPH", event), WRITE, None)
+        try:
+            return self._call(("LATENCY", "GRAPH", event), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY GRAPH", "latency_graph", locals(), _exc)
+            raise
 
     def latency_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -602,7 +766,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("LATENCY", "HELP"), WRITE, None)
+        try:
+            return self._call(("LATENCY", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HELP", "latency_help", locals(), _exc)
+            raise
 
     def latency_histogram(
         self,
@@ -617,7 +785,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             commands: [command [command ...]]
         """
-        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
+        try:
+            return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTOGRAM", "latency_histogram", locals(), _exc)
+            raise
 
     def latency_history(self, event: ValueT) -> Pending[list[tuple[int, int]]]:
         """Returns timestamp-latency samples for an event.
@@ -629,7 +801,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             event: event
         """
-        return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
+        try:
+            return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTORY", "latency_history", locals(), _exc)
+            raise
 
     def latency_latest(self) -> Pending[list[tuple[AnyStr, int, int, int]]]:
         """Returns the latest latency samples for all events.
@@ -638,7 +814,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("LATENCY", "LATEST"), WRITE, _C10)
+        try:
+            return self._call(("LATENCY", "LATEST"), WRITE, _C10)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY LATEST", "latency_latest", locals(), _exc)
+            raise
 
     def latency_reset(self, *events: ValueT) -> Pending[int]:
         """Resets the latency data for one or more events.
@@ -650,7 +830,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             events: [event [event ...]]
         """
-        return self._call(("LATENCY", "RESET", *events), WRITE, None)
+        try:
+            return self._call(("LATENCY", "RESET", *events), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY RESET", "latency_reset", locals(), _exc)
+            raise
 
     def lolwut(self, *, version: int | None = None) -> Pending[AnyStr]:
         """Displays computer art and the Redis version
@@ -661,10 +845,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             version: [VERSION version]
         """
-        argv: list[object] = ["LOLWUT"]
-        if version is not None:
-            argv.extend(("VERSION", version))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LOLWUT"]
+            if version is not None:
+                argv.extend(("VERSION", version))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LOLWUT", "lolwut", locals(), _exc)
+            raise
 
     def memory_doctor(self) -> Pending[AnyStr]:
         """Outputs a memory problems report.
@@ -673,7 +861,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "DOCTOR"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "DOCTOR"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY DOCTOR", "memory_doctor", locals(), _exc)
+            raise
 
     def memory_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -682,7 +874,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "HELP"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY HELP", "memory_help", locals(), _exc)
+            raise
 
     def memory_malloc_stats(self) -> Pending[AnyStr]:
         """Returns the allocator statistics.
@@ -691,7 +887,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY MALLOC-STATS", "memory_malloc_stats", locals(), _exc)
+            raise
 
     def memory_purge(self) -> Pending[bool]:
         """Asks the allocator to release memory.
@@ -700,7 +900,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
+        try:
+            return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY PURGE", "memory_purge", locals(), _exc)
+            raise
 
     def memory_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns details about memory usage.
@@ -709,7 +913,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MEMORY", "STATS"), WRITE, _C11)
+        try:
+            return self._call(("MEMORY", "STATS"), WRITE, _C11)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY STATS", "memory_stats", locals(), _exc)
+            raise
 
     def memory_usage(self, key: KeyT, *, samples: int | None = None) -> Pending[int | None]:
         """Estimates the memory usage of a key.
@@ -722,10 +930,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             key: key
             samples: [SAMPLES count]
         """
-        argv: list[object] = ["MEMORY", "USAGE", key]
-        if samples is not None:
-            argv.extend(("SAMPLES", samples))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["MEMORY", "USAGE", key]
+            if samples is not None:
+                argv.extend(("SAMPLES", samples))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY USAGE", "memory_usage", locals(), _exc)
+            raise
 
     def module_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -734,7 +946,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MODULE", "HELP"), WRITE, None)
+        try:
+            return self._call(("MODULE", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE HELP", "module_help", locals(), _exc)
+            raise
 
     def module_list(self) -> Pending[list[dict[AnyStr, AnyStr | int | list[AnyStr]]]]:
         """Returns all loaded modules.
@@ -743,7 +959,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("MODULE", "LIST"), WRITE, _C12)
+        try:
+            return self._call(("MODULE", "LIST"), WRITE, _C12)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LIST", "module_list", locals(), _exc)
+            raise
 
     def module_load(self, path: ValueT, *args: ValueT) -> Pending[bool]:
         """Loads a module.
@@ -756,7 +976,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             path: path
             args: [arg [arg ...]]
         """
-        return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
+        try:
+            return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOAD", "module_load", locals(), _exc)
+            raise
 
     def module_loadex(
         self,
@@ -776,14 +1000,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             config: [CONFIG name value [CONFIG name value ...]]
             args: [ARGS args [args ...]]
         """
-        argv: list[object] = ["MODULE", "LOADEX", path]
-        if config is not None:
-            for _k, _v in config.items():
-                argv.extend(("CONFIG", _k, _v))
-        if args is not None:
-            argv.append("ARGS")
-            argv.extend(_e.seq(args, "args"))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["MODULE", "LOADEX", path]
+            if config is not None:
+                for _k, _v in config.items():
+                    argv.extend(("CONFIG", _k, _v))
+            if args is not None:
+                argv.append("ARGS")
+                argv.extend(_e.seq(args, "args"))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOADEX", "module_loadex", locals(), _exc)
+            raise
 
     def module_unload(self, name: ValueT) -> Pending[bool]:
         """Unloads a module.
@@ -795,7 +1023,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             name: name
         """
-        return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
+        try:
+            return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE UNLOAD", "module_unload", locals(), _exc)
+            raise
 
     @overload
     def replicaof(
@@ -831,18 +1063,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if host is None and port is not None:
-            raise DataError("REPLICAOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
-        argv: list[object] = ["REPLICAOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("REPLICAOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return self._call(argv, WRITE, None)
+        try:
+            if host is None and port is not None:
+                raise DataError("REPLICAOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+            argv: list[object] = ["REPLICAOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("REPLICAOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("REPLICAOF", "replicaof", locals(), _exc)
+            raise
 
     def restore_asking(
         self,
@@ -874,16 +1110,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             idletime: [IDLETIME seconds]
             freq: [FREQ frequency]
         """
-        argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE-ASKING", "restore_asking", locals(), _exc)
+            raise
 
     def role(self) -> Pending[list[RespValue]]:
         """Returns the replication role.
@@ -892,7 +1132,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.8.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("ROLE",), WRITE, None)
+        try:
+            return self._call(("ROLE",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ROLE", "role", locals(), _exc)
+            raise
 
     def save(self) -> Pending[bool]:
         """Synchronously saves the database(s) to disk.
@@ -901,7 +1145,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SAVE",), WRITE, to_ok)
+        try:
+            return self._call(("SAVE",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SAVE", "save", locals(), _exc)
+            raise
 
     def shutdown(
         self,
@@ -924,16 +1172,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             force: [FORCE]
             abort: [ABORT]
         """
-        argv: list[object] = ["SHUTDOWN"]
-        if save_selector is not None:
-            argv.append(save_selector)
-        if now:
-            argv.append("NOW")
-        if force:
-            argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["SHUTDOWN"]
+            if save_selector is not None:
+                argv.append(save_selector)
+            if now:
+                argv.append("NOW")
+            if force:
+                argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SHUTDOWN", "shutdown", locals(), _exc)
+            raise
 
     @overload
     def slaveof(
@@ -971,18 +1223,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             port: [port]
             no_one: [NO ONE]
         """
-        if host is None and port is not None:
-            raise DataError("SLAVEOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
-        argv: list[object] = ["SLAVEOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("SLAVEOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return self._call(argv, WRITE, None)
+        try:
+            if host is None and port is not None:
+                raise DataError("SLAVEOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+            argv: list[object] = ["SLAVEOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("SLAVEOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLAVEOF", "slaveof", locals(), _exc)
+            raise
 
     def slowlog_get(
         self,
@@ -997,10 +1253,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             count: [count]
         """
-        argv: list[object] = ["SLOWLOG", "GET"]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C6)
+        try:
+            argv: list[object] = ["SLOWLOG", "GET"]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C6)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG GET", "slowlog_get", locals(), _exc)
+            raise
 
     def slowlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
@@ -1009,7 +1269,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SLOWLOG", "HELP"), WRITE, None)
+        try:
+            return self._call(("SLOWLOG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG HELP", "slowlog_help", locals(), _exc)
+            raise
 
     def slowlog_len(self) -> Pending[int]:
         """Returns the number of entries in the slow log.
@@ -1018,7 +1282,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SLOWLOG", "LEN"), WRITE, None)
+        try:
+            return self._call(("SLOWLOG", "LEN"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG LEN", "slowlog_len", locals(), _exc)
+            raise
 
     def slowlog_reset(self) -> Pending[bool]:
         """Clears all entries from the slow log.
@@ -1027,7 +1295,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
+        try:
+            return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG RESET", "slowlog_reset", locals(), _exc)
+            raise
 
     def swapdb(self, index1: int, index2: int) -> Pending[bool]:
         """Swaps two Redis databases.
@@ -1041,7 +1313,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             index1: index1
             index2: index2
         """
-        return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
+        try:
+            return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SWAPDB", "swapdb", locals(), _exc)
+            raise
 
     def time(self) -> Pending[tuple[AnyStr, AnyStr]]:
         """Returns the server time.
@@ -1050,4 +1326,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("TIME",), WRITE, _C13)
+        try:
+            return self._call(("TIME",), WRITE, _C13)
+        except _e.MISUSE as _exc:
+            _e.misuse("TIME", "time", locals(), _exc)
+            raise

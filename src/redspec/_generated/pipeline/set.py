@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -32,7 +33,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return self._call(("SADD", key, *members), WRITE, None)
+        try:
+            return self._call(("SADD", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     def scard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a set.
@@ -44,7 +49,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("SCARD", key), READ, None)
+        try:
+            return self._call(("SCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
 
     def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]:
         """Returns the difference of multiple sets.
@@ -56,7 +65,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("SDIFF", *keys), READ, to_set)
+        try:
+            return self._call(("SDIFF", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
 
     def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
         """Stores the difference of multiple sets in a key.
@@ -69,7 +82,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+        try:
+            return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
 
     def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]:
         """Returns the intersect of multiple sets.
@@ -82,7 +99,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("SINTER", *keys), READ, to_set)
+        try:
+            return self._call(("SINTER", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
 
     def sintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
         """Returns the number of members of the intersect of multiple sets.
@@ -96,11 +117,15 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
 
     def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
         """Stores the intersect of multiple sets in a key.
@@ -114,7 +139,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        try:
+            return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
         """Determines whether a member belongs to a set.
@@ -127,7 +156,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             member: member
         """
-        return self._call(("SISMEMBER", key, member), READ, to_bool)
+        try:
+            return self._call(("SISMEMBER", key, member), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     def smembers(self, key: KeyT) -> Pending[set[AnyStr]]:
         """Returns all members of a set.
@@ -139,7 +172,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("SMEMBERS", key), READ, to_set)
+        try:
+            return self._call(("SMEMBERS", key), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
 
     def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]:
         """Determines whether multiple members belong to a set.
@@ -152,7 +189,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        try:
+            return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
         """Moves a member from one set to another.
@@ -166,7 +207,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             member: member
         """
-        return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        try:
+            return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     def spop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -187,10 +232,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, to_set if count is not None else None)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, to_set if count is not None else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     def srandmember(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -214,10 +263,14 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     def srem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
@@ -230,7 +283,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return self._call(("SREM", key, *members), WRITE, None)
+        try:
+            return self._call(("SREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     def sscan(
         self,
@@ -254,12 +311,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
         """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C2)
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
 
     def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]:
         """Returns the union of multiple sets.
@@ -271,7 +332,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("SUNION", *keys), READ, to_set)
+        try:
+            return self._call(("SUNION", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
 
     def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
         """Stores the union of multiple sets in a key.
@@ -284,4 +349,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        try:
+            return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

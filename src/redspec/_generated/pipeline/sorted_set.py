@@ -55,13 +55,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     def bzpopmax(
         self,
@@ -79,9 +83,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     def bzpopmin(
         self,
@@ -100,9 +108,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             timeout: timeout
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     def zadd(
@@ -163,18 +175,22 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             ch: [CH]
             incr: [INCR]
         """
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        return self._call(argv, WRITE, to_float if incr else None)
+        try:
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            return self._call(argv, WRITE, to_float if incr else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     def zcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a sorted set.
@@ -186,7 +202,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("ZCARD", key), READ, None)
+        try:
+            return self._call(("ZCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Returns the count of members in a sorted set that have scores within a range.
@@ -200,7 +220,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             min: min
             max: max
         """
-        return self._call(("ZCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> Pending[list[AnyStr]]: ...
@@ -228,11 +252,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
 
     def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
         """Stores the difference of multiple sorted sets in a key.
@@ -246,7 +274,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             destination: destination
             keys: key [key ...]
         """
-        return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        try:
+            return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
         """Increments the score of a member in a sorted set.
@@ -260,7 +292,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             increment: increment
             member: member
         """
-        return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        try:
+            return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     def zinter(
@@ -307,16 +343,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
 
     def zintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
         """Returns the number of members of the intersect of multiple sorted sets.
@@ -330,11 +370,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
             limit: [LIMIT limit]
         """
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
 
     def zinterstore(
         self,
@@ -357,14 +401,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Returns the number of members in a sorted set within a lexicographical range.
@@ -378,7 +426,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             min: min
             max: max
         """
-        return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     def zmpop(
         self,
@@ -400,13 +452,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             where: <MIN | MAX>
             count: [COUNT count]
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _e.seq(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
 
     def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]:
         """Returns the score of one or more members in a sorted set.
@@ -419,7 +475,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return self._call(("ZMSCORE", key, *members), READ, _C4)
+        try:
+            return self._call(("ZMSCORE", key, *members), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     def zpopmax(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
@@ -434,10 +494,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     def zpopmin(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
@@ -452,10 +516,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     def zrandmember(
@@ -515,14 +583,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             withscores: [WITHSCORES]
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-            if withscores:
-                argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     def zrange(
@@ -587,16 +659,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     def zrangebylex(
@@ -622,10 +698,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             max: max
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrangebyscore(
@@ -683,12 +763,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     def zrangestore(
         self,
@@ -717,14 +801,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     def zrank(
@@ -762,10 +850,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             member: member
             withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     def zrem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
@@ -780,7 +872,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             members: member [member ...]
         """
-        return self._call(("ZREM", key, *members), WRITE, None)
+        try:
+            return self._call(("ZREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
@@ -796,7 +892,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             min: min
             max: max
         """
-        return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> Pending[int]:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
@@ -812,7 +912,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             start: start
             stop: stop
         """
-        return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
@@ -828,7 +932,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             min: min
             max: max
         """
-        return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrange(
@@ -880,10 +988,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             stop: stop
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     def zrevrangebylex(
@@ -909,10 +1021,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             min: min
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrevrangebyscore(
@@ -970,12 +1086,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
             limit: [LIMIT offset count]
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrank(
@@ -1013,10 +1133,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             member: member
             withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     def zscan(
@@ -1072,14 +1196,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             noscores: [NOSCORES] (Valkey only)
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        return self._call(argv, READ, _C6 if noscores else _C7)
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            return self._call(argv, READ, _C6 if noscores else _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     def zscore(self, key: KeyT, member: ValueT) -> Pending[float | None]:
         """Returns the score of a member in a sorted set.
@@ -1092,7 +1220,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             member: member
         """
-        return self._call(("ZSCORE", key, member), READ, to_float)
+        try:
+            return self._call(("ZSCORE", key, member), READ, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     def zunion(
@@ -1138,16 +1270,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
 
     def zunionstore(
         self,
@@ -1169,11 +1305,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             weights: [WEIGHTS weight [weight ...]]
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

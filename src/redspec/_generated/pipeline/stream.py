@@ -69,7 +69,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             group: group
             ids: id [id ...]
         """
-        return self._call(("XACK", key, group, *ids), WRITE, None)
+        try:
+            return self._call(("XACK", key, group, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     def xackdel(
         self,
@@ -90,12 +94,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
-        argv: list[object] = ["XACKDEL", key, group]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XACKDEL", key, group]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     def xadd(
@@ -155,21 +163,25 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
             id: id
         """
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     def xautoclaim(
@@ -234,12 +246,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             justid: [JUSTID]
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        return self._call(argv, WRITE, _C1 if justid else _C2)
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            return self._call(argv, WRITE, _C1 if justid else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     def xclaim(
@@ -320,21 +336,25 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             justid: [JUSTID]
             lastid: [LASTID lastid]
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     def xdel(self, key: KeyT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages after removing them from a stream.
@@ -348,7 +368,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             key: key
             ids: id [id ...]
         """
-        return self._call(("XDEL", key, *ids), WRITE, None)
+        try:
+            return self._call(("XDEL", key, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     def xdelex(
         self,
@@ -368,12 +392,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     def xgroup_create(
         self,
@@ -397,12 +425,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             mkstream: [MKSTREAM]
             entriesread: [ENTRIESREAD entriesread]
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, group, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, group, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entriesread is not None:
+                argv.extend(("ENTRIESREAD", entriesread))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[bool]:
         """Creates a consumer in a consumer group.
@@ -416,7 +448,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             group: group
             consumer: consumer
         """
-        return self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[int]:
         """Deletes a consumer from a consumer group.
@@ -430,7 +466,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             group: group
             consumer: consumer
         """
-        return self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE, None)
+        try:
+            return self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     def xgroup_destroy(self, key: KeyT, group: ValueT) -> Pending[bool]:
         """Destroys a consumer group.
@@ -443,7 +483,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             key: key
             group: group
         """
-        return self._call(("XGROUP", "DESTROY", key, group), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "DESTROY", key, group), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     def xgroup_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -452,7 +496,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("XGROUP", "HELP"), WRITE, None)
+        try:
+            return self._call(("XGROUP", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     def xgroup_setid(
         self,
@@ -474,10 +522,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             id: id
             entriesread: [ENTRIESREAD entriesread]
         """
-        argv: list[object] = ["XGROUP", "SETID", key, group, id]
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, group, id]
+            if entriesread is not None:
+                argv.extend(("ENTRIESREAD", entriesread))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     def xinfo_consumers(
         self,
@@ -494,7 +546,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             key: key
             group: group
         """
-        return self._call(("XINFO", "CONSUMERS", key, group), READ, _C4)
+        try:
+            return self._call(("XINFO", "CONSUMERS", key, group), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     def xinfo_groups(self, key: KeyT) -> Pending[list[StreamGroupInfo[AnyStr]]]:
         """Returns a list of the consumer groups of a stream.
@@ -506,7 +562,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        try:
+            return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     def xinfo_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -515,7 +575,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         """
-        return self._call(("XINFO", "HELP"), WRITE, None)
+        try:
+            return self._call(("XINFO", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     def xinfo_stream(
@@ -559,14 +623,18 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             full: [FULL]
             count: [COUNT count]
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C6 if full else to_stream_info)
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C6 if full else to_stream_info)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
@@ -578,7 +646,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("XLEN", key), READ, None)
+        try:
+            return self._call(("XLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     def xpending(
@@ -646,20 +718,24 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: [count]
             consumer: [consumer]
         """
-        if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumer, end, count needs start")
-        argv: list[object] = ["XPENDING", key, group]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumer is not None:
-                argv.append(consumer)
-        return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        try:
+            if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumer, end, count needs start")
+            argv: list[object] = ["XPENDING", key, group]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumer is not None:
+                    argv.append(consumer)
+            return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     def xrange(
         self,
@@ -682,10 +758,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             end: end
             count: [COUNT count]
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     def xread(
         self,
@@ -705,15 +785,19 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
             block: [BLOCK milliseconds]
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, READ, stream_map)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, READ, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     def xreadgroup(
         self,
@@ -743,17 +827,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             block: [BLOCK milliseconds]
             noack: [NOACK]
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, WRITE, stream_map)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, WRITE, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     def xrevrange(
         self,
@@ -776,10 +864,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             start: start
             count: [COUNT count]
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     def xsetid(
         self,
@@ -801,12 +893,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             entriesadded: [ENTRIESADDED entries-added]
             maxdeletedid: [MAXDELETEDID max-deleted-id]
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     def xtrim(
         self,
@@ -834,12 +930,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             limit: [LIMIT count]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
         """
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise

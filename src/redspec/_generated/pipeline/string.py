@@ -39,7 +39,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             value: value
         """
-        return self._call(("APPEND", key, value), WRITE, None)
+        try:
+            return self._call(("APPEND", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     def decr(self, key: KeyT) -> Pending[int]:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -52,7 +56,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("DECR", key), WRITE, None)
+        try:
+            return self._call(("DECR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     def decrby(self, key: KeyT, decrement: int) -> Pending[int]:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
@@ -66,7 +74,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             decrement: decrement
         """
-        return self._call(("DECRBY", key, decrement), WRITE, None)
+        try:
+            return self._call(("DECRBY", key, decrement), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     def get(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key.
@@ -78,7 +90,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("GET", key), READ, None)
+        try:
+            return self._call(("GET", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     def getdel(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key after deleting the key.
@@ -90,7 +106,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("GETDEL", key), WRITE, None)
+        try:
+            return self._call(("GETDEL", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     def getex(
         self,
@@ -116,20 +136,24 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             persist: [PERSIST]
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     def getrange(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring of the string stored at a key.
@@ -145,7 +169,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             start: start
             end: end
         """
-        return self._call(("GETRANGE", key, start, end), READ, None)
+        try:
+            return self._call(("GETRANGE", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     def getset(self, key: KeyT, value: ValueT) -> Pending[AnyStr | None]:
@@ -160,7 +188,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             value: value
         """
-        return self._call(("GETSET", key, value), WRITE, None)
+        try:
+            return self._call(("GETSET", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     def incr(self, key: KeyT) -> Pending[int]:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -173,7 +205,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("INCR", key), WRITE, None)
+        try:
+            return self._call(("INCR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     def incrby(self, key: KeyT, increment: int) -> Pending[int]:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
@@ -187,7 +223,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             increment: increment
         """
-        return self._call(("INCRBY", key, increment), WRITE, None)
+        try:
+            return self._call(("INCRBY", key, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     def incrbyfloat(self, key: KeyT, increment: float) -> Pending[float]:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
@@ -201,7 +241,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             increment: increment
         """
-        return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        try:
+            return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     def lcs(
@@ -271,16 +315,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             minmatchlen: [MINMATCHLEN min-match-len]
             withmatchlen: [WITHMATCHLEN]
         """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        return self._call(argv, READ, _C1 if idx else None)
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            return self._call(argv, READ, _C1 if idx else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
 
     def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]:
         """Atomically returns the string values of one or more keys.
@@ -292,7 +340,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             keys: key [key ...]
         """
-        return self._call(("MGET", *keys), READ, None)
+        try:
+            return self._call(("MGET", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     def mset(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically creates or modifies the string values of one or more keys.
@@ -304,7 +356,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             mapping: key value [key value ...]
         """
-        return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -316,7 +372,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             mapping: key value [key value ...]
         """
-        return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        try:
+            return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> Pending[bool]:
@@ -333,7 +393,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             milliseconds: milliseconds
             value: value
         """
-        return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        try:
+            return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     def set(
@@ -465,30 +529,34 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             pxat: [PXAT unix-time-milliseconds]
             keepttl: [KEEPTTL]
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> Pending[bool]:
@@ -504,7 +572,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             seconds: seconds
             value: value
         """
-        return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        try:
+            return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     def setnx(self, key: KeyT, value: ValueT) -> Pending[bool]:
@@ -519,7 +591,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             key: key
             value: value
         """
-        return self._call(("SETNX", key, value), WRITE, to_bool)
+        try:
+            return self._call(("SETNX", key, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     def setrange(self, key: KeyT, offset: int, value: ValueT) -> Pending[int]:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
@@ -536,7 +612,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             offset: offset
             value: value
         """
-        return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     def strlen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a string value.
@@ -548,7 +628,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("STRLEN", key), READ, None)
+        try:
+            return self._call(("STRLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     def substr(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
@@ -566,4 +650,8 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             start: start
             end: end
         """
-        return self._call(("SUBSTR", key, start, end), READ, None)
+        try:
+            return self._call(("SUBSTR", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

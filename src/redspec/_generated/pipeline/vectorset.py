@@ -9,13 +9,22 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, rows_of, to_binary, to_bool, to_float, tuple_of
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    rows_of,
+    to_binary,
+    to_bool,
+    to_float,
+    tuple_of,
+)
 from redspec.types import KeyT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(None, to_binary, to_float, to_float)
+_C1 = keep_bytes(tuple_of(None, to_binary, to_float, to_float))
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
 _C4 = list_of(dict_of(None, to_float))
@@ -88,30 +97,34 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             setattr: [SETATTR setattr]
             m: [M m]
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VADD", fp32=fp32, values=values)
-        argv: list[object] = ["VADD", key]
-        if reduce is not None:
-            argv.extend(("REDUCE", reduce))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        argv.append(element)
-        if cas:
-            argv.append("CAS")
-        if quantization is not None:
-            argv.append(quantization)
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if setattr is not None:
-            argv.extend(("SETATTR", setattr))
-        if m is not None:
-            argv.extend(("M", m))
-        return self._call(argv, WRITE, to_bool)
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VADD", fp32=fp32, values=values)
+            argv: list[object] = ["VADD", key]
+            if reduce is not None:
+                argv.extend(("REDUCE", reduce))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            argv.append(element)
+            if cas:
+                argv.append("CAS")
+            if quantization is not None:
+                argv.append(quantization)
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if setattr is not None:
+                argv.extend(("SETATTR", setattr))
+            if m is not None:
+                argv.extend(("M", m))
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VADD", "vadd", locals(), _exc)
+            raise
 
     def vcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of elements in a vector set.
@@ -123,7 +136,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("VCARD", key), READ, None)
+        try:
+            return self._call(("VCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VCARD", "vcard", locals(), _exc)
+            raise
 
     def vdim(self, key: KeyT) -> Pending[int]:
         """Returns the dimension of the vectors in a vector set.
@@ -135,7 +152,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("VDIM", key), READ, None)
+        try:
+            return self._call(("VDIM", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VDIM", "vdim", locals(), _exc)
+            raise
 
     @overload
     def vemb(
@@ -173,10 +194,14 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             element: element
             raw: [RAW]
         """
-        argv: list[object] = ["VEMB", key, element]
-        if raw:
-            argv.append("RAW")
-        return self._call(argv, READ, _C1 if raw else _C2)
+        try:
+            argv: list[object] = ["VEMB", key, element]
+            if raw:
+                argv.append("RAW")
+            return self._call(argv, READ, _C1 if raw else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("VEMB", "vemb", locals(), _exc)
+            raise
 
     def vgetattr(self, key: KeyT, element: ValueT) -> Pending[AnyStr | None]:
         """Returns the JSON attributes of an element of a vector set.
@@ -189,7 +214,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             element: element
         """
-        return self._call(("VGETATTR", key, element), READ, None)
+        try:
+            return self._call(("VGETATTR", key, element), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VGETATTR", "vgetattr", locals(), _exc)
+            raise
 
     def vinfo(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr | int] | None]:
         """Returns information about a vector set.
@@ -201,7 +230,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
         """
-        return self._call(("VINFO", key), READ, _C3)
+        try:
+            return self._call(("VINFO", key), READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("VINFO", "vinfo", locals(), _exc)
+            raise
 
     def vismember(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Tells whether an element belongs to a vector set.
@@ -214,7 +247,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             element: element
         """
-        return self._call(("VISMEMBER", key, element), READ, to_bool)
+        try:
+            return self._call(("VISMEMBER", key, element), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VISMEMBER", "vismember", locals(), _exc)
+            raise
 
     @overload
     def vlinks(
@@ -252,10 +289,14 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             element: element
             withscores: [WITHSCORES]
         """
-        argv: list[object] = ["VLINKS", key, element]
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C4 if withscores else None)
+        try:
+            argv: list[object] = ["VLINKS", key, element]
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C4 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VLINKS", "vlinks", locals(), _exc)
+            raise
 
     @overload
     def vrandmember(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -278,10 +319,14 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             count: [count]
         """
-        argv: list[object] = ["VRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["VRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VRANDMEMBER", "vrandmember", locals(), _exc)
+            raise
 
     def vrem(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Removes an element from a vector set.
@@ -294,7 +339,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             key: key
             element: element
         """
-        return self._call(("VREM", key, element), WRITE, to_bool)
+        try:
+            return self._call(("VREM", key, element), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VREM", "vrem", locals(), _exc)
+            raise
 
     def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> Pending[bool]:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
@@ -308,7 +357,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             element: element
             attributes: attributes
         """
-        return self._call(("VSETATTR", key, element, attributes), WRITE, to_bool)
+        try:
+            return self._call(("VSETATTR", key, element, attributes), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VSETATTR", "vsetattr", locals(), _exc)
+            raise
 
     @overload
     def vsim(
@@ -618,34 +671,38 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             truth: [TRUTH]
             nothread: [NOTHREAD]
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
-        argv: list[object] = ["VSIM", key]
-        if ele is not None:
-            argv.extend(("ELE", ele))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withattribs:
-            argv.append("WITHATTRIBS")
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if epsilon is not None:
-            argv.extend(("EPSILON", epsilon))
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if filter is not None:
-            argv.extend(("FILTER", filter))
-        if filter_ef is not None:
-            argv.extend(("FILTER-EF", filter_ef))
-        if truth:
-            argv.append("TRUTH")
-        if nothread:
-            argv.append("NOTHREAD")
-        return self._call(argv, READ, _C5 if withscores and withattribs else _C6 if withscores else _C3 if withattribs else None)
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
+            argv: list[object] = ["VSIM", key]
+            if ele is not None:
+                argv.extend(("ELE", ele))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withattribs:
+                argv.append("WITHATTRIBS")
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if epsilon is not None:
+                argv.extend(("EPSILON", epsilon))
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if filter is not None:
+                argv.extend(("FILTER", filter))
+            if filter_ef is not None:
+                argv.extend(("FILTER-EF", filter_ef))
+            if truth:
+                argv.append("TRUTH")
+            if nothread:
+                argv.append("NOTHREAD")
+            return self._call(argv, READ, _C5 if withscores and withattribs else _C6 if withscores else _C3 if withattribs else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VSIM", "vsim", locals(), _exc)
+            raise

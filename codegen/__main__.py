@@ -71,6 +71,33 @@ def _cmd_check(ns: argparse.Namespace) -> int:
     return main_check(ns.spec, ns.out, strict=ns.strict)
 
 
+def _cmd_extend(ns: argparse.Namespace) -> int:
+    from . import dump, extend, merge
+    from .spec import parse_spec
+
+    if ns.url:
+        text = dump.to_text(merge.merge(_dump_all(ns.url)))
+    else:
+        try:
+            with open(ns.spec, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise DumpError(f"cannot read {ns.spec}: {e}") from None
+    spec = parse_spec(text.encode())
+    ext = extend.build_extension(spec, extend.installed(), extend.module_name(ns.output))
+    if not ext.result.errors:
+        dump.write_text(ns.output, ext.text)
+    extend.report(ext, ns.output)
+    return 1 if ext.result.errors else 0
+
+
+def _installed_generated() -> str:
+    """The _generated directory of the redspec that ``import redspec`` finds."""
+    import redspec._generated
+
+    return str(next(iter(redspec._generated.__path__)))
+
+
 def _prog() -> str:
     return "python -m codegen" if __package__ == "codegen" else "redspec-codegen"
 
@@ -119,14 +146,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="the project's own check: the spec must be the pinned servers', and a "
             "reply-table or overlay entry naming nothing is an error (default: skipped, listed)",
         )
+        g.add_argument(
+            "--installed",
+            action="store_true",
+            help="write to (check) the installed redspec package's _generated/ instead of --out",
+        )
         g.set_defaults(func=func)
 
+    e = sub.add_parser(
+        "extend",
+        help="write a module with typed methods for the commands your server has beyond redspec",
+        description="Dump the servers (or read --spec) and write one self-contained module "
+        "defining Redis (a redspec.Redis subclass) and its Pipeline, with a typed method for "
+        "every command they have that the installed redspec lacks (newer server versions, "
+        "module commands).",
+    )
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--url", action="append", help="redis://[[user]:password@]HOST:PORT")
+    src.add_argument("--spec", help="a spec written by dump, instead of --url")
+    e.add_argument("--output", required=True, metavar="PATH/module.py")
+    e.set_defaults(func=_cmd_extend)
+
     ns = p.parse_args(argv)
+    if getattr(ns, "installed", False):
+        ns.out = _installed_generated()
     try:
         return int(ns.func(ns))
-    except DumpError as e:
+    except (DumpError, OSError) as e:
         _say(f"error: {e}")
-        if ns.cmd in ("dump", "merge"):
+        if ns.cmd in ("dump", "merge", "extend"):
             _say(f"nothing written; {getattr(ns, 'raw', None) or ns.output} is unchanged")
         return 1
 

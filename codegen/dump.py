@@ -303,6 +303,11 @@ def to_text(obj: JSON) -> str:
 
 
 def write(path: str, obj: JSON) -> None:
+    """Write ``obj`` as JSON, atomically (see :func:`write_text`)."""
+    write_text(path, to_text(obj))
+
+
+def write_text(path: str, text: str) -> None:
     """Write atomically: a temp file in the same directory, renamed over ``path``.
 
     A failure (disk full, killed process) leaves any existing file untouched.
@@ -313,7 +318,7 @@ def write(path: str, obj: JSON) -> None:
     )
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(to_text(obj))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         if os.path.exists(target):

@@ -135,6 +135,13 @@ class Overlay:
             "SUMMARIES",
             "UNITS",
             "PRELUDE",
+            # codegen/compat.py's (redis-py's call forms)
+            "POSITIONAL",
+            "OPTIONAL",
+            "EXTRA",
+            "FOLD",
+            "FORMS",
+            "LIST_OR_ARGS",
         ):
             names.update(self._section(sec))
         return names

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .generate import PINNED_SERVERS, GenerateError, Result, build
+from .known import KNOWN_PATH, check_known
 from .replies import ReplyError
 from .spec import SpecError, load_spec
 
@@ -35,6 +36,13 @@ def report(res: Result) -> None:
             f"{len(res.undescribed)} command(s) come with no argument description; their "
             "methods take the keys, then *args: " + ", ".join(res.undescribed)
         )
+    if res.new_arguments:
+        _say(
+            f"{len(res.new_arguments)} command(s) have parameters the reply table predates; "
+            "given, they make the method return RespValue:"
+        )
+        for n in res.new_arguments:
+            _say(f"  new: {n}")
     for a in res.arity:
         _say(f"arity mismatch: {a}")
     if res.routing:
@@ -100,6 +108,8 @@ def main_generate(
         _say("generate failed; nothing written")
         return 1
     write(res.files, Path(out_dir))
+    if strict:  # the pinned servers: what the reply table was written against
+        KNOWN_PATH.write_text(res.known_arguments)
     print(f"wrote {len(res.files)} files to {out_dir} ({len(_methods(res.files))} command methods)")
     return 0
 
@@ -136,6 +146,10 @@ def main_check(
             diffs.extend(
                 difflib.unified_diff(a.splitlines(True), b.splitlines(True), f"a/{rel}", f"b/{rel}")
             )
+    stale = check_known(res.known_arguments) if strict else None
+    if stale:
+        _say(stale)
+        return 1
     if diffs:
         sys.stdout.writelines(diffs)
         _say(f"\n{out_dir} is out of date: run the generator's `generate`")

@@ -93,9 +93,18 @@ def _opt_ann(p: Param) -> str:
     return p.ann
 
 
+def _list_ann(p: Param) -> str:
+    return f"Sequence[{p.ann}]"
+
+
 def _param_src(p: Param, mode: str | None = None, stub: bool = False) -> str:
-    """One parameter; mode: None (as planned), "false", "true", "any" (overload variants)."""
+    """One parameter; mode: None (as planned), "false", "true", "any" (overload variants);
+    for ``*args`` that also take one list: "args" or "list" (the overload's form)."""
     if p.varargs:
+        if mode == "list":
+            return f"{p.name}: {_list_ann(p)}"
+        if p.list_or_args and mode is None and not stub:
+            return f"*{p.name}: {p.ann} | {_list_ann(p)}"
         return f"*{p.name}: {p.ann}"
     ann, default = _opt_ann(p), p.default
     if mode is not None:
@@ -130,13 +139,21 @@ def _signature(
 ) -> list[str]:
     parts = ["self"]
     star_done = False
+    modes = modes or {}
     for p in params:
+        mode = modes.get(p.name)
+        if mode == "omit":
+            continue
+        if p.varargs and mode == "list":
+            # the one list is positional-only: the implementation has *args, no keyword
+            parts += [_param_src(p, mode, stub), "/"]
+            continue
         if p.varargs:
             star_done = True
         elif not p.positional and not star_done:
             parts.append("*")
             star_done = True
-        parts.append(_param_src(p, (modes or {}).get(p.name), stub))
+        parts.append(_param_src(p, mode, stub))
     head = f"{IND}{kw} {name}("
     tail = f") -> {ret}:"
     one = head + ", ".join(parts) + tail
@@ -341,6 +358,8 @@ def _choice_overloads(
     (``vsim(k, ele=...)`` / ``values=...`` / ``fp32=...``): the picked one without a
     default, the others ``None``; so a call with none or two of them is a type error."""
     if not plan.choices:
+        if any(p.list_or_args for p in plan.params):
+            return _list_forms(plan, out)
         return out if len(out) > 1 else []
     combos: list[list[str]] = [[]]
     for group in plan.choices:
@@ -356,8 +375,25 @@ def _choice_overloads(
                             f"{spec.command}: {g} both selects a reply and is a required choice"
                         )
                     m[g] = "true" if g == pick else "false"
+            m.update((f, "omit") for f in plan.forms)
             result.append((m, reply))
-    return result
+        if plan.forms:
+            # redis-py's spelling of the choices (GEOSEARCH member=, radius=...): an
+            # overload of its own, without the spec's alternatives
+            m = dict(modes)
+            m.update((g, "omit") for group in plan.choices for g in group)
+            result.append((m, reply))
+    return _list_forms(plan, result)
+
+
+def _list_forms(
+    plan: Plan, out: list[tuple[dict[str, str], Reply]]
+) -> list[tuple[dict[str, str], Reply]]:
+    """``*keys`` that also take one list: each overload twice, ``(*keys)`` and ``(keys, /)``."""
+    many = next((p for p in plan.params if p.list_or_args), None)
+    if many is None:
+        return out
+    return [({**m, many.name: form}, r) for m, r in out for form in ("args", "list")]
 
 
 def _split(ann: str) -> list[str]:
@@ -414,7 +450,9 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
                 binary.append((cond, c))
     if default_conv and _binary(base.conv):
         binary.append(("", default_conv))
-    static = _static(plan.items)
+    # (a parameter the fold statements narrowed loses its narrowing inside a starred
+    # tuple display in mypy's generic classes: such methods build a list)
+    static = _static(plan.items) and not plan.folds
     if static and not choices and not spec.blocking:
         argv = _tuple_src(plan.items)
     else:
@@ -468,7 +506,10 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
             f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r"
         )
         return out + _guarded(spec, body, binary)
-    choices = [(cond, c) for cond, c in choices if c != default_conv]
+    # A choice that converts as the default does is needed only before one that does not
+    # (the first matching choice wins: `rev` given must not fall through to `withscores`).
+    while choices and choices[-1][1] == default_conv:
+        choices.pop()
     for cond, c in choices:
         body.append(f"{IND * 2}if {cond}:")
         body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from .forms import apply_forms
 from .nodes import Node, Overlay, is_ident_token, to_nodes
 from .plan import (
     _BASE_TYPES,
@@ -437,6 +438,7 @@ def plan_command(cmd: Any, overlay: Overlay) -> Plan:
     _finish(plan, nodes, overlay)
     for stmt in overlay.prelude(cmd.name):
         plan.checks.append(stmt)
+    apply_forms(plan, overlay)
     return plan
 
 
@@ -486,8 +488,13 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
             if p.ann.startswith(("Mapping", "Sequence[tuple")):
                 continue
             p.seq = True
-            p.ann = f"Sequence[{p.ann}]"
-            conv = f"{p.name} = _e.seq({p.name}, {q(p.name)})"
+            if p.ann == "KeyT":
+                # keys: a list or tuple of them, or one key alone (redis-py's blpop("k", 0))
+                p.ann = "KeyT | Sequence[KeyT]"
+                conv = f"{p.name} = _c.key_list({p.name}, {q(p.name)})"
+            else:
+                p.ann = f"Sequence[{p.ann}]"
+                conv = f"{p.name} = _e.seq({p.name}, {q(p.name)})"
             if p.default == "None":
                 conv = f"if {p.name} is not None: {conv}"
             plan.checks.insert(0, conv)

@@ -46,10 +46,12 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .cluster import RedisCluster
     from .lock import Lock, LockError, LockNotOwnedError
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
     from .scripting import Script
+    from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel
     from .streams import StreamConsumer, StreamReader
 
 # The layers above the client load on first use: ``import redspec`` stays as
@@ -63,7 +65,11 @@ _LAZY = {
     "Pipeline": "pipeline",
     "Message": "pubsub",
     "PubSub": "pubsub",
+    "RedisCluster": "cluster",
     "Script": "scripting",
+    "MasterNotFoundError": "sentinel",
+    "ReplicaNotFoundError": "sentinel",
+    "Sentinel": "sentinel",
     "StreamConsumer": "streams",
     "StreamReader": "streams",
 }
@@ -101,6 +107,7 @@ __all__ = [
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "Message",
     "MovedError",
     "NoScriptError",
@@ -113,9 +120,12 @@ __all__ = [
     "PubSub",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
+    "Sentinel",
     "StreamConsumer",
     "StreamConsumerInfo",
     "StreamEntry",

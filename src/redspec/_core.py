@@ -14,13 +14,19 @@ makes no attempts, and calls succeed again as soon as the server is back.
 The first connect of a client never succeeded fails at once instead (a wrong
 address or password should surface, not be waited out); so do rejected
 credentials and a rejected handshake at any time.
+
+Moving (Sentinel). ``relocate(settings)`` points the client at another
+server: calls in flight on the old one fail with ``ConnectionError`` (their
+outcome is unknown; they are never re-sent), and every later call connects to
+the new address. ``locate``, when set, is awaited before every connection
+attempt and may relocate the client first (a rediscovery after a loss).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ._base import READ
@@ -49,9 +55,12 @@ class ClientCore:
         "_connector",
         "_ever_connected",
         "_last_error",
+        "_nudge",
         "_waiters",
         "closed",
         "conn",
+        "locate",
+        "on_error_reply",
         "pool",
         "retry_reads",
         "settings",
@@ -78,6 +87,12 @@ class ClientCore:
         self._connector: asyncio.Task[None] | None = None
         self._ever_connected = False
         self._last_error: RedisError | None = None
+        # Set by a layer that moves the client (Sentinel); see relocate().
+        self.locate: Callable[[], Awaitable[None]] | None = None
+        # Given to every connection opened here (see Connection.on_error_reply).
+        self.on_error_reply: Callable[[ResponseError], None] | None = None
+        # Resolved to end the connector's backoff sleep early (a relocation).
+        self._nudge: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------ calls (slow path)
 
@@ -150,7 +165,10 @@ class ClientCore:
         try:
             while True:
                 try:
-                    conn = await _open(self.settings, None)
+                    if self.locate is not None:
+                        await self.locate()
+                    settings = self.settings
+                    conn = await _open(settings, None)
                 except (AuthenticationError, ResponseError) as exc:
                     # Rejected credentials or handshake: retrying cannot help.
                     self._fail_waiters(exc)
@@ -163,12 +181,16 @@ class ClientCore:
                     self._waiters = [w for w in self._waiters if not w.done()]
                     if not self._waiters:
                         return  # nobody is waiting: try again on the next call
-                    await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                    await self._pause(delay * (0.5 + random.random() / 2))
                     delay = min(delay * 2, longest)
                     continue
                 if self.closed:
                     conn.close(ConnectionError("client closed"))
                     return
+                if settings is not self.settings:
+                    conn.close()  # relocated while connecting: go to the new address
+                    continue
+                conn.on_error_reply = self.on_error_reply
                 self.conn = conn
                 self._ever_connected = True
                 self._last_error = None
@@ -179,6 +201,41 @@ class ClientCore:
                 return
         finally:
             self._connector = None
+
+    async def _pause(self, delay: float) -> None:
+        """The backoff sleep; relocate() ends it early."""
+        loop = asyncio.get_running_loop()
+        nudge = self._nudge = loop.create_future()
+        handle = loop.call_later(delay, _settle, nudge)
+        try:
+            await nudge
+        finally:
+            handle.cancel()
+            self._nudge = None
+
+    def relocate(self, settings: ConnectionSettings, reason: str) -> bool:
+        """Point the client at another server; False if it is already there or closed.
+
+        The shared connection and every pooled one (leased ones too) are
+        closed: their callers get ``ConnectionError`` naming ``reason``, since a
+        command in flight may or may not have run on the old server. Later
+        calls, blocking commands and pub/sub reconnects go to the new address.
+        """
+        if self.closed or settings == self.settings:
+            return False
+        old = self.settings.address
+        self.settings = settings
+        error = ConnectionError(
+            f"{reason}: the connection to {old} was closed; "
+            "the command may or may not have been executed"
+        )
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close(error)
+        self.pool.retarget(settings.address, error)
+        if self._nudge is not None:
+            _settle(self._nudge)
+        return True
 
     def _fail_waiters(self, exc: BaseException) -> None:
         waiters, self._waiters = self._waiters, []
@@ -203,8 +260,14 @@ class ClientCore:
     async def _open_exclusive(self, on_push: PushHandler | None) -> Connection:
         # Waiting for the shared connection first gives exclusive users the same
         # lazy connect, reconnect wait and fail-fast credentials check.
-        await self.connection()
-        return await _open(self.settings, on_push)
+        while True:
+            await self.connection()
+            settings = self.settings
+            conn = await _open(settings, on_push)
+            if settings is self.settings:
+                conn.on_error_reply = self.on_error_reply
+                return conn
+            conn.close()  # relocated while opening: open at the new address
 
     # ------------------------------------------------------------ closing
 
@@ -229,6 +292,11 @@ class ClientCore:
             _, late = await asyncio.wait(waits, timeout=CLOSE_WAIT)
             for fut in late:
                 fut.cancel()
+
+
+def _settle(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def _open(settings: ConnectionSettings, on_push: PushHandler | None) -> Connection:

@@ -24,6 +24,8 @@ class ConnectionSettings:
     """Immutable connection settings.
 
     ``path`` selects a unix socket (``host`` and ``port`` are then ignored).
+    ``readonly`` sends READONLY in the greeting (a cluster replica then
+    serves reads of the slots its primary owns).
     ``protocol`` is the RESP version asked for with HELLO; a server without
     HELLO gets RESP2. The password is kept out of ``repr``.
     """
@@ -45,6 +47,7 @@ class ConnectionSettings:
     encoding_errors: str = "strict"
     lib_name: str = "redspec"
     lib_version: str = field(default_factory=_package_version)
+    readonly: bool = False
 
     def __post_init__(self) -> None:
         if self.protocol not in (2, 3):

@@ -23,7 +23,7 @@ from ._text import check_encoding_errors
 from .connection import Connection, PushHandler
 from .errors import DataError
 from .helpers import ClientHelpers
-from .url import parse_url
+from .url import is_sentinel_url, parse_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -163,48 +163,32 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ssl_cert_reqs: str | None = None,
         ssl_check_hostname: bool | None = None,
     ) -> None:
-        _check_str("host", host, optional=False)
-        _check_str("unix_socket_path", unix_socket_path)
-        _check_str("username", username)
-        _check_str("password", password)
-        _check_str("client_name", client_name)
-        try:
-            codecs.lookup(encoding)
-        except (LookupError, TypeError):
-            raise DataError(f"unknown encoding {encoding!r}") from None
-        check_encoding_errors(encoding_errors)
-        _check_int("port", port, 0, 65535)
-        _check_int("db", db, 0, None)
-        _check_int("max_connections", max_connections, 1, None)
-        for name, value in (
-            ("connect_timeout", connect_timeout),
-            ("command_timeout", command_timeout),
-            ("pool_timeout", pool_timeout),
-        ):
-            _check_timeout(name, value)
-        context = _ssl_context(
-            ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
-        )
-        settings = ConnectionSettings(
+        settings, retry, max_conns, pool_wait = prepare_settings(
             host=host,
             port=port,
-            path=unix_socket_path,
             db=db,
             username=username,
             password=password,
+            ssl=ssl,
             protocol=protocol,
-            client_name=client_name,
-            ssl=context,
-            connect_timeout=connect_timeout,
-            decode_responses=bool(decode_responses),
+            decode_responses=decode_responses,
             encoding=encoding,
             encoding_errors=encoding_errors,
-        )
-        self._core = ClientCore(
-            settings,
-            retry_reads=bool(retry_reads),
+            connect_timeout=connect_timeout,
+            command_timeout=command_timeout,
             max_connections=max_connections,
             pool_timeout=pool_timeout,
+            client_name=client_name,
+            unix_socket_path=unix_socket_path,
+            retry_reads=retry_reads,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_cert_reqs=ssl_cert_reqs,
+            ssl_check_hostname=ssl_check_hostname,
+        )
+        self._core = ClientCore(
+            settings, retry_reads=retry, max_connections=max_conns, pool_timeout=pool_wait
         )
         self._set_timeout(command_timeout)
 
@@ -238,7 +222,15 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         setting of the constructor may be given as a query parameter; keywords
         passed here win over the URL. ``decode_responses=true`` in the query
         works, but only the keyword makes the type ``Redis[str]``.
+
+        ``redis+sentinel://h1:26379,h2:26379/mymaster/0`` gives a client of
+        that service's master through a ``Sentinel`` the client owns (see
+        ``redspec.sentinel``).
         """
+        if is_sentinel_url(url):
+            from .sentinel import client_from_url
+
+            return client_from_url(url, settings)
         options = parse_url(url)
         options.update(settings)
         return cls(**options)
@@ -328,6 +320,10 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ``ConnectionError("client closed")``."""
         await self._core.aclose()
 
+    async def close(self) -> None:
+        """``aclose()`` under redis-py's name."""
+        await self._core.aclose()
+
     @property
     def settings(self) -> ConnectionSettings:
         return self._core.settings
@@ -342,6 +338,78 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         tls = " ssl" if s.ssl is not None else ""
         state = " closed" if self._core.closed else ""
         return f"<{type(self).__name__} {where} db={s.db}{tls}{state}>"
+
+
+def prepare_settings(
+    *,
+    host: str,
+    port: int,
+    db: int,
+    username: str | None,
+    password: str | None,
+    ssl: _ssl.SSLContext | bool | None,
+    protocol: int,
+    decode_responses: bool,
+    encoding: str,
+    connect_timeout: float | None,
+    command_timeout: float | None,
+    max_connections: int,
+    pool_timeout: float | None,
+    client_name: str | None,
+    unix_socket_path: str | None,
+    retry_reads: bool,
+    ssl_ca_certs: str | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    ssl_cert_reqs: str | None,
+    ssl_check_hostname: bool | None,
+    encoding_errors: str = "strict",
+) -> tuple[ConnectionSettings, bool, int, float | None]:
+    """Check every setting of ``Redis`` and build the connection settings.
+
+    Returns (settings, retry_reads, max_connections, pool_timeout): what a
+    ``ClientCore`` is made from. Shared with ``RedisCluster``, whose nodes
+    are each served by a core made the same way. Raises ``DataError``
+    naming the bad setting (never a password's value).
+    """
+    _check_str("host", host, optional=False)
+    _check_str("unix_socket_path", unix_socket_path)
+    _check_str("username", username)
+    _check_str("password", password)
+    _check_str("client_name", client_name)
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    check_encoding_errors(encoding_errors)
+    _check_int("port", port, 0, 65535)
+    _check_int("db", db, 0, None)
+    _check_int("max_connections", max_connections, 1, None)
+    for name, value in (
+        ("connect_timeout", connect_timeout),
+        ("command_timeout", command_timeout),
+        ("pool_timeout", pool_timeout),
+    ):
+        _check_timeout(name, value)
+    context = _ssl_context(
+        ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
+    )
+    settings = ConnectionSettings(
+        host=host,
+        port=port,
+        path=unix_socket_path,
+        db=db,
+        username=username,
+        password=password,
+        protocol=protocol,
+        client_name=client_name,
+        ssl=context,
+        connect_timeout=connect_timeout,
+        decode_responses=bool(decode_responses),
+        encoding=encoding,
+        encoding_errors=encoding_errors,
+    )
+    return settings, bool(retry_reads), max_connections, pool_timeout
 
 
 def _check_str(name: str, value: object, *, optional: bool = True) -> None:

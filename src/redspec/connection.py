@@ -52,6 +52,9 @@ class Connection(asyncio.Protocol):
     being usable for any reason other than ``close()``: the peer closed it
     (``exc`` is None or the OSError), or it sent bytes that are not RESP
     (``exc`` is a ``ProtocolError``). Neither callback may raise.
+    ``on_error_reply(err)``, if set, also sees each error reply to a command
+    (the Sentinel layer watches for READONLY); it is called after the caller's
+    future is failed, and any exception it raises goes to the loop's handler.
 
     Error replies to commands fail their future with a ``ResponseError``
     subclass; error replies nested inside an aggregate reply (EXEC, a RESP3
@@ -73,6 +76,7 @@ class Connection(asyncio.Protocol):
         "_transport",
         "_usable",
         "_waiters",
+        "on_error_reply",
     )
 
     def __init__(
@@ -98,6 +102,7 @@ class Connection(asyncio.Protocol):
         self._closed: asyncio.Future[None] = loop.create_future()
         # str arguments in settings.encoding (hiredis's own packer for UTF-8).
         self._pack = _text.packer(settings)
+        self.on_error_reply: Callable[[errors.ResponseError], None] | None = None
         if settings.decode_responses:
             # Never an error handler that raises: inside gets() that would lose
             # the reply (see _text for how "strict" fails just its caller).
@@ -215,6 +220,8 @@ class Connection(asyncio.Protocol):
         commands: list[list[Any]] = []
         if s.db:
             commands.append(["SELECT", s.db])
+        if s.readonly:
+            commands.append(["READONLY"])
         if s.lib_name:
             commands.append(["CLIENT", "SETINFO", "LIB-NAME", s.lib_name])
         if s.lib_version:
@@ -437,6 +444,8 @@ class Connection(asyncio.Protocol):
                         if not fut.done():
                             if isinstance(reply, _ResponseError):
                                 fut.set_exception(reply)
+                                if self.on_error_reply is not None:
+                                    self._report_error_reply(reply)
                             else:
                                 fut.set_result(reply)
                 reply = reader.gets()
@@ -461,6 +470,15 @@ class Connection(asyncio.Protocol):
             error.reply = reply  # binary payloads (DUMP) are converted from it
             fut.set_exception(error)
         return True
+
+    def _report_error_reply(self, reply: errors.ResponseError) -> None:
+        assert self.on_error_reply is not None
+        try:
+            self.on_error_reply(reply)
+        except Exception as exc:
+            self._loop.call_exception_handler(
+                {"message": "redspec on_error_reply handler failed", "exception": exc}
+            )
 
     def _deliver_push(self, frame: Any) -> None:
         if self._on_push is None:

@@ -91,8 +91,9 @@ class ClientHelpers(ClientBase[AnyStr]):
 
     # ------------------------------------------------ pipelines, transactions
 
-    def pipeline(self, transaction: bool = False) -> Pipeline[AnyStr]:
-        """A batch sent in one write; ``transaction=True`` wraps it in MULTI/EXEC."""
+    def pipeline(self, transaction: bool = True) -> Pipeline[AnyStr]:
+        """A batch sent in one write, wrapped in MULTI/EXEC as in redis-py;
+        ``transaction=False`` sends it as a plain batch."""
         from .pipeline import Pipeline
 
         return Pipeline(self, transaction)  # type: ignore[arg-type]

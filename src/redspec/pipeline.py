@@ -9,8 +9,11 @@ one write and fills every Pending in order.
   it: a pipeline is a batch, not an isolation unit). A batch holding a
   blocking command (BLPOP, XREAD BLOCK...) runs on a pooled connection of its
   own instead, so it never stalls the shared one.
-* ``transaction=True``: an exclusive connection runs MULTI ... EXEC. The
-  redis-py WATCH flow works as there: ``await p.watch(k)`` switches the
+* ``transaction=True`` (the default, as in redis-py): MULTI ... EXEC. Without
+  WATCH the whole transaction goes over the shared connection as one
+  contiguous write, so no other task's command can land inside it. The
+  redis-py WATCH flow works as there: ``await p.watch(k)`` takes an
+  exclusive connection from the pool and switches the
   pipeline to immediate mode, where ``await p.get(k)`` runs at once; then
   ``p.multi()`` starts queueing; ``execute()`` raises ``WatchError`` when a
   watched key changed. The exclusive connection goes back to the pool clean
@@ -306,13 +309,22 @@ class Pipeline(PipelineCommands[AnyStr]):
         if not queue and not self._watching:
             self._explicit_multi = False
             return []
-        pool = self._client._core.pool
+        commands = _with_loads(scripts, [("MULTI",), *(args for args, _ in queue), ("EXEC",)])
         if self._conn is None:
-            self._conn = await pool.acquire()
+            # No WATCH: MULTI ... EXEC goes over the shared connection in one contiguous
+            # write (send_many queues it back to back in one event-loop turn), so no other
+            # task's command can fall inside the transaction.
+            self._explicit_multi = False
+            core = self._client._core
+            shared = core.conn
+            if shared is None or not shared.is_usable:
+                shared = await core.connection()
+            replies = await _gather(shared.send_many(commands), self._client._timeout, commands)
+            return self._exec_results(queue, scripts, replies)
+        pool = self._client._core.pool
         conn = self._conn
         clean = False  # True once EXEC (or its refusal) came back: no state left
         try:
-            commands = _with_loads(scripts, [("MULTI",), *(args for args, _ in queue), ("EXEC",)])
             replies = await _gather(conn.send_many(commands), self._client._timeout, commands)
             clean = True
         finally:
@@ -326,6 +338,12 @@ class Pipeline(PipelineCommands[AnyStr]):
                 pool.release(conn)
             else:
                 await self._unwatch_and_release()
+        return self._exec_results(queue, scripts, replies)
+
+    @staticmethod
+    def _exec_results(
+        queue: _Queue, scripts: dict[str, str | bytes], replies: list[Any]
+    ) -> list[Any]:
         loads, replies = replies[: len(scripts)], replies[len(scripts) :]
         exec_reply = replies[-1]
         if isinstance(exec_reply, ResponseError):

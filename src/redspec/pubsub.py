@@ -244,6 +244,7 @@ class PubSub(Generic[AnyStr]):
                     self._conn = None
                     self._client._core.pool.release(conn, reuse=False)
                 self._fail_barriers()
+                self._lost()
                 reconnect = lost = True
         except BaseException as exc:
             err: BaseException = exc
@@ -309,6 +310,10 @@ class PubSub(Generic[AnyStr]):
             if ready is not None and not ready.done():
                 ready.set_result(conn)
             return conn
+
+    def _lost(self) -> None:
+        """The connection was lost; reconnecting follows. A hook (the cluster's PubSub
+        moves shard channels whose slot is served elsewhere now)."""
 
     def _fail_barriers(self) -> None:
         while self._barriers:

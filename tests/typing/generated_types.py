@@ -11,7 +11,7 @@ from redspec._generated.client import Commands
 from redspec._generated.models import BitfieldGet, BitfieldSet, StreamTrim
 from redspec._generated.pipeline import PipelineCommands
 from redspec.pipeline import Pending
-from redspec.types import GeoMatch, RespValue, StreamEntry
+from redspec.types import GeoMatch, PendingEntry, RespValue, StreamEntry
 
 
 class C(Commands[AnyStr]):
@@ -106,6 +106,36 @@ async def vectors_binary_durations(rb: C[bytes], rs: C[str], when: datetime) -> 
         assert_type(await rs.restore("k2", 0, payload), bool)
     assert_type(await rb.wait(1, timedelta(milliseconds=100)), int)
     assert_type(await rb.waitaof(1, 0, 100), tuple[int, int])
+
+
+async def redis_py_forms(rb: C[bytes], rs: C[str], keys: list[str]) -> None:
+    # codegen/compat.py: redis-py's spellings, typed like the spec's
+    assert_type(await rb.mget(keys), list[bytes | None])
+    assert_type(await rb.delete(("a", "b")), int)
+    assert_type(await rs.blpop("k", 1), tuple[str, str] | None)
+    assert_type(await rb.hset("h", "f", "v"), int)
+    assert_type(await rb.hset("h", mapping={"a": 1}, items=["b", 2]), int)
+    assert_type(await rb.expire("k", 10, nx=True), bool)
+    assert_type(await rb.xadd("s", {"f": 1}, "1-0", maxlen=10, approximate=False), bytes)
+    assert_type(await rb.xtrim("s", minid="1-0"), int)
+    assert_type(await rs.xrange("s", "-", "+", 10), list[StreamEntry[str]])
+    assert_type(
+        await rs.xreadgroup(groupname="g", consumername="c", streams={"s": ">"}, count=1),
+        dict[str, list[StreamEntry[str]]],
+    )
+    assert_type(await rb.xpending_range("s", "g", "-", "+", 10), list[PendingEntry[bytes]])
+    assert_type(await rb.xclaim("s", "g", "c", 0, ["1-0"], justid=True), list[bytes])
+    assert_type(await rb.zrange("z", 0, 1, desc=True, withscores=True), list[tuple[bytes, float]])
+    assert_type(await rb.zadd("z", {"a": 1}, nx=True, ch=True), int)
+    assert_type(await rb.geoadd("g", values=(1.0, 2.0, "m")), int)
+    assert_type(await rb.geosearch("g", member="m", radius=1, unit="km"), list[bytes])
+    assert_type(
+        await rb.geosearch("g", longitude=1, latitude=2, width=1, height=2, withdist=True),
+        list[GeoMatch[bytes]],
+    )
+    assert_type(await rb.scan(_type="string"), tuple[int, list[bytes]])
+    assert_type(await rb.config_set("maxmemory", "10mb"), bool)
+    assert_type(await rb.flushall(asynchronous=True), bool)
 
 
 def _optional(pending: Pending[bytes | None]) -> bytes | None:

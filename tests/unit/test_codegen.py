@@ -223,3 +223,32 @@ def test_every_command_has_a_method() -> None:
         assert meta["method"] == name
         assert callable(getattr(Commands, name)), cmd.name
         assert callable(getattr(PipelineCommands, name)), cmd.name
+
+
+def test_parameters_the_reply_table_predates_widen_the_reply() -> None:
+    """A ZRANGE whose `rev` the reply table was not written against: given, the reply may
+    have another shape, so that overload (first) returns RespValue; generate lists it."""
+    spec = load_spec(FIXTURES / "mini_commands.json")
+    replies = load_replies(FIXTURES / "mini_replies")
+    known = {"ZRANGE": frozenset({"key", "start", "stop", "sortby", "limit", "withscores"})}
+    res = build(spec, replies=replies, overlay=MINI_OVERLAY, known=known)
+    assert res.errors == [] and res.new_arguments == ["ZRANGE: rev"]
+    text = res.files["client/sorted_set.py"]
+    stubs = [b for b in text.split("@overload")[1:] if "def zrange(" in b.split("\n")[1]]
+    widened = [b for b in stubs if "rev: Literal[True]," in b]
+    assert len(widened) == 1 and "-> RespValue: ..." in widened[0]
+    assert stubs.index(widened[0]) == 1  # right after the base overload: it wins when given
+    assert "withscores: bool = ...," in widened[0]  # whatever withscores says
+    body = text[text.index("def zrange(", text.index(widened[0])) :]
+    assert "        if rev:\n            return await self._call(argv, READ)\n" in body
+    # against the pinned servers nothing is new: strict builds never widen
+    assert build(spec, replies=replies, overlay=MINI_OVERLAY, strict=True).new_arguments == []
+
+
+def test_known_arguments_file_is_current() -> None:
+    from codegen.known import KNOWN_PATH, load_known
+
+    res = build(load_spec(ROOT / "commands.json"), strict=True)
+    assert KNOWN_PATH.read_text() == res.known_arguments
+    known = load_known()
+    assert known["ZRANGE"] >= {"withscores", "rev", "limit"} and "GET" in known

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal
+from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -116,11 +117,26 @@ class BitmapCommands(ClientBase[AnyStr]):
             _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
             raise
 
+    @overload
     async def bitop(
         self,
         operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
         destkey: KeyT,
         *keys: KeyT,
+    ) -> int: ...
+    @overload
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        keys: Sequence[KeyT],
+        /,
+    ) -> int: ...
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        *keys: KeyT | Sequence[KeyT],
     ) -> int:
         """Performs bitwise operations on multiple strings, and stores the result.
 
@@ -134,6 +150,8 @@ class BitmapCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("BITOP", operation, destkey, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("BITOP", "bitop", locals(), _exc)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import keep_bytes, to_binary, to_bool, to_int, to_ok, tuple_of
@@ -53,7 +54,11 @@ class GenericCommands(ClientBase[AnyStr]):
             _e.misuse("COPY", "copy", locals(), _exc)
             raise
 
-    async def delete(self, *keys: KeyT) -> int:
+    @overload
+    async def delete(self, *keys: KeyT) -> int: ...
+    @overload
+    async def delete(self, keys: Sequence[KeyT], /) -> int: ...
+    async def delete(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Deletes one or more keys.
 
         Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
@@ -67,6 +72,8 @@ class GenericCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("DEL", *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("DEL", "delete", locals(), _exc)
@@ -92,7 +99,11 @@ class GenericCommands(ClientBase[AnyStr]):
             _e.misuse("DUMP", "dump", locals(), _exc)
             raise
 
-    async def exists(self, *keys: KeyT) -> int:
+    @overload
+    async def exists(self, *keys: KeyT) -> int: ...
+    @overload
+    async def exists(self, keys: Sequence[KeyT], /) -> int: ...
+    async def exists(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Determines whether one or more keys exist.
 
         Complexity: O(N) where N is the number of keys to check.
@@ -103,6 +114,8 @@ class GenericCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("EXISTS", *keys), READ)
         except _e.MISUSE as _exc:
             _e.misuse("EXISTS", "exists", locals(), _exc)
@@ -114,6 +127,10 @@ class GenericCommands(ClientBase[AnyStr]):
         seconds: Seconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key in seconds.
 
@@ -125,8 +142,13 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             seconds: seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
             if condition is not None:
                 argv.append(condition)
@@ -141,6 +163,10 @@ class GenericCommands(ClientBase[AnyStr]):
         unix_time_seconds: UnixSeconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key to a Unix timestamp.
 
@@ -152,8 +178,13 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
             if condition is not None:
                 argv.append(condition)
@@ -365,6 +396,10 @@ class GenericCommands(ClientBase[AnyStr]):
         milliseconds: Millis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key in milliseconds.
 
@@ -376,8 +411,13 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
             if condition is not None:
                 argv.append(condition)
@@ -392,6 +432,10 @@ class GenericCommands(ClientBase[AnyStr]):
         unix_time_milliseconds: UnixMillis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
@@ -403,8 +447,13 @@ class GenericCommands(ClientBase[AnyStr]):
             key: key
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
             if condition is not None:
                 argv.append(condition)
@@ -541,11 +590,12 @@ class GenericCommands(ClientBase[AnyStr]):
 
     async def scan(
         self,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
+        _type: ValueT | None = None,
     ) -> tuple[int, list[AnyStr]]:
         """Iterates over the key names in the database.
 
@@ -560,8 +610,11 @@ class GenericCommands(ClientBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
             type: [TYPE type]
+            _type: type= (redis-py form)
         """
         try:
+            if _type is not None:
+                type = _type
             argv: list[object] = ["SCAN", cursor]
             if match is not None:
                 argv.extend(("MATCH", match))
@@ -698,7 +751,11 @@ class GenericCommands(ClientBase[AnyStr]):
             _e.misuse("SORT_RO", "sort_ro", locals(), _exc)
             raise
 
-    async def touch(self, *keys: KeyT) -> int:
+    @overload
+    async def touch(self, *keys: KeyT) -> int: ...
+    @overload
+    async def touch(self, keys: Sequence[KeyT], /) -> int: ...
+    async def touch(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
@@ -710,6 +767,8 @@ class GenericCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("TOUCH", *keys), READ)
         except _e.MISUSE as _exc:
             _e.misuse("TOUCH", "touch", locals(), _exc)
@@ -747,7 +806,11 @@ class GenericCommands(ClientBase[AnyStr]):
             _e.misuse("TYPE", "type", locals(), _exc)
             raise
 
-    async def unlink(self, *keys: KeyT) -> int:
+    @overload
+    async def unlink(self, *keys: KeyT) -> int: ...
+    @overload
+    async def unlink(self, keys: Sequence[KeyT], /) -> int: ...
+    async def unlink(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Asynchronously deletes one or more keys.
 
         Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
@@ -760,6 +823,8 @@ class GenericCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("UNLINK", *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("UNLINK", "unlink", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_float, to_geo_match, tuple_of
@@ -28,10 +29,12 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geoadd(
         self,
         key: KeyT,
-        data: Sequence[tuple[float, float, ValueT]],
+        values: Sequence[tuple[float, float, ValueT]] | Sequence[ValueT],
         *,
         condition: Literal["NX", "XX"] | None = None,
         ch: bool = False,
+        nx: bool = False,
+        xx: bool = False,
     ) -> int:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
@@ -42,17 +45,21 @@ class GeoCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            data: longitude latitude member [longitude latitude member ...]
+            values: longitude latitude member [longitude latitude member ...]
             condition: [NX | XX]
             ch: [CH]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
         """
         try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
             argv: list[object] = ["GEOADD", key]
             if condition is not None:
                 argv.append(condition)
             if ch:
                 argv.append("CH")
-            for _t in _e.seq(data, "data"):
+            for _t in _e.seq(values, "values"):
                 argv.extend((_t[0], _t[1], _t[2]))
             return await self._call(argv, WRITE)
         except _e.MISUSE as _exc:
@@ -854,6 +861,26 @@ class GeoCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[False] = ...,
+        withdist: Literal[False] = ...,
+        withhash: Literal[False] = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -912,6 +939,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: Literal[True],
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[True],
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[GeoMatch[AnyStr]]: ...
     @overload
     async def geosearch(
@@ -982,6 +1029,26 @@ class GeoCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: Literal[True],
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -1040,6 +1107,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: Literal[True],
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: Literal[True],
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[GeoMatch[AnyStr]]: ...
     @overload
     async def geosearch(
@@ -1104,6 +1191,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> list[AnyStr] | list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]: ...
     async def geosearch(
         self,
@@ -1119,6 +1226,14 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = False,
         withdist: bool = False,
         withhash: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
@@ -1140,8 +1255,17 @@ class GeoCommands(ClientBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
         """
         try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
             if (frommember is not None) + (fromlonlat is not None) != 1:
                 _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
             if (byradius is not None) + (bybox is not None) != 1:
@@ -1236,6 +1360,25 @@ class GeoCommands(ClientBase[AnyStr]):
         any: bool = ...,
         storedist: bool = ...,
     ) -> int: ...
+    @overload
+    async def geosearchstore(
+        self,
+        destination: KeyT,
+        source: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> int: ...
     async def geosearchstore(
         self,
         destination: KeyT,
@@ -1249,6 +1392,14 @@ class GeoCommands(ClientBase[AnyStr]):
         count: int | None = None,
         any: bool = False,
         storedist: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> int:
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
@@ -1270,8 +1421,17 @@ class GeoCommands(ClientBase[AnyStr]):
             count: [COUNT count [ANY]]
             any: [ANY]
             storedist: [STOREDIST]
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
         """
         try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
             if (frommember is not None) + (fromlonlat is not None) != 1:
                 _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
             if (byradius is not None) + (bybox is not None) != 1:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -530,7 +531,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -540,7 +541,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -550,7 +551,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -559,7 +560,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -595,7 +596,15 @@ class HashCommands(ClientBase[AnyStr]):
             _e.misuse("HSCAN", "hscan", locals(), _exc)
             raise
 
-    async def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> int:
+    async def hset(
+        self,
+        key: KeyT,
+        field: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+        items: Sequence[ValueT] | None = None,
+    ) -> int:
         """Creates or modifies the value of a field in a hash.
 
         Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
@@ -605,10 +614,16 @@ class HashCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
+            field: with value: set this one field (redis-py form)
+            value: the value of field (redis-py form)
             mapping: field value [field value ...]
+            items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
         """
         try:
-            return await self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE)
+            mapping = _c.field_values("HSET", mapping, field, value, items)
+            argv: list[object] = ["HSET", key]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return await self._call(argv, WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("HSET", "hset", locals(), _exc)
             raise

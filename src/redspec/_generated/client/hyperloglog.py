@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from typing import AnyStr
+from collections.abc import Sequence
+from typing import AnyStr, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok
@@ -32,7 +34,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             _e.misuse("PFADD", "pfadd", locals(), _exc)
             raise
 
-    async def pfcount(self, *keys: KeyT) -> int:
+    @overload
+    async def pfcount(self, *keys: KeyT) -> int: ...
+    @overload
+    async def pfcount(self, keys: Sequence[KeyT], /) -> int: ...
+    async def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
         Complexity: O(1) with a very small average constant time when called with a single key. O(N)
@@ -45,6 +51,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("PFCOUNT", *keys), READ)
         except _e.MISUSE as _exc:
             _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
@@ -67,7 +75,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
             raise
 
-    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool:
+    @overload
+    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool: ...
+    @overload
+    async def pfmerge(self, destkey: KeyT, sourcekeys: Sequence[KeyT], /) -> bool: ...
+    async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> bool:
         """Merges one or more HyperLogLog values into a single key.
 
         Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
@@ -79,6 +91,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
             sourcekeys: [sourcekey [sourcekey ...]]
         """
         try:
+            if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
+                sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
             return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
         except _e.MISUSE as _exc:
             _e.misuse("PFMERGE", "pfmerge", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_ok, tuple_of
@@ -56,7 +57,7 @@ class ListCommands(ClientBase[AnyStr]):
     async def blmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -76,7 +77,7 @@ class ListCommands(ClientBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["BLMPOP", timeout, len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -88,7 +89,11 @@ class ListCommands(ClientBase[AnyStr]):
             _e.misuse("BLMPOP", "blmpop", locals(), _exc)
             raise
 
-    async def blpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
+    async def blpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -101,7 +106,7 @@ class ListCommands(ClientBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BLPOP", *keys, timeout)
             _r = await self._call_blocking(argv, timeout)
             return _C1(_r)
@@ -109,7 +114,11 @@ class ListCommands(ClientBase[AnyStr]):
             _e.misuse("BLPOP", "blpop", locals(), _exc)
             raise
 
-    async def brpop(self, keys: Sequence[KeyT], timeout: float) -> tuple[AnyStr, AnyStr] | None:
+    async def brpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> tuple[AnyStr, AnyStr] | None:
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -122,7 +131,7 @@ class ListCommands(ClientBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BRPOP", *keys, timeout)
             _r = await self._call_blocking(argv, timeout)
             return _C1(_r)
@@ -242,7 +251,7 @@ class ListCommands(ClientBase[AnyStr]):
 
     async def lmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -261,7 +270,7 @@ class ListCommands(ClientBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["LMPOP", len(keys)]
             argv.extend(keys)
             argv.append(where)

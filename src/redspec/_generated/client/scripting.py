@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, Literal
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import (
@@ -33,7 +34,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def eval(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script.
@@ -49,7 +50,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("EVAL", "eval", locals(), _exc)
@@ -58,7 +59,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def evalsha(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script by SHA1 digest.
@@ -74,7 +75,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("EVALSHA", "evalsha", locals(), _exc)
@@ -83,7 +84,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def evalsha_ro(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script by SHA1 digest.
@@ -99,7 +100,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
         except _e.MISUSE as _exc:
             _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
@@ -108,7 +109,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def eval_ro(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script.
@@ -124,7 +125,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
         except _e.MISUSE as _exc:
             _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
@@ -133,7 +134,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def fcall(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a function.
@@ -149,7 +150,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("FCALL", "fcall", locals(), _exc)
@@ -158,7 +159,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def fcall_ro(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a read-only function.
@@ -174,7 +175,7 @@ class ScriptingCommands(ClientBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
         except _e.MISUSE as _exc:
             _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)

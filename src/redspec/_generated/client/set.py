@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
@@ -52,7 +54,11 @@ class SetCommands(ClientBase[AnyStr]):
             _e.misuse("SCARD", "scard", locals(), _exc)
             raise
 
-    async def sdiff(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sdiff(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sdiff(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the difference of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -63,12 +69,18 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return to_set(await self._call(("SDIFF", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SDIFF", "sdiff", locals(), _exc)
             raise
 
-    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -80,12 +92,18 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
             raise
 
-    async def sinter(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sinter(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sinter(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sinter(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -97,12 +115,18 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return to_set(await self._call(("SINTER", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SINTER", "sinter", locals(), _exc)
             raise
 
-    async def sintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+    @overload
+    async def sintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -115,6 +139,8 @@ class SetCommands(ClientBase[AnyStr]):
             limit: [LIMIT limit]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["SINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -124,7 +150,11 @@ class SetCommands(ClientBase[AnyStr]):
             _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
             raise
 
-    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the intersect of multiple sets in a key.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -137,6 +167,8 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("SINTERSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
@@ -295,7 +327,7 @@ class SetCommands(ClientBase[AnyStr]):
     async def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -325,7 +357,11 @@ class SetCommands(ClientBase[AnyStr]):
             _e.misuse("SSCAN", "sscan", locals(), _exc)
             raise
 
-    async def sunion(self, *keys: KeyT) -> set[AnyStr]:
+    @overload
+    async def sunion(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sunion(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sunion(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the union of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -336,12 +372,18 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return to_set(await self._call(("SUNION", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SUNION", "sunion", locals(), _exc)
             raise
 
-    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the union of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -353,6 +395,8 @@ class SetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
@@ -33,7 +34,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def bzmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -53,7 +54,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["BZMPOP", timeout, len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -67,7 +68,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
     async def bzpopmax(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
@@ -82,7 +83,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BZPOPMAX", *keys, timeout)
             _r = await self._call_blocking(argv, timeout)
             return _C2(_r)
@@ -92,7 +93,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
     async def bzpopmin(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the lowest score from one or more sorted sets. Blocks
@@ -108,7 +109,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BZPOPMIN", *keys, timeout)
             _r = await self._call_blocking(argv, timeout)
             return _C2(_r)
@@ -126,6 +127,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[False] = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int: ...
     @overload
     async def zadd(
@@ -137,6 +142,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[True],
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> float | None: ...
     @overload
     async def zadd(
@@ -148,6 +157,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: bool = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int | float | None: ...
     async def zadd(
         self,
@@ -158,6 +171,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = None,
         ch: bool = False,
         incr: bool = False,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> int | float | None:
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
@@ -174,8 +191,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             comparison: [GT | LT]
             ch: [CH]
             incr: [INCR]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+            gt: comparison="GT": only raise scores (redis-py form)
+            lt: comparison="LT": only lower scores (redis-py form)
         """
         try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
             argv: list[object] = ["ZADD", key]
             if condition is not None:
                 argv.append(condition)
@@ -231,16 +254,40 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> list[AnyStr]: ...
     @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[True]) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zdiff(
         self,
         *keys: KeyT,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zdiff(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zdiff(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         withscores: bool = False,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the difference between multiple sorted sets.
@@ -255,6 +302,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZDIFF", len(keys)]
             argv.extend(keys)
             if withscores:
@@ -266,7 +315,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             _e.misuse("ZDIFF", "zdiff", locals(), _exc)
             raise
 
-    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+    @overload
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def zdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sorted sets in a key.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -279,6 +332,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
@@ -313,7 +368,27 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zinter(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zinter(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -326,9 +401,19 @@ class SortedSetCommands(ClientBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zinter(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zinter(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -348,6 +433,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTER", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -364,7 +451,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
             _e.misuse("ZINTER", "zinter", locals(), _exc)
             raise
 
-    async def zintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+    @overload
+    async def zintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def zintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sorted sets.
 
         Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
@@ -377,6 +468,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             limit: [LIMIT limit]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -386,10 +479,28 @@ class SortedSetCommands(ClientBase[AnyStr]):
             _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
             raise
 
+    @overload
     async def zinterstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
@@ -408,6 +519,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -440,7 +553,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
     async def zmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -459,7 +572,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["ZMPOP", len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -615,6 +728,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[False] = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr]: ...
     @overload
     async def zrange(
@@ -627,6 +745,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[True],
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zrange(
@@ -639,6 +762,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: bool = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
     async def zrange(
         self,
@@ -650,6 +778,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = False,
         limit: tuple[int, int] | None = None,
         withscores: bool = False,
+        desc: bool = False,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes.
 
@@ -666,8 +799,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
+            desc: rev=True (redis-py form)
+            byscore: sortby="BYSCORE" (redis-py form)
+            bylex: sortby="BYLEX" (redis-py form)
+            offset: with num, limit=(offset, num) (redis-py form)
+            num: with offset, limit=(offset, num) (redis-py form)
         """
         try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
             argv: list[object] = ["ZRANGE", key, start, stop]
             if sortby is not None:
                 argv.append(sortby)
@@ -1178,7 +1317,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1188,7 +1327,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1198,7 +1337,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1207,7 +1346,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -1271,7 +1410,27 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zunion(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zunion(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -1284,9 +1443,19 @@ class SortedSetCommands(ClientBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zunion(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zunion(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -1305,6 +1474,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZUNION", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -1321,10 +1492,28 @@ class SortedSetCommands(ClientBase[AnyStr]):
             _e.misuse("ZUNION", "zunion", locals(), _exc)
             raise
 
+    @overload
     async def zunionstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
@@ -1342,6 +1531,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:

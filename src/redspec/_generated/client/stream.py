@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import StreamTrim
@@ -53,7 +54,7 @@ _C7 = list_of(to_pending_entry)
 class StreamCommands(ClientBase[AnyStr]):
     __slots__ = ()
 
-    async def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> int:
+    async def xack(self, key: KeyT, groupname: ValueT, *ids: StreamIdT) -> int:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
@@ -63,11 +64,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             ids: id [id ...]
         """
         try:
-            return await self._call(("XACK", key, group, *ids), WRITE)
+            return await self._call(("XACK", key, groupname, *ids), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("XACK", "xack", locals(), _exc)
             raise
@@ -75,7 +76,7 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xackdel(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> list[int]:
@@ -87,12 +88,12 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
         try:
-            argv: list[object] = ["XACKDEL", key, group]
+            argv: list[object] = ["XACKDEL", key, groupname]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("IDS", len(ids)))
@@ -107,43 +108,59 @@ class StreamCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: Literal[False] = ...,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> AnyStr: ...
     @overload
     async def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: Literal[True],
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> AnyStr | None: ...
     @overload
     async def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: bool = ...,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> AnyStr | None: ...
     async def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = "*",
         *,
         nomkstream: bool = False,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
         trim: StreamTrim | None = None,
-        id: StreamIdT | Literal["*"] = "*",
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
+        limit: int | None = None,
     ) -> AnyStr | None:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
@@ -155,12 +172,17 @@ class StreamCommands(ClientBase[AnyStr]):
         Args:
             key: key
             fields: field value [field value ...]
+            id: id
             nomkstream: [NOMKSTREAM]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
             trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
-            id: id
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+            limit: with approximate trimming: LIMIT (redis-py form)
         """
         try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
             argv: list[object] = ["XADD", key]
             if nomkstream:
                 argv.append("NOMKSTREAM")
@@ -184,10 +206,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -196,10 +218,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -208,10 +230,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -219,10 +241,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = "0-0",
         *,
         count: int | None = None,
         justid: bool = False,
@@ -236,15 +258,15 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             min_idle_time: min-idle-time
             start: start
             count: [COUNT count]
             justid: [JUSTID]
         """
         try:
-            argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
             if count is not None:
                 argv.extend(("COUNT", count))
             if justid:
@@ -260,8 +282,8 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -275,8 +297,25 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[False] = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> list[StreamEntry[AnyStr]]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -290,10 +329,44 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[True],
+        lastid: StreamIdT | None = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> list[StreamEntry[AnyStr]] | list[AnyStr]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
         idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
@@ -304,10 +377,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        *ids: StreamIdT,
+        *ids: StreamIdT | Sequence[StreamIdT],
         idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
@@ -324,8 +397,8 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             min_idle_time: min-idle-time
             ids: id [id ...]
             idle: [IDLE ms]
@@ -336,7 +409,9 @@ class StreamCommands(ClientBase[AnyStr]):
             lastid: [LASTID lastid]
         """
         try:
-            argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
+            if len(ids) == 1 and not isinstance(ids[0], (str, bytes)):
+                ids = tuple(_c.key_list(ids[0], "ids"))
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
             argv.extend(ids)
             if idle is not None:
                 argv.extend(("IDLE", _e.millis(idle)))
@@ -407,11 +482,11 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xgroup_create(
         self,
         key: KeyT,
-        group: ValueT,
-        id: StreamIdT | Literal["$"],
+        groupname: ValueT,
+        id: StreamIdT | Literal["$"] = "$",
         *,
         mkstream: bool = False,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> bool:
         """Creates a consumer group.
 
@@ -421,23 +496,28 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             id: id
             mkstream: [MKSTREAM]
-            entriesread: [ENTRIESREAD entriesread]
+            entries_read: [ENTRIESREAD entriesread]
         """
         try:
-            argv: list[object] = ["XGROUP", "CREATE", key, group, id]
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
             if mkstream:
                 argv.append("MKSTREAM")
-            if entriesread is not None:
-                argv.extend(("ENTRIESREAD", entriesread))
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
             return to_ok(await self._call(argv, WRITE))
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
             raise
 
-    async def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> bool:
+    async def xgroup_createconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> bool:
         """Creates a consumer in a consumer group.
 
         Complexity: O(1)
@@ -446,16 +526,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
         """
         try:
-            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE))
+            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
             raise
 
-    async def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> int:
+    async def xgroup_delconsumer(self, key: KeyT, groupname: ValueT, consumername: ValueT) -> int:
         """Deletes a consumer from a consumer group.
 
         Complexity: O(1)
@@ -464,16 +544,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
         """
         try:
-            return await self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE)
+            return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
             raise
 
-    async def xgroup_destroy(self, key: KeyT, group: ValueT) -> bool:
+    async def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> bool:
         """Destroys a consumer group.
 
         Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
@@ -482,10 +562,10 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
         """
         try:
-            return to_bool(await self._call(("XGROUP", "DESTROY", key, group), WRITE))
+            return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
             raise
@@ -506,10 +586,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xgroup_setid(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         id: StreamIdT | Literal["$"],
         *,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> bool:
         """Sets the last-delivered ID of a consumer group.
 
@@ -519,20 +599,24 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             id: id
-            entriesread: [ENTRIESREAD entriesread]
+            entries_read: [ENTRIESREAD entriesread]
         """
         try:
-            argv: list[object] = ["XGROUP", "SETID", key, group, id]
-            if entriesread is not None:
-                argv.extend(("ENTRIESREAD", entriesread))
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
             return to_ok(await self._call(argv, WRITE))
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
             raise
 
-    async def xinfo_consumers(self, key: KeyT, group: ValueT) -> list[StreamConsumerInfo[AnyStr]]:
+    async def xinfo_consumers(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+    ) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
 
         Complexity: O(1)
@@ -541,10 +625,10 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
         """
         try:
-            return _C4(await self._call(("XINFO", "CONSUMERS", key, group), READ))
+            return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
         except _e.MISUSE as _exc:
             _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
             raise
@@ -655,48 +739,48 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> PendingSummary[AnyStr]: ...
     @overload
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> list[PendingEntry[AnyStr]]: ...
     @overload
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT | None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]: ...
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = None,
         start: StreamIdT | None = None,
         end: StreamIdT | None = None,
         count: int | None = None,
-        consumer: ValueT | None = None,
+        consumername: ValueT | None = None,
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
@@ -710,17 +794,17 @@ class StreamCommands(ClientBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             idle: [IDLE min-idle-time]
             start: [start]
             end: [end]
             count: [count]
-            consumer: [consumer]
+            consumername: [consumer]
         """
         try:
-            if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-                raise DataError("XPENDING: idle, consumer, end, count needs start")
-            argv: list[object] = ["XPENDING", key, group]
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
             if start is not None:
                 if count is None:
                     raise DataError("XPENDING: count is required with start")
@@ -729,8 +813,8 @@ class StreamCommands(ClientBase[AnyStr]):
                 if idle is not None:
                     argv.extend(("IDLE", idle))
                 argv.extend((start, end, count))
-                if consumer is not None:
-                    argv.append(consumer)
+                if consumername is not None:
+                    argv.append(consumername)
             if start is not None:
                 return _C7(await self._call(argv, READ))
             return to_pending_summary(await self._call(argv, READ))
@@ -741,9 +825,8 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xrange(
         self,
         key: KeyT,
-        start: StreamIdT,
-        end: StreamIdT,
-        *,
+        start: StreamIdT = "-",
+        end: StreamIdT = "+",
         count: int | None = None,
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs.
@@ -806,8 +889,8 @@ class StreamCommands(ClientBase[AnyStr]):
 
     async def xreadgroup(
         self,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         streams: Mapping[KeyT, StreamIdT],
         *,
         count: int | None = None,
@@ -825,15 +908,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             streams: STREAMS key [key ...] id [id ...]
             count: [COUNT count]
             block: [BLOCK milliseconds]
             noack: [NOACK]
         """
         try:
-            argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
             if count is not None:
                 argv.extend(("COUNT", count))
             if block is not None:
@@ -855,9 +938,8 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xrevrange(
         self,
         key: KeyT,
-        end: StreamIdT,
-        start: StreamIdT,
-        *,
+        end: StreamIdT = "+",
+        start: StreamIdT = "-",
         count: int | None = None,
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
@@ -916,12 +998,15 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xtrim(
         self,
         key: KeyT,
-        strategy: Literal["MAXLEN", "MINID"],
-        threshold: ValueT,
+        strategy: Literal["MAXLEN", "MINID"] | None = None,
+        threshold: ValueT | None = None,
         *,
         operator: Literal["=", "~"] | None = None,
         limit: int | None = None,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
     ) -> int:
         """Deletes messages from the beginning of a stream.
 
@@ -938,8 +1023,12 @@ class StreamCommands(ClientBase[AnyStr]):
             operator: [= | ~]
             limit: [LIMIT count]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
         """
         try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
             argv: list[object] = ["XTRIM", key, strategy]
             if operator is not None:
                 argv.append(operator)
@@ -951,4 +1040,55 @@ class StreamCommands(ClientBase[AnyStr]):
             return await self._call(argv, WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
+
+    async def xpending_range(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        start: StreamIdT,
+        end: StreamIdT,
+        count: int,
+        *,
+        idle: int | None = None,
+        consumername: ValueT | None = None,
+    ) -> list[PendingEntry[AnyStr]]:
+        """Returns the information and entries from a stream consumer group's pending entries list.
+
+        The xpending() form with start, end, count.
+
+        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+            number of entries per call is O(1). O(M), where M is the total number of entries scanned
+            when used with the IDLE filter. When the command returns just the summary and the list
+            of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
+            iterating every consumer.
+        Since: 5.0.0
+        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Args:
+            key: key
+            groupname: group
+            start: [start]
+            end: [end]
+            count: [count]
+            idle: [IDLE min-idle-time]
+            consumername: [consumer]
+        """
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
             raise

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -322,6 +323,8 @@ class StringCommands(ClientBase[AnyStr]):
                 argv.extend(("MINMATCHLEN", minmatchlen))
             if withmatchlen:
                 argv.append("WITHMATCHLEN")
+            if len:
+                return await self._call(argv, READ)
             if idx:
                 return _C1(await self._call(argv, READ))
             return await self._call(argv, READ)
@@ -329,7 +332,11 @@ class StringCommands(ClientBase[AnyStr]):
             _e.misuse("LCS", "lcs", locals(), _exc)
             raise
 
-    async def mget(self, *keys: KeyT) -> list[AnyStr | None]:
+    @overload
+    async def mget(self, *keys: KeyT) -> list[AnyStr | None]: ...
+    @overload
+    async def mget(self, keys: Sequence[KeyT], /) -> list[AnyStr | None]: ...
+    async def mget(self, *keys: KeyT | Sequence[KeyT]) -> list[AnyStr | None]:
         """Atomically returns the string values of one or more keys.
 
         Complexity: O(N) where N is the number of keys to retrieve.
@@ -340,6 +347,8 @@ class StringCommands(ClientBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return await self._call(("MGET", *keys), READ)
         except _e.MISUSE as _exc:
             _e.misuse("MGET", "mget", locals(), _exc)

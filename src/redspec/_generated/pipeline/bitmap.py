@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, AnyStr, Literal
+from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -119,12 +120,27 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
             raise
 
+    @overload
     def bitop(
         self,
         operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
         destkey: KeyT,
         *keys: KeyT,
-    ) -> Pending[int]:
+    ) -> Pending[int]: ...
+    @overload
+    def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        keys: Sequence[KeyT],
+        /,
+    ) -> Pending[int]: ...
+    def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        *keys: KeyT | Sequence[KeyT],
+    ) -> Pending[Any]:
         """Performs bitwise operations on multiple strings, and stores the result.
 
         Complexity: O(N)
@@ -137,6 +153,8 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("BITOP", "bitop", locals(), _exc)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import keep_bytes, to_binary, to_bool, to_int, to_ok, tuple_of
@@ -56,7 +57,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("COPY", "copy", locals(), _exc)
             raise
 
-    def delete(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def delete(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def delete(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def delete(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Deletes one or more keys.
 
         Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
@@ -70,6 +75,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("DEL", *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("DEL", "delete", locals(), _exc)
@@ -93,7 +100,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("DUMP", "dump", locals(), _exc)
             raise
 
-    def exists(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def exists(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def exists(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def exists(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Determines whether one or more keys exist.
 
         Complexity: O(N) where N is the number of keys to check.
@@ -104,6 +115,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("EXISTS", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("EXISTS", "exists", locals(), _exc)
@@ -115,6 +128,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         seconds: Seconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in seconds.
 
@@ -126,8 +143,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             seconds: seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
             if condition is not None:
                 argv.append(condition)
@@ -142,6 +164,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_seconds: UnixSeconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix timestamp.
 
@@ -153,8 +179,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             unix_time_seconds: unix-time-seconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
             if condition is not None:
                 argv.append(condition)
@@ -366,6 +397,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         milliseconds: Millis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in milliseconds.
 
@@ -377,8 +412,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             milliseconds: milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
             if condition is not None:
                 argv.append(condition)
@@ -393,6 +433,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_milliseconds: UnixMillis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
@@ -404,8 +448,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             key: key
             unix_time_milliseconds: unix-time-milliseconds
             condition: [NX | XX | GT | LT]
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
         """
         try:
+            condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
             argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
             if condition is not None:
                 argv.append(condition)
@@ -542,11 +591,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
 
     def scan(
         self,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
+        _type: ValueT | None = None,
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
@@ -561,8 +611,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             match: [MATCH pattern]
             count: [COUNT count]
             type: [TYPE type]
+            _type: type= (redis-py form)
         """
         try:
+            if _type is not None:
+                type = _type
             argv: list[object] = ["SCAN", cursor]
             if match is not None:
                 argv.extend(("MATCH", match))
@@ -699,7 +752,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("SORT_RO", "sort_ro", locals(), _exc)
             raise
 
-    def touch(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def touch(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def touch(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def touch(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
@@ -711,6 +768,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("TOUCH", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("TOUCH", "touch", locals(), _exc)
@@ -748,7 +807,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("TYPE", "type", locals(), _exc)
             raise
 
-    def unlink(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def unlink(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def unlink(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def unlink(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Asynchronously deletes one or more keys.
 
         Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
@@ -761,6 +824,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("UNLINK", *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("UNLINK", "unlink", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_float, to_geo_match, tuple_of
@@ -31,10 +32,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     def geoadd(
         self,
         key: KeyT,
-        data: Sequence[tuple[float, float, ValueT]],
+        values: Sequence[tuple[float, float, ValueT]] | Sequence[ValueT],
         *,
         condition: Literal["NX", "XX"] | None = None,
         ch: bool = False,
+        nx: bool = False,
+        xx: bool = False,
     ) -> Pending[int]:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
@@ -45,17 +48,21 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            data: longitude latitude member [longitude latitude member ...]
+            values: longitude latitude member [longitude latitude member ...]
             condition: [NX | XX]
             ch: [CH]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
         """
         try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
             argv: list[object] = ["GEOADD", key]
             if condition is not None:
                 argv.append(condition)
             if ch:
                 argv.append("CH")
-            for _t in _e.seq(data, "data"):
+            for _t in _e.seq(values, "values"):
                 argv.extend((_t[0], _t[1], _t[2]))
             return self._call(argv, WRITE, None)
         except _e.MISUSE as _exc:
@@ -849,6 +856,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[False] = ...,
+        withdist: Literal[False] = ...,
+        withhash: Literal[False] = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -907,6 +934,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: Literal[True],
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[True],
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[GeoMatch[AnyStr]]]: ...
     @overload
     def geosearch(
@@ -977,6 +1024,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: Literal[True],
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -1035,6 +1102,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: Literal[True],
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: Literal[True],
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[GeoMatch[AnyStr]]]: ...
     @overload
     def geosearch(
@@ -1099,6 +1186,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> Pending[list[AnyStr] | list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[AnyStr] | list[GeoMatch[AnyStr]]]: ...
     def geosearch(
         self,
@@ -1114,6 +1221,14 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = False,
         withdist: bool = False,
         withhash: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> Pending[Any]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
@@ -1135,8 +1250,17 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             withcoord: [WITHCOORD]
             withdist: [WITHDIST]
             withhash: [WITHHASH]
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
         """
         try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
             if (frommember is not None) + (fromlonlat is not None) != 1:
                 _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
             if (byradius is not None) + (bybox is not None) != 1:
@@ -1229,6 +1353,25 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         any: bool = ...,
         storedist: bool = ...,
     ) -> Pending[int]: ...
+    @overload
+    def geosearchstore(
+        self,
+        destination: KeyT,
+        source: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[int]: ...
     def geosearchstore(
         self,
         destination: KeyT,
@@ -1242,6 +1385,14 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         count: int | None = None,
         any: bool = False,
         storedist: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> Pending[Any]:
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
@@ -1263,8 +1414,17 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count [ANY]]
             any: [ANY]
             storedist: [STOREDIST]
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
         """
         try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
             if (frommember is not None) + (fromlonlat is not None) != 1:
                 _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
             if (byradius is not None) + (bybox is not None) != 1:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -531,7 +532,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -541,7 +542,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -551,7 +552,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -560,7 +561,7 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -594,7 +595,15 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("HSCAN", "hscan", locals(), _exc)
             raise
 
-    def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> Pending[int]:
+    def hset(
+        self,
+        key: KeyT,
+        field: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+        items: Sequence[ValueT] | None = None,
+    ) -> Pending[int]:
         """Creates or modifies the value of a field in a hash.
 
         Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
@@ -604,10 +613,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
+            field: with value: set this one field (redis-py form)
+            value: the value of field (redis-py form)
             mapping: field value [field value ...]
+            items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
         """
         try:
-            return self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE, None)
+            mapping = _c.field_values("HSET", mapping, field, value, items)
+            argv: list[object] = ["HSET", key]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return self._call(argv, WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("HSET", "hset", locals(), _exc)
             raise

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, AnyStr
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
@@ -35,7 +37,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("PFADD", "pfadd", locals(), _exc)
             raise
 
-    def pfcount(self, *keys: KeyT) -> Pending[int]:
+    @overload
+    def pfcount(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def pfcount(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
         Complexity: O(1) with a very small average constant time when called with a single key. O(N)
@@ -48,6 +54,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("PFCOUNT", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
@@ -70,7 +78,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
             raise
 
-    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]:
+    @overload
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]: ...
+    @overload
+    def pfmerge(self, destkey: KeyT, sourcekeys: Sequence[KeyT], /) -> Pending[bool]: ...
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Merges one or more HyperLogLog values into a single key.
 
         Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
@@ -82,6 +94,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
             sourcekeys: [sourcekey [sourcekey ...]]
         """
         try:
+            if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
+                sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
             return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("PFMERGE", "pfmerge", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_ok, tuple_of
@@ -58,7 +59,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def blmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -78,7 +79,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["BLMPOP", timeout, len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -89,7 +90,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("BLMPOP", "blmpop", locals(), _exc)
             raise
 
-    def blpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+    def blpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -102,14 +107,18 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BLPOP", *keys, timeout)
             return self._call(argv, WRITE, _C1)
         except _e.MISUSE as _exc:
             _e.misuse("BLPOP", "blpop", locals(), _exc)
             raise
 
-    def brpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+    def brpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
@@ -122,7 +131,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BRPOP", *keys, timeout)
             return self._call(argv, WRITE, _C1)
         except _e.MISUSE as _exc:
@@ -240,7 +249,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
     def lmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -259,7 +268,7 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["LMPOP", len(keys)]
             argv.extend(keys)
             argv.append(where)

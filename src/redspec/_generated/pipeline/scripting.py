@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, AnyStr, Literal
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import (
@@ -36,7 +37,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def eval(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script.
@@ -52,7 +53,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("EVAL", "eval", locals(), _exc)
@@ -61,7 +62,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def evalsha(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script by SHA1 digest.
@@ -77,7 +78,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("EVALSHA", "evalsha", locals(), _exc)
@@ -86,7 +87,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def evalsha_ro(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script by SHA1 digest.
@@ -102,7 +103,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
@@ -111,7 +112,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def eval_ro(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script.
@@ -127,7 +128,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
@@ -136,7 +137,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def fcall(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Invokes a function.
@@ -152,7 +153,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("FCALL", "fcall", locals(), _exc)
@@ -161,7 +162,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def fcall_ro(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> Pending[RespValue]:
         """Invokes a read-only function.
@@ -177,7 +178,7 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         """
         try:
             args = _e.seq(args, "args")
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import (
@@ -579,7 +580,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
             raise
 
-    def config_set(self, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
+    def config_set(
+        self,
+        name: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+    ) -> Pending[bool]:
         """Sets configuration parameters in-flight.
 
         Complexity: O(N) when N is the number of configuration parameters provided
@@ -587,10 +594,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
+            name: with value: set this one parameter (redis-py form)
+            value: the value of name (redis-py form)
             mapping: parameter value [parameter value ...]
         """
         try:
-            return self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+            mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
+            argv: list[object] = ["CONFIG", "SET"]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return self._call(argv, WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("CONFIG SET", "config_set", locals(), _exc)
             raise
@@ -663,7 +675,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("FAILOVER", "failover", locals(), _exc)
             raise
 
-    def flushall(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
+    def flushall(
+        self,
+        *,
+        flush_type: Literal["ASYNC", "SYNC"] | None = None,
+        asynchronous: bool = False,
+    ) -> Pending[bool]:
         """Removes all keys from all databases.
 
         Complexity: O(N) where N is the total number of keys in all databases
@@ -672,8 +689,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             flush_type: [ASYNC | SYNC]
+            asynchronous: flush_type="ASYNC" (redis-py form)
         """
         try:
+            flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
             argv: list[object] = ["FLUSHALL"]
             if flush_type is not None:
                 argv.append(flush_type)
@@ -682,7 +701,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("FLUSHALL", "flushall", locals(), _exc)
             raise
 
-    def flushdb(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
+    def flushdb(
+        self,
+        *,
+        flush_type: Literal["ASYNC", "SYNC"] | None = None,
+        asynchronous: bool = False,
+    ) -> Pending[bool]:
         """Remove all keys from the current database.
 
         Complexity: O(N) where N is the number of keys in the selected database
@@ -691,8 +715,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             flush_type: [ASYNC | SYNC]
+            asynchronous: flush_type="ASYNC" (redis-py form)
         """
         try:
+            flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
             argv: list[object] = ["FLUSHDB"]
             if flush_type is not None:
                 argv.append(flush_type)

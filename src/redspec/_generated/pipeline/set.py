@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
@@ -55,7 +57,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("SCARD", "scard", locals(), _exc)
             raise
 
-    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sdiff(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the difference of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -66,12 +72,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SDIFF", *keys), READ, to_set)
         except _e.MISUSE as _exc:
             _e.misuse("SDIFF", "sdiff", locals(), _exc)
             raise
 
-    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -83,12 +95,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
             raise
 
-    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sinter(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sinter(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -100,12 +118,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SINTER", *keys), READ, to_set)
         except _e.MISUSE as _exc:
             _e.misuse("SINTER", "sinter", locals(), _exc)
             raise
 
-    def sintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
+    @overload
+    def sintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
+    @overload
+    def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> Pending[int]: ...
+    def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sets.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -118,6 +142,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             limit: [LIMIT limit]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["SINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -127,7 +153,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
             raise
 
-    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the intersect of multiple sets in a key.
 
         Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
@@ -140,6 +170,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
@@ -292,7 +324,7 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -322,7 +354,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("SSCAN", "sscan", locals(), _exc)
             raise
 
-    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+    @overload
+    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sunion(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sunion(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the union of multiple sets.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -333,12 +369,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SUNION", *keys), READ, to_set)
         except _e.MISUSE as _exc:
             _e.misuse("SUNION", "sunion", locals(), _exc)
             raise
 
-    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the union of multiple sets in a key.
 
         Complexity: O(N) where N is the total number of elements in all given sets.
@@ -350,6 +392,8 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
@@ -36,7 +37,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def bzmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -56,7 +57,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["BZMPOP", timeout, len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -69,7 +70,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
     def bzpopmax(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> Pending[tuple[AnyStr, AnyStr, float] | None]:
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
@@ -84,7 +85,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BZPOPMAX", *keys, timeout)
             return self._call(argv, WRITE, _C2)
         except _e.MISUSE as _exc:
@@ -93,7 +94,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
     def bzpopmin(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> Pending[tuple[AnyStr, AnyStr, float] | None]:
         """Removes and returns the member with the lowest score from one or more sorted sets. Blocks
@@ -109,7 +110,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             timeout: timeout
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv = ("BZPOPMIN", *keys, timeout)
             return self._call(argv, WRITE, _C2)
         except _e.MISUSE as _exc:
@@ -126,6 +127,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[False] = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[int]: ...
     @overload
     def zadd(
@@ -137,6 +142,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[True],
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[float | None]: ...
     @overload
     def zadd(
@@ -148,6 +157,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: bool = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> Pending[int | float | None]: ...
     def zadd(
         self,
@@ -158,6 +171,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = None,
         ch: bool = False,
         incr: bool = False,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[Any]:
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
@@ -174,8 +191,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             comparison: [GT | LT]
             ch: [CH]
             incr: [INCR]
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+            gt: comparison="GT": only raise scores (redis-py form)
+            lt: comparison="LT": only lower scores (redis-py form)
         """
         try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
             argv: list[object] = ["ZADD", key]
             if condition is not None:
                 argv.append(condition)
@@ -231,7 +254,23 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zdiff(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zdiff(
+        self,
         *keys: KeyT,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         withscores: Literal[True],
     ) -> Pending[list[tuple[AnyStr, float]]]: ...
     @overload
@@ -240,7 +279,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         *keys: KeyT,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
-    def zdiff(self, *keys: KeyT, withscores: bool = False) -> Pending[Any]:
+    @overload
+    def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zdiff(self, *keys: KeyT | Sequence[KeyT], withscores: bool = False) -> Pending[Any]:
         """Returns the difference between multiple sorted sets.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -253,6 +300,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZDIFF", len(keys)]
             argv.extend(keys)
             if withscores:
@@ -262,7 +311,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("ZDIFF", "zdiff", locals(), _exc)
             raise
 
-    def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+    @overload
+    def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def zdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sorted sets in a key.
 
         Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
@@ -275,6 +328,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
@@ -309,7 +364,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zinter(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zinter(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -322,9 +397,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    @overload
     def zinter(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zinter(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -344,6 +429,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTER", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -358,7 +445,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("ZINTER", "zinter", locals(), _exc)
             raise
 
-    def zintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
+    @overload
+    def zintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
+    @overload
+    def zintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> Pending[int]: ...
+    def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sorted sets.
 
         Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
@@ -371,6 +462,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: [LIMIT limit]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -380,13 +473,31 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
             raise
 
+    @overload
     def zinterstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    @overload
+    def zinterstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    def zinterstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
-    ) -> Pending[int]:
+    ) -> Pending[Any]:
         """Stores the intersect of multiple sorted sets in a key.
 
         Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
@@ -402,6 +513,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -434,7 +547,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
     def zmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -453,7 +566,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             count: [COUNT count]
         """
         try:
-            keys = _e.seq(keys, "keys")
+            keys = _c.key_list(keys, "keys")
             argv: list[object] = ["ZMPOP", len(keys)]
             argv.extend(keys)
             argv.append(where)
@@ -607,6 +720,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[False] = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[AnyStr]]: ...
     @overload
     def zrange(
@@ -619,6 +737,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[True],
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[tuple[AnyStr, float]]]: ...
     @overload
     def zrange(
@@ -631,6 +754,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: bool = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
     def zrange(
         self,
@@ -642,6 +770,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         rev: bool = False,
         limit: tuple[int, int] | None = None,
         withscores: bool = False,
+        desc: bool = False,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes.
 
@@ -658,8 +791,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             rev: [REV]
             limit: [LIMIT offset count]
             withscores: [WITHSCORES]
+            desc: rev=True (redis-py form)
+            byscore: sortby="BYSCORE" (redis-py form)
+            bylex: sortby="BYLEX" (redis-py form)
+            offset: with num, limit=(offset, num) (redis-py form)
+            num: with offset, limit=(offset, num) (redis-py form)
         """
         try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
             argv: list[object] = ["ZRANGE", key, start, stop]
             if sortby is not None:
                 argv.append(sortby)
@@ -1146,7 +1285,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1156,7 +1295,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1166,7 +1305,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1175,7 +1314,7 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -1237,7 +1376,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     @overload
     def zunion(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def zunion(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> Pending[list[tuple[AnyStr, float]]]: ...
+    @overload
+    def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[True],
@@ -1250,9 +1409,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    @overload
     def zunion(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> Pending[list[AnyStr] | list[tuple[AnyStr, float]]]: ...
+    def zunion(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
@@ -1271,6 +1440,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: [WITHSCORES]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZUNION", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -1285,13 +1456,31 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("ZUNION", "zunion", locals(), _exc)
             raise
 
+    @overload
     def zunionstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    @overload
+    def zunionstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> Pending[int]: ...
+    def zunionstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
-    ) -> Pending[int]:
+    ) -> Pending[Any]:
         """Stores the union of multiple sorted sets in a key.
 
         Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
@@ -1306,6 +1495,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             aggregate: [AGGREGATE <SUM | MIN | MAX>]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:

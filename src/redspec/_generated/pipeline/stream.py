@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import StreamTrim
@@ -56,7 +57,7 @@ _C7 = list_of(to_pending_entry)
 class StreamPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
 
-    def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> Pending[int]:
+    def xack(self, key: KeyT, groupname: ValueT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
@@ -66,11 +67,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             ids: id [id ...]
         """
         try:
-            return self._call(("XACK", key, group, *ids), WRITE, None)
+            return self._call(("XACK", key, groupname, *ids), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("XACK", "xack", locals(), _exc)
             raise
@@ -78,7 +79,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xackdel(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> Pending[list[int]]:
@@ -90,12 +91,12 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             ids: id [id ...]
             condition: [KEEPREF | DELREF | ACKED]
         """
         try:
-            argv: list[object] = ["XACKDEL", key, group]
+            argv: list[object] = ["XACKDEL", key, groupname]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("IDS", len(ids)))
@@ -110,43 +111,59 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: Literal[False] = ...,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> Pending[AnyStr]: ...
     @overload
     def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: Literal[True],
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> Pending[AnyStr | None]: ...
     @overload
     def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
         *,
         nomkstream: bool = ...,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
         trim: StreamTrim | None = ...,
-        id: StreamIdT | Literal["*"] = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
     ) -> Pending[AnyStr | None]: ...
     def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = "*",
         *,
         nomkstream: bool = False,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
         trim: StreamTrim | None = None,
-        id: StreamIdT | Literal["*"] = "*",
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
+        limit: int | None = None,
     ) -> Pending[Any]:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
@@ -158,12 +175,17 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Args:
             key: key
             fields: field value [field value ...]
+            id: id
             nomkstream: [NOMKSTREAM]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
             trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
-            id: id
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+            limit: with approximate trimming: LIMIT (redis-py form)
         """
         try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
             argv: list[object] = ["XADD", key]
             if nomkstream:
                 argv.append("NOMKSTREAM")
@@ -187,10 +209,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -199,10 +221,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -211,10 +233,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -222,10 +244,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = "0-0",
         *,
         count: int | None = None,
         justid: bool = False,
@@ -239,15 +261,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             min_idle_time: min-idle-time
             start: start
             count: [COUNT count]
             justid: [JUSTID]
         """
         try:
-            argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
             if count is not None:
                 argv.extend(("COUNT", count))
             if justid:
@@ -261,8 +283,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -276,8 +298,25 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[False] = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[StreamEntry[AnyStr]]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -291,10 +330,44 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[True],
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[StreamEntry[AnyStr]] | list[AnyStr]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
         idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
@@ -305,10 +378,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        *ids: StreamIdT,
+        *ids: StreamIdT | Sequence[StreamIdT],
         idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
@@ -325,8 +398,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             min_idle_time: min-idle-time
             ids: id [id ...]
             idle: [IDLE ms]
@@ -337,7 +410,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             lastid: [LASTID lastid]
         """
         try:
-            argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
+            if len(ids) == 1 and not isinstance(ids[0], (str, bytes)):
+                ids = tuple(_c.key_list(ids[0], "ids"))
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
             argv.extend(ids)
             if idle is not None:
                 argv.extend(("IDLE", _e.millis(idle)))
@@ -406,11 +481,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xgroup_create(
         self,
         key: KeyT,
-        group: ValueT,
-        id: StreamIdT | Literal["$"],
+        groupname: ValueT,
+        id: StreamIdT | Literal["$"] = "$",
         *,
         mkstream: bool = False,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> Pending[bool]:
         """Creates a consumer group.
 
@@ -420,23 +495,28 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             id: id
             mkstream: [MKSTREAM]
-            entriesread: [ENTRIESREAD entriesread]
+            entries_read: [ENTRIESREAD entriesread]
         """
         try:
-            argv: list[object] = ["XGROUP", "CREATE", key, group, id]
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
             if mkstream:
                 argv.append("MKSTREAM")
-            if entriesread is not None:
-                argv.extend(("ENTRIESREAD", entriesread))
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
             return self._call(argv, WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
             raise
 
-    def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[bool]:
+    def xgroup_createconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> Pending[bool]:
         """Creates a consumer in a consumer group.
 
         Complexity: O(1)
@@ -445,16 +525,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
         """
         try:
-            return self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE, to_bool)
+            return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
             raise
 
-    def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[int]:
+    def xgroup_delconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> Pending[int]:
         """Deletes a consumer from a consumer group.
 
         Complexity: O(1)
@@ -463,16 +548,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
         """
         try:
-            return self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE, None)
+            return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
             raise
 
-    def xgroup_destroy(self, key: KeyT, group: ValueT) -> Pending[bool]:
+    def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> Pending[bool]:
         """Destroys a consumer group.
 
         Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
@@ -481,10 +566,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
         """
         try:
-            return self._call(("XGROUP", "DESTROY", key, group), WRITE, to_bool)
+            return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
             raise
@@ -505,10 +590,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xgroup_setid(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         id: StreamIdT | Literal["$"],
         *,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> Pending[bool]:
         """Sets the last-delivered ID of a consumer group.
 
@@ -518,14 +603,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             id: id
-            entriesread: [ENTRIESREAD entriesread]
+            entries_read: [ENTRIESREAD entriesread]
         """
         try:
-            argv: list[object] = ["XGROUP", "SETID", key, group, id]
-            if entriesread is not None:
-                argv.extend(("ENTRIESREAD", entriesread))
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
             return self._call(argv, WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
@@ -534,7 +619,7 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xinfo_consumers(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
     ) -> Pending[list[StreamConsumerInfo[AnyStr]]]:
         """Returns a list of the consumers in a consumer group.
 
@@ -544,10 +629,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
         """
         try:
-            return self._call(("XINFO", "CONSUMERS", key, group), READ, _C4)
+            return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
         except _e.MISUSE as _exc:
             _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
             raise
@@ -656,48 +741,48 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[PendingSummary[AnyStr]]: ...
     @overload
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[list[PendingEntry[AnyStr]]]: ...
     @overload
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT | None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]]: ...
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = None,
         start: StreamIdT | None = None,
         end: StreamIdT | None = None,
         count: int | None = None,
-        consumer: ValueT | None = None,
+        consumername: ValueT | None = None,
     ) -> Pending[Any]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
@@ -711,17 +796,17 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         Args:
             key: key
-            group: group
+            groupname: group
             idle: [IDLE min-idle-time]
             start: [start]
             end: [end]
             count: [count]
-            consumer: [consumer]
+            consumername: [consumer]
         """
         try:
-            if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-                raise DataError("XPENDING: idle, consumer, end, count needs start")
-            argv: list[object] = ["XPENDING", key, group]
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
             if start is not None:
                 if count is None:
                     raise DataError("XPENDING: count is required with start")
@@ -730,8 +815,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
                 if idle is not None:
                     argv.extend(("IDLE", idle))
                 argv.extend((start, end, count))
-                if consumer is not None:
-                    argv.append(consumer)
+                if consumername is not None:
+                    argv.append(consumername)
             return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
         except _e.MISUSE as _exc:
             _e.misuse("XPENDING", "xpending", locals(), _exc)
@@ -740,9 +825,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xrange(
         self,
         key: KeyT,
-        start: StreamIdT,
-        end: StreamIdT,
-        *,
+        start: StreamIdT = "-",
+        end: StreamIdT = "+",
         count: int | None = None,
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs.
@@ -801,8 +885,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
     def xreadgroup(
         self,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         streams: Mapping[KeyT, StreamIdT],
         *,
         count: int | None = None,
@@ -820,15 +904,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            group: group
-            consumer: consumer
+            groupname: group
+            consumername: consumer
             streams: STREAMS key [key ...] id [id ...]
             count: [COUNT count]
             block: [BLOCK milliseconds]
             noack: [NOACK]
         """
         try:
-            argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
             if count is not None:
                 argv.extend(("COUNT", count))
             if block is not None:
@@ -846,9 +930,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xrevrange(
         self,
         key: KeyT,
-        end: StreamIdT,
-        start: StreamIdT,
-        *,
+        end: StreamIdT = "+",
+        start: StreamIdT = "-",
         count: int | None = None,
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
@@ -907,12 +990,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xtrim(
         self,
         key: KeyT,
-        strategy: Literal["MAXLEN", "MINID"],
-        threshold: ValueT,
+        strategy: Literal["MAXLEN", "MINID"] | None = None,
+        threshold: ValueT | None = None,
         *,
         operator: Literal["=", "~"] | None = None,
         limit: int | None = None,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
     ) -> Pending[int]:
         """Deletes messages from the beginning of a stream.
 
@@ -929,8 +1015,12 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             operator: [= | ~]
             limit: [LIMIT count]
             condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
         """
         try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
             argv: list[object] = ["XTRIM", key, strategy]
             if operator is not None:
                 argv.append(operator)
@@ -942,4 +1032,55 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             return self._call(argv, WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
+
+    def xpending_range(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        start: StreamIdT,
+        end: StreamIdT,
+        count: int,
+        *,
+        idle: int | None = None,
+        consumername: ValueT | None = None,
+    ) -> Pending[list[PendingEntry[AnyStr]]]:
+        """Returns the information and entries from a stream consumer group's pending entries list.
+
+        The xpending() form with start, end, count.
+
+        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+            number of entries per call is O(1). O(M), where M is the total number of entries scanned
+            when used with the IDLE filter. When the command returns just the summary and the list
+            of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
+            iterating every consumer.
+        Since: 5.0.0
+        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Args:
+            key: key
+            groupname: group
+            start: [start]
+            end: [end]
+            count: [count]
+            idle: [IDLE min-idle-time]
+            consumername: [consumer]
+        """
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
             raise

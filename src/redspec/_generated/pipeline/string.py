@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -330,7 +331,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("LCS", "lcs", locals(), _exc)
             raise
 
-    def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]:
+    @overload
+    def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]: ...
+    @overload
+    def mget(self, keys: Sequence[KeyT], /) -> Pending[list[AnyStr | None]]: ...
+    def mget(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Atomically returns the string values of one or more keys.
 
         Complexity: O(N) where N is the number of keys to retrieve.
@@ -341,6 +346,8 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             keys: key [key ...]
         """
         try:
+            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
+                keys = tuple(_c.key_list(keys[0], "keys"))
             return self._call(("MGET", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("MGET", "mget", locals(), _exc)

@@ -91,9 +91,10 @@ def exactly_one(command: str, **given: object) -> None:
 
 # What a misused argument raises while a generated method builds or packs its
 # command: a value of the wrong type (TypeError, and ArgumentTypeError from the
-# packer), a non-mapping given as a mapping (AttributeError), a short tuple
-# (IndexError). Generated methods catch these and call misuse().
-MISUSE = (TypeError, AttributeError, IndexError)
+# packer), a non-mapping given as a mapping (AttributeError), a short tuple or
+# a mapping indexed as a sequence (LookupError). Generated methods catch these
+# and call misuse().
+MISUSE = (TypeError, AttributeError, LookupError)
 
 
 def misuse(command: str, method: str, values: dict[str, Any], exc: BaseException) -> None:

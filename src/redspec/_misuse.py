@@ -81,6 +81,17 @@ def explain(command: str, method: str, values: dict[str, Any], exc: BaseExceptio
         if problem is not None:
             hint = _hint(method, params, name, annotation, syntax, problem)
             _raise(command, name, problem, hint, exc)
+    # Every value fits its (implementation's) annotation, which may be looser than
+    # the overloads (`*keys: KeyT | Sequence[KeyT]` takes one list, not a list
+    # among keys): name the item the packer could not send.
+    for name, kind, annotation, _, _ in params:
+        if kind == inspect.Parameter.VAR_POSITIONAL and name in values:
+            for i, item in enumerate(values[name]):
+                if not _sendable(item):
+                    expected = _describe(_union(annotation)[0])
+                    shape = _call_shape(params, name)
+                    hint = f"pass the {name} as separate arguments: {method}({shape})"
+                    _raise(command, name, (f"[{i}]", item, expected), hint, exc)
 
 
 def _raise(command: str, name: str, problem: Problem, hint: str, exc: BaseException) -> None:
@@ -211,6 +222,10 @@ def _union(node: ast.expr) -> list[ast.expr]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return [*_union(node.left), *_union(node.right)]
     return [node]
+
+
+def _sendable(value: Any) -> bool:
+    return isinstance(value, (str, bytes, memoryview, int, float)) and not isinstance(value, bool)
 
 
 def _iterable(value: Any) -> bool:

@@ -48,17 +48,20 @@ async def refused(
 
 
 async def test_delete_given_a_list(r: redspec.Redis[bytes]) -> None:
+    await r.set("a", 1)
+    assert await r.delete(["a", "b"]) == 1  # one list of keys: the redis-py form, accepted
     message = await refused(
-        r, "del", lambda: r.delete(["a", "b"]),  # type: ignore[arg-type]
-        "DEL: keys[0] is a list", "str, bytes or memoryview", "delete(*keys)",
+        r, "del", lambda: r.delete("a", ["b"]),  # type: ignore[call-overload]
+        "DEL: keys[1] is a list", "str, bytes or memoryview", "delete(*keys)",
     )
     assert message.startswith("DEL: ")
 
 
 async def test_mget_given_a_list(r: redspec.Redis[bytes]) -> None:
+    assert await r.mget(["a", "b"]) == [None, None]
     await refused(
-        r, "mget", lambda: r.mget(["a", "b"]),  # type: ignore[arg-type]
-        "MGET: keys[0] is a list", "mget(*keys)",
+        r, "mget", lambda: r.mget("a", ["b"]),  # type: ignore[call-overload]
+        "MGET: keys[1] is a list", "mget(*keys)",
     )
 
 
@@ -69,13 +72,22 @@ async def test_set_given_a_dict(r: redspec.Redis[bytes]) -> None:
     )
 
 
-async def test_geoadd_given_one_bare_tuple(r: redspec.Redis[bytes]) -> None:
+async def test_geoadd_given_wrong_shapes(r: redspec.Redis[bytes]) -> None:
+    assert await r.geoadd("g", (0, 0, "m")) == 1  # flat lon, lat, member: the redis-py form
     await refused(
-        r, "geoadd", lambda: r.geoadd("g", (0, 0, "m")),  # type: ignore[arg-type]
-        "GEOADD: data[0] is an int", "(longitude, latitude, member)",
+        r, "geoadd", lambda: r.geoadd("g", [(0, 0)]),
+        "GEOADD: values[0] is a tuple", "a tuple (float, float, ValueT)",
         "geoadd(key, [(longitude, latitude, member), ...])",
     )
-    assert await r.geoadd("g", [(0, 0, "m")]) == 1  # the shape the message shows works
+    await refused(
+        r, "geoadd", lambda: r.geoadd("g", {"m": (0, 0)}),  # type: ignore[arg-type]
+        "GEOADD: values is a dict", "a sequence (list or tuple)",
+    )
+    await refused(
+        r, "geoadd", lambda: r.geoadd("g", [(0, 0, {})]),  # type: ignore[list-item]
+        "GEOADD: values[0][2] is a dict",
+    )
+    assert await r.geoadd("g", [(1, 1, "n")]) == 1  # the shape the messages show works
 
 
 async def test_other_shapes(r: redspec.Redis[bytes]) -> None:
@@ -92,10 +104,6 @@ async def test_other_shapes(r: redspec.Redis[bytes]) -> None:
         "SET: value is a bool", "int(flag)",
     )
     await refused(r, "get", lambda: r.get(None), "GET: key is None")  # type: ignore[arg-type]
-    await refused(
-        r, "geoadd", lambda: r.geoadd("g", [(0, 0)]),  # type: ignore[list-item]
-        "GEOADD: data[0] is a tuple", "a tuple (float, float, ValueT)",
-    )
 
 
 async def test_raw_commands_and_pipelines_name_the_command_and_argument(
@@ -113,8 +121,8 @@ async def test_raw_commands_and_pipelines_name_the_command_and_argument(
             await p.execute()
         assert await calls(r, "get") == before  # the batch went out whole or not at all
     async with r.pipeline(transaction=False) as p:
-        with pytest.raises(redspec.ArgumentTypeError, match="GEOADD: data"):
-            p.geoadd("g", (0, 0, "m"))  # type: ignore[arg-type]
+        with pytest.raises(redspec.ArgumentTypeError, match="GEOADD: values"):
+            p.geoadd("g", [(0, 0)])
         p.set("k", "v")
         assert await p.execute() == [True]
 

@@ -67,6 +67,8 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "HSCAN": {"cursor": "0"},
     "SSCAN": {"cursor": "0"},
     "ZSCAN": {"cursor": "0"},
+    "KEYS": {"pattern": '"*"'},
+    "LMOVE": {"wherefrom": '"LEFT"', "whereto": '"RIGHT"'},
 }
 
 POSITIONAL: dict[str, list[str]] = {
@@ -80,6 +82,8 @@ POSITIONAL: dict[str, list[str]] = {
     "HSCAN": ["cursor"],
     "SSCAN": ["cursor"],
     "ZSCAN": ["cursor"],
+    "KEYS": ["pattern"],
+    "LMOVE": ["wherefrom", "whereto"],
     "HSET": ["field", "value"],
     "CONFIG SET": ["name", "value"],
 }
@@ -204,6 +208,9 @@ FORMS: dict[str, list[str]] = {
 
 LIST_OR_ARGS: dict[str, list[str]] = {
     "XCLAIM": ["ids"],
+    "HMGET": ["fields"],
+    "ZMSCORE": ["members"],
+    "SMISMEMBER": ["members"],
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -86,8 +86,7 @@ def apply_forms(plan: Plan, ov: Overlay) -> None:
             p.list_or_args = True
             v = p.name
             checks.append(
-                f"if len({v}) == 1 and not isinstance({v}[0], (str, bytes)): "
-                f"{v} = tuple(_c.key_list({v}[0], {q(v)}))"
+                f"if len({v}) == 1 and isinstance({v}[0], (list, tuple)): {v} = tuple({v}[0])"
             )
     plan.checks[:0] = checks
     plan.forms = list(_entry(ov, "FORMS", cmd) or ())

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from . import routing as routing_model
+from .describe import command_link, param_words, reply_words
 from .forms import project_overlay, variant_plan
 from .known import load_known, plans_of, render_known, widen
 from .nodes import Node, Overlay, to_nodes
@@ -167,7 +168,12 @@ def _clean_md(text: str) -> str:
 
 
 def docstring(
-    cmd: Command, plan: Plan, spec: Spec, overlaid: bool, summary: str | None = None
+    cmd: Command,
+    plan: Plan,
+    spec: Spec,
+    overlaid: bool,
+    summary: str | None = None,
+    entry: Entry | None = None,
 ) -> list[str]:
     lines = [(cmd.summary or summary or f"The {cmd.name} command.").strip()]
     lines.append("")
@@ -193,15 +199,34 @@ def docstring(
     if args:
         lines += ["", "Args:"]
         for p in args:
-            note = f"    {p.name}: {p.syntax}" if p.syntax else f"    {p.name}"
+            note = f"    {p.name}: {param_words(p, plan)}"
             if p.avail and set(p.avail) != set(cmd.available_in):
-                note += f" ({availability(p.avail, spec, only=True)})"
+                note += f" ({availability(p.avail, spec, only=True)[:1].upper()}"
+                note += f"{availability(p.avail, spec, only=True)[1:]}.)"
             if p.deprecated:
-                note += " (deprecated)"
-            if p.note:
-                note = f"    {p.name}: {p.note} (redis-py form)"
+                note += " (Deprecated.)"
             lines.append(note)
+    if entry is not None and entry.base is not None:
+        lines += ["", "Returns:"]
+        for flags, _, src in entry.overloads:
+            key = "|".join(flags)
+            alts = [" and ".join(alt.split("&")) for alt in flags]
+            when = " or ".join(alts) if len(alts) < 3 else ", ".join(alts[:-1]) + " or " + alts[-1]
+            sentence = _reply_sentence(src, entry.notes.get(key, ""))
+            lines.append(f"    With {when}: {sentence}")
+        sentence = _reply_sentence(entry.base_src, entry.base_note)
+        if entry.overloads:
+            lines.append(f"    Otherwise: {sentence}")
+        else:
+            lines.append(f"    {sentence[:1].upper()}{sentence[1:]}")
+    vendors = {spec.server(i).vendor for i in cmd.available_in}
+    lines += ["", f"See {command_link(cmd.name, vendors == {'valkey'})}."]
     return lines
+
+
+def _reply_sentence(src: str, note: str) -> str:
+    words = reply_words(src)
+    return f"{words}; {note}." if note else f"{words}."
 
 
 def _variant_entry(entry: Entry, required: list[str]) -> Entry:
@@ -209,7 +234,10 @@ def _variant_entry(entry: Entry, required: list[str]) -> Entry:
     select (XPENDING +start for xpending_range); the lines before it still select theirs."""
     for i, (flags, reply, src) in enumerate(entry.overloads):
         if any(set(alt.split("&")) <= set(required) for alt in flags):
-            return Entry(entry.command, reply, src, entry.overloads[:i], entry.where)
+            note = entry.notes.get("|".join(flags), "")
+            return Entry(
+                entry.command, reply, src, entry.overloads[:i], entry.where, note, entry.notes
+            )
     return entry
 
 
@@ -339,6 +367,7 @@ def plan_methods(
                 spec,
                 ov.arguments(cmd.name) is not None and not cmd.arguments,
                 ov.summary(cmd.name),
+                entry,
             ),
             deprecated=deprecation(cmd) if cmd.is_deprecated else None,
             blocking=blocking,
@@ -375,7 +404,9 @@ def plan_variants(
             continue
         taken[vname] = cmd.name
         entry = replies.get(cmd.name)
-        doc = docstring(cmd, plan, spec, False, ov.summary(cmd.name))
+        if entry is not None:
+            entry = _variant_entry(entry, variant["required"])
+        doc = docstring(cmd, plan, spec, False, ov.summary(cmd.name), entry)
         doc[1:1] = ["", f"The {method_name(cmd, ov)}() form with {', '.join(variant['required'])}."]
         ms = MethodSpec(
             name=vname,
@@ -384,7 +415,7 @@ def plan_variants(
             doc=doc,
             deprecated=deprecation(cmd) if cmd.is_deprecated else None,
             blocking=None,
-            reply=None if entry is None else _variant_entry(entry, variant["required"]),
+            reply=entry,
         )
         groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
 

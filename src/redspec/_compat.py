@@ -33,12 +33,15 @@ _Unit = Literal["M", "KM", "FT", "MI"]
 
 
 def key_list(v: Any, name: str) -> Sequence[Any]:
-    """Keys: a list or tuple of them, any other iterable, or one key alone."""
+    """Keys: a list or tuple of them, any other iterable, or one key alone. A number is
+    refused: ``eval(script, 0)`` is redis-py's numkeys, not a key."""
     if isinstance(v, (list, tuple)):
         return v
-    if isinstance(v, (str, bytes, memoryview, int, float)):
+    if isinstance(v, (str, bytes, memoryview)):
         return (v,)
     try:
+        if isinstance(v, (int, float)):
+            raise TypeError
         return list(v)
     except TypeError:
         kind = type(v).__name__

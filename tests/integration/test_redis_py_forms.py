@@ -174,6 +174,19 @@ async def test_keys_as_one_list(client: redspec.Redis[bytes]) -> None:
     # a bare str is one key, never its letters
     await r.set("ab", 1)
     assert await r.delete("ab") == 1
+    # the lists redis-py's hmget/zmscore/smismember take
+    await r.hset("h", mapping={"f": 1, "g": 2})
+    assert await r.hmget("h", ["f", "x", "g"]) == [b"1", None, b"2"]
+    await r.zadd("z", {"m": 1.5})
+    assert await r.zmscore("z", ["m", "n"]) == [1.5, None]
+    await r.sadd("s", "a")
+    assert await r.smismember("s", ("a", "b")) == [True, False]
+    assert sorted(await r.keys()) == [b"h", b"s", b"z"]  # pattern="*" by default
+    await r.rpush("src", "1", "2")
+    assert await r.lmove("src", "dst") == b"1"  # LEFT to RIGHT by default
+    # redis-py's eval(script, numkeys, ...) is refused, not read as a key named 0
+    with pytest.raises(redspec.DataError, match="keys must be a key or a sequence of keys"):
+        await r.eval("return 1", 0)  # type: ignore[arg-type]
 
 
 async def test_geoadd_flat_and_geosearch_keywords(client: redspec.Redis[bytes]) -> None:
@@ -212,6 +225,8 @@ async def test_scan_type_config_set_flushall(client: redspec.Redis[bytes]) -> No
     cursor, keys = await r.scan(0, _type="list", count=100)
     assert (cursor, keys) == (0, [b"list"])
     assert (await r.scan())[1] != []  # cursor=0 by default
+    assert [k async for k in r.scan_iter(_type="list")] == [b"list"]
+    assert [k async for k in r.scan_iter("s*", 10)] == [b"str"]
     before = (await r.config_get("maxmemory-samples"))[b"maxmemory-samples"]
     try:
         assert await r.config_set("maxmemory-samples", 7) is True

@@ -53,21 +53,37 @@ async def open_connection(
 async def _replies(
     conn: Connection, commands: Sequence[Sequence[Any]], timeout: float | None, what: str
 ) -> list[Any]:
-    """Send ``commands`` back to back; their replies (error replies as values)."""
+    """Send ``commands`` back to back; their replies (error replies as values).
+
+    On a timeout or a cancellation the connection is closed: replies still
+    owed would otherwise meet the next query.
+    """
     futures = conn.send_many(commands)
-    gathered = asyncio.gather(*futures, return_exceptions=True)
+    for fut in futures:
+        fut.add_done_callback(_retrieve)  # a caller that gave up reads none of them
     try:
-        if timeout is None:
-            replies = await gathered
-        else:
-            replies = await asyncio.wait_for(gathered, timeout)
-    except asyncio.TimeoutError:
+        _, pending = await asyncio.wait(futures, timeout=timeout)
+    except BaseException:
         conn.close()
-        raise TimeoutError(f"{what} did not answer within {timeout}s") from None
-    for reply in replies:
-        if isinstance(reply, RedisError) and not isinstance(reply, ResponseError):
-            raise reply  # the connection failed (error replies are values here)
-    return list(replies)
+        raise
+    if pending:
+        conn.close()
+        raise TimeoutError(f"{what} did not answer within {timeout}s")
+    replies: list[Any] = []
+    for fut in futures:
+        exc = fut.exception()
+        if exc is None:
+            replies.append(fut.result())
+        elif isinstance(exc, ResponseError):
+            replies.append(exc)
+        else:
+            raise exc  # the connection failed
+    return replies
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 async def probe_role(settings: ConnectionSettings) -> str:

@@ -61,7 +61,8 @@ async def _guarded(aw: Awaitable[None]) -> None:
     except RedisError:
         raise
     except Exception as exc:
-        raise ConnectionError(f"cannot locate the server: {type(exc).__name__}: {exc}") from exc
+        # Only the class name: the text might quote a setting.
+        raise ConnectionError(f"cannot locate the server: {type(exc).__name__}") from exc
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

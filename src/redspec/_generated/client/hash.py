@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -37,8 +38,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [HDEL](https://redis.io/docs/latest/commands/hdel/) on redis.io.
         """
         try:
             return await self._call(("HDEL", key, *fields), WRITE)
@@ -54,8 +60,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HEXISTS](https://redis.io/docs/latest/commands/hexists/) on redis.io.
         """
         try:
             return to_bool(await self._call(("HEXISTS", key, field), READ))
@@ -77,10 +88,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            seconds: seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
         try:
             argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
@@ -107,10 +123,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
         try:
             argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
@@ -131,8 +152,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; unix seconds; -1 no expiry, -2 no field.
+
+        See [HEXPIRETIME](https://redis.io/docs/latest/commands/hexpiretime/) on redis.io.
         """
         try:
             return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
@@ -148,8 +174,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [HGET](https://redis.io/docs/latest/commands/hget/) on redis.io.
         """
         try:
             return await self._call(("HGET", key, field), READ)
@@ -165,7 +196,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [HGETALL](https://redis.io/docs/latest/commands/hgetall/) on redis.io.
         """
         try:
             return _C1(await self._call(("HGETALL", key), READ))
@@ -181,8 +217,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETDEL](https://redis.io/docs/latest/commands/hgetdel/) on redis.io.
         """
         try:
             return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
@@ -208,13 +249,22 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETEX](https://redis.io/docs/latest/commands/hgetex/) on redis.io.
         """
         try:
             if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
@@ -246,9 +296,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [HINCRBY](https://redis.io/docs/latest/commands/hincrby/) on redis.io.
         """
         try:
             return await self._call(("HINCRBY", key, field, increment), WRITE)
@@ -265,9 +320,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [HINCRBYFLOAT](https://redis.io/docs/latest/commands/hincrbyfloat/) on redis.io.
         """
         try:
             return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
@@ -283,7 +343,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HKEYS](https://redis.io/docs/latest/commands/hkeys/) on redis.io.
         """
         try:
             return await self._call(("HKEYS", key), READ)
@@ -299,7 +364,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [HLEN](https://redis.io/docs/latest/commands/hlen/) on redis.io.
         """
         try:
             return await self._call(("HLEN", key), READ)
@@ -307,7 +377,11 @@ class HashCommands(ClientBase[AnyStr]):
             _e.misuse("HLEN", "hlen", locals(), _exc)
             raise
 
-    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
+    @overload
+    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]: ...
+    @overload
+    async def hmget(self, key: KeyT, fields: Sequence[ValueT], /) -> list[AnyStr | None]: ...
+    async def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> list[AnyStr | None]:
         """Returns the values of all fields in a hash.
 
         Complexity: O(N) where N is the number of fields being requested.
@@ -315,10 +389,17 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HMGET](https://redis.io/docs/latest/commands/hmget/) on redis.io.
         """
         try:
+            if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+                fields = tuple(fields[0])
             return await self._call(("HMGET", key, *fields), READ)
         except _e.MISUSE as _exc:
             _e.misuse("HMGET", "hmget", locals(), _exc)
@@ -334,8 +415,13 @@ class HashCommands(ClientBase[AnyStr]):
         Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
-            key: key
-            mapping: field value [field value ...]
+            key: A key.
+            mapping: `field value [field value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [HMSET](https://redis.io/docs/latest/commands/hmset/) on redis.io.
         """
         try:
             return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
@@ -351,8 +437,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; -2 no field, -1 no expiry, 1 removed.
+
+        See [HPERSIST](https://redis.io/docs/latest/commands/hpersist/) on redis.io.
         """
         try:
             return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
@@ -374,10 +465,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
         try:
             argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
@@ -404,10 +500,15 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
         try:
             argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
@@ -428,8 +529,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRETIME](https://redis.io/docs/latest/commands/hpexpiretime/) on redis.io.
         """
         try:
             return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
@@ -445,8 +551,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPTTL](https://redis.io/docs/latest/commands/hpttl/) on redis.io.
         """
         try:
             return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
@@ -508,9 +619,17 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withvalues: [WITHVALUES]
+            key: A key.
+            count: An integer.
+            withvalues: Sends WITHVALUES when True. Needs count.
+
+        Returns:
+            With withvalues: a list of (string, string) pairs; a negative count may repeat
+                fields.
+            With count: a list of strings.
+            Otherwise: a string, or None.
+
+        See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
         try:
             if count is None and withvalues:
@@ -575,11 +694,18 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            With novalues: a tuple (integer, list of strings).
+            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
+                flat array on the wire.
+
+        See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
         try:
             argv: list[object] = ["HSCAN", key, cursor]
@@ -613,11 +739,16 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
             field: with value: set this one field (redis-py form)
             value: the value of field (redis-py form)
-            mapping: field value [field value ...]
+            mapping: `field value [field value ...]`: a mapping of values to values.
             items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
+
+        Returns:
+            An integer; number of fields added.
+
+        See [HSET](https://redis.io/docs/latest/commands/hset/) on redis.io.
         """
         try:
             mapping = _c.field_values("HSET", mapping, field, value, items)
@@ -648,14 +779,23 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            condition: [FNX | FXX]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            condition: `[FNX | FXX]`: one of "FNX", "FXX".
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            True or False; True when all fields were set.
+
+        See [HSETEX](https://redis.io/docs/latest/commands/hsetex/) on redis.io.
         """
         try:
             if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
@@ -688,9 +828,14 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            value: value
+            key: A key.
+            field: A value (str, bytes, int or float).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HSETNX](https://redis.io/docs/latest/commands/hsetnx/) on redis.io.
         """
         try:
             return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
@@ -706,8 +851,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [HSTRLEN](https://redis.io/docs/latest/commands/hstrlen/) on redis.io.
         """
         try:
             return await self._call(("HSTRLEN", key, field), READ)
@@ -723,8 +873,13 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HTTL](https://redis.io/docs/latest/commands/httl/) on redis.io.
         """
         try:
             return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
@@ -740,7 +895,12 @@ class HashCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HVALS](https://redis.io/docs/latest/commands/hvals/) on redis.io.
         """
         try:
             return await self._call(("HVALS", key), READ)

@@ -26,8 +26,13 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channel: channel
-            message: message
+            channel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; receivers.
+
+        See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
         try:
             return await self._call(("PUBLISH", channel, message), WRITE)
@@ -44,7 +49,12 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
         try:
             argv: list[object] = ["PUBSUB", "CHANNELS"]
@@ -61,6 +71,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
         try:
             return await self._call(("PUBSUB", "HELP"), WRITE)
@@ -74,6 +89,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
         try:
             return await self._call(("PUBSUB", "NUMPAT"), WRITE)
@@ -89,7 +109,12 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channels: [channel [channel ...]]
+            channels: `[channel [channel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
         try:
             return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
@@ -106,7 +131,13 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
+        redis.io.
         """
         try:
             argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
@@ -126,7 +157,13 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannels: [shardchannel [shardchannel ...]]
+            shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
+        redis.io.
         """
         try:
             return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
@@ -142,8 +179,13 @@ class PubsubCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannel: shardchannel
-            message: message
+            shardchannel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
         try:
             return await self._call(("SPUBLISH", shardchannel, message), WRITE)

@@ -55,7 +55,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            category: [category]
+            category: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
         try:
             argv: list[object] = ["ACL", "CAT"]
@@ -74,7 +79,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            usernames: username [username ...]
+            usernames: `username [username ...]`: one or more values.
+
+        Returns:
+            An integer; users deleted.
+
+        See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
         try:
             return await self._call(("ACL", "DELUSER", *usernames), WRITE)
@@ -90,9 +100,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            command: command
-            args: [arg [arg ...]]
+            username: A value (str, bytes, int or float).
+            command: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            A status string or a string; +OK when permitted, else a bulk string with the reason.
+
+        See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
         try:
             return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
@@ -108,7 +123,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            bits: [bits]
+            bits: An integer.
+
+        Returns:
+            A string.
+
+        See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
         try:
             argv: list[object] = ["ACL", "GENPASS"]
@@ -128,7 +148,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
+            username: A value (str, bytes, int or float).
+
+        Returns:
+            A dict with flags, passwords, commands, keys, channels, selectors, or None.
+
+        See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
         try:
             return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
@@ -142,6 +167,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
         try:
             return await self._call(("ACL", "HELP"), WRITE)
@@ -155,6 +185,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
         try:
             return await self._call(("ACL", "LIST"), WRITE)
@@ -168,6 +203,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
         try:
             return to_ok(await self._call(("ACL", "LOAD"), WRITE))
@@ -204,8 +244,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
-            reset: [RESET]
+            count: An integer. At most one of count, reset.
+            reset: Sends RESET when True. At most one of count, reset.
+
+        Returns:
+            With reset: True (OK).
+            Otherwise: a list of dicts.
+
+        See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
         try:
             if (count is not None) + (not not reset) > 1:
@@ -228,6 +274,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
         try:
             return to_ok(await self._call(("ACL", "SAVE"), WRITE))
@@ -243,8 +294,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            rules: [rule [rule ...]]
+            username: A value (str, bytes, int or float).
+            rules: `[rule [rule ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
         try:
             return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
@@ -258,6 +314,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
         try:
             return await self._call(("ACL", "USERS"), WRITE)
@@ -271,6 +332,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
         try:
             return await self._call(("ACL", "WHOAMI"), WRITE)
@@ -284,6 +350,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "Background append only file rewriting started/scheduled".
+
+        See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
         try:
             return await self._call(("BGREWRITEAOF",), WRITE)
@@ -299,7 +370,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: [SCHEDULE | CANCEL]
+            operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
+
+        Returns:
+            A status string; "Background saving started", "... scheduled", "... cancelled"
+            (Valkey CANCEL).
+
+        See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
         try:
             argv: list[object] = ["BGSAVE"]
@@ -318,6 +395,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N) where N is the total number of Redis commands
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
+
+        See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
         try:
             return _C3(await self._call(("COMMAND",), WRITE))
@@ -331,6 +413,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
         try:
             return await self._call(("COMMAND", "COUNT"), WRITE)
@@ -346,7 +433,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to Doc dicts; command name -> its doc map.
+
+        See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
         try:
             return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
@@ -362,8 +454,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
         try:
             return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
@@ -383,8 +480,15 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of tuples.
+
+        See [COMMAND
+        GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
+        redis.io.
         """
         try:
             return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
@@ -398,6 +502,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
         try:
             return await self._call(("COMMAND", "HELP"), WRITE)
@@ -416,7 +525,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A list of CommandInfo dicts (or None); None for an unknown name.
+
+        See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
         try:
             return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
@@ -438,9 +552,17 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            module: [MODULE module-name]
-            aclcat: [ACLCAT category]
-            pattern: [PATTERN pattern]
+            module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            aclcat: `[ACLCAT category]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            pattern: `[PATTERN pattern]`: a glob-style pattern. At most one of module, aclcat,
+                pattern.
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
         try:
             if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
@@ -469,8 +591,15 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            count: count
-            type: <slow | large-request | large-reply>
+            count: An integer.
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            A list of tuples; id, unix time, duration us or size, argv, client addr, client
+            name.
+
+        See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
         try:
             return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
@@ -484,6 +613,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 8.1.0
         Available on: Valkey only.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
         try:
             return await self._call(("COMMANDLOG", "HELP"), WRITE)
@@ -499,7 +633,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            An integer.
+
+        See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
         try:
             return await self._call(("COMMANDLOG", "LEN", type), WRITE)
@@ -515,7 +655,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            True (OK).
+
+        See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
         try:
             return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
@@ -531,7 +677,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            parameters: parameter [parameter ...]
+            parameters: `parameter [parameter ...]`: one or more values.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
         try:
             return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
@@ -545,6 +696,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
         try:
             return await self._call(("CONFIG", "HELP"), WRITE)
@@ -558,6 +714,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
         try:
             return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
@@ -571,6 +732,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
         """
         try:
             return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
@@ -594,7 +760,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Args:
             name: with value: set this one parameter (redis-py form)
             value: the value of name (redis-py form)
-            mapping: parameter value [parameter value ...]
+            mapping: `parameter value [parameter value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
         try:
             mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
@@ -611,6 +782,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
         try:
             return await self._call(("DBSIZE",), READ)
@@ -627,8 +803,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            subcommand: subcommand
-            arguments: [argument [argument ...]]
+            subcommand: A value (str, bytes, int or float).
+            arguments: `[argument [argument ...]]`: one or more values.
+
+        Returns:
+            Any RESP value; depends on the subcommand.
+
+        See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
         try:
             return await self._call(("DEBUG", subcommand, *arguments), WRITE)
@@ -651,10 +832,16 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            to: [TO host port [FORCE]]
-            force: [FORCE]
-            abort: [ABORT]
-            timeout: [TIMEOUT milliseconds]
+            to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
+                float), an integer).
+            force: Sends FORCE when True. Needs to.
+            abort: Sends ABORT when True.
+            timeout: `[TIMEOUT milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            True (OK).
+
+        See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
         """
         try:
             if to is None and force:
@@ -686,8 +873,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
         """
         try:
             flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
@@ -712,8 +904,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
         try:
             flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
@@ -733,7 +930,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sections: [section [section ...]]
+            sections: `[section [section ...]]`: one or more values.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
         try:
             return await self._call(("INFO", *sections), WRITE)
@@ -747,6 +949,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
         try:
             return await self._call(("LASTSAVE",), WRITE)
@@ -760,6 +967,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
         try:
             return await self._call(("LATENCY", "DOCTOR"), WRITE)
@@ -775,7 +987,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A string.
+
+        See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
         try:
             return await self._call(("LATENCY", "GRAPH", event), WRITE)
@@ -789,6 +1006,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
         try:
             return await self._call(("LATENCY", "HELP"), WRITE)
@@ -804,7 +1026,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            commands: [command [command ...]]
+            commands: `[command [command ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to dicts; command -> its calls and {bucket us: count}.
+
+        See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
+        redis.io.
         """
         try:
             return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
@@ -820,7 +1048,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A list of tuples; (unix time, latency ms).
+
+        See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
         try:
             return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
@@ -834,6 +1067,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of tuples; (event, unix time, latest ms, max ms).
+
+        See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
         try:
             return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
@@ -849,7 +1087,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            events: [event [event ...]]
+            events: `[event [event ...]]`: one or more values.
+
+        Returns:
+            An integer; events reset.
+
+        See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
         try:
             return await self._call(("LATENCY", "RESET", *events), WRITE)
@@ -864,7 +1107,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            version: [VERSION version]
+            version: `[VERSION version]`: an integer.
+
+        Returns:
+            A string.
+
+        See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
         try:
             argv: list[object] = ["LOLWUT"]
@@ -881,6 +1129,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
         try:
             return await self._call(("MEMORY", "DOCTOR"), WRITE)
@@ -894,6 +1147,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
         try:
             return await self._call(("MEMORY", "HELP"), WRITE)
@@ -907,6 +1165,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
+        redis.io.
         """
         try:
             return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
@@ -920,6 +1184,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
         try:
             return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
@@ -933,6 +1202,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
+
+        See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
         try:
             return _C11(await self._call(("MEMORY", "STATS"), WRITE))
@@ -948,8 +1222,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            samples: [SAMPLES count]
+            key: A key.
+            samples: `[SAMPLES count]`: an integer.
+
+        Returns:
+            An integer, or None; None for a missing key.
+
+        See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
         try:
             argv: list[object] = ["MEMORY", "USAGE", key]
@@ -966,6 +1245,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
         try:
             return await self._call(("MODULE", "HELP"), WRITE)
@@ -979,6 +1263,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N) where N is the number of loaded modules.
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; name, path: bulk; ver: int; args: list.
+
+        See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
         try:
             return _C12(await self._call(("MODULE", "LIST"), WRITE))
@@ -994,8 +1283,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            args: [arg [arg ...]]
+            path: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
         try:
             return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
@@ -1017,9 +1311,15 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            config: [CONFIG name value [CONFIG name value ...]]
-            args: [ARGS args [args ...]]
+            path: A value (str, bytes, int or float).
+            config: `[CONFIG name value [CONFIG name value ...]]`: a mapping of values to
+                values.
+            args: `[ARGS args [args ...]]`: a sequence of values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
         try:
             argv: list[object] = ["MODULE", "LOADEX", path]
@@ -1042,7 +1342,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            name: name
+            name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
         try:
             return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
@@ -1080,9 +1385,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; "OK", or "OK Already connected to specified master".
+
+        See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
         try:
             if host is None and port is not None:
@@ -1123,13 +1433,18 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: An integer.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
         try:
             argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
@@ -1152,6 +1467,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
+            port, state, offset] | [sentinel, [names]].
+
+        See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
         try:
             return await self._call(("ROLE",), WRITE)
@@ -1165,6 +1486,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N) where N is the total number of keys in all databases
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
         try:
             return to_ok(await self._call(("SAVE",), WRITE))
@@ -1188,10 +1514,15 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            save_selector: [NOSAVE | SAVE]
-            now: [NOW]
-            force: [FORCE]
-            abort: [ABORT]
+            save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
+            now: Sends NOW when True.
+            force: Sends FORCE when True.
+            abort: Sends ABORT when True.
+
+        Returns:
+            True (OK); only SHUTDOWN ABORT replies; otherwise the server exits.
+
+        See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
         try:
             argv: list[object] = ["SHUTDOWN"]
@@ -1240,9 +1571,14 @@ class ServerCommands(ClientBase[AnyStr]):
         Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; as REPLICAOF.
+
+        See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
         try:
             if host is None and port is not None:
@@ -1272,7 +1608,12 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
+            count: An integer.
+
+        Returns:
+            A list of tuples; id, unix time, duration us, argv, client addr, client name.
+
+        See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
         try:
             argv: list[object] = ["SLOWLOG", "GET"]
@@ -1289,6 +1630,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
         try:
             return await self._call(("SLOWLOG", "HELP"), WRITE)
@@ -1302,6 +1648,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
         try:
             return await self._call(("SLOWLOG", "LEN"), WRITE)
@@ -1315,6 +1666,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(N) where N is the number of entries in the slowlog
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
         try:
             return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
@@ -1331,8 +1687,13 @@ class ServerCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            index1: index1
-            index2: index2
+            index1: An integer.
+            index2: An integer.
+
+        Returns:
+            True (OK).
+
+        See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
         try:
             return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
@@ -1346,6 +1707,11 @@ class ServerCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A tuple (string, string); (unix seconds, microseconds) as decimal strings.
+
+        See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
         try:
             return _C13(await self._call(("TIME",), WRITE))

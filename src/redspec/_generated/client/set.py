@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
@@ -29,8 +28,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
         try:
             return await self._call(("SADD", key, *members), WRITE)
@@ -46,7 +50,12 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
         """
         try:
             return await self._call(("SCARD", key), READ)
@@ -66,11 +75,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return to_set(await self._call(("SDIFF", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SDIFF", "sdiff", locals(), _exc)
@@ -88,12 +102,17 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
@@ -112,11 +131,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return to_set(await self._call(("SINTER", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SINTER", "sinter", locals(), _exc)
@@ -135,12 +159,17 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
+
+        Returns:
+            An integer.
+
+        See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["SINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -163,12 +192,17 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return await self._call(("SINTERSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
@@ -182,8 +216,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
         try:
             return to_bool(await self._call(("SISMEMBER", key, member), READ))
@@ -199,7 +238,12 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A set of strings.
+
+        See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
         """
         try:
             return to_set(await self._call(("SMEMBERS", key), READ))
@@ -207,7 +251,11 @@ class SetCommands(ClientBase[AnyStr]):
             _e.misuse("SMEMBERS", "smembers", locals(), _exc)
             raise
 
-    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]:
+    @overload
+    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]: ...
+    @overload
+    async def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> list[bool]: ...
+    async def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[bool]:
         """Determines whether multiple members belong to a set.
 
         Complexity: O(N) where N is the number of elements being checked for membership
@@ -215,10 +263,17 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of bools.
+
+        See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
         try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
             return _C1(await self._call(("SMISMEMBER", key, *members), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
@@ -232,9 +287,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            member: member
+            source: A key.
+            destination: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
         try:
             return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
@@ -258,8 +318,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a set of strings.
+            Otherwise: a string, or None.
+
+        See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
         try:
             argv: list[object] = ["SPOP", key]
@@ -295,8 +361,14 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings; an array: a negative count repeats members.
+            Otherwise: a string, or None.
+
+        See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
         try:
             argv: list[object] = ["SRANDMEMBER", key]
@@ -315,8 +387,13 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
         try:
             return await self._call(("SREM", key, *members), WRITE)
@@ -341,10 +418,15 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (integer, list of strings); (cursor, members).
+
+        See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
         """
         try:
             argv: list[object] = ["SSCAN", key, cursor]
@@ -369,11 +451,16 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A set of strings.
+
+        See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return to_set(await self._call(("SUNION", *keys), READ))
         except _e.MISUSE as _exc:
             _e.misuse("SUNION", "sunion", locals(), _exc)
@@ -391,12 +478,17 @@ class SetCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
         except _e.MISUSE as _exc:
             _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)

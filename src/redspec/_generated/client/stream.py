@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import AnyStr, Literal, overload
 
 from redspec import _compat as _c
@@ -63,9 +64,14 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            ids: id [id ...]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
         try:
             return await self._call(("XACK", key, groupname, *ids), WRITE)
@@ -87,10 +93,16 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            groupname: group
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 acked+deleted, 2 acked, still
+                referenced.
+
+        See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
         try:
             argv: list[object] = ["XACKDEL", key, groupname]
@@ -170,16 +182,23 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            id: id
-            nomkstream: [NOMKSTREAM]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
-            trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            id: A stream id ("1700000000000-0") or one of "*"; default "*".
+            nomkstream: Sends NOMKSTREAM when True.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            trim: `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`: a StreamTrim.
             maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
             minid: trim entries with ids below this one (MINID) (redis-py form)
             approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
             limit: with approximate trimming: LIMIT (redis-py form)
+
+        Returns:
+            With nomkstream: a string, or None; None on a missing key.
+            Otherwise: a string; the new id.
+
+        See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
         try:
             trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
@@ -257,13 +276,20 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
-            min_idle_time: min-idle-time
-            start: start
-            count: [COUNT count]
-            justid: [JUSTID]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            start: A stream id ("1700000000000-0"); default "0-0".
+            count: `[COUNT count]`: an integer.
+            justid: Sends JUSTID when True.
+
+        Returns:
+            With justid: a tuple (string, list of strings, list of strings).
+            Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+                strings); (next cursor, claimed entries, ids deleted meanwhile).
+
+        See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
         try:
             argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
@@ -396,21 +422,28 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
-            min_idle_time: min-idle-time
-            ids: id [id ...]
-            idle: [IDLE ms]
-            time: [TIME unix-time-milliseconds]
-            retrycount: [RETRYCOUNT count]
-            force: [FORCE]
-            justid: [JUSTID]
-            lastid: [LASTID lastid]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            ids: `id [id ...]`: one or more stream ids, or one list or tuple of them.
+            idle: `[IDLE ms]`: milliseconds (an int or a timedelta).
+            time: `[TIME unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime).
+            retrycount: `[RETRYCOUNT count]`: an integer.
+            force: Sends FORCE when True.
+            justid: Sends JUSTID when True.
+            lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
+
+        Returns:
+            With justid: a list of strings.
+            Otherwise: a list of StreamEntry (id, fields) tuples.
+
+        See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
         try:
-            if len(ids) == 1 and not isinstance(ids[0], (str, bytes)):
-                ids = tuple(_c.key_list(ids[0], "ids"))
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
             argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
             argv.extend(ids)
             if idle is not None:
@@ -441,8 +474,13 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ids: id [id ...]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
         try:
             return await self._call(("XDEL", key, *ids), WRITE)
@@ -464,9 +502,14 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 deleted, 2 not deleted (referenced).
+
+        See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
         try:
             argv: list[object] = ["XDELEX", key]
@@ -495,11 +538,16 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            id: id
-            mkstream: [MKSTREAM]
-            entries_read: [ENTRIESREAD entriesread]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$"; default "$".
+            mkstream: Sends MKSTREAM when True.
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
         try:
             argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
@@ -525,9 +573,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; created (0 or 1).
+
+        See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
+        redis.io.
         """
         try:
             return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
@@ -543,9 +597,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+
+        Returns:
+            An integer; pending entries the consumer had.
+
+        See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
+        redis.io.
         """
         try:
             return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
@@ -561,8 +621,13 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; destroyed (0 or 1).
+
+        See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
         try:
             return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
@@ -576,6 +641,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
         try:
             return await self._call(("XGROUP", "HELP"), WRITE)
@@ -598,10 +668,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            id: id
-            entries_read: [ENTRIESREAD entriesread]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$".
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
         try:
             argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
@@ -624,8 +699,13 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            A list of StreamConsumerInfo records.
+
+        See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
         try:
             return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
@@ -641,7 +721,12 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of StreamGroupInfo records.
+
+        See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
         try:
             return _C5(await self._call(("XINFO", "GROUPS", key), READ))
@@ -655,6 +740,11 @@ class StreamCommands(ClientBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
         try:
             return await self._call(("XINFO", "HELP"), WRITE)
@@ -700,9 +790,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            full: [FULL]
-            count: [COUNT count]
+            key: A key.
+            full: Sends FULL when True.
+            count: `[COUNT count]`: an integer. Needs full.
+
+        Returns:
+            With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            Otherwise: a StreamInfo.
+
+        See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
         try:
             if not full and count is not None:
@@ -727,7 +823,12 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
         try:
             return await self._call(("XLEN", key), READ)
@@ -793,13 +894,19 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            idle: [IDLE min-idle-time]
-            start: [start]
-            end: [end]
-            count: [count]
-            consumername: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            With start: a list of PendingEntry records.
+            Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
         try:
             if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
@@ -837,10 +944,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
-            count: [COUNT count]
+            key: A key.
+            start: A stream id ("1700000000000-0"); default "-".
+            end: A stream id ("1700000000000-0"); default "+".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
         try:
             argv: list[object] = ["XRANGE", key, start, end]
@@ -865,9 +977,14 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            A dict of stream name to its list of StreamEntry.
+
+        See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
         try:
             argv: list[object] = ["XREAD"]
@@ -908,12 +1025,18 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            groupname: group
-            consumername: consumer
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
-            noack: [NOACK]
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+            noack: Sends NOACK when True.
+
+        Returns:
+            A dict of stream name to its list of StreamEntry; an entry deleted while pending has
+            empty fields.
+
+        See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
         try:
             argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
@@ -950,10 +1073,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            end: end
-            start: start
-            count: [COUNT count]
+            key: A key.
+            end: A stream id ("1700000000000-0"); default "+".
+            start: A stream id ("1700000000000-0"); default "-".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
         try:
             argv: list[object] = ["XREVRANGE", key, end, start]
@@ -979,10 +1107,15 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            last_id: last-id
-            entriesadded: [ENTRIESADDED entries-added]
-            maxdeletedid: [MAXDELETEDID max-deleted-id]
+            key: A key.
+            last_id: A stream id ("1700000000000-0").
+            entriesadded: `[ENTRIESADDED entries-added]`: an integer.
+            maxdeletedid: `[MAXDELETEDID max-deleted-id]`: a stream id ("1700000000000-0").
+
+        Returns:
+            True (OK).
+
+        See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
         try:
             argv: list[object] = ["XSETID", key, last_id]
@@ -1017,15 +1150,21 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            strategy: <MAXLEN | MINID>
-            threshold: threshold
-            operator: [= | ~]
-            limit: [LIMIT count]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            key: A key.
+            strategy: `<MAXLEN | MINID>`: one of "MAXLEN", "MINID".
+            threshold: A value (str, bytes, int or float).
+            operator: `[= | ~]`: one of "=", "~".
+            limit: `[LIMIT count]`: an integer.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
             maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
             minid: trim entries with ids below this one (MINID) (redis-py form)
             approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
         try:
             strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
@@ -1066,13 +1205,18 @@ class StreamCommands(ClientBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            start: [start]
-            end: [end]
-            count: [count]
-            idle: [IDLE min-idle-time]
-            consumername: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            A list of PendingEntry records.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
         try:
             if start is None and (idle is not None or consumername is not None or end is not None or count is not None):

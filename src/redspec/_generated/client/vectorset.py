@@ -83,16 +83,22 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            reduce: [REDUCE reduce]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            cas: [CAS]
-            quantization: [NOQUANT | Q8 | BIN]
-            ef: [EF ef]
-            setattr: [SETATTR setattr]
-            m: [M m]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            reduce: `[REDUCE reduce]`: an integer.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of fp32, values.
+            cas: Sends CAS when True.
+            quantization: `[NOQUANT | Q8 | BIN]`: one of "NOQUANT", "Q8", "BIN".
+            ef: `[EF ef]`: an integer.
+            setattr: `[SETATTR setattr]`: a value (str, bytes, int or float).
+            m: `[M m]`: an integer.
+
+        Returns:
+            True or False; True when added, False when updated.
+
+        See [VADD](https://redis.io/docs/latest/commands/vadd/) on redis.io.
         """
         try:
             if values is not None:
@@ -131,7 +137,12 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; 0 for a missing key.
+
+        See [VCARD](https://redis.io/docs/latest/commands/vcard/) on redis.io.
         """
         try:
             return await self._call(("VCARD", key), READ)
@@ -147,7 +158,12 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error for a missing key.
+
+        See [VDIM](https://redis.io/docs/latest/commands/vdim/) on redis.io.
         """
         try:
             return await self._call(("VDIM", key), READ)
@@ -193,9 +209,16 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            raw: [RAW]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            raw: Sends RAW when True.
+
+        Returns:
+            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+                type, blob (bytes), L2 norm, q8 range); the range only for int8.
+            Otherwise: a list of floats, or None; None when the element or key is missing.
+
+        See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
         try:
             argv: list[object] = ["VEMB", key, element]
@@ -220,8 +243,13 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None; the JSON attributes; None when unset.
+
+        See [VGETATTR](https://redis.io/docs/latest/commands/vgetattr/) on redis.io.
         """
         try:
             return await self._call(("VGETATTR", key, element), READ)
@@ -237,7 +265,13 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of status strings to status strings or integers, or None; keys are status
+            strings; None for a missing key.
+
+        See [VINFO](https://redis.io/docs/latest/commands/vinfo/) on redis.io.
         """
         try:
             return _C3(await self._call(("VINFO", key), READ))
@@ -253,8 +287,13 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False; RESP3 boolean.
+
+        See [VISMEMBER](https://redis.io/docs/latest/commands/vismember/) on redis.io.
         """
         try:
             return to_bool(await self._call(("VISMEMBER", key, element), READ))
@@ -300,9 +339,16 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            withscores: [WITHSCORES]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of dicts, or None.
+            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
+                is missing.
+
+        See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
         try:
             argv: list[object] = ["VLINKS", key, element]
@@ -337,8 +383,14 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings.
+            Otherwise: a string, or None.
+
+        See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
         try:
             argv: list[object] = ["VRANDMEMBER", key]
@@ -357,8 +409,13 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VREM](https://redis.io/docs/latest/commands/vrem/) on redis.io.
         """
         try:
             return to_bool(await self._call(("VREM", key, element), WRITE))
@@ -374,9 +431,14 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            attributes: attributes
+            key: A key.
+            element: A value (str, bytes, int or float).
+            attributes: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VSETATTR](https://redis.io/docs/latest/commands/vsetattr/) on redis.io.
         """
         try:
             return to_bool(await self._call(("VSETATTR", key, element, attributes), WRITE))
@@ -678,19 +740,31 @@ class VectorsetCommands(ClientBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            ele: [ELE ele]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            withscores: [WITHSCORES]
-            withattribs: [WITHATTRIBS]
-            count: [COUNT count]
-            epsilon: [EPSILON epsilon]
-            ef: [EF ef]
-            filter: [FILTER filter]
-            filter_ef: [FILTER-EF filter-ef]
-            truth: [TRUTH]
-            nothread: [NOTHREAD]
+            key: A key.
+            ele: `[ELE ele]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of ele, fp32,
+                values.
+            withscores: Sends WITHSCORES when True.
+            withattribs: Sends WITHATTRIBS when True.
+            count: `[COUNT count]`: an integer.
+            epsilon: `[EPSILON epsilon]`: a number.
+            ef: `[EF ef]`: an integer.
+            filter: `[FILTER filter]`: a value (str, bytes, int or float).
+            filter_ef: `[FILTER-EF filter-ef]`: an integer.
+            truth: Sends TRUTH when True.
+            nothread: Sends NOTHREAD when True.
+
+        Returns:
+            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+                attributes)}; RESP2: flat member score attrs triples.
+            With withscores: a dict of strings to floats.
+            With withattribs: a dict of strings to strings (or None).
+            Otherwise: a list of strings.
+
+        See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """
         try:
             if values is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import BitfieldGet, BitfieldIncrby, BitfieldOverflow, BitfieldSet
@@ -36,10 +35,15 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            start: An integer.
+            end: An integer.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer.
+
+        See [BITCOUNT](https://redis.io/docs/latest/commands/bitcount/) on redis.io.
         """
         try:
             if start is None and (unit is not None or end is not None):
@@ -69,11 +73,17 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            operations: [GET encoding offset | SET encoding offset value | INCRBY encoding
+            key: A key.
+            operations: `[GET encoding offset | SET encoding offset value | INCRBY encoding
                 offset increment | OVERFLOW <WRAP | SAT | FAIL> [GET encoding offset | SET
                 encoding offset value | INCRBY encoding offset increment | OVERFLOW <WRAP | SAT
-                | FAIL> ...]]
+                | FAIL> ...]]`: a sequence of a BitfieldGet or a BitfieldSet or a BitfieldIncrby
+                or a BitfieldOverflow.
+
+        Returns:
+            A list of integers (or None); nil for an INCRBY refused by OVERFLOW FAIL.
+
+        See [BITFIELD](https://redis.io/docs/latest/commands/bitfield/) on redis.io.
         """
         try:
             operations = _e.seq(operations, "operations")
@@ -107,8 +117,14 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            get: [GET encoding offset [GET encoding offset ...]]
+            key: A key.
+            get: `[GET encoding offset [GET encoding offset ...]]`: a sequence of a tuple (a
+                value (str, bytes, int or float), an integer).
+
+        Returns:
+            A list of integers.
+
+        See [BITFIELD_RO](https://redis.io/docs/latest/commands/bitfield_ro/) on redis.io.
         """
         try:
             argv: list[object] = ["BITFIELD_RO", key]
@@ -148,13 +164,19 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: <AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>
-            destkey: destkey
-            keys: key [key ...]
+            operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
+                "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE".
+            destkey: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; length of the destination string.
+
+        See [BITOP](https://redis.io/docs/latest/commands/bitop/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("BITOP", "bitop", locals(), _exc)
@@ -176,11 +198,16 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            bit: bit
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            bit: An integer.
+            start: An integer.
+            end: An integer. Needs start.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer; -1 when not found.
+
+        See [BITPOS](https://redis.io/docs/latest/commands/bitpos/) on redis.io.
         """
         try:
             if end is None and unit is not None:
@@ -207,8 +234,13 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
+            key: A key.
+            offset: An integer.
+
+        Returns:
+            An integer; the bit value, 0 or 1.
+
+        See [GETBIT](https://redis.io/docs/latest/commands/getbit/) on redis.io.
         """
         try:
             return self._call(("GETBIT", key, offset), READ, None)
@@ -224,9 +256,14 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: An integer.
+
+        Returns:
+            An integer; the previous bit value, 0 or 1.
+
+        See [SETBIT](https://redis.io/docs/latest/commands/setbit/) on redis.io.
         """
         try:
             return self._call(("SETBIT", key, offset, value), WRITE, None)

@@ -38,7 +38,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTS](https://redis.io/docs/latest/commands/cluster-addslots/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
@@ -55,7 +60,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-addslotsrange/) on
+        redis.io.
         """
         try:
             argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
@@ -72,6 +84,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "BUMPED <epoch>" or "STILL <epoch>".
+
+        See [CLUSTER BUMPEPOCH](https://redis.io/docs/latest/commands/cluster-bumpepoch/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
@@ -87,7 +105,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNT-FAILURE-REPORTS](https://redis.io/docs/latest/commands/cluster-count-failure-reports/)
+        on redis.io.
         """
         try:
             return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
@@ -103,7 +128,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
+            slot: An integer.
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNTKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-countkeysinslot/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
@@ -119,7 +151,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTS](https://redis.io/docs/latest/commands/cluster-delslots/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
@@ -136,7 +173,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-delslotsrange/) on
+        redis.io.
         """
         try:
             argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
@@ -159,7 +203,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            options: [FORCE | TAKEOVER]
+            options: `[FORCE | TAKEOVER]`: one of "FORCE", "TAKEOVER".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FAILOVER](https://redis.io/docs/latest/commands/cluster-failover/) on redis.io.
         """
         try:
             argv: list[object] = ["CLUSTER", "FAILOVER"]
@@ -176,6 +225,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FLUSHSLOTS](https://redis.io/docs/latest/commands/cluster-flushslots/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
@@ -191,7 +246,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FORGET](https://redis.io/docs/latest/commands/cluster-forget/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
@@ -207,8 +267,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            count: count
+            slot: An integer.
+            count: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER GETKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-getkeysinslot/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
@@ -222,6 +288,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CLUSTER HELP](https://redis.io/docs/latest/commands/cluster-help/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "HELP"), WRITE, None)
@@ -235,6 +306,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER INFO](https://redis.io/docs/latest/commands/cluster-info/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "INFO"), WRITE, None)
@@ -250,7 +326,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER KEYSLOT](https://redis.io/docs/latest/commands/cluster-keyslot/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
@@ -264,6 +345,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Cluster nodes
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; direction, node, events: bulk; create-time, send-buffer-*: int.
+
+        See [CLUSTER LINKS](https://redis.io/docs/latest/commands/cluster-links/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
@@ -284,9 +370,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            ip: ip
-            port: port
-            cluster_bus_port: [cluster-bus-port]
+            ip: A value (str, bytes, int or float).
+            port: An integer.
+            cluster_bus_port: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER MEET](https://redis.io/docs/latest/commands/cluster-meet/) on redis.io.
         """
         try:
             argv: list[object] = ["CLUSTER", "MEET", ip, port]
@@ -303,6 +394,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYID](https://redis.io/docs/latest/commands/cluster-myid/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "MYID"), WRITE, None)
@@ -316,6 +412,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 7.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYSHARDID](https://redis.io/docs/latest/commands/cluster-myshardid/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
@@ -329,6 +431,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Cluster nodes
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER NODES](https://redis.io/docs/latest/commands/cluster-nodes/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "NODES"), WRITE, None)
@@ -344,7 +451,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings; CLUSTER NODES lines.
+
+        See [CLUSTER REPLICAS](https://redis.io/docs/latest/commands/cluster-replicas/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
@@ -360,7 +472,13 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER REPLICATE](https://redis.io/docs/latest/commands/cluster-replicate/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
@@ -377,7 +495,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            reset_type: [HARD | SOFT]
+            reset_type: `[HARD | SOFT]`: one of "HARD", "SOFT".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER RESET](https://redis.io/docs/latest/commands/cluster-reset/) on redis.io.
         """
         try:
             argv: list[object] = ["CLUSTER", "RESET"]
@@ -394,6 +517,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SAVECONFIG](https://redis.io/docs/latest/commands/cluster-saveconfig/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
@@ -409,7 +538,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            config_epoch: config-epoch
+            config_epoch: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER
+        SET-CONFIG-EPOCH](https://redis.io/docs/latest/commands/cluster-set-config-epoch/) on
+        redis.io.
         """
         try:
             return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
@@ -478,12 +614,20 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            importing: [IMPORTING importing]
-            migrating: [MIGRATING migrating]
-            node: [NODE node]
-            stable: [STABLE]
-            timeout: [TIMEOUT timeout] (Valkey only)
+            slot: An integer.
+            importing: `[IMPORTING importing]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            migrating: `[MIGRATING migrating]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            node: `[NODE node]`: a value (str, bytes, int or float). Exactly one of importing,
+                migrating, node, stable.
+            stable: Sends STABLE when True. Exactly one of importing, migrating, node, stable.
+            timeout: `[TIMEOUT timeout]`: an integer. (Valkey only.)
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SETSLOT](https://redis.io/docs/latest/commands/cluster-setslot/) on redis.io.
         """
         try:
             if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
@@ -510,6 +654,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of cluster nodes
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; nodes: {id, port, ip, endpoint, role, health, ...}.
+
+        See [CLUSTER SHARDS](https://redis.io/docs/latest/commands/cluster-shards/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
@@ -527,7 +676,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 5.0.0; use CLUSTER REPLICAS.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER SLAVES](https://redis.io/docs/latest/commands/cluster-slaves/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
@@ -569,10 +723,18 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            slotsrange: [SLOTSRANGE start-slot end-slot]
-            orderby: [ORDERBY metric [LIMIT limit] [ASC | DESC]]
-            limit: [LIMIT limit]
-            order: [ASC | DESC]
+            slotsrange: `[SLOTSRANGE start-slot end-slot]`: (start-slot, end-slot): a tuple (an
+                integer, an integer). Exactly one of slotsrange, orderby.
+            orderby: `[ORDERBY metric [LIMIT limit] [ASC | DESC]]`: a value (str, bytes, int or
+                float). Exactly one of slotsrange, orderby.
+            limit: `[LIMIT limit]`: an integer. Needs orderby.
+            order: `[ASC | DESC]`: one of "ASC", "DESC". Needs orderby.
+
+        Returns:
+            A list of tuples; (slot, {key-count: n, ...}).
+
+        See [CLUSTER SLOT-STATS](https://redis.io/docs/latest/commands/cluster-slot-stats/) on
+        redis.io.
         """
         try:
             if orderby is None and (limit is not None or order is not None):
@@ -603,6 +765,12 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         Since: 3.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
         Deprecated since 7.0.0; use CLUSTER SHARDS.
+
+        Returns:
+            A list of tuples; (start, end, primary, *replicas); a node: (endpoint, port, id,
+            {hostname: ...}).
+
+        See [CLUSTER SLOTS](https://redis.io/docs/latest/commands/cluster-slots/) on redis.io.
         """
         try:
             return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)

@@ -30,7 +30,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            capabilities: capability [capability ...]
+            capabilities: `capability [capability ...]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT CAPA](https://valkey.io/commands/client-capa/) on valkey.io.
         """
         try:
             return self._call(("CLIENT", "CAPA", *capabilities), WRITE, to_ok)
@@ -44,6 +49,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.6.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string, or None.
+
+        See [CLIENT GETNAME](https://redis.io/docs/latest/commands/client-getname/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "GETNAME"), WRITE, None)
@@ -57,6 +67,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer; -1 tracking off, 0 not redirecting, else a client id.
+
+        See [CLIENT GETREDIR](https://redis.io/docs/latest/commands/client-getredir/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "GETREDIR"), WRITE, None)
@@ -70,6 +85,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CLIENT HELP](https://redis.io/docs/latest/commands/client-help/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "HELP"), WRITE, None)
@@ -83,6 +103,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [CLIENT ID](https://redis.io/docs/latest/commands/client-id/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "ID"), WRITE, None)
@@ -98,7 +123,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT IMPORT-SOURCE](https://valkey.io/commands/client-import-source/) on valkey.io.
         """
         try:
             return self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE, to_ok)
@@ -112,6 +142,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLIENT INFO](https://redis.io/docs/latest/commands/client-info/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "INFO"), WRITE, None)
@@ -137,13 +172,20 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            id: [ID client-id]
-            type: [TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>]
-            user: [USER username]
-            addr: [ADDR addr]
-            laddr: [LADDR laddr]
-            skipme: [SKIPME <YES | NO>]
-            maxage: [MAXAGE maxage] (only Redis 8.2.3, Valkey 8.1.8)
+            id: `[ID client-id]`: an integer.
+            type: `[TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>]`: one of
+                "NORMAL", "MASTER", "PRIMARY", "SLAVE", "REPLICA", "PUBSUB".
+            user: `[USER username]`: a value (str, bytes, int or float).
+            addr: `[ADDR addr]`: a value (str, bytes, int or float).
+            laddr: `[LADDR laddr]`: a value (str, bytes, int or float).
+            skipme: `[SKIPME <YES | NO>]`: one of "YES", "NO".
+            maxage: `[MAXAGE maxage]`: an integer. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            An integer; clients killed (the legacy ip:port form, which answers OK, is not
+            generated).
+
+        See [CLIENT KILL](https://redis.io/docs/latest/commands/client-kill/) on redis.io.
         """
         try:
             if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
@@ -186,13 +228,19 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            type: [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]
-            ids: [ID client-id [client-id ...]]
-            user: [USER username] (Valkey only)
-            addr: [ADDR addr] (Valkey only)
-            laddr: [LADDR laddr] (Valkey only)
-            skipme: [SKIPME <YES | NO>] (Valkey only)
-            maxage: [MAXAGE maxage] (Valkey only)
+            type: `[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]`: one of "NORMAL", "MASTER",
+                "REPLICA", "PUBSUB".
+            ids: `[ID client-id [client-id ...]]`: a sequence of integers.
+            user: `[USER username]`: a value (str, bytes, int or float). (Valkey only.)
+            addr: `[ADDR addr]`: a value (str, bytes, int or float). (Valkey only.)
+            laddr: `[LADDR laddr]`: a value (str, bytes, int or float). (Valkey only.)
+            skipme: `[SKIPME <YES | NO>]`: one of "YES", "NO". (Valkey only.)
+            maxage: `[MAXAGE maxage]`: an integer. (Valkey only.)
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLIENT LIST](https://redis.io/docs/latest/commands/client-list/) on redis.io.
         """
         try:
             argv: list[object] = ["CLIENT", "LIST"]
@@ -224,7 +272,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT NO-EVICT](https://redis.io/docs/latest/commands/client-no-evict/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "NO-EVICT", enabled), WRITE, to_ok)
@@ -240,7 +293,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT NO-TOUCH](https://redis.io/docs/latest/commands/client-no-touch/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "NO-TOUCH", enabled), WRITE, to_ok)
@@ -261,8 +319,13 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            mode: [WRITE | ALL]
+            timeout: Milliseconds (an int or a timedelta).
+            mode: `[WRITE | ALL]`: one of "WRITE", "ALL".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT PAUSE](https://redis.io/docs/latest/commands/client-pause/) on redis.io.
         """
         try:
             argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
@@ -290,8 +353,15 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            lib_name: [LIB-NAME libname]
-            lib_ver: [LIB-VER libver]
+            lib_name: `[LIB-NAME libname]`: a value (str, bytes, int or float). Exactly one of
+                lib_name, lib_ver.
+            lib_ver: `[LIB-VER libver]`: a value (str, bytes, int or float). Exactly one of
+                lib_name, lib_ver.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT SETINFO](https://redis.io/docs/latest/commands/client-setinfo/) on redis.io.
         """
         try:
             if (lib_name is not None) + (lib_ver is not None) != 1:
@@ -314,7 +384,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            connection_name: connection-name
+            connection_name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLIENT SETNAME](https://redis.io/docs/latest/commands/client-setname/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "SETNAME", connection_name), WRITE, to_ok)
@@ -328,6 +403,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with flags, redirect, prefixes.
+
+        See [CLIENT TRACKINGINFO](https://redis.io/docs/latest/commands/client-trackinginfo/) on
+        redis.io.
         """
         try:
             return self._call(("CLIENT", "TRACKINGINFO"), WRITE, _C1)
@@ -348,8 +429,13 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            client_id: client-id
-            unblock_type: [TIMEOUT | ERROR]
+            client_id: An integer.
+            unblock_type: `[TIMEOUT | ERROR]`: one of "TIMEOUT", "ERROR".
+
+        Returns:
+            True or False; whether the client was blocked and got unblocked.
+
+        See [CLIENT UNBLOCK](https://redis.io/docs/latest/commands/client-unblock/) on redis.io.
         """
         try:
             argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
@@ -366,6 +452,11 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) Where N is the number of paused clients
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT UNPAUSE](https://redis.io/docs/latest/commands/client-unpause/) on redis.io.
         """
         try:
             return self._call(("CLIENT", "UNPAUSE"), WRITE, to_ok)
@@ -381,7 +472,12 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            message: message
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            A string.
+
+        See [ECHO](https://redis.io/docs/latest/commands/echo/) on redis.io.
         """
         try:
             return self._call(("ECHO", message), WRITE, None)
@@ -397,7 +493,13 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            message: [message]
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            With message: a string; the message echoed.
+            Otherwise: a status string; PONG.
+
+        See [PING](https://redis.io/docs/latest/commands/ping/) on redis.io.
         """
         try:
             argv: list[object] = ["PING"]

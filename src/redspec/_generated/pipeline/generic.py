@@ -41,10 +41,15 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            db: [DB destination-db]
-            replace: [REPLACE]
+            source: A key.
+            destination: A key.
+            db: `[DB destination-db]`: an integer.
+            replace: Sends REPLACE when True.
+
+        Returns:
+            True or False.
+
+        See [COPY](https://redis.io/docs/latest/commands/copy/) on redis.io.
         """
         try:
             argv: list[object] = ["COPY", source, destination]
@@ -72,11 +77,16 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [DEL](https://redis.io/docs/latest/commands/del/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("DEL", *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("DEL", "delete", locals(), _exc)
@@ -92,7 +102,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            Bytes, or None; the serialized value (bytes, even on Redis[str]); None when the key
+            is missing.
+
+        See [DUMP](https://redis.io/docs/latest/commands/dump/) on redis.io.
         """
         try:
             return self._call(("DUMP", key), READ, _C1)
@@ -112,11 +128,16 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; a count: keys may repeat.
+
+        See [EXISTS](https://redis.io/docs/latest/commands/exists/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("EXISTS", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("EXISTS", "exists", locals(), _exc)
@@ -140,13 +161,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            seconds: seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False; False when the key is missing or the condition refused it.
+
+        See [EXPIRE](https://redis.io/docs/latest/commands/expire/) on redis.io.
         """
         try:
             condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
@@ -176,13 +202,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [EXPIREAT](https://redis.io/docs/latest/commands/expireat/) on redis.io.
         """
         try:
             condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
@@ -202,7 +233,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [EXPIRETIME](https://redis.io/docs/latest/commands/expiretime/) on redis.io.
         """
         try:
             return self._call(("EXPIRETIME", key), READ, None)
@@ -210,7 +246,7 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("EXPIRETIME", "expiretime", locals(), _exc)
             raise
 
-    def keys(self, pattern: PatternT) -> Pending[list[AnyStr]]:
+    def keys(self, pattern: PatternT = "*") -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
 
         Complexity: O(N) with N being the number of keys in the database, under the assumption that
@@ -219,7 +255,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: pattern
+            pattern: A glob-style pattern; default "*".
+
+        Returns:
+            A list of strings.
+
+        See [KEYS](https://redis.io/docs/latest/commands/keys/) on redis.io.
         """
         try:
             return self._call(("KEYS", pattern), READ, None)
@@ -250,16 +291,23 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: host
-            port: port
-            key: key
-            destination_db: destination-db
-            timeout: timeout
-            copy: [COPY]
-            replace: [REPLACE]
-            auth: [AUTH auth]
-            auth2: [AUTH2 username password]
-            keys: [KEYS keys [keys ...]]
+            host: A value (str, bytes, int or float).
+            port: An integer.
+            key: A key or one of "".
+            destination_db: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+            copy: Sends COPY when True.
+            replace: Sends REPLACE when True.
+            auth: `[AUTH auth]`: a value (str, bytes, int or float). At most one of auth, auth2.
+            auth2: `[AUTH2 username password]`: (username, password): a tuple (a value (str,
+                bytes, int or float), a value (str, bytes, int or float)). At most one of auth,
+                auth2.
+            keys: `[KEYS keys [keys ...]]`: a sequence of keys.
+
+        Returns:
+            A status string; OK, or NOKEY when no key was found.
+
+        See [MIGRATE](https://redis.io/docs/latest/commands/migrate/) on redis.io.
         """
         try:
             if (auth is not None) + (auth2 is not None) > 1:
@@ -289,8 +337,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            db: db
+            key: A key.
+            db: An integer.
+
+        Returns:
+            True or False.
+
+        See [MOVE](https://redis.io/docs/latest/commands/move/) on redis.io.
         """
         try:
             return self._call(("MOVE", key, db), WRITE, to_bool)
@@ -306,7 +359,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None; None when the key is missing.
+
+        See [OBJECT ENCODING](https://redis.io/docs/latest/commands/object-encoding/) on redis.io.
         """
         try:
             return self._call(("OBJECT", "ENCODING", key), READ, None)
@@ -322,7 +380,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error unless an LFU maxmemory-policy is set.
+
+        See [OBJECT FREQ](https://redis.io/docs/latest/commands/object-freq/) on redis.io.
         """
         try:
             return self._call(("OBJECT", "FREQ", key), READ, None)
@@ -336,6 +399,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [OBJECT HELP](https://redis.io/docs/latest/commands/object-help/) on redis.io.
         """
         try:
             return self._call(("OBJECT", "HELP"), WRITE, None)
@@ -351,7 +419,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT IDLETIME](https://redis.io/docs/latest/commands/object-idletime/) on redis.io.
         """
         try:
             return self._call(("OBJECT", "IDLETIME", key), READ, None)
@@ -367,7 +440,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT REFCOUNT](https://redis.io/docs/latest/commands/object-refcount/) on redis.io.
         """
         try:
             return self._call(("OBJECT", "REFCOUNT", key), READ, None)
@@ -383,7 +461,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            True or False.
+
+        See [PERSIST](https://redis.io/docs/latest/commands/persist/) on redis.io.
         """
         try:
             return self._call(("PERSIST", key), WRITE, to_bool)
@@ -409,13 +492,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIRE](https://redis.io/docs/latest/commands/pexpire/) on redis.io.
         """
         try:
             condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
@@ -445,13 +533,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
             nx: condition="NX": only when the key has no expiry (redis-py form)
             xx: condition="XX": only when the key has an expiry (redis-py form)
             gt: condition="GT": only when the new expiry is later (redis-py form)
             lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIREAT](https://redis.io/docs/latest/commands/pexpireat/) on redis.io.
         """
         try:
             condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
@@ -471,7 +564,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PEXPIRETIME](https://redis.io/docs/latest/commands/pexpiretime/) on redis.io.
         """
         try:
             return self._call(("PEXPIRETIME", key), READ, None)
@@ -487,7 +585,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PTTL](https://redis.io/docs/latest/commands/pttl/) on redis.io.
         """
         try:
             return self._call(("PTTL", key), READ, None)
@@ -501,6 +604,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string, or None; None when the database is empty.
+
+        See [RANDOMKEY](https://redis.io/docs/latest/commands/randomkey/) on redis.io.
         """
         try:
             return self._call(("RANDOMKEY",), READ, None)
@@ -516,8 +624,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True (OK).
+
+        See [RENAME](https://redis.io/docs/latest/commands/rename/) on redis.io.
         """
         try:
             return self._call(("RENAME", key, newkey), WRITE, to_ok)
@@ -533,8 +646,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True or False.
+
+        See [RENAMENX](https://redis.io/docs/latest/commands/renamenx/) on redis.io.
         """
         try:
             return self._call(("RENAMENX", key, newkey), WRITE, to_bool)
@@ -564,13 +682,18 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: Milliseconds (an int or a timedelta) or a datetime.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE](https://redis.io/docs/latest/commands/restore/) on redis.io.
         """
         try:
             if isinstance(ttl, datetime):
@@ -607,11 +730,17 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            type: [TYPE type]
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            type: `[TYPE type]`: a value (str, bytes, int or float).
             _type: type= (redis-py form)
+
+        Returns:
+            A tuple (integer, list of strings); the cursor is a bulk string on the wire: int, to
+            pass back.
+
+        See [SCAN](https://redis.io/docs/latest/commands/scan/) on redis.io.
         """
         try:
             if _type is not None:
@@ -683,13 +812,19 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
-            store: [STORE destination]
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
+            store: `[STORE destination]`: a key.
+
+        Returns:
+            With store: an integer.
+            Otherwise: a list of strings (or None); GET of a missing key gives None.
+
+        See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
         try:
             argv: list[object] = ["SORT", key]
@@ -728,12 +863,17 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
+
+        Returns:
+            A list of strings (or None).
+
+        See [SORT_RO](https://redis.io/docs/latest/commands/sort_ro/) on redis.io.
         """
         try:
             argv: list[object] = ["SORT_RO", key]
@@ -765,11 +905,16 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [TOUCH](https://redis.io/docs/latest/commands/touch/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("TOUCH", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("TOUCH", "touch", locals(), _exc)
@@ -783,7 +928,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [TTL](https://redis.io/docs/latest/commands/ttl/) on redis.io.
         """
         try:
             return self._call(("TTL", key), READ, None)
@@ -799,7 +949,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A status string.
+
+        See [TYPE](https://redis.io/docs/latest/commands/type/) on redis.io.
         """
         try:
             return self._call(("TYPE", key), READ, None)
@@ -821,11 +976,16 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [UNLINK](https://redis.io/docs/latest/commands/unlink/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("UNLINK", *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("UNLINK", "unlink", locals(), _exc)
@@ -840,8 +1000,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            numreplicas: numreplicas
-            timeout: timeout
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            An integer.
+
+        See [WAIT](https://redis.io/docs/latest/commands/wait/) on redis.io.
         """
         try:
             argv = ("WAIT", numreplicas, _e.millis(timeout))
@@ -859,9 +1024,14 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            numlocal: numlocal
-            numreplicas: numreplicas
-            timeout: timeout
+            numlocal: An integer.
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            A tuple (integer, integer); (local fsyncs, replica fsyncs).
+
+        See [WAITAOF](https://redis.io/docs/latest/commands/waitaof/) on redis.io.
         """
         try:
             argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))

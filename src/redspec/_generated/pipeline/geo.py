@@ -47,12 +47,19 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            values: longitude latitude member [longitude latitude member ...]
-            condition: [NX | XX]
-            ch: [CH]
+            key: A key.
+            values: `longitude latitude member [longitude latitude member ...]`: a sequence of a
+                tuple (a number, a number, a value (str, bytes, int or float)) or a sequence of
+                values.
+            condition: `[NX | XX]`: one of "NX", "XX".
+            ch: Sends CH when True.
             nx: condition="NX": only add new members (redis-py form)
             xx: condition="XX": only update existing members (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOADD](https://redis.io/docs/latest/commands/geoadd/) on redis.io.
         """
         try:
             condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
@@ -84,10 +91,15 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member1: member1
-            member2: member2
-            unit: [M | KM | FT | MI]
+            key: A key.
+            member1: A value (str, bytes, int or float).
+            member2: A value (str, bytes, int or float).
+            unit: `[M | KM | FT | MI]`: one of "M", "KM", "FT", "MI".
+
+        Returns:
+            A float, or None.
+
+        See [GEODIST](https://redis.io/docs/latest/commands/geodist/) on redis.io.
         """
         try:
             argv: list[object] = ["GEODIST", key, member1, member2]
@@ -106,8 +118,13 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [GEOHASH](https://redis.io/docs/latest/commands/geohash/) on redis.io.
         """
         try:
             return self._call(("GEOHASH", key, *members), READ, None)
@@ -123,8 +140,13 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of tuples (or None).
+
+        See [GEOPOS](https://redis.io/docs/latest/commands/geopos/) on redis.io.
         """
         try:
             return self._call(("GEOPOS", key, *members), READ, _C1)
@@ -287,19 +309,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            With withcoord, withdist or withhash: a list of GeoMatch records.
+            With store or storedist: an integer.
+            Otherwise: a list of strings.
+
+        See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
         try:
             if count is None and any:
@@ -476,18 +505,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            With withcoord, withdist or withhash: a list of GeoMatch records.
+            With store or storedist: an integer.
+            Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
+        redis.io.
         """
         try:
             if count is None and any:
@@ -616,16 +653,23 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            With withcoord, withdist or withhash: a list of GeoMatch records.
+            Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
+        redis.io.
         """
         try:
             if count is None and any:
@@ -754,17 +798,23 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            With withcoord, withdist or withhash: a list of GeoMatch records.
+            Otherwise: a list of strings.
+
+        See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
         try:
             if count is None and any:
@@ -1239,17 +1289,21 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
+            key: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
             member: frommember=: search around this member (redis-py form)
             longitude: with latitude, fromlonlat=: search around this point (redis-py form)
             latitude: with longitude, fromlonlat= (redis-py form)
@@ -1258,6 +1312,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             height: with width, bybox= (redis-py form)
             unit: the unit of radius/width/height (redis-py form)
             sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            With withcoord, withdist or withhash: a list of GeoMatch records.
+            Otherwise: a list of strings.
+
+        See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
         try:
             frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
@@ -1404,16 +1464,20 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            source: source
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            storedist: [STOREDIST]
+            destination: A key.
+            source: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            storedist: Sends STOREDIST when True.
             member: frommember=: search around this member (redis-py form)
             longitude: with latitude, fromlonlat=: search around this point (redis-py form)
             latitude: with longitude, fromlonlat= (redis-py form)
@@ -1422,6 +1486,11 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             height: with width, bybox= (redis-py form)
             unit: the unit of radius/width/height (redis-py form)
             sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOSEARCHSTORE](https://redis.io/docs/latest/commands/geosearchstore/) on redis.io.
         """
         try:
             frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -40,8 +41,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [HDEL](https://redis.io/docs/latest/commands/hdel/) on redis.io.
         """
         try:
             return self._call(("HDEL", key, *fields), WRITE, None)
@@ -57,8 +63,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HEXISTS](https://redis.io/docs/latest/commands/hexists/) on redis.io.
         """
         try:
             return self._call(("HEXISTS", key, field), READ, to_bool)
@@ -80,10 +91,15 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            seconds: seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
         try:
             argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
@@ -110,10 +126,15 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
         try:
             argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
@@ -134,8 +155,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; unix seconds; -1 no expiry, -2 no field.
+
+        See [HEXPIRETIME](https://redis.io/docs/latest/commands/hexpiretime/) on redis.io.
         """
         try:
             return self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
@@ -151,8 +177,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [HGET](https://redis.io/docs/latest/commands/hget/) on redis.io.
         """
         try:
             return self._call(("HGET", key, field), READ, None)
@@ -168,7 +199,12 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [HGETALL](https://redis.io/docs/latest/commands/hgetall/) on redis.io.
         """
         try:
             return self._call(("HGETALL", key), READ, _C1)
@@ -184,8 +220,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETDEL](https://redis.io/docs/latest/commands/hgetdel/) on redis.io.
         """
         try:
             return self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE, None)
@@ -211,13 +252,22 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETEX](https://redis.io/docs/latest/commands/hgetex/) on redis.io.
         """
         try:
             if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
@@ -249,9 +299,14 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [HINCRBY](https://redis.io/docs/latest/commands/hincrby/) on redis.io.
         """
         try:
             return self._call(("HINCRBY", key, field, increment), WRITE, None)
@@ -268,9 +323,14 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [HINCRBYFLOAT](https://redis.io/docs/latest/commands/hincrbyfloat/) on redis.io.
         """
         try:
             return self._call(("HINCRBYFLOAT", key, field, increment), WRITE, to_float)
@@ -286,7 +346,12 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HKEYS](https://redis.io/docs/latest/commands/hkeys/) on redis.io.
         """
         try:
             return self._call(("HKEYS", key), READ, None)
@@ -302,7 +367,12 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [HLEN](https://redis.io/docs/latest/commands/hlen/) on redis.io.
         """
         try:
             return self._call(("HLEN", key), READ, None)
@@ -310,7 +380,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("HLEN", "hlen", locals(), _exc)
             raise
 
-    def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
+    @overload
+    def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]: ...
+    @overload
+    def hmget(self, key: KeyT, fields: Sequence[ValueT], /) -> Pending[list[AnyStr | None]]: ...
+    def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the values of all fields in a hash.
 
         Complexity: O(N) where N is the number of fields being requested.
@@ -318,10 +392,17 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HMGET](https://redis.io/docs/latest/commands/hmget/) on redis.io.
         """
         try:
+            if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+                fields = tuple(fields[0])
             return self._call(("HMGET", key, *fields), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("HMGET", "hmget", locals(), _exc)
@@ -337,8 +418,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
-            key: key
-            mapping: field value [field value ...]
+            key: A key.
+            mapping: `field value [field value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [HMSET](https://redis.io/docs/latest/commands/hmset/) on redis.io.
         """
         try:
             return self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE, to_ok)
@@ -354,8 +440,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; -2 no field, -1 no expiry, 1 removed.
+
+        See [HPERSIST](https://redis.io/docs/latest/commands/hpersist/) on redis.io.
         """
         try:
             return self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE, None)
@@ -377,10 +468,15 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
         try:
             argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
@@ -407,10 +503,15 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
         try:
             argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
@@ -431,8 +532,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRETIME](https://redis.io/docs/latest/commands/hpexpiretime/) on redis.io.
         """
         try:
             return self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
@@ -448,8 +554,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPTTL](https://redis.io/docs/latest/commands/hpttl/) on redis.io.
         """
         try:
             return self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ, None)
@@ -511,9 +622,17 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withvalues: [WITHVALUES]
+            key: A key.
+            count: An integer.
+            withvalues: Sends WITHVALUES when True. Needs count.
+
+        Returns:
+            With withvalues: a list of (string, string) pairs; a negative count may repeat
+                fields.
+            With count: a list of strings.
+            Otherwise: a string, or None.
+
+        See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
         try:
             if count is None and withvalues:
@@ -576,11 +695,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            With novalues: a tuple (integer, list of strings).
+            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
+                flat array on the wire.
+
+        See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
         try:
             argv: list[object] = ["HSCAN", key, cursor]
@@ -612,11 +738,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
             field: with value: set this one field (redis-py form)
             value: the value of field (redis-py form)
-            mapping: field value [field value ...]
+            mapping: `field value [field value ...]`: a mapping of values to values.
             items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
+
+        Returns:
+            An integer; number of fields added.
+
+        See [HSET](https://redis.io/docs/latest/commands/hset/) on redis.io.
         """
         try:
             mapping = _c.field_values("HSET", mapping, field, value, items)
@@ -647,14 +778,23 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            condition: [FNX | FXX]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            condition: `[FNX | FXX]`: one of "FNX", "FXX".
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            True or False; True when all fields were set.
+
+        See [HSETEX](https://redis.io/docs/latest/commands/hsetex/) on redis.io.
         """
         try:
             if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
@@ -687,9 +827,14 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            value: value
+            key: A key.
+            field: A value (str, bytes, int or float).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HSETNX](https://redis.io/docs/latest/commands/hsetnx/) on redis.io.
         """
         try:
             return self._call(("HSETNX", key, field, value), WRITE, to_bool)
@@ -705,8 +850,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [HSTRLEN](https://redis.io/docs/latest/commands/hstrlen/) on redis.io.
         """
         try:
             return self._call(("HSTRLEN", key, field), READ, None)
@@ -722,8 +872,13 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HTTL](https://redis.io/docs/latest/commands/httl/) on redis.io.
         """
         try:
             return self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ, None)
@@ -739,7 +894,12 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HVALS](https://redis.io/docs/latest/commands/hvals/) on redis.io.
         """
         try:
             return self._call(("HVALS", key), READ, None)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
@@ -28,8 +27,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: [element [element ...]]
+            key: A key.
+            elements: `[element [element ...]]`: one or more values.
+
+        Returns:
+            True or False; True when a register changed.
+
+        See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
         try:
             return self._call(("PFADD", key, *elements), WRITE, to_bool)
@@ -51,11 +55,16 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("PFCOUNT", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
@@ -69,8 +78,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            subcommand: subcommand
-            key: key
+            subcommand: A value (str, bytes, int or float).
+            key: A key.
+
+        Returns:
+            Any RESP value; varies by subcommand: list<int>, status, int, bulk.
+
+        See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
         try:
             return self._call(("PFDEBUG", subcommand, key), WRITE, None)
@@ -90,12 +104,18 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destkey: destkey
-            sourcekeys: [sourcekey [sourcekey ...]]
+            destkey: A key.
+            sourcekeys: `[sourcekey [sourcekey ...]]`: one or more keys, or one list or tuple of
+                them.
+
+        Returns:
+            True (OK).
+
+        See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
         try:
-            if len(sourcekeys) == 1 and not isinstance(sourcekeys[0], (str, bytes)):
-                sourcekeys = tuple(_c.key_list(sourcekeys[0], "sourcekeys"))
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
             return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
@@ -107,6 +127,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
         Complexity: N/A
         Since: 2.8.9
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
         try:
             return self._call(("PFSELFTEST",), WRITE, to_ok)

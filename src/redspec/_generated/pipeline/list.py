@@ -43,11 +43,16 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            timeout: A number.
+
+        Returns:
+            A string, or None; None on timeout.
+
+        See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
         try:
             argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
@@ -73,10 +78,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
+            timeout: A number.
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of strings), or None; (key, elements); None on timeout.
+
+        See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -103,8 +113,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string), or None; (key, element); None on timeout.
+
+        See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -127,8 +142,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string), or None.
+
+        See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -149,9 +169,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            timeout: A number.
+
+        Returns:
+            A string, or None.
+
+        See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
         try:
             argv = ("BRPOPLPUSH", source, destination, timeout)
@@ -169,8 +194,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
+            key: A key.
+            index: An integer.
+
+        Returns:
+            A string, or None.
+
+        See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
         try:
             return self._call(("LINDEX", key, index), READ, None)
@@ -194,10 +224,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            where: <BEFORE | AFTER>
-            pivot: pivot
-            element: element
+            key: A key.
+            where: `<BEFORE | AFTER>`: one of "BEFORE", "AFTER".
+            pivot: A value (str, bytes, int or float).
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length; -1 pivot not found, 0 no key.
+
+        See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
         try:
             return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
@@ -213,7 +248,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
         try:
             return self._call(("LLEN", key), READ, None)
@@ -225,8 +265,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         self,
         source: KeyT,
         destination: KeyT,
-        wherefrom: Literal["LEFT", "RIGHT"],
-        whereto: Literal["LEFT", "RIGHT"],
+        wherefrom: Literal["LEFT", "RIGHT"] = "LEFT",
+        whereto: Literal["LEFT", "RIGHT"] = "RIGHT",
     ) -> Pending[AnyStr | None]:
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
@@ -236,10 +276,15 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "LEFT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "RIGHT".
+
+        Returns:
+            A string, or None.
+
+        See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
         try:
             return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
@@ -263,9 +308,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of strings), or None.
+
+        See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -294,8 +344,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings, or None; None when the key does not exist.
+            Otherwise: a string, or None.
+
+        See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
         try:
             argv: list[object] = ["LPOP", key]
@@ -354,11 +410,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            element: element
-            rank: [RANK rank]
-            count: [COUNT num-matches]
-            maxlen: [MAXLEN len]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            rank: `[RANK rank]`: an integer.
+            count: `[COUNT num-matches]`: an integer.
+            maxlen: `[MAXLEN len]`: an integer.
+
+        Returns:
+            With count: a list of integers.
+            Otherwise: an integer, or None.
+
+        See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
         try:
             argv: list[object] = ["LPOS", key, element]
@@ -382,8 +444,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
         try:
             return self._call(("LPUSH", key, *elements), WRITE, None)
@@ -400,8 +467,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
         try:
             return self._call(("LPUSHX", key, *elements), WRITE, None)
@@ -419,9 +491,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
         try:
             return self._call(("LRANGE", key, start, stop), READ, None)
@@ -438,9 +515,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: count
-            element: element
+            key: A key.
+            count: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
         try:
             return self._call(("LREM", key, count, element), WRITE, None)
@@ -457,9 +539,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
-            element: element
+            key: A key.
+            index: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
         try:
             return self._call(("LSET", key, index, element), WRITE, to_ok)
@@ -475,9 +562,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            True (OK).
+
+        See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
         try:
             return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
@@ -500,8 +592,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings, or None.
+            Otherwise: a string, or None.
+
+        See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
         try:
             argv: list[object] = ["RPOP", key]
@@ -523,8 +621,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
+            source: A key.
+            destination: A key.
+
+        Returns:
+            A string, or None.
+
+        See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
         try:
             return self._call(("RPOPLPUSH", source, destination), WRITE, None)
@@ -541,8 +644,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
         try:
             return self._call(("RPUSH", key, *elements), WRITE, None)
@@ -559,8 +667,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
         try:
             return self._call(("RPUSHX", key, *elements), WRITE, None)

@@ -29,8 +29,13 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channel: channel
-            message: message
+            channel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; receivers.
+
+        See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
         try:
             return self._call(("PUBLISH", channel, message), WRITE, None)
@@ -47,7 +52,12 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
         try:
             argv: list[object] = ["PUBSUB", "CHANNELS"]
@@ -64,6 +74,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
         try:
             return self._call(("PUBSUB", "HELP"), WRITE, None)
@@ -77,6 +92,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
         try:
             return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
@@ -92,7 +112,12 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channels: [channel [channel ...]]
+            channels: `[channel [channel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
         try:
             return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
@@ -109,7 +134,13 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
+        redis.io.
         """
         try:
             argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
@@ -129,7 +160,13 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannels: [shardchannel [shardchannel ...]]
+            shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
+        redis.io.
         """
         try:
             return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
@@ -145,8 +182,13 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannel: shardchannel
-            message: message
+            shardchannel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
         try:
             return self._call(("SPUBLISH", shardchannel, message), WRITE, None)

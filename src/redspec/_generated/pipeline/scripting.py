@@ -47,9 +47,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            script: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVAL](https://redis.io/docs/latest/commands/eval/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -72,9 +77,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1: sha1
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            sha1: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVALSHA](https://redis.io/docs/latest/commands/evalsha/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -97,9 +107,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1: sha1
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            sha1: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVALSHA_RO](https://redis.io/docs/latest/commands/evalsha_ro/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -122,9 +137,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            script: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVAL_RO](https://redis.io/docs/latest/commands/eval_ro/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -147,9 +167,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function: function
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            function: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [FCALL](https://redis.io/docs/latest/commands/fcall/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -172,9 +197,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function: function
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            function: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [FCALL_RO](https://redis.io/docs/latest/commands/fcall_ro/) on redis.io.
         """
         try:
             args = _e.seq(args, "args")
@@ -192,7 +222,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            library_name: library-name
+            library_name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION DELETE](https://redis.io/docs/latest/commands/function-delete/) on redis.io.
         """
         try:
             return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
@@ -206,6 +241,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the number of functions
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            Bytes; the serialized libraries (bytes, even on Redis[str]).
+
+        See [FUNCTION DUMP](https://redis.io/docs/latest/commands/function-dump/) on redis.io.
         """
         try:
             return self._call(("FUNCTION", "DUMP"), WRITE, _C1)
@@ -225,7 +265,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION FLUSH](https://redis.io/docs/latest/commands/function-flush/) on redis.io.
         """
         try:
             argv: list[object] = ["FUNCTION", "FLUSH"]
@@ -242,6 +287,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [FUNCTION HELP](https://redis.io/docs/latest/commands/function-help/) on redis.io.
         """
         try:
             return self._call(("FUNCTION", "HELP"), WRITE, None)
@@ -255,6 +305,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK); NOTBUSY error when nothing runs.
+
+        See [FUNCTION KILL](https://redis.io/docs/latest/commands/function-kill/) on redis.io.
         """
         try:
             return self._call(("FUNCTION", "KILL"), WRITE, to_ok)
@@ -275,8 +330,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            libraryname: [LIBRARYNAME library-name-pattern]
-            withcode: [WITHCODE]
+            libraryname: `[LIBRARYNAME library-name-pattern]`: a value (str, bytes, int or
+                float).
+            withcode: Sends WITHCODE when True.
+
+        Returns:
+            A list of dicts.
+
+        See [FUNCTION LIST](https://redis.io/docs/latest/commands/function-list/) on redis.io.
         """
         try:
             argv: list[object] = ["FUNCTION", "LIST"]
@@ -297,8 +358,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function_code: function-code
-            replace: [REPLACE]
+            function_code: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+
+        Returns:
+            A string; the library name.
+
+        See [FUNCTION LOAD](https://redis.io/docs/latest/commands/function-load/) on redis.io.
         """
         try:
             argv: list[object] = ["FUNCTION", "LOAD"]
@@ -323,8 +389,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            serialized_value: serialized-value
-            policy: [FLUSH | APPEND | REPLACE]
+            serialized_value: A value (str, bytes, int or float).
+            policy: `[FLUSH | APPEND | REPLACE]`: one of "FLUSH", "APPEND", "REPLACE".
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION RESTORE](https://redis.io/docs/latest/commands/function-restore/) on redis.io.
         """
         try:
             argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
@@ -341,6 +412,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 7.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with running_script, engines.
+
+        See [FUNCTION STATS](https://redis.io/docs/latest/commands/function-stats/) on redis.io.
         """
         try:
             return self._call(("FUNCTION", "STATS"), WRITE, _C3)
@@ -356,7 +432,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mode: <YES | SYNC | NO>
+            mode: `<YES | SYNC | NO>`: one of "YES", "SYNC", "NO".
+
+        Returns:
+            True (OK).
+
+        See [SCRIPT DEBUG](https://redis.io/docs/latest/commands/script-debug/) on redis.io.
         """
         try:
             return self._call(("SCRIPT", "DEBUG", mode), WRITE, to_ok)
@@ -373,7 +454,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1s: sha1 [sha1 ...]
+            sha1s: `sha1 [sha1 ...]`: one or more values.
+
+        Returns:
+            A list of bools.
+
+        See [SCRIPT EXISTS](https://redis.io/docs/latest/commands/script-exists/) on redis.io.
         """
         try:
             return self._call(("SCRIPT", "EXISTS", *sha1s), WRITE, _C4)
@@ -389,7 +475,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+
+        Returns:
+            True (OK).
+
+        See [SCRIPT FLUSH](https://redis.io/docs/latest/commands/script-flush/) on redis.io.
         """
         try:
             argv: list[object] = ["SCRIPT", "FLUSH"]
@@ -406,6 +497,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SCRIPT HELP](https://redis.io/docs/latest/commands/script-help/) on redis.io.
         """
         try:
             return self._call(("SCRIPT", "HELP"), WRITE, None)
@@ -419,6 +515,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK); NOTBUSY error when nothing runs.
+
+        See [SCRIPT KILL](https://redis.io/docs/latest/commands/script-kill/) on redis.io.
         """
         try:
             return self._call(("SCRIPT", "KILL"), WRITE, to_ok)
@@ -434,7 +535,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
+            script: A value (str, bytes, int or float).
+
+        Returns:
+            A string; the SHA1 digest.
+
+        See [SCRIPT LOAD](https://redis.io/docs/latest/commands/script-load/) on redis.io.
         """
         try:
             return self._call(("SCRIPT", "LOAD", script), WRITE, None)
@@ -450,7 +556,12 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            sha1: sha1
+            sha1: A value (str, bytes, int or float).
+
+        Returns:
+            A string; Valkey only: the script body.
+
+        See [SCRIPT SHOW](https://valkey.io/commands/script-show/) on valkey.io.
         """
         try:
             return self._call(("SCRIPT", "SHOW", sha1), WRITE, None)

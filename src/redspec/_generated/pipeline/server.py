@@ -58,7 +58,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            category: [category]
+            category: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
         try:
             argv: list[object] = ["ACL", "CAT"]
@@ -77,7 +82,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            usernames: username [username ...]
+            usernames: `username [username ...]`: one or more values.
+
+        Returns:
+            An integer; users deleted.
+
+        See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
         try:
             return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
@@ -93,9 +103,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            command: command
-            args: [arg [arg ...]]
+            username: A value (str, bytes, int or float).
+            command: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            A status string or a string; +OK when permitted, else a bulk string with the reason.
+
+        See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
         try:
             return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
@@ -111,7 +126,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            bits: [bits]
+            bits: An integer.
+
+        Returns:
+            A string.
+
+        See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
         try:
             argv: list[object] = ["ACL", "GENPASS"]
@@ -131,7 +151,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
+            username: A value (str, bytes, int or float).
+
+        Returns:
+            A dict with flags, passwords, commands, keys, channels, selectors, or None.
+
+        See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
         try:
             return self._call(("ACL", "GETUSER", username), WRITE, _C1)
@@ -145,6 +170,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
         try:
             return self._call(("ACL", "HELP"), WRITE, None)
@@ -158,6 +188,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
         try:
             return self._call(("ACL", "LIST"), WRITE, None)
@@ -171,6 +206,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
         try:
             return self._call(("ACL", "LOAD"), WRITE, to_ok)
@@ -202,8 +242,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
-            reset: [RESET]
+            count: An integer. At most one of count, reset.
+            reset: Sends RESET when True. At most one of count, reset.
+
+        Returns:
+            With reset: True (OK).
+            Otherwise: a list of dicts.
+
+        See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
         try:
             if (count is not None) + (not not reset) > 1:
@@ -224,6 +270,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
         try:
             return self._call(("ACL", "SAVE"), WRITE, to_ok)
@@ -239,8 +290,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            rules: [rule [rule ...]]
+            username: A value (str, bytes, int or float).
+            rules: `[rule [rule ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
         try:
             return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
@@ -254,6 +310,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N). Where N is the number of configured users.
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
         try:
             return self._call(("ACL", "USERS"), WRITE, None)
@@ -267,6 +328,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
         try:
             return self._call(("ACL", "WHOAMI"), WRITE, None)
@@ -280,6 +346,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "Background append only file rewriting started/scheduled".
+
+        See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
         try:
             return self._call(("BGREWRITEAOF",), WRITE, None)
@@ -295,7 +366,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: [SCHEDULE | CANCEL]
+            operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
+
+        Returns:
+            A status string; "Background saving started", "... scheduled", "... cancelled"
+            (Valkey CANCEL).
+
+        See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
         try:
             argv: list[object] = ["BGSAVE"]
@@ -314,6 +391,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of Redis commands
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
+
+        See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
         try:
             return self._call(("COMMAND",), WRITE, _C3)
@@ -327,6 +409,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
         try:
             return self._call(("COMMAND", "COUNT"), WRITE, None)
@@ -345,7 +432,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to Doc dicts; command name -> its doc map.
+
+        See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
         try:
             return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
@@ -361,8 +453,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
         try:
             return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
@@ -382,8 +479,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of tuples.
+
+        See [COMMAND
+        GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
+        redis.io.
         """
         try:
             return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
@@ -397,6 +501,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
         try:
             return self._call(("COMMAND", "HELP"), WRITE, None)
@@ -415,7 +524,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A list of CommandInfo dicts (or None); None for an unknown name.
+
+        See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
         try:
             return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
@@ -437,9 +551,17 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            module: [MODULE module-name]
-            aclcat: [ACLCAT category]
-            pattern: [PATTERN pattern]
+            module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            aclcat: `[ACLCAT category]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            pattern: `[PATTERN pattern]`: a glob-style pattern. At most one of module, aclcat,
+                pattern.
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
         try:
             if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
@@ -468,8 +590,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            count: count
-            type: <slow | large-request | large-reply>
+            count: An integer.
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            A list of tuples; id, unix time, duration us or size, argv, client addr, client
+            name.
+
+        See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
         try:
             return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
@@ -483,6 +612,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 8.1.0
         Available on: Valkey only.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
         try:
             return self._call(("COMMANDLOG", "HELP"), WRITE, None)
@@ -498,7 +632,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            An integer.
+
+        See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
         try:
             return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
@@ -517,7 +657,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            True (OK).
+
+        See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
         try:
             return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
@@ -533,7 +679,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            parameters: parameter [parameter ...]
+            parameters: `parameter [parameter ...]`: one or more values.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
         try:
             return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
@@ -547,6 +698,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
         try:
             return self._call(("CONFIG", "HELP"), WRITE, None)
@@ -560,6 +716,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
         try:
             return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
@@ -573,6 +734,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
         """
         try:
             return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
@@ -596,7 +762,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Args:
             name: with value: set this one parameter (redis-py form)
             value: the value of name (redis-py form)
-            mapping: parameter value [parameter value ...]
+            mapping: `parameter value [parameter value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
         try:
             mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
@@ -613,6 +784,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
         try:
             return self._call(("DBSIZE",), READ, None)
@@ -629,8 +805,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            subcommand: subcommand
-            arguments: [argument [argument ...]]
+            subcommand: A value (str, bytes, int or float).
+            arguments: `[argument [argument ...]]`: one or more values.
+
+        Returns:
+            Any RESP value; depends on the subcommand.
+
+        See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
         try:
             return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
@@ -653,10 +834,16 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            to: [TO host port [FORCE]]
-            force: [FORCE]
-            abort: [ABORT]
-            timeout: [TIMEOUT milliseconds]
+            to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
+                float), an integer).
+            force: Sends FORCE when True. Needs to.
+            abort: Sends ABORT when True.
+            timeout: `[TIMEOUT milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            True (OK).
+
+        See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
         """
         try:
             if to is None and force:
@@ -688,8 +875,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
         """
         try:
             flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
@@ -714,8 +906,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
             asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
         try:
             flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
@@ -735,7 +932,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sections: [section [section ...]]
+            sections: `[section [section ...]]`: one or more values.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
         try:
             return self._call(("INFO", *sections), WRITE, None)
@@ -749,6 +951,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
         try:
             return self._call(("LASTSAVE",), WRITE, None)
@@ -762,6 +969,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "DOCTOR"), WRITE, None)
@@ -777,7 +989,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A string.
+
+        See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "GRAPH", event), WRITE, None)
@@ -791,6 +1008,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "HELP"), WRITE, None)
@@ -809,7 +1031,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            commands: [command [command ...]]
+            commands: `[command [command ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to dicts; command -> its calls and {bucket us: count}.
+
+        See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
+        redis.io.
         """
         try:
             return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
@@ -825,7 +1053,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A list of tuples; (unix time, latency ms).
+
+        See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
@@ -839,6 +1072,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.13
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of tuples; (event, unix time, latest ms, max ms).
+
+        See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "LATEST"), WRITE, _C10)
@@ -854,7 +1092,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            events: [event [event ...]]
+            events: `[event [event ...]]`: one or more values.
+
+        Returns:
+            An integer; events reset.
+
+        See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
         try:
             return self._call(("LATENCY", "RESET", *events), WRITE, None)
@@ -869,7 +1112,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            version: [VERSION version]
+            version: `[VERSION version]`: an integer.
+
+        Returns:
+            A string.
+
+        See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
         try:
             argv: list[object] = ["LOLWUT"]
@@ -886,6 +1134,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
         try:
             return self._call(("MEMORY", "DOCTOR"), WRITE, None)
@@ -899,6 +1152,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
         try:
             return self._call(("MEMORY", "HELP"), WRITE, None)
@@ -912,6 +1170,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
+        redis.io.
         """
         try:
             return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
@@ -925,6 +1189,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: Depends on how much memory is allocated, could be slow
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
         try:
             return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
@@ -938,6 +1207,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
+
+        See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
         try:
             return self._call(("MEMORY", "STATS"), WRITE, _C11)
@@ -953,8 +1227,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            samples: [SAMPLES count]
+            key: A key.
+            samples: `[SAMPLES count]`: an integer.
+
+        Returns:
+            An integer, or None; None for a missing key.
+
+        See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
         try:
             argv: list[object] = ["MEMORY", "USAGE", key]
@@ -971,6 +1250,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
         try:
             return self._call(("MODULE", "HELP"), WRITE, None)
@@ -984,6 +1268,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the number of loaded modules.
         Since: 4.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; name, path: bulk; ver: int; args: list.
+
+        See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
         try:
             return self._call(("MODULE", "LIST"), WRITE, _C12)
@@ -999,8 +1288,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            args: [arg [arg ...]]
+            path: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
         try:
             return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
@@ -1022,9 +1316,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            config: [CONFIG name value [CONFIG name value ...]]
-            args: [ARGS args [args ...]]
+            path: A value (str, bytes, int or float).
+            config: `[CONFIG name value [CONFIG name value ...]]`: a mapping of values to
+                values.
+            args: `[ARGS args [args ...]]`: a sequence of values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
         try:
             argv: list[object] = ["MODULE", "LOADEX", path]
@@ -1047,7 +1347,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            name: name
+            name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
         try:
             return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
@@ -1085,9 +1390,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; "OK", or "OK Already connected to specified master".
+
+        See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
         try:
             if host is None and port is not None:
@@ -1128,13 +1438,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: An integer.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
         try:
             argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
@@ -1157,6 +1472,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.8.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
+            port, state, offset] | [sentinel, [names]].
+
+        See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
         try:
             return self._call(("ROLE",), WRITE, None)
@@ -1170,6 +1491,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the total number of keys in all databases
         Since: 1.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
         try:
             return self._call(("SAVE",), WRITE, to_ok)
@@ -1193,10 +1519,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            save_selector: [NOSAVE | SAVE]
-            now: [NOW]
-            force: [FORCE]
-            abort: [ABORT]
+            save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
+            now: Sends NOW when True.
+            force: Sends FORCE when True.
+            abort: Sends ABORT when True.
+
+        Returns:
+            True (OK); only SHUTDOWN ABORT replies; otherwise the server exits.
+
+        See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
         try:
             argv: list[object] = ["SHUTDOWN"]
@@ -1245,9 +1576,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; as REPLICAOF.
+
+        See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
         try:
             if host is None and port is not None:
@@ -1277,7 +1613,12 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
+            count: An integer.
+
+        Returns:
+            A list of tuples; id, unix time, duration us, argv, client addr, client name.
+
+        See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
         try:
             argv: list[object] = ["SLOWLOG", "GET"]
@@ -1294,6 +1635,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 6.2.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
         try:
             return self._call(("SLOWLOG", "HELP"), WRITE, None)
@@ -1307,6 +1653,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
         try:
             return self._call(("SLOWLOG", "LEN"), WRITE, None)
@@ -1320,6 +1671,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(N) where N is the number of entries in the slowlog
         Since: 2.2.12
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
         try:
             return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
@@ -1336,8 +1692,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            index1: index1
-            index2: index2
+            index1: An integer.
+            index2: An integer.
+
+        Returns:
+            True (OK).
+
+        See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
         try:
             return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
@@ -1351,6 +1712,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 2.6.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A tuple (string, string); (unix seconds, microseconds) as decimal strings.
+
+        See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
         try:
             return self._call(("TIME",), WRITE, _C13)

@@ -51,10 +51,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            keys: key [key ...]
-            where: <MIN | MAX>
-            count: [COUNT count]
+            timeout: A number.
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<MIN | MAX>`: one of "MIN", "MAX".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of (string, float) pairs), or None; (key, [(member, score),
+            ...]); None on timeout.
+
+        See [BZMPOP](https://redis.io/docs/latest/commands/bzmpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -81,8 +87,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string, float), or None; (key, member, score); None on timeout.
+
+        See [BZPOPMAX](https://redis.io/docs/latest/commands/bzpopmax/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -106,8 +117,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string, float), or None; (key, member, score); None on timeout.
+
+        See [BZPOPMIN](https://redis.io/docs/latest/commands/bzpopmin/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -185,16 +201,22 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            mapping: score member [score member ...]
-            condition: [NX | XX]
-            comparison: [GT | LT]
-            ch: [CH]
-            incr: [INCR]
+            key: A key.
+            mapping: `score member [score member ...]`: a mapping of values to numbers.
+            condition: `[NX | XX]`: one of "NX", "XX".
+            comparison: `[GT | LT]`: one of "GT", "LT".
+            ch: Sends CH when True.
+            incr: Sends INCR when True.
             nx: condition="NX": only add new members (redis-py form)
             xx: condition="XX": only update existing members (redis-py form)
             gt: comparison="GT": only raise scores (redis-py form)
             lt: comparison="LT": only lower scores (redis-py form)
+
+        Returns:
+            With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
+            Otherwise: an integer; elements added (changed, with CH).
+
+        See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
         try:
             condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
@@ -223,7 +245,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [ZCARD](https://redis.io/docs/latest/commands/zcard/) on redis.io.
         """
         try:
             return self._call(("ZCARD", key), READ, None)
@@ -239,9 +266,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+
+        Returns:
+            An integer.
+
+        See [ZCOUNT](https://redis.io/docs/latest/commands/zcount/) on redis.io.
         """
         try:
             return self._call(("ZCOUNT", key, min, max), READ, None)
@@ -296,12 +328,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            withscores: [WITHSCORES]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZDIFF", len(keys)]
             argv.extend(keys)
             if withscores:
@@ -324,12 +362,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [ZDIFFSTORE](https://redis.io/docs/latest/commands/zdiffstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
         except _e.MISUSE as _exc:
             _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
@@ -343,9 +386,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
-            member: member
+            key: A key.
+            increment: A number.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            A float.
+
+        See [ZINCRBY](https://redis.io/docs/latest/commands/zincrby/) on redis.io.
         """
         try:
             return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
@@ -423,14 +471,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
-            withscores: [WITHSCORES]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZINTER", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -458,12 +512,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
+
+        Returns:
+            An integer.
+
+        See [ZINTERCARD](https://redis.io/docs/latest/commands/zintercard/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZINTERCARD", len(keys)]
             argv.extend(keys)
             if limit is not None:
@@ -507,14 +566,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+
+        Returns:
+            An integer.
+
+        See [ZINTERSTORE](https://redis.io/docs/latest/commands/zinterstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -535,9 +599,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [ZLEXCOUNT](https://redis.io/docs/latest/commands/zlexcount/) on redis.io.
         """
         try:
             return self._call(("ZLEXCOUNT", key, min, max), READ, None)
@@ -561,9 +630,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            where: <MIN | MAX>
-            count: [COUNT count]
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<MIN | MAX>`: one of "MIN", "MAX".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of (string, float) pairs), or None; None when every key is
+            empty.
+
+        See [ZMPOP](https://redis.io/docs/latest/commands/zmpop/) on redis.io.
         """
         try:
             keys = _c.key_list(keys, "keys")
@@ -577,7 +652,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             _e.misuse("ZMPOP", "zmpop", locals(), _exc)
             raise
 
-    def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]:
+    @overload
+    def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]: ...
+    @overload
+    def zmscore(self, key: KeyT, members: Sequence[ValueT], /) -> Pending[list[float | None]]: ...
+    def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the score of one or more members in a sorted set.
 
         Complexity: O(N) where N is the number of members being requested.
@@ -585,10 +664,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of floats (or None); None for a missing member.
+
+        See [ZMSCORE](https://redis.io/docs/latest/commands/zmscore/) on redis.io.
         """
         try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
             return self._call(("ZMSCORE", key, *members), READ, _C4)
         except _e.MISUSE as _exc:
             _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
@@ -604,8 +690,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            A list of (string, float) pairs; flat [member, score] without COUNT on RESP3: still
+            pairs.
+
+        See [ZPOPMAX](https://redis.io/docs/latest/commands/zpopmax/) on redis.io.
         """
         try:
             argv: list[object] = ["ZPOPMAX", key]
@@ -626,8 +718,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            A list of (string, float) pairs.
+
+        See [ZPOPMIN](https://redis.io/docs/latest/commands/zpopmin/) on redis.io.
         """
         try:
             argv: list[object] = ["ZPOPMIN", key]
@@ -692,9 +789,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withscores: [WITHSCORES]
+            key: A key.
+            count: An integer.
+            withscores: Sends WITHSCORES when True. Needs count.
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            With count: a list of strings.
+            Otherwise: a string, or None; None when the key is missing.
+
+        See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
         try:
             if count is None and withscores:
@@ -784,18 +888,24 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
-            sortby: [BYSCORE | BYLEX]
-            rev: [REV]
-            limit: [LIMIT offset count]
-            withscores: [WITHSCORES]
+            key: A key.
+            start: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            stop: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            sortby: `[BYSCORE | BYLEX]`: one of "BYSCORE", "BYLEX".
+            rev: Sends REV when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            withscores: Sends WITHSCORES when True.
             desc: rev=True (redis-py form)
             byscore: sortby="BYSCORE" (redis-py form)
             bylex: sortby="BYLEX" (redis-py form)
             offset: with num, limit=(offset, num) (redis-py form)
             num: with offset, limit=(offset, num) (redis-py form)
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
         try:
             sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
@@ -832,10 +942,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
 
         Args:
-            key: key
-            min: min
-            max: max
-            limit: [LIMIT offset count]
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            A list of strings.
+
+        See [ZRANGEBYLEX](https://redis.io/docs/latest/commands/zrangebylex/) on redis.io.
         """
         try:
             argv: list[object] = ["ZRANGEBYLEX", key, min, max]
@@ -896,11 +1011,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
 
         Args:
-            key: key
-            min: min
-            max: max
-            withscores: [WITHSCORES]
-            limit: [LIMIT offset count]
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            withscores: Sends WITHSCORES when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
         try:
             argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
@@ -932,13 +1053,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            dst: dst
-            src: src
-            min: min
-            max: max
-            sortby: [BYSCORE | BYLEX]
-            rev: [REV]
-            limit: [LIMIT offset count]
+            dst: A key.
+            src: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            sortby: `[BYSCORE | BYLEX]`: one of "BYSCORE", "BYLEX".
+            rev: Sends REV when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            An integer.
+
+        See [ZRANGESTORE](https://redis.io/docs/latest/commands/zrangestore/) on redis.io.
         """
         try:
             argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
@@ -985,9 +1111,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
-            withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            member: A value (str, bytes, int or float).
+            withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            With withscore: a tuple (integer, float), or None.
+            Otherwise: an integer, or None; None when the member or key is missing.
+
+        See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
         try:
             argv: list[object] = ["ZRANK", key, member]
@@ -1008,8 +1140,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [ZREM](https://redis.io/docs/latest/commands/zrem/) on redis.io.
         """
         try:
             return self._call(("ZREM", key, *members), WRITE, None)
@@ -1027,9 +1164,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYLEX](https://redis.io/docs/latest/commands/zremrangebylex/) on redis.io.
         """
         try:
             return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
@@ -1047,9 +1189,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYRANK](https://redis.io/docs/latest/commands/zremrangebyrank/) on redis.io.
         """
         try:
             return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
@@ -1067,9 +1214,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYSCORE](https://redis.io/docs/latest/commands/zremrangebyscore/) on redis.io.
         """
         try:
             return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
@@ -1122,10 +1274,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use ZRANGE with the REV argument.
 
         Args:
-            key: key
-            start: start
-            stop: stop
-            withscores: [WITHSCORES]
+            key: A key.
+            start: An integer.
+            stop: An integer.
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
         try:
             argv: list[object] = ["ZREVRANGE", key, start, stop]
@@ -1155,10 +1313,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
 
         Args:
-            key: key
-            max: max
-            min: min
-            limit: [LIMIT offset count]
+            key: A key.
+            max: A value (str, bytes, int or float).
+            min: A value (str, bytes, int or float).
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            A list of strings.
+
+        See [ZREVRANGEBYLEX](https://redis.io/docs/latest/commands/zrevrangebylex/) on redis.io.
         """
         try:
             argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
@@ -1219,11 +1382,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
 
         Args:
-            key: key
-            max: max
-            min: min
-            withscores: [WITHSCORES]
-            limit: [LIMIT offset count]
+            key: A key.
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            withscores: Sends WITHSCORES when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
         try:
             argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
@@ -1268,9 +1437,15 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
-            withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            member: A value (str, bytes, int or float).
+            withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            With withscore: a tuple (integer, float), or None.
+            Otherwise: an integer, or None.
+
+        See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
         try:
             argv: list[object] = ["ZREVRANK", key, member]
@@ -1329,11 +1504,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            noscores: [NOSCORES] (Valkey only)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            noscores: Sends NOSCORES when True. (Valkey only.)
+
+        Returns:
+            With noscores: a tuple (integer, list of strings); Valkey only.
+            Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
+                string; scores are strings even on RESP3.
+
+        See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
         """
         try:
             argv: list[object] = ["ZSCAN", key, cursor]
@@ -1356,8 +1538,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            A float, or None.
+
+        See [ZSCORE](https://redis.io/docs/latest/commands/zscore/) on redis.io.
         """
         try:
             return self._call(("ZSCORE", key, member), READ, to_float)
@@ -1434,14 +1621,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
-            withscores: [WITHSCORES]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of (string, float) pairs.
+            Otherwise: a list of strings.
+
+        See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZUNION", len(keys)]
             argv.extend(keys)
             if weights is not None:
@@ -1489,14 +1682,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+
+        Returns:
+            An integer.
+
+        See [ZUNIONSTORE](https://redis.io/docs/latest/commands/zunionstore/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
             argv.extend(keys)
             if weights is not None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _compat as _c
@@ -66,9 +67,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            ids: id [id ...]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
         try:
             return self._call(("XACK", key, groupname, *ids), WRITE, None)
@@ -90,10 +96,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            groupname: group
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 acked+deleted, 2 acked, still
+                referenced.
+
+        See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
         try:
             argv: list[object] = ["XACKDEL", key, groupname]
@@ -173,16 +185,23 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            id: id
-            nomkstream: [NOMKSTREAM]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
-            trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            id: A stream id ("1700000000000-0") or one of "*"; default "*".
+            nomkstream: Sends NOMKSTREAM when True.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            trim: `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`: a StreamTrim.
             maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
             minid: trim entries with ids below this one (MINID) (redis-py form)
             approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
             limit: with approximate trimming: LIMIT (redis-py form)
+
+        Returns:
+            With nomkstream: a string, or None; None on a missing key.
+            Otherwise: a string; the new id.
+
+        See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
         try:
             trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
@@ -260,13 +279,20 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
-            min_idle_time: min-idle-time
-            start: start
-            count: [COUNT count]
-            justid: [JUSTID]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            start: A stream id ("1700000000000-0"); default "0-0".
+            count: `[COUNT count]`: an integer.
+            justid: Sends JUSTID when True.
+
+        Returns:
+            With justid: a tuple (string, list of strings, list of strings).
+            Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+                strings); (next cursor, claimed entries, ids deleted meanwhile).
+
+        See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
         try:
             argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
@@ -397,21 +423,28 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
-            min_idle_time: min-idle-time
-            ids: id [id ...]
-            idle: [IDLE ms]
-            time: [TIME unix-time-milliseconds]
-            retrycount: [RETRYCOUNT count]
-            force: [FORCE]
-            justid: [JUSTID]
-            lastid: [LASTID lastid]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            ids: `id [id ...]`: one or more stream ids, or one list or tuple of them.
+            idle: `[IDLE ms]`: milliseconds (an int or a timedelta).
+            time: `[TIME unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime).
+            retrycount: `[RETRYCOUNT count]`: an integer.
+            force: Sends FORCE when True.
+            justid: Sends JUSTID when True.
+            lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
+
+        Returns:
+            With justid: a list of strings.
+            Otherwise: a list of StreamEntry (id, fields) tuples.
+
+        See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
         try:
-            if len(ids) == 1 and not isinstance(ids[0], (str, bytes)):
-                ids = tuple(_c.key_list(ids[0], "ids"))
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
             argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
             argv.extend(ids)
             if idle is not None:
@@ -440,8 +473,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ids: id [id ...]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
         try:
             return self._call(("XDEL", key, *ids), WRITE, None)
@@ -463,9 +501,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 deleted, 2 not deleted (referenced).
+
+        See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
         try:
             argv: list[object] = ["XDELEX", key]
@@ -494,11 +537,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            id: id
-            mkstream: [MKSTREAM]
-            entries_read: [ENTRIESREAD entriesread]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$"; default "$".
+            mkstream: Sends MKSTREAM when True.
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
         try:
             argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
@@ -524,9 +572,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; created (0 or 1).
+
+        See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
+        redis.io.
         """
         try:
             return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
@@ -547,9 +601,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            consumername: consumer
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+
+        Returns:
+            An integer; pending entries the consumer had.
+
+        See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
+        redis.io.
         """
         try:
             return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
@@ -565,8 +625,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; destroyed (0 or 1).
+
+        See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
         try:
             return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
@@ -580,6 +645,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
         try:
             return self._call(("XGROUP", "HELP"), WRITE, None)
@@ -602,10 +672,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            id: id
-            entries_read: [ENTRIESREAD entriesread]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$".
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
         try:
             argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
@@ -628,8 +703,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            A list of StreamConsumerInfo records.
+
+        See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
         try:
             return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
@@ -645,7 +725,12 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of StreamGroupInfo records.
+
+        See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
         try:
             return self._call(("XINFO", "GROUPS", key), READ, _C5)
@@ -659,6 +744,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Complexity: O(1)
         Since: 5.0.0
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
         try:
             return self._call(("XINFO", "HELP"), WRITE, None)
@@ -704,9 +794,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            full: [FULL]
-            count: [COUNT count]
+            key: A key.
+            full: Sends FULL when True.
+            count: `[COUNT count]`: an integer. Needs full.
+
+        Returns:
+            With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            Otherwise: a StreamInfo.
+
+        See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
         try:
             if not full and count is not None:
@@ -729,7 +825,12 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
         try:
             return self._call(("XLEN", key), READ, None)
@@ -795,13 +896,19 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            idle: [IDLE min-idle-time]
-            start: [start]
-            end: [end]
-            count: [count]
-            consumername: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            With start: a list of PendingEntry records.
+            Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
         try:
             if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
@@ -837,10 +944,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
-            count: [COUNT count]
+            key: A key.
+            start: A stream id ("1700000000000-0"); default "-".
+            end: A stream id ("1700000000000-0"); default "+".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
         try:
             argv: list[object] = ["XRANGE", key, start, end]
@@ -865,9 +977,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            A dict of stream name to its list of StreamEntry.
+
+        See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
         try:
             argv: list[object] = ["XREAD"]
@@ -904,12 +1021,18 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            groupname: group
-            consumername: consumer
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
-            noack: [NOACK]
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+            noack: Sends NOACK when True.
+
+        Returns:
+            A dict of stream name to its list of StreamEntry; an entry deleted while pending has
+            empty fields.
+
+        See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
         try:
             argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
@@ -942,10 +1065,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            end: end
-            start: start
-            count: [COUNT count]
+            key: A key.
+            end: A stream id ("1700000000000-0"); default "+".
+            start: A stream id ("1700000000000-0"); default "-".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
         try:
             argv: list[object] = ["XREVRANGE", key, end, start]
@@ -971,10 +1099,15 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            last_id: last-id
-            entriesadded: [ENTRIESADDED entries-added]
-            maxdeletedid: [MAXDELETEDID max-deleted-id]
+            key: A key.
+            last_id: A stream id ("1700000000000-0").
+            entriesadded: `[ENTRIESADDED entries-added]`: an integer.
+            maxdeletedid: `[MAXDELETEDID max-deleted-id]`: a stream id ("1700000000000-0").
+
+        Returns:
+            True (OK).
+
+        See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
         try:
             argv: list[object] = ["XSETID", key, last_id]
@@ -1009,15 +1142,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            strategy: <MAXLEN | MINID>
-            threshold: threshold
-            operator: [= | ~]
-            limit: [LIMIT count]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            key: A key.
+            strategy: `<MAXLEN | MINID>`: one of "MAXLEN", "MINID".
+            threshold: A value (str, bytes, int or float).
+            operator: `[= | ~]`: one of "=", "~".
+            limit: `[LIMIT count]`: an integer.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
             maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
             minid: trim entries with ids below this one (MINID) (redis-py form)
             approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
         try:
             strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
@@ -1058,13 +1197,18 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            groupname: group
-            start: [start]
-            end: [end]
-            count: [count]
-            idle: [IDLE min-idle-time]
-            consumername: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            A list of PendingEntry records.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
         try:
             if start is None and (idle is not None or consumername is not None or end is not None or count is not None):

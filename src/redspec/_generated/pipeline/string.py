@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,7 +13,6 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
-from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, record_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -37,8 +37,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
         try:
             return self._call(("APPEND", key, value), WRITE, None)
@@ -55,7 +60,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
         try:
             return self._call(("DECR", key), WRITE, None)
@@ -72,8 +82,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            decrement: decrement
+            key: A key.
+            decrement: An integer.
+
+        Returns:
+            An integer.
+
+        See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
         try:
             return self._call(("DECRBY", key, decrement), WRITE, None)
@@ -89,7 +104,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
         try:
             return self._call(("GET", key), READ, None)
@@ -105,7 +125,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
         try:
             return self._call(("GETDEL", key), WRITE, None)
@@ -130,12 +155,21 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A string, or None.
+
+        See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
         try:
             if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
@@ -166,9 +200,14 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string; "" for a missing key, never nil.
+
+        See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
         try:
             return self._call(("GETRANGE", key, start, end), READ, None)
@@ -186,8 +225,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 6.2.0; use SET with the GET argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
         try:
             return self._call(("GETSET", key, value), WRITE, None)
@@ -204,7 +248,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
         try:
             return self._call(("INCR", key), WRITE, None)
@@ -221,8 +270,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
         try:
             return self._call(("INCRBY", key, increment), WRITE, None)
@@ -239,8 +293,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
         try:
             return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
@@ -309,12 +368,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key1: key1
-            key2: key2
-            len: [LEN]
-            idx: [IDX]
-            minmatchlen: [MINMATCHLEN min-match-len]
-            withmatchlen: [WITHMATCHLEN]
+            key1: A key.
+            key2: A key.
+            len: Sends LEN when True.
+            idx: Sends IDX when True.
+            minmatchlen: `[MINMATCHLEN min-match-len]`: an integer.
+            withmatchlen: Sends WITHMATCHLEN when True.
+
+        Returns:
+            With len: an integer.
+            With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
+                length WITHMATCHLEN).
+            Otherwise: a string.
+
+        See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
         try:
             argv: list[object] = ["LCS", key1, key2]
@@ -343,11 +410,16 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
         try:
-            if len(keys) == 1 and not isinstance(keys[0], (str, bytes)):
-                keys = tuple(_c.key_list(keys[0], "keys"))
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
             return self._call(("MGET", *keys), READ, None)
         except _e.MISUSE as _exc:
             _e.misuse("MGET", "mget", locals(), _exc)
@@ -361,7 +433,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True (OK).
+
+        See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
         try:
             return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
@@ -377,7 +454,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True or False; 1 when all keys were set, 0 when none.
+
+        See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
         try:
             return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
@@ -396,9 +478,14 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the PX argument.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            value: value
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
         try:
             return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
@@ -524,17 +611,29 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
-            nx: [NX]
-            xx: [XX]
-            ifeq: [IFEQ comparison-value] (Valkey only)
-            get: [GET]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            value: A value (str, bytes, int or float).
+            nx: Sends NX when True. At most one of nx, xx, ifeq.
+            xx: Sends XX when True. At most one of nx, xx, ifeq.
+            ifeq: `[IFEQ comparison-value]`: a value (str, bytes, int or float). At most one of
+                nx, xx, ifeq. (Valkey only.)
+            get: Sends GET when True.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            With get: a string, or None; the old value.
+            With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
+            Otherwise: True (OK); plain SET always sets.
+
+        See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
         try:
             if (not not nx) + (not not xx) + (ifeq is not None) > 1:
@@ -575,9 +674,14 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the EX argument.
 
         Args:
-            key: key
-            seconds: seconds
-            value: value
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
         try:
             return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
@@ -595,8 +699,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 2.6.12; use SET with the NX argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
         try:
             return self._call(("SETNX", key, value), WRITE, to_bool)
@@ -615,9 +724,14 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
         try:
             return self._call(("SETRANGE", key, offset, value), WRITE, None)
@@ -633,7 +747,12 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
         try:
             return self._call(("STRLEN", key), READ, None)
@@ -653,9 +772,14 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         Deprecated since 2.0.0; use GETRANGE.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string.
+
+        See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
         try:
             return self._call(("SUBSTR", key, start, end), READ, None)

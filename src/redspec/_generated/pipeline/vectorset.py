@@ -86,16 +86,22 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            reduce: [REDUCE reduce]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            cas: [CAS]
-            quantization: [NOQUANT | Q8 | BIN]
-            ef: [EF ef]
-            setattr: [SETATTR setattr]
-            m: [M m]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            reduce: `[REDUCE reduce]`: an integer.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of fp32, values.
+            cas: Sends CAS when True.
+            quantization: `[NOQUANT | Q8 | BIN]`: one of "NOQUANT", "Q8", "BIN".
+            ef: `[EF ef]`: an integer.
+            setattr: `[SETATTR setattr]`: a value (str, bytes, int or float).
+            m: `[M m]`: an integer.
+
+        Returns:
+            True or False; True when added, False when updated.
+
+        See [VADD](https://redis.io/docs/latest/commands/vadd/) on redis.io.
         """
         try:
             if values is not None:
@@ -134,7 +140,12 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; 0 for a missing key.
+
+        See [VCARD](https://redis.io/docs/latest/commands/vcard/) on redis.io.
         """
         try:
             return self._call(("VCARD", key), READ, None)
@@ -150,7 +161,12 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error for a missing key.
+
+        See [VDIM](https://redis.io/docs/latest/commands/vdim/) on redis.io.
         """
         try:
             return self._call(("VDIM", key), READ, None)
@@ -190,9 +206,16 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            raw: [RAW]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            raw: Sends RAW when True.
+
+        Returns:
+            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+                type, blob (bytes), L2 norm, q8 range); the range only for int8.
+            Otherwise: a list of floats, or None; None when the element or key is missing.
+
+        See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
         try:
             argv: list[object] = ["VEMB", key, element]
@@ -211,8 +234,13 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None; the JSON attributes; None when unset.
+
+        See [VGETATTR](https://redis.io/docs/latest/commands/vgetattr/) on redis.io.
         """
         try:
             return self._call(("VGETATTR", key, element), READ, None)
@@ -228,7 +256,13 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of status strings to status strings or integers, or None; keys are status
+            strings; None for a missing key.
+
+        See [VINFO](https://redis.io/docs/latest/commands/vinfo/) on redis.io.
         """
         try:
             return self._call(("VINFO", key), READ, _C3)
@@ -244,8 +278,13 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False; RESP3 boolean.
+
+        See [VISMEMBER](https://redis.io/docs/latest/commands/vismember/) on redis.io.
         """
         try:
             return self._call(("VISMEMBER", key, element), READ, to_bool)
@@ -285,9 +324,16 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            withscores: [WITHSCORES]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            With withscores: a list of dicts, or None.
+            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
+                is missing.
+
+        See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
         try:
             argv: list[object] = ["VLINKS", key, element]
@@ -316,8 +362,14 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            With count: a list of strings.
+            Otherwise: a string, or None.
+
+        See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
         try:
             argv: list[object] = ["VRANDMEMBER", key]
@@ -336,8 +388,13 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VREM](https://redis.io/docs/latest/commands/vrem/) on redis.io.
         """
         try:
             return self._call(("VREM", key, element), WRITE, to_bool)
@@ -353,9 +410,14 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            attributes: attributes
+            key: A key.
+            element: A value (str, bytes, int or float).
+            attributes: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VSETATTR](https://redis.io/docs/latest/commands/vsetattr/) on redis.io.
         """
         try:
             return self._call(("VSETATTR", key, element, attributes), WRITE, to_bool)
@@ -657,19 +719,31 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
         Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            ele: [ELE ele]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            withscores: [WITHSCORES]
-            withattribs: [WITHATTRIBS]
-            count: [COUNT count]
-            epsilon: [EPSILON epsilon]
-            ef: [EF ef]
-            filter: [FILTER filter]
-            filter_ef: [FILTER-EF filter-ef]
-            truth: [TRUTH]
-            nothread: [NOTHREAD]
+            key: A key.
+            ele: `[ELE ele]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of ele, fp32,
+                values.
+            withscores: Sends WITHSCORES when True.
+            withattribs: Sends WITHATTRIBS when True.
+            count: `[COUNT count]`: an integer.
+            epsilon: `[EPSILON epsilon]`: a number.
+            ef: `[EF ef]`: an integer.
+            filter: `[FILTER filter]`: a value (str, bytes, int or float).
+            filter_ef: `[FILTER-EF filter-ef]`: an integer.
+            truth: Sends TRUTH when True.
+            nothread: Sends NOTHREAD when True.
+
+        Returns:
+            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+                attributes)}; RESP2: flat member score attrs triples.
+            With withscores: a dict of strings to floats.
+            With withattribs: a dict of strings to strings (or None).
+            Otherwise: a list of strings.
+
+        See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """
         try:
             if values is not None:

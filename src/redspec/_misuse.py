@@ -140,8 +140,8 @@ def _arg_syntax(doc: str) -> dict[str, str]:
     found: dict[str, str] = {}
     args = doc.split("Args:", 1)
     if len(args) == 2:
-        for m in re.finditer(r"^\s+(\w+): (.+)$", args[1], re.M):
-            found.setdefault(m.group(1), m.group(2))
+        for m in re.finditer(r"^\s+(\w+): (`[^`]*`|.+)", args[1], re.M):
+            found.setdefault(m.group(1), m.group(2).strip("`"))
     return found
 
 

@@ -87,6 +87,7 @@ class FakeSentinel:
         self.replicas: list[tuple[FakeNode, str]] = []  # (node, flags)
         self.subscribers: list[FakeClient] = []
         self.queries = 0
+        self.acl_refuses_master = False  # SENTINEL MASTER answered NOPERM
         self.server = FakeServer(self.handle, password=password)
 
     async def __aenter__(self) -> FakeSentinel:
@@ -110,6 +111,8 @@ class FakeSentinel:
             sub, service = cmd[1].upper(), cmd[2].decode()
             known = self.master is not None and service == SERVICE
             if sub == b"MASTER":
+                if self.acl_refuses_master:
+                    return error("NOPERM User sentinel-user has no permissions to run it")
                 if not known:
                     return error("ERR No such master with that name")
                 assert self.master is not None
@@ -213,6 +216,18 @@ async def test_an_older_configuration_is_skipped(
         assert await m.set("k2", "2") is True
         assert set(y.data) == {b"k", b"k2"} and x.sets == []
         assert m.settings.port == y.port
+
+
+async def test_a_sentinel_that_refuses_sentinel_master_still_names_the_master(
+    nodes: list[FakeNode], sentinels: list[FakeSentinel]
+) -> None:
+    a, _b = sentinels
+    a.names(nodes[1], 3)
+    a.acl_refuses_master = True
+    async with redspec.Sentinel([a.address]) as s:
+        assert await s.discover_master(SERVICE) == (HOST, nodes[1].port)
+        with pytest.raises(redspec.MasterNotFoundError, match="no sentinel knows service 'x'"):
+            await s.discover_master("x")
 
 
 async def _watching(s: redspec.Sentinel, address: tuple[str, int]) -> bool:

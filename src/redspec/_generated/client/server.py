@@ -50,9 +50,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_cat(self, category: ValueT | None = None) -> list[AnyStr]:
         """Lists the ACL categories, or the commands inside a category.
 
-        Complexity: O(1) since the categories and commands are a fixed set.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) since the categories and commands are a fixed set.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             category: A value (str, bytes, int or float).
@@ -70,9 +70,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_deluser(self, *usernames: ValueT) -> int:
         """Deletes ACL users, and terminates their connections.
 
-        Complexity: O(1) amortized time considering the typical user.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) amortized time considering the typical user.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             usernames: `username [username ...]`: one or more values.
@@ -87,9 +87,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> AnyStr:
         """Simulates the execution of a command by a user, without executing the command.
 
-        Complexity: O(1).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -106,9 +106,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_genpass(self, bits: int | None = None) -> AnyStr:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             bits: An integer.
@@ -126,10 +126,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_getuser(self, username: ValueT) -> dict[AnyStr, RespValue] | None:
         """Lists the ACL rules of a user.
 
-        Complexity: O(N). Where N is the number of password, command and pattern rules that the user
-            has.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of password, command and pattern rules that the
+            user has.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -144,9 +144,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -158,9 +158,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_list(self) -> list[AnyStr]:
         """Dumps the effective rules in ACL file format.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -172,9 +172,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_load(self) -> bool:
         """Reloads the rules from the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -207,17 +207,17 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[dict[AnyStr, RespValue]] | bool:
         """Lists recent security events generated due to ACL rules.
 
-        Complexity: O(N) with N being the number of entries shown.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of entries shown.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer. At most one of count, reset.
             reset: Sends RESET when True. At most one of count, reset.
 
         Returns:
-            With reset: True (OK).
-            Otherwise: a list of dicts.
+            - With reset: True (OK).
+            - Otherwise: a list of dicts.
 
         See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
@@ -235,9 +235,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_save(self) -> bool:
         """Saves the effective ACL rules in the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -249,9 +249,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_setuser(self, username: ValueT, *rules: ValueT) -> bool:
         """Creates and modifies an ACL user and its rules.
 
-        Complexity: O(N). Where N is the number of rules provided.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of rules provided.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -267,9 +267,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_users(self) -> list[AnyStr]:
         """Lists all ACL users.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -281,9 +281,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_whoami(self) -> AnyStr:
         """Returns the authenticated username of the current connection.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -295,9 +295,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def bgrewriteaof(self) -> AnyStr:
         """Asynchronously rewrites the append-only file to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A status string; "Background append only file rewriting started/scheduled".
@@ -309,9 +309,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> AnyStr:
         """Asynchronously saves the database(s) to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
@@ -332,9 +332,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]:
         """Returns detailed information about all commands.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
@@ -346,9 +346,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_count(self) -> int:
         """Returns a count of commands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -360,9 +360,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_docs(self, *command_names: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns documentary information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -377,9 +377,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -399,9 +399,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, set[AnyStr]]]:
         """Extracts the key names and access flags for an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -419,9 +419,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -436,9 +436,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]:
         """Returns information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -459,9 +459,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns a list of command names.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
@@ -494,9 +494,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the specified command log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             count: An integer.
@@ -514,9 +514,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Returns:
             A list of status strings.
@@ -528,9 +528,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -546,9 +546,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
 
-        Complexity: O(N) where N is the number of entries in the commandlog
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries in the commandlog
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -564,9 +564,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             parameters: `parameter [parameter ...]`: one or more values.
@@ -581,9 +581,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -595,9 +595,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_resetstat(self) -> bool:
         """Resets the server's statistics.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -609,9 +609,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_rewrite(self) -> bool:
         """Persists the effective configuration to file.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -629,9 +629,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets configuration parameters in-flight.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: with value: set this one parameter (redis-py form)
@@ -651,9 +651,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -665,10 +665,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def debug(self, subcommand: ValueT, *arguments: ValueT) -> RespValue:
         """A container for debugging commands.
 
-        Complexity: Depends on subcommand.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Complexity: Depends on subcommand.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -691,9 +691,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Starts a coordinated failover from a server to one of its replicas.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
@@ -728,9 +728,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Removes all keys from all databases.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -755,9 +755,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Remove all keys from the current database.
 
-        Complexity: O(N) where N is the number of keys in the selected database
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys in the selected database
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -777,9 +777,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def info(self, *sections: ValueT) -> AnyStr:
         """Returns information and statistics about the server.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sections: `[section [section ...]]`: one or more values.
@@ -794,9 +794,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def lastsave(self) -> int:
         """Returns the Unix timestamp of the last successful save to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -808,9 +808,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_doctor(self) -> AnyStr:
         """Returns a human-readable latency analysis report.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -822,9 +822,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_graph(self, event: ValueT) -> AnyStr:
         """Returns a latency graph for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -839,9 +839,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -853,9 +853,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_histogram(self, *commands: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
 
-        Complexity: O(N) where N is the number of commands with latency information being retrieved.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands with latency information being
+            retrieved.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             commands: `[command [command ...]]`: one or more values.
@@ -871,9 +872,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -888,9 +889,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of tuples; (event, unix time, latest ms, max ms).
@@ -902,9 +903,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             events: `[event [event ...]]`: one or more values.
@@ -919,8 +920,8 @@ class ServerCommands(ClientBase[AnyStr]):
     async def lolwut(self, *, version: int | None = None) -> AnyStr:
         """Displays computer art and the Redis version
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             version: `[VERSION version]`: an integer.
@@ -938,9 +939,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_doctor(self) -> AnyStr:
         """Outputs a memory problems report.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -952,9 +953,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -966,9 +967,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_malloc_stats(self) -> AnyStr:
         """Returns the allocator statistics.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -981,9 +982,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_purge(self) -> bool:
         """Asks the allocator to release memory.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -995,9 +996,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_stats(self) -> dict[AnyStr, RespValue]:
         """Returns details about memory usage.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
@@ -1009,9 +1010,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
 
-        Complexity: O(N) where N is the number of samples.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of samples.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1030,9 +1031,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1044,9 +1045,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
 
-        Complexity: O(N) where N is the number of loaded modules.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of loaded modules.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; name, path: bulk; ver: int; args: list.
@@ -1058,9 +1059,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1082,9 +1083,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Loads a module using extended parameters.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1109,9 +1110,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_unload(self, name: ValueT) -> bool:
         """Unloads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: A value (str, bytes, int or float).
@@ -1148,9 +1149,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Configures a server as replica of another, or promotes it to a master.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1188,13 +1189,13 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for migrating keys in a cluster.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1224,9 +1225,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def role(self) -> list[RespValue]:
         """Returns the replication role.
 
-        Complexity: O(1)
-        Since: 2.8.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
@@ -1239,9 +1240,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def save(self) -> bool:
         """Synchronously saves the database(s) to disk.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1260,10 +1261,10 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Synchronously saves the database(s) to disk and shuts down the Redis server.
 
-        Complexity: O(N) when saving, where N is the total number of keys in all databases when
+        - Complexity: O(N) when saving, where N is the total number of keys in all databases when
             saving data, otherwise O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
@@ -1313,10 +1314,10 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use REPLICAOF.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1347,9 +1348,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the slow log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer.
@@ -1367,9 +1368,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1381,9 +1382,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_len(self) -> int:
         """Returns the number of entries in the slow log.
 
-        Complexity: O(1)
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -1395,9 +1396,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_reset(self) -> bool:
         """Clears all entries from the slow log.
 
-        Complexity: O(N) where N is the number of entries in the slowlog
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the slowlog
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1409,10 +1410,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def swapdb(self, index1: int, index2: int) -> bool:
         """Swaps two Redis databases.
 
-        Complexity: O(N) where N is the count of clients watching or blocking on keys from both
+        - Complexity: O(N) where N is the count of clients watching or blocking on keys from both
             databases.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             index1: An integer.
@@ -1428,9 +1429,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def time(self) -> tuple[AnyStr, AnyStr]:
         """Returns the server time.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A tuple (string, string); (unix seconds, microseconds) as decimal strings.

@@ -34,10 +34,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Copies the value of a key to a new key.
 
-        Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for
-            string values.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1)
+            for string values.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -64,12 +64,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def delete(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Deletes one or more keys.
 
-        Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
+        - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
             holds a value other than a string, the individual complexity for this key is O(M) where
             M is the number of elements in the list, set, sorted set or hash. Removing a single key
             that holds a string value is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -86,11 +86,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def dump(self, key: KeyT) -> Pending[bytes | None]:
         """Returns a serialized representation of the value stored at a key.
 
-        Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
+        - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
             number of Redis objects composing the value and M their average size. For small string
             values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -110,9 +110,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def exists(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Determines whether one or more keys exist.
 
-        Complexity: O(N) where N is the number of keys to check.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to check.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -139,9 +139,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key in seconds.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -176,9 +176,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -203,9 +203,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def expiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -220,10 +220,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def keys(self, pattern: PatternT = "*") -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
 
-        Complexity: O(N) with N being the number of keys in the database, under the assumption that
-            the key names in the database and the given pattern have limited length.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of keys in the database, under the assumption
+            that the key names in the database and the given pattern have limited length.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern; default "*".
@@ -251,11 +251,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr]:
         """Atomically transfers a key from one Redis instance to another.
 
-        Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE
-            in the target instance. See the pages of these commands for time complexity. Also an
-            O(N) data transfer between the two instances is performed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: This command actually executes a DUMP+DEL in the source instance, and a
+            RESTORE in the target instance. See the pages of these commands for time complexity.
+            Also an O(N) data transfer between the two instances is performed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float).
@@ -295,9 +295,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def move(self, key: KeyT, db: int) -> Pending[bool]:
         """Moves a key to another database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -313,9 +313,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_encoding(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the internal encoding of a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -330,9 +330,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_freq(self, key: KeyT) -> Pending[int]:
         """Returns the logarithmic access frequency counter of a Redis object.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -347,9 +347,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -361,9 +361,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_idletime(self, key: KeyT) -> Pending[int | None]:
         """Returns the time since the last access to a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -378,9 +378,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_refcount(self, key: KeyT) -> Pending[int | None]:
         """Returns the reference count of a value of a key.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -395,9 +395,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def persist(self, key: KeyT) -> Pending[bool]:
         """Removes the expiration time of a key.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -422,9 +422,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key in milliseconds.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -459,9 +459,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -486,9 +486,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def pexpiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -503,9 +503,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def pttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in milliseconds of a key.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -520,9 +520,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def randomkey(self) -> Pending[AnyStr | None]:
         """Returns a random key name from the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string, or None; None when the database is empty.
@@ -534,9 +534,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def rename(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key and overwrites the destination.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -552,9 +552,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def renamenx(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key only when the target key name doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -580,13 +580,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Creates a key from the serialized representation of a value.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -626,11 +626,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             cursor: An integer; default 0.
@@ -705,10 +705,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -720,8 +721,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             store: `[STORE destination]`: a key.
 
         Returns:
-            With store: an integer.
-            Otherwise: a list of strings (or None); GET of a missing key gives None.
+            - With store: an integer.
+            - Otherwise: a list of strings (or None); GET of a missing key gives None.
 
         See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
@@ -752,10 +753,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr | None]]:
         """Returns the sorted elements of a list, a set, or a sorted set.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -791,9 +793,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
-        Complexity: O(N) where N is the number of keys that will be touched.
-        Since: 3.2.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys that will be touched.
+        - Since: 3.2.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -810,9 +812,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def ttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in seconds of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -827,9 +829,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def type(self, key: KeyT) -> Pending[AnyStr]:
         """Determines the type of value stored at a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -848,11 +850,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def unlink(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Asynchronously deletes one or more keys.
 
-        Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
+        - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
             work in a different thread in order to reclaim memory, where N is the number of
             allocations the deleted objects where composed of.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -870,9 +872,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             numreplicas: An integer.
@@ -890,9 +892,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             numlocal: An integer.

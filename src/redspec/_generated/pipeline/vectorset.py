@@ -72,9 +72,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Adds an element and its vector to a vector set (creating the key if needed).
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -122,9 +122,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of elements in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -139,9 +139,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vdim(self, key: KeyT) -> Pending[int]:
         """Returns the dimension of the vectors in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -180,9 +180,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vemb(self, key: KeyT, element: ValueT, *, raw: bool = False) -> Pending[Any]:
         """Returns the vector of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -190,9 +190,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             raw: Sends RAW when True.
 
         Returns:
-            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+            - With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
                 type, blob (bytes), L2 norm, q8 range); the range only for int8.
-            Otherwise: a list of floats, or None; None when the element or key is missing.
+            - Otherwise: a list of floats, or None; None when the element or key is missing.
 
         See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
@@ -204,9 +204,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vgetattr(self, key: KeyT, element: ValueT) -> Pending[AnyStr | None]:
         """Returns the JSON attributes of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -222,9 +222,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vinfo(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr | int] | None]:
         """Returns information about a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -240,9 +240,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vismember(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Tells whether an element belongs to a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -282,9 +282,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vlinks(self, key: KeyT, element: ValueT, *, withscores: bool = False) -> Pending[Any]:
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -292,9 +292,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of dicts, or None.
-            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
-                is missing.
+            - With withscores: a list of dicts, or None.
+            - Otherwise: a list of lists, or None; one list per HNSW level; None when the
+                element is missing.
 
         See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
@@ -316,17 +316,17 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vrandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Returns one or more random elements of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
@@ -338,9 +338,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vrem(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Removes an element from a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -356,9 +356,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> Pending[bool]:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -661,9 +661,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the elements most similar to a vector or to an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -684,11 +684,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             nothread: Sends NOTHREAD when True.
 
         Returns:
-            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+            - With withscores and withattribs: a dict of strings to tuples; {member: (score,
                 attributes)}; RESP2: flat member score attrs triples.
-            With withscores: a dict of strings to floats.
-            With withattribs: a dict of strings to strings (or None).
-            Otherwise: a list of strings.
+            - With withscores: a dict of strings to floats.
+            - With withattribs: a dict of strings to strings (or None).
+            - Otherwise: a list of strings.
 
         See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """

@@ -229,6 +229,8 @@ class ClientCore:
             f"{reason}: the connection to {old} was closed; "
             "the command may or may not have been executed"
         )
+        # Every connection to the old server goes, including any still finishing
+        # calls: a reply from a demoted master would acknowledge a lost write.
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close(error)

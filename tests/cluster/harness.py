@@ -285,12 +285,19 @@ class Cluster:
             if not keys:
                 break
             source.command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
-        for node in [target, source, *(n for n in self.primaries() if n not in (source, target))]:
+        others = [n for n in self.primaries() if n not in (source, target)]
+        for node in [target, source, *others]:
             node.command("CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
-        wait_until(f"every node to agree slot {slot} moved", self._agree_on_slots)
 
-    def _agree_on_slots(self) -> bool:
-        return len({_slot_view(n) for n in self.live_nodes()}) == 1
+        def agreed() -> bool:
+            return all(self.slot_owner(slot, via=n) is target for n in self.live_nodes())
+
+        try:
+            wait_until(f"every node to agree slot {slot} moved", agreed, timeout=20)
+        except AssertionError as exc:
+            views = {n.port: self.slot_owner(slot, via=n).port for n in self.live_nodes()}
+            nodes = {n.port: n.command("CLUSTER", "NODES").decode() for n in self.live_nodes()}
+            raise AssertionError(f"{exc}; owner of {slot} per node: {views}; {nodes}") from None
 
     # ------------------------------------------------------------ faults
 

@@ -237,27 +237,32 @@ async def test_pipeline_and_transaction_follow_a_moved_slot(own_cluster: Cluster
             results = await p.execute()
         assert results == [b"a", True, *(k.encode() for k in others), b"b"]
         assert rc.node_for_key("{mv}:a").settings.port == target.port
-        # A transaction answered MOVED is aborted whole, then sent to the new owner.
-        slot2 = key_slot("{mv2}")
-        await rc.set("{mv2}:n", 1)
-        source2 = cluster.slot_owner(slot2)
+    # A transaction answered MOVED is aborted whole, then sent to the new owner. A
+    # client that learned the table before the move and has had no reason to
+    # refresh since still sends to the old owner.
+    async with RedisCluster.from_url(cluster.url, refresh_interval=None) as stale:
+        await stale.set("{mv2}:n", 1)
+        source2 = cluster.slot_owner(key_slot("{mv2}"))
         target2 = next(n for n in cluster.primaries() if n is not source2)
-        await asyncio.to_thread(cluster.move_slot, slot2, target2)
-        async with rc.pipeline(transaction=True) as p:
+        await asyncio.to_thread(cluster.move_slot, key_slot("{mv2}"), target2)
+        assert stale.node_for_key("{mv2}:n").settings.port == source2.port
+        execs = calls_of(source2, "exec")
+        async with stale.pipeline(transaction=True) as p:
             p.incr("{mv2}:n")
             p.incr("{mv2}:n")
             assert await p.execute() == [2, 3]
+        assert calls_of(source2, "exec") == execs + 1  # the aborted one
         assert target2.command("GET", "{mv2}:n") == b"3"
-        # With WATCH the redirection is raised: the watch was on the old owner.
-        slot3 = key_slot("{mv3}")
-        await rc.set("{mv3}:n", 1)
-        source3 = cluster.slot_owner(slot3)
+    # With WATCH the redirection is raised: the watch was on the old owner.
+    async with RedisCluster.from_url(cluster.url, refresh_interval=None) as stale:
+        await stale.set("{mv3}:n", 1)
+        source3 = cluster.slot_owner(key_slot("{mv3}"))
         target3 = next(n for n in cluster.primaries() if n is not source3)
-        await asyncio.to_thread(cluster.move_slot, slot3, target3)
-        async with rc.pipeline(transaction=True) as p:
+        await asyncio.to_thread(cluster.move_slot, key_slot("{mv3}"), target3)
+        async with stale.pipeline(transaction=True) as p:
             with pytest.raises(redspec.MovedError):
                 await p.watch("{mv3}:n")
-        async with rc.pipeline(transaction=True) as p:  # the table was updated
+        async with stale.pipeline(transaction=True) as p:  # the table was updated
             await p.watch("{mv3}:n")
             p.multi()
             p.incr("{mv3}:n")

@@ -2,6 +2,7 @@
 
 No real server: each rule is set up exactly (a stale sentinel, a node that
 turned replica without telling anyone, a write held in flight) and checked.
+Runs under both the default event loop and uvloop.
 """
 
 from __future__ import annotations
@@ -15,12 +16,22 @@ import pytest
 import redspec
 from redspec.sentinel._wire import parse_event, parse_master_address, parse_replicas
 from redspec.url import parse_sentinel_url
+from tests.conftest import LOOP_POLICIES, loop_policy
 from tests.sentinel.conftest import eventually
 from tests.servers import free_port
 from tests.unit.fake_server import DEFAULT, OK, FakeClient, FakeServer, encode, error, push
 
 SERVICE = "mymaster"
 HOST = "127.0.0.1"
+
+pytestmark = pytest.mark.filterwarnings(
+    'ignore:Overriding the "event_loop_policy":DeprecationWarning'
+)
+
+
+@pytest.fixture(params=LOOP_POLICIES)
+def event_loop_policy(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoopPolicy:
+    return loop_policy(request.param)
 
 
 class FakeNode:
@@ -76,6 +87,7 @@ class FakeSentinel:
         self.replicas: list[tuple[FakeNode, str]] = []  # (node, flags)
         self.subscribers: list[FakeClient] = []
         self.queries = 0
+        self.acl_refuses_master = False  # SENTINEL MASTER answered NOPERM
         self.server = FakeServer(self.handle, password=password)
 
     async def __aenter__(self) -> FakeSentinel:
@@ -99,6 +111,8 @@ class FakeSentinel:
             sub, service = cmd[1].upper(), cmd[2].decode()
             known = self.master is not None and service == SERVICE
             if sub == b"MASTER":
+                if self.acl_refuses_master:
+                    return error("NOPERM User sentinel-user has no permissions to run it")
                 if not known:
                     return error("ERR No such master with that name")
                 assert self.master is not None
@@ -202,6 +216,18 @@ async def test_an_older_configuration_is_skipped(
         assert await m.set("k2", "2") is True
         assert set(y.data) == {b"k", b"k2"} and x.sets == []
         assert m.settings.port == y.port
+
+
+async def test_a_sentinel_that_refuses_sentinel_master_still_names_the_master(
+    nodes: list[FakeNode], sentinels: list[FakeSentinel]
+) -> None:
+    a, _b = sentinels
+    a.names(nodes[1], 3)
+    a.acl_refuses_master = True
+    async with redspec.Sentinel([a.address]) as s:
+        assert await s.discover_master(SERVICE) == (HOST, nodes[1].port)
+        with pytest.raises(redspec.MasterNotFoundError, match="no sentinel knows service 'x'"):
+            await s.discover_master("x")
 
 
 async def _watching(s: redspec.Sentinel, address: tuple[str, int]) -> bool:
@@ -432,6 +458,31 @@ async def test_replica_reads_go_round_healthy_replicas_then_fall_back(
         strict = s.replica_for(SERVICE, master_fallback=False)
         with pytest.raises(redspec.ReplicaNotFoundError, match=f"'{SERVICE}'"):
             await strict.get("k")
+
+
+async def test_a_failing_error_reply_observer_does_not_break_the_stream(
+    nodes: list[FakeNode],
+) -> None:
+    from redspec.connection import Connection
+
+    seen: list[str] = []
+    loop_errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
+    node = nodes[0]
+    node.role = "slave"
+    conn = await Connection.open(node.server.settings())
+
+    def observe(reply: redspec.ResponseError) -> None:
+        seen.append(reply.code)
+        raise RuntimeError("observer bug")
+
+    conn.on_error_reply = observe
+    futures = conn.send_many([("SET", "k", "v"), ("ROLE",)])
+    with pytest.raises(redspec.ReadOnlyError):
+        await futures[0]
+    assert (await futures[1])[0] == b"slave"
+    assert seen == ["READONLY"] and "on_error_reply" in loop_errors[0]["message"]
+    conn.close()
 
 
 # ------------------------------------------------------------------ parsing

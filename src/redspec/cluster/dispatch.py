@@ -256,6 +256,8 @@ class Dispatcher:
                     continue
             elif isinstance(err, (ClusterDownError, ReadOnlyError)):
                 topology.request_refresh()
+            elif isinstance(err, BusyLoadingError) and attempt.node is not None:
+                attempt.node.down_until = time.monotonic() + DOWN_FOR  # reads go elsewhere
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise err
@@ -329,12 +331,8 @@ class Dispatcher:
             nodes = topology.all_nodes()
         else:
             nodes = topology.primaries()
-        calls = [self.execute(args, mode, None, timeout, node=n) for n in nodes]
-        replies = await asyncio.gather(*calls, return_exceptions=True)
-        for r in replies:
-            if isinstance(r, BaseException) and not isinstance(r, Exception):
-                raise r  # cancelled: not a node's error reply
-        return aggregate(route, list(replies))
+        replies = await self._gather_sends([(args, None, n) for n in nodes], mode, timeout)
+        return aggregate(route, replies)
 
     async def multi_shard(
         self,
@@ -348,35 +346,58 @@ class Dispatcher:
         if not topology.initialized:
             await topology.refresh()
         slots = topology.slots
-        pending: list[tuple[asyncio.Future[Any] | None, Node | None]] = []
+        calls: list[tuple[Sequence[Any], int | None, Node | None]] = []
         for part in parts:
             slot = part.slot
             shard = slots[slot] if slot is not None else None
-            node = self.pick(shard, mode) if shard is not None else None
+            calls.append((part.argv, slot, self.pick(shard, mode) if shard is not None else None))
+        replies = await self._gather_sends(calls, mode, timeout)
+        return merge_parts(route, parts, replies)
+
+    async def _gather_sends(
+        self,
+        calls: list[tuple[Sequence[Any], int | None, Node | None]],
+        mode: int,
+        timeout: float | None,
+    ) -> list[Any]:
+        """Run ``(args, slot, node)`` calls in parallel; replies in order, errors in place.
+
+        A call whose node has a live connection is sent at once and awaited as
+        a plain future (no coroutine of its own); the others, and any answered
+        MOVED & co., go through ``execute``.
+        """
+        sent: list[asyncio.Future[Any] | asyncio.Task[Any]] = []
+        for args, slot, node in calls:
             conn = node.core.conn if node is not None else None
             if conn is not None and conn.is_usable:
-                pending.append((conn.send(part.argv), node))
+                sent.append(conn.send(args))
             else:
-                pending.append((None, None))
+                sent.append(
+                    asyncio.ensure_future(self.execute(args, mode, slot, timeout, node=node))
+                )
         replies: list[Any] = []
-        slow: list[tuple[int, asyncio.Task[Any]]] = []
-        for i, (part, (fut, node)) in enumerate(zip(parts, pending)):
-            if fut is None:
-                task = asyncio.ensure_future(self.execute(part.argv, mode, part.slot, timeout))
-                slow.append((i, task))
-                replies.append(None)
-                continue
-            assert node is not None
+        for (args, slot, node), fut in zip(calls, sent):
             try:
-                replies.append(await self.finish(fut, part.argv, mode, part.slot, node, timeout))
+                if timeout is None or isinstance(fut, asyncio.Task):
+                    replies.append(await fut)
+                else:
+                    replies.append(await _timed(fut, timeout, args))
+            except _RECOVERABLE as exc:
+                if isinstance(fut, asyncio.Task):
+                    replies.append(exc)
+                    continue
+                try:
+                    replies.append(
+                        await self.execute(
+                            args, mode, slot, timeout, node=node if slot is None else None,
+                            error=exc, failed=_Attempt(node, True),
+                        )
+                    )
+                except RedisError as again:
+                    replies.append(again)
             except RedisError as exc:
                 replies.append(exc)
-        for i, task in slow:
-            try:
-                replies[i] = await task
-            except RedisError as exc:
-                replies[i] = exc
-        return merge_parts(route, parts, replies)
+        return replies
 
     def split(self, route: CommandRoute, args: Sequence[Any]) -> list[SlotPart]:
         return split_by_slot(route, args, self.encoding)

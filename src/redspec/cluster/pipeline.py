@@ -37,8 +37,19 @@ from ..errors import (
     DataError,
     MovedError,
     RedisError,
+    ResponseError,
 )
-from ..pipeline import Conv, Pending, Pipeline, _fill, _gather, _is_blocking, _Queue, _with_loads
+from ..pipeline import (
+    Conv,
+    Pending,
+    Pipeline,
+    _consume,
+    _expire_all,
+    _fill,
+    _is_blocking,
+    _Queue,
+    _with_loads,
+)
 from .dispatch import _RECOVERABLE, Dispatcher, _Attempt
 from .routing import RequestPolicy, command_slot, route_for, split_by_slot
 from .topology import Node
@@ -182,6 +193,8 @@ class ClusterPipeline(Pipeline[AnyStr]):
         groups: dict[Node, list[int]] = {}
         routed: list[int] = []
         keyless: Node | None = None
+        slots = topology.slots
+        pick = dispatch.pick
         for i, (slot, mode, through_client) in enumerate(routes):
             if through_client:
                 routed.append(i)
@@ -191,8 +204,13 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     keyless = await dispatch.any_primary()
                 node = keyless
             else:
-                node = await dispatch.owner(slot, mode)
-            groups.setdefault(node, []).append(i)
+                shard = slots[slot]
+                node = pick(shard, mode) if shard is not None else await dispatch.owner(slot, mode)
+            group = groups.get(node)
+            if group is None:
+                groups[node] = [i]
+            else:
+                group.append(i)
         replies: list[Any] = [None] * len(queue)
         failed: dict[int, _Attempt] = {}
         loads: list[Any] = []
@@ -248,7 +266,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 pool = node.core.pool
                 conn = await pool.acquire()
                 try:
-                    return await _gather(conn.send_many(batch), None, batch)
+                    return await _collect(conn.send_many(batch), None, batch)
                 finally:
                     pool.release(conn)
             try:
@@ -258,7 +276,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 for i in indices:
                     failed[i] = _Attempt(node, False)
                 return [None] * len(batch)
-            return await _gather(conn.send_many(batch), timeout, batch)
+            return await _collect(conn.send_many(batch), timeout, batch)
         except RedisError as exc:
             if isinstance(exc, ConnectionError):
                 for i in indices:
@@ -270,3 +288,45 @@ class ClusterPipeline(Pipeline[AnyStr]):
         self._slot = None
         await super().reset()
 
+
+async def _collect(
+    futures: list[asyncio.Future[Any]], timeout: float | None, commands: Sequence[Any]
+) -> list[Any]:
+    """Every reply of one connection's batch in order, error replies in place; a lost
+    connection (or the timeout) raises.
+
+    Replies arrive in order, so once the last future is done every one is: only
+    that one is awaited (``pipeline._gather`` awaits each, which a batch of
+    thousands feels).
+    """
+    if not futures:
+        return []
+    handle = None
+    last = futures[-1]
+    if timeout is not None:
+        message = f"no reply to a pipeline of {len(commands)} commands within {timeout}s"
+        handle = last.get_loop().call_later(timeout, _expire_all, futures, message)
+    try:
+        await asyncio.wait((last,))
+    except BaseException:
+        for fut in futures:
+            if not fut.done():
+                fut.cancel()
+            else:
+                _consume(fut)
+        raise
+    finally:
+        if handle is not None:
+            handle.cancel()
+    replies: list[Any] = []
+    for fut in futures:
+        exc = fut.exception()
+        if exc is None:
+            replies.append(fut.result())
+        elif isinstance(exc, ResponseError):
+            replies.append(exc)
+        else:
+            for rest in futures:
+                _consume(rest)
+            raise exc
+    return replies

@@ -50,12 +50,15 @@ CoreFactory = Callable[[ConnectionSettings], ClientCore]
 _MIN_REFRESH_GAP = 0.1
 # How long a node that left the topology stays open for the calls in flight on it.
 _RETIRE_AFTER = 5.0
+# A replica that cannot be reached is left alone this long before another try.
+_DOWN_FOR = 1.0
+_REVIVE_WAIT = 2.0
 
 
 class Node:
     """One server of the cluster, at one address, with its ``ClientCore``."""
 
-    __slots__ = ("core", "down_until", "host", "name", "node_id", "port", "primary")
+    __slots__ = ("_reviver", "core", "down_until", "host", "name", "node_id", "port", "primary")
 
     def __init__(self, host: str, port: int, core: ClientCore) -> None:
         self.host = host
@@ -67,11 +70,26 @@ class Node:
         self.primary = True
         # time.monotonic() until which a failed connect keeps reads away.
         self.down_until = 0.0
+        self._reviver: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
         conn = self.core.conn
         return conn is not None and conn.is_usable
+
+    def revive(self) -> None:
+        """Reconnect in the background (one attempt at a time); a failure keeps reads
+        away for a while."""
+        if self._reviver is not None and not self._reviver.done():
+            return
+        self._reviver = asyncio.get_running_loop().create_task(self._revive())
+
+    async def _revive(self) -> None:
+        wait = self.core.settings.connect_timeout or _REVIVE_WAIT
+        try:
+            await asyncio.wait_for(self.core.connection(), min(wait, _REVIVE_WAIT))
+        except (RedisError, asyncio.TimeoutError):
+            self.down_until = time.monotonic() + _DOWN_FOR
 
     def __repr__(self) -> str:
         role = "primary" if self.primary else "replica"
@@ -89,21 +107,22 @@ class Shard:
         self._turn = 0
 
     def reader(self) -> Node:
-        """The next replica in turn whose connection is up (or not tried yet);
-        the primary when none is."""
+        """The next replica in turn whose connection is up (or not tried yet, and not
+        failing); the primary when none is. A replica whose connection was lost is
+        reconnected in the background meanwhile."""
         replicas = self.replicas
         count = len(replicas)
-        now = 0.0
         for _ in range(count):
             self._turn = turn = (self._turn + 1) % count
             node = replicas[turn]
+            if node.down_until:
+                if node.down_until > time.monotonic():
+                    continue  # failed lately (unreachable, or LOADING)
+                node.down_until = 0.0
             conn = node.core.conn
-            if conn is not None and conn.is_usable:
-                return node
-            if not now:
-                now = time.monotonic()
-            if node.down_until <= now:
-                return node  # not tried yet, or worth trying again
+            if conn is None or conn.is_usable:
+                return node  # None: first use, connects inline and fails fast if refused
+            node.revive()
         return self.primary
 
     def __repr__(self) -> str:
@@ -213,8 +232,6 @@ class Topology:
     async def initialize(self) -> None:
         """Discover the topology now (waits for the refresh round)."""
         await self.refresh()
-        if self.refresh_interval and self._periodic is None:
-            self._periodic = asyncio.get_running_loop().create_task(self._refresh_periodically())
 
     def request_refresh(self) -> None:
         """Refresh in the background; coalesced with a round already running."""
@@ -359,7 +376,10 @@ class Topology:
                 if _text(fields.get("role")) == "master":
                     if health != "fail" or primary is None:
                         primary = entry
-                elif health == "online":
+                elif health in ("online", "loading"):
+                    # "loading" also means "has replicated nothing yet" (offset 0):
+                    # a replica that is really loading answers LOADING, and reads
+                    # then avoid it for a while.
                     replicas.append(entry)
             if ranges and primary is not None:
                 shards.append((ranges, primary, replicas))
@@ -409,6 +429,8 @@ class Topology:
         self.version += 1
         self.initialized = True
         self._last_error = None
+        if self.refresh_interval and self._periodic is None and not self.closed:
+            self._periodic = asyncio.get_running_loop().create_task(self._refresh_periodically())
         listed = {n.name for s in shards for n in (s.primary, *s.replicas)}
         for name in [n for n in self.nodes if n not in listed]:
             self._retire(self.nodes.pop(name))
@@ -441,6 +463,9 @@ class Topology:
         for task in list(self._retiring):
             task.cancel()  # its finally closes the node at once
         cores = [n.core for n in self.nodes.values()]
+        for node in self.nodes.values():
+            if node._reviver is not None:
+                node._reviver.cancel()
         self.nodes = {}
         await asyncio.gather(*(c.aclose() for c in cores), return_exceptions=True)
         for task in [*tasks, *self._retiring]:

@@ -9,8 +9,10 @@ The contract:
 
 - Discovery asks the sentinels in turn (the last one that answered first)
   for the master (``SENTINEL GET-MASTER-ADDR-BY-NAME``, with the
-  ``config-epoch`` of ``SENTINEL MASTER``) and checks it with ROLE before any
-  command is sent there. No sentinel answering, none knowing the service,
+  ``config-epoch`` of ``SENTINEL MASTER`` when the sentinel's ACL allows it)
+  and checks it with ROLE before any command is sent there (the data user
+  needs the ROLE command). An answer from an older configuration than one
+  already seen is skipped. No sentinel answering, none knowing the service,
   or none naming a node that says ROLE master: ``MasterNotFoundError``
   (a ``ConnectionError``), naming the service and what each sentinel said.
 - Following: one background subscription per Sentinel object (to one

@@ -144,17 +144,19 @@ class Service:
                 if isinstance(reply, ResponseError):
                     raise reply
                 master = parse_master_address(reply)
+                # A sentinel whose ACL refuses SENTINEL MASTER still names the
+                # master; without its epoch, that answer cannot be ranked.
                 epoch = None if isinstance(info, ResponseError) else parse_config_epoch(info)
             except RedisError as exc:
                 reasons.append(f"{where}: {exc}")
                 if isinstance(exc, AuthenticationError):
                     auth_failures.append(exc)
                 continue
-            if master is None or epoch is None:
+            if master is None:
                 unknown += 1
                 reasons.append(f"{where} does not know it")
                 continue
-            if epoch < self.config_epoch:
+            if epoch is not None and epoch < self.config_epoch:
                 reasons.append(
                     f"{where} names {format_address(master)} from an older configuration "
                     f"(epoch {epoch} < {self.config_epoch})"
@@ -185,10 +187,11 @@ class Service:
             return f"does not answer ROLE ({exc})"
         return None if role == "master" else f"says it is a {role}"
 
-    def _commit(self, master: Address, epoch: int) -> Address:
-        if epoch < self.config_epoch and self.master is not None:
+    def _commit(self, master: Address, epoch: int | None) -> Address:
+        if epoch is not None and epoch < self.config_epoch and self.master is not None:
             return self.master  # a newer configuration was committed meanwhile
-        self.config_epoch = epoch
+        if epoch is not None:
+            self.config_epoch = epoch
         self.master = master
         self.generation += 1
         for follower in self.masters:

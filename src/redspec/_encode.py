@@ -10,14 +10,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from .errors import DataError
+from .errors import ArgumentTypeError, DataError, DecodeError
 
 T = TypeVar("T")
 
 __all__ = [
+    "MISUSE",
+    "DecodeError",
     "at_most_one",
     "exactly_one",
     "millis",
+    "misuse",
     "pairs",
     "seconds",
     "seq",
@@ -53,14 +56,16 @@ def unix_millis(v: int | datetime) -> int:
 def seq(v: Iterable[T], name: str) -> Sequence[T]:
     """A sequence argument; a bare str/bytes (a classic mistake) is refused."""
     if isinstance(v, (str, bytes, memoryview)):
-        raise DataError(f"{name} must be a sequence of values, not a single {type(v).__name__}")
+        raise ArgumentTypeError(
+            f"{name} must be a sequence of values, not a single {type(v).__name__}"
+        )
     return v if isinstance(v, (list, tuple)) else list(v)
 
 
 def pairs(v: Mapping[Any, Any], name: str) -> list[Any]:
     """A mapping flattened to k1, v1, k2, v2 ...; an empty one is refused."""
     if not isinstance(v, Mapping):
-        raise DataError(f"{name} must be a mapping, not {type(v).__name__}")
+        raise ArgumentTypeError(f"{name} must be a mapping, not {type(v).__name__}")
     flat: list[Any] = []
     for k, val in v.items():
         flat.append(k)
@@ -82,3 +87,20 @@ def exactly_one(command: str, **given: object) -> None:
     if len(chosen) != 1:
         names = ", ".join(given)
         raise DataError(f"{command}: give exactly one of {names} (got {len(chosen)})")
+
+
+# What a misused argument raises while a generated method builds or packs its
+# command: a value of the wrong type (TypeError, and ArgumentTypeError from the
+# packer), a non-mapping given as a mapping (AttributeError), a short tuple or
+# a mapping indexed as a sequence (LookupError). Generated methods catch these
+# and call misuse().
+MISUSE = (TypeError, AttributeError, LookupError)
+
+
+def misuse(command: str, method: str, values: dict[str, Any], exc: BaseException) -> None:
+    """Raise an ``ArgumentTypeError`` naming the command, the parameter, the type given
+    and what to pass instead; return (the caller re-raises ``exc``) when no parameter's
+    value contradicts its annotation. Runs only on that failure path."""
+    from ._misuse import explain  # imported on first misuse: it costs nothing until then
+
+    explain(command, method, values, exc)

@@ -20,15 +20,15 @@ from typing import Any, cast
 
 import hiredis
 
-from . import errors
+from . import _text, errors
 from ._settings import ConnectionSettings
+from ._text import UNDECODABLE as _undecodable
 
 __all__ = ["Connection", "ConnectionSettings"]
 
 PushHandler = Callable[[list[Any]], None]
 LostHandler = Callable[[BaseException | None], None]
 
-_pack = hiredis.pack_command
 _Push = hiredis.PushNotification
 _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
@@ -68,6 +68,7 @@ class Connection(asyncio.Protocol):
         "_loop",
         "_on_lost",
         "_on_push",
+        "_pack",
         "_paused",
         "_protocol",
         "_reader",
@@ -99,14 +100,17 @@ class Connection(asyncio.Protocol):
         self._usable = False
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
+        # str arguments in settings.encoding (hiredis's own packer for UTF-8).
+        self._pack = _text.packer(settings)
         self.on_error_reply: Callable[[errors.ResponseError], None] | None = None
         if settings.decode_responses:
-            # Strict decoding would raise inside gets() and break the stream.
+            # Never an error handler that raises: inside gets() that would lose
+            # the reply (see _text for how "strict" fails just its caller).
             self._reader = hiredis.Reader(
                 replyError=errors.error_from_reply,
                 notEnoughData=_NOT_ENOUGH,
                 encoding=settings.encoding,
-                errors="surrogateescape",
+                errors=_text.reader_errors(settings),
             )
         else:
             self._reader = hiredis.Reader(
@@ -281,9 +285,9 @@ class Connection(asyncio.Protocol):
         ``ConnectionError``.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         fut = self._loop.create_future()
         if not self._usable:
             fut.set_exception(self._closed_error())
@@ -310,9 +314,9 @@ class Connection(asyncio.Protocol):
         arrays (RESP2) and go to ``on_push``; no future waits for them.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         if not self._usable:
             raise self._closed_error()
         buffer = self._buffer
@@ -322,10 +326,11 @@ class Connection(asyncio.Protocol):
 
     def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
         """Queue several commands back to back, in order; one future per command."""
+        pack = self._pack
         try:
-            packed = [_pack(tuple(args)) for args in commands]
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            packed = [pack(tuple(args)) for args in commands]
+        except (TypeError, ValueError):
+            raise _text.batch_pack_error(commands, pack, self._settings) from None
         create_future = self._loop.create_future
         futures = [create_future() for _ in packed]
         if not self._usable:
@@ -424,6 +429,9 @@ class Connection(asyncio.Protocol):
         try:
             reply = reader.gets()
             while reply is not _NOT_ENOUGH:
+                if _undecodable and self._fail_undecodable(reply):
+                    reply = reader.gets()
+                    continue
                 if type(reply) is _Push:
                     self._deliver_push(reply)
                 else:
@@ -447,6 +455,21 @@ class Connection(asyncio.Protocol):
                     f"invalid RESP from {self._settings.address}: {exc}; connection discarded"
                 )
             )
+        if _undecodable:
+            _text.keep_undecodable(self)  # the failures of a reply not whole yet
+
+    def _fail_undecodable(self, reply: Any) -> bool:
+        """A strict decoder noted bytes that are not text (rare): fail the caller of that
+        reply alone, True. Push frames and unsolicited replies go on escaped (False)."""
+        message = _text.take_undecodable(self)
+        if message is None or type(reply) is _Push or not self._waiters:
+            return False
+        fut = self._waiters.popleft()
+        if not fut.done():
+            error = errors.DecodeError(message)
+            error.reply = reply  # binary payloads (DUMP) are converted from it
+            fut.set_exception(error)
+        return True
 
     def _report_error_reply(self, reply: errors.ResponseError) -> None:
         assert self.on_error_reply is not None
@@ -499,6 +522,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._usable = False
+        if _undecodable:
+            _text.forget_undecodable(self)
         self._transport = None
         self._buffer.clear()
         if self._waiters:

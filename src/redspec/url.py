@@ -63,6 +63,7 @@ _QUERY: dict[str, Callable[[str], Any]] = {
     "protocol": int,
     "decode_responses": _bool,
     "encoding": _str,
+    "encoding_errors": _str,
     "connect_timeout": _seconds,
     "command_timeout": _seconds,
     "max_connections": int,

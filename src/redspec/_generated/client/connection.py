@@ -34,7 +34,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT CAPA](https://valkey.io/commands/client-capa/) on valkey.io.
         """
-        return to_ok(await self._call(("CLIENT", "CAPA", *capabilities), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "CAPA", *capabilities), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT CAPA", "client_capa", locals(), _exc)
+            raise
 
     async def client_getname(self) -> AnyStr | None:
         """Returns the name of the connection.
@@ -48,7 +52,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT GETNAME](https://redis.io/docs/latest/commands/client-getname/) on redis.io.
         """
-        return await self._call(("CLIENT", "GETNAME"), WRITE)
+        try:
+            return await self._call(("CLIENT", "GETNAME"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETNAME", "client_getname", locals(), _exc)
+            raise
 
     async def client_getredir(self) -> int:
         """Returns the client ID to which the connection's tracking notifications are redirected.
@@ -62,7 +70,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT GETREDIR](https://redis.io/docs/latest/commands/client-getredir/) on redis.io.
         """
-        return await self._call(("CLIENT", "GETREDIR"), WRITE)
+        try:
+            return await self._call(("CLIENT", "GETREDIR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETREDIR", "client_getredir", locals(), _exc)
+            raise
 
     async def client_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -76,7 +88,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT HELP](https://redis.io/docs/latest/commands/client-help/) on redis.io.
         """
-        return await self._call(("CLIENT", "HELP"), WRITE)
+        try:
+            return await self._call(("CLIENT", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT HELP", "client_help", locals(), _exc)
+            raise
 
     async def client_id(self) -> int:
         """Returns the unique client ID of the connection.
@@ -90,7 +106,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT ID](https://redis.io/docs/latest/commands/client-id/) on redis.io.
         """
-        return await self._call(("CLIENT", "ID"), WRITE)
+        try:
+            return await self._call(("CLIENT", "ID"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT ID", "client_id", locals(), _exc)
+            raise
 
     async def client_import_source(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Mark this client as an import source when server is in import mode.
@@ -107,7 +127,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT IMPORT-SOURCE](https://valkey.io/commands/client-import-source/) on valkey.io.
         """
-        return to_ok(await self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT IMPORT-SOURCE", "client_import_source", locals(), _exc)
+            raise
 
     async def client_info(self) -> AnyStr:
         """Returns information about the connection.
@@ -121,7 +145,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT INFO](https://redis.io/docs/latest/commands/client-info/) on redis.io.
         """
-        return await self._call(("CLIENT", "INFO"), WRITE)
+        try:
+            return await self._call(("CLIENT", "INFO"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT INFO", "client_info", locals(), _exc)
+            raise
 
     async def client_kill(
         self,
@@ -156,24 +184,28 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT KILL](https://redis.io/docs/latest/commands/client-kill/) on redis.io.
         """
-        if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
-            raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
-        argv: list[object] = ["CLIENT", "KILL"]
-        if id is not None:
-            argv.extend(("ID", id))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return await self._call(argv, WRITE)
+        try:
+            if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
+                raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
+            argv: list[object] = ["CLIENT", "KILL"]
+            if id is not None:
+                argv.extend(("ID", id))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT KILL", "client_kill", locals(), _exc)
+            raise
 
     async def client_list(
         self,
@@ -207,23 +239,27 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT LIST](https://redis.io/docs/latest/commands/client-list/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "LIST"]
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if ids is not None:
-            argv.append("ID")
-            argv.extend(_e.seq(ids, "ids"))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["CLIENT", "LIST"]
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if ids is not None:
+                argv.append("ID")
+                argv.extend(_e.seq(ids, "ids"))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT LIST", "client_list", locals(), _exc)
+            raise
 
     async def client_no_evict(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Sets the client eviction mode of the connection.
@@ -240,7 +276,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT NO-EVICT](https://redis.io/docs/latest/commands/client-no-evict/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "NO-EVICT", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "NO-EVICT", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-EVICT", "client_no_evict", locals(), _exc)
+            raise
 
     async def client_no_touch(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -257,7 +297,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT NO-TOUCH](https://redis.io/docs/latest/commands/client-no-touch/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "NO-TOUCH", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "NO-TOUCH", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-TOUCH", "client_no_touch", locals(), _exc)
+            raise
 
     async def client_pause(
         self,
@@ -280,10 +324,14 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT PAUSE](https://redis.io/docs/latest/commands/client-pause/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
-        if mode is not None:
-            argv.append(mode)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
+            if mode is not None:
+                argv.append(mode)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT PAUSE", "client_pause", locals(), _exc)
+            raise
 
     @overload
     async def client_setinfo(self, *, lib_name: ValueT, lib_ver: None = ...) -> bool: ...
@@ -312,14 +360,18 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT SETINFO](https://redis.io/docs/latest/commands/client-setinfo/) on redis.io.
         """
-        if (lib_name is not None) + (lib_ver is not None) != 1:
-            _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
-        argv: list[object] = ["CLIENT", "SETINFO"]
-        if lib_name is not None:
-            argv.extend(("LIB-NAME", lib_name))
-        if lib_ver is not None:
-            argv.extend(("LIB-VER", lib_ver))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if (lib_name is not None) + (lib_ver is not None) != 1:
+                _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
+            argv: list[object] = ["CLIENT", "SETINFO"]
+            if lib_name is not None:
+                argv.extend(("LIB-NAME", lib_name))
+            if lib_ver is not None:
+                argv.extend(("LIB-VER", lib_ver))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETINFO", "client_setinfo", locals(), _exc)
+            raise
 
     async def client_setname(self, connection_name: ValueT) -> bool:
         """Sets the connection name.
@@ -336,7 +388,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT SETNAME](https://redis.io/docs/latest/commands/client-setname/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "SETNAME", connection_name), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "SETNAME", connection_name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETNAME", "client_setname", locals(), _exc)
+            raise
 
     async def client_trackinginfo(self) -> dict[AnyStr, RespValue]:
         """Returns information about server-assisted client-side caching for the connection.
@@ -351,7 +407,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
         See [CLIENT TRACKINGINFO](https://redis.io/docs/latest/commands/client-trackinginfo/) on
         redis.io.
         """
-        return _C1(await self._call(("CLIENT", "TRACKINGINFO"), WRITE))
+        try:
+            return _C1(await self._call(("CLIENT", "TRACKINGINFO"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT TRACKINGINFO", "client_trackinginfo", locals(), _exc)
+            raise
 
     async def client_unblock(
         self,
@@ -374,10 +434,14 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT UNBLOCK](https://redis.io/docs/latest/commands/client-unblock/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
-        if unblock_type is not None:
-            argv.append(unblock_type)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
+            if unblock_type is not None:
+                argv.append(unblock_type)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNBLOCK", "client_unblock", locals(), _exc)
+            raise
 
     async def client_unpause(self) -> bool:
         """Resumes processing commands from paused clients.
@@ -391,7 +455,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [CLIENT UNPAUSE](https://redis.io/docs/latest/commands/client-unpause/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "UNPAUSE"), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "UNPAUSE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNPAUSE", "client_unpause", locals(), _exc)
+            raise
 
     async def echo(self, message: ValueT) -> AnyStr:
         """Returns the given string.
@@ -408,7 +476,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [ECHO](https://redis.io/docs/latest/commands/echo/) on redis.io.
         """
-        return await self._call(("ECHO", message), WRITE)
+        try:
+            return await self._call(("ECHO", message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ECHO", "echo", locals(), _exc)
+            raise
 
     async def ping(self, message: ValueT | None = None) -> AnyStr:
         """Returns the server's liveliness response.
@@ -426,7 +498,11 @@ class ConnectionCommands(ClientBase[AnyStr]):
 
         See [PING](https://redis.io/docs/latest/commands/ping/) on redis.io.
         """
-        argv: list[object] = ["PING"]
-        if message is not None:
-            argv.append(message)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PING"]
+            if message is not None:
+                argv.append(message)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PING", "ping", locals(), _exc)
+            raise

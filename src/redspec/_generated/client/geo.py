@@ -58,16 +58,20 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOADD](https://redis.io/docs/latest/commands/geoadd/) on redis.io.
         """
-        condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
-        values = _c.geo_triples("GEOADD", values)
-        argv: list[object] = ["GEOADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if ch:
-            argv.append("CH")
-        for _t in _e.seq(values, "values"):
-            argv.extend((_t[0], _t[1], _t[2]))
-        return await self._call(argv, WRITE)
+        try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
+            argv: list[object] = ["GEOADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if ch:
+                argv.append("CH")
+            for _t in _e.seq(values, "values"):
+                argv.extend((_t[0], _t[1], _t[2]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOADD", "geoadd", locals(), _exc)
+            raise
 
     async def geodist(
         self,
@@ -94,10 +98,14 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEODIST](https://redis.io/docs/latest/commands/geodist/) on redis.io.
         """
-        argv: list[object] = ["GEODIST", key, member1, member2]
-        if unit is not None:
-            argv.append(unit)
-        return to_float(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["GEODIST", key, member1, member2]
+            if unit is not None:
+                argv.append(unit)
+            return to_float(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEODIST", "geodist", locals(), _exc)
+            raise
 
     async def geohash(self, key: KeyT, *members: ValueT) -> list[AnyStr | None]:
         """Returns members from a geospatial index as geohash strings.
@@ -115,7 +123,11 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOHASH](https://redis.io/docs/latest/commands/geohash/) on redis.io.
         """
-        return await self._call(("GEOHASH", key, *members), READ)
+        try:
+            return await self._call(("GEOHASH", key, *members), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOHASH", "geohash", locals(), _exc)
+            raise
 
     async def geopos(self, key: KeyT, *members: ValueT) -> list[tuple[float, float] | None]:
         """Returns the longitude and latitude of members from a geospatial index.
@@ -133,7 +145,11 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOPOS](https://redis.io/docs/latest/commands/geopos/) on redis.io.
         """
-        return _C1(await self._call(("GEOPOS", key, *members), READ))
+        try:
+            return _C1(await self._call(("GEOPOS", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOPOS", "geopos", locals(), _exc)
+            raise
 
     @overload
     async def georadius(
@@ -311,30 +327,34 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS", "georadius", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember(
@@ -505,30 +525,34 @@ class GeoCommands(ClientBase[AnyStr]):
         See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
         redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER", "georadiusbymember", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember_ro(
@@ -648,24 +672,28 @@ class GeoCommands(ClientBase[AnyStr]):
         See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
         redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
-        argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
+            argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", locals(), _exc)
+            raise
 
     @overload
     async def georadius_ro(
@@ -791,24 +819,28 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS_RO: any needs count")
-        argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS_RO: any needs count")
+            argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS_RO", "georadius_ro", locals(), _exc)
+            raise
 
     @overload
     async def geosearch(
@@ -1292,37 +1324,41 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
-        frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCH: any needs count")
-        argv: list[object] = ["GEOSEARCH", key]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCH: any needs count")
+            argv: list[object] = ["GEOSEARCH", key]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCH", "geosearch", locals(), _exc)
+            raise
 
     @overload
     async def geosearchstore(
@@ -1463,28 +1499,32 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOSEARCHSTORE](https://redis.io/docs/latest/commands/geosearchstore/) on redis.io.
         """
-        frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCHSTORE: any needs count")
-        argv: list[object] = ["GEOSEARCHSTORE", destination, source]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if storedist:
-            argv.append("STOREDIST")
-        return await self._call(argv, WRITE)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCHSTORE: any needs count")
+            argv: list[object] = ["GEOSEARCHSTORE", destination, source]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if storedist:
+                argv.append("STOREDIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCHSTORE", "geosearchstore", locals(), _exc)
+            raise

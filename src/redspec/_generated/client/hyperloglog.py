@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -31,7 +32,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
-        return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        try:
+            return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     @overload
     async def pfcount(self, *keys: KeyT) -> int: ...
@@ -54,9 +59,13 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("PFCOUNT", *keys), READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("PFCOUNT", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     async def pfdebug(self, subcommand: ValueT, key: KeyT) -> RespValue:
         """Internal commands for debugging HyperLogLog values.
@@ -74,7 +83,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
-        return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        try:
+            return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     @overload
     async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool: ...
@@ -97,9 +110,13 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
-        if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
-            sourcekeys = tuple(sourcekeys[0])
-        return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        try:
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
+            return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     async def pfselftest(self) -> bool:
         """An internal command for testing HyperLogLog values.
@@ -113,4 +130,8 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
-        return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        try:
+            return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

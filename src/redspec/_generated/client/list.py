@@ -13,6 +13,7 @@ else:
     from redspec._deprecation import deprecated
 
 from redspec import _compat as _c
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -50,9 +51,13 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     async def blmpop(
         self,
@@ -81,14 +86,18 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     async def blpop(
         self,
@@ -111,10 +120,14 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     async def brpop(
         self,
@@ -137,10 +150,14 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     async def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> AnyStr | None:
@@ -162,9 +179,13 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     async def lindex(self, key: KeyT, index: int) -> AnyStr | None:
         """Returns an element from a list by its index.
@@ -183,7 +204,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
-        return await self._call(("LINDEX", key, index), READ)
+        try:
+            return await self._call(("LINDEX", key, index), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     async def linsert(
         self,
@@ -211,7 +236,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
-        return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        try:
+            return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     async def llen(self, key: KeyT) -> int:
         """Returns the length of a list.
@@ -228,7 +257,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
-        return await self._call(("LLEN", key), READ)
+        try:
+            return await self._call(("LLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     async def lmove(
         self,
@@ -255,7 +288,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
-        return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        try:
+            return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     async def lmpop(
         self,
@@ -282,13 +319,17 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     async def lpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -314,10 +355,14 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     async def lpos(
@@ -379,14 +424,18 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     async def lpush(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -405,7 +454,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
-        return await self._call(("LPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     async def lpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list only when the list exists.
@@ -424,7 +477,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
-        return await self._call(("LPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     async def lrange(self, key: KeyT, start: int, stop: int) -> list[AnyStr]:
         """Returns a range of elements from a list.
@@ -445,7 +502,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
-        return await self._call(("LRANGE", key, start, stop), READ)
+        try:
+            return await self._call(("LRANGE", key, start, stop), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     async def lrem(self, key: KeyT, count: int, element: ValueT) -> int:
         """Removes elements from a list. Deletes the list if the last element was removed.
@@ -465,7 +526,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
-        return await self._call(("LREM", key, count, element), WRITE)
+        try:
+            return await self._call(("LREM", key, count, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     async def lset(self, key: KeyT, index: int, element: ValueT) -> bool:
         """Sets the value of an element in a list by its index.
@@ -485,7 +550,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
-        return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        try:
+            return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     async def ltrim(self, key: KeyT, start: int, stop: int) -> bool:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
@@ -504,7 +573,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
-        return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        try:
+            return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     async def rpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -530,10 +603,14 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     async def rpoplpush(self, source: KeyT, destination: KeyT) -> AnyStr | None:
@@ -554,7 +631,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
-        return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        try:
+            return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     async def rpush(self, key: KeyT, *elements: ValueT) -> int:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -573,7 +654,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
-        return await self._call(("RPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     async def rpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Appends an element to a list only when the list exists.
@@ -592,4 +677,8 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
-        return await self._call(("RPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -33,7 +34,11 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
-        return await self._call(("PUBLISH", channel, message), WRITE)
+        try:
+            return await self._call(("PUBLISH", channel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     async def pubsub_channels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active channels.
@@ -51,10 +56,14 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     async def pubsub_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -68,7 +77,11 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
-        return await self._call(("PUBSUB", "HELP"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     async def pubsub_numpat(self) -> int:
         """Returns a count of unique pattern subscriptions.
@@ -82,7 +95,11 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
-        return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     async def pubsub_numsub(self, *channels: ValueT) -> dict[AnyStr, int]:
         """Returns a count of subscribers to channels.
@@ -99,7 +116,11 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
-        return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     async def pubsub_shardchannels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active shard channels.
@@ -118,10 +139,14 @@ class PubsubCommands(ClientBase[AnyStr]):
         See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
         redis.io.
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     async def pubsub_shardnumsub(self, *shardchannels: ValueT) -> dict[AnyStr, int]:
         """Returns the count of subscribers of shard channels.
@@ -140,7 +165,11 @@ class PubsubCommands(ClientBase[AnyStr]):
         See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
         redis.io.
         """
-        return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     async def spublish(self, shardchannel: ValueT, message: ValueT) -> int:
         """Post a message to a shard channel
@@ -159,4 +188,8 @@ class PubsubCommands(ClientBase[AnyStr]):
 
         See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
-        return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        try:
+            return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

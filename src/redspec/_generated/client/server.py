@@ -62,10 +62,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
-        argv: list[object] = ["ACL", "CAT"]
-        if category is not None:
-            argv.append(category)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "CAT"]
+            if category is not None:
+                argv.append(category)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL CAT", "acl_cat", locals(), _exc)
+            raise
 
     async def acl_deluser(self, *usernames: ValueT) -> int:
         """Deletes ACL users, and terminates their connections.
@@ -82,7 +86,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
-        return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        try:
+            return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DELUSER", "acl_deluser", locals(), _exc)
+            raise
 
     async def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> AnyStr:
         """Simulates the execution of a command by a user, without executing the command.
@@ -101,7 +109,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
-        return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        try:
+            return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DRYRUN", "acl_dryrun", locals(), _exc)
+            raise
 
     async def acl_genpass(self, bits: int | None = None) -> AnyStr:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -118,10 +130,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
-        argv: list[object] = ["ACL", "GENPASS"]
-        if bits is not None:
-            argv.append(bits)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "GENPASS"]
+            if bits is not None:
+                argv.append(bits)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GENPASS", "acl_genpass", locals(), _exc)
+            raise
 
     async def acl_getuser(self, username: ValueT) -> dict[AnyStr, RespValue] | None:
         """Lists the ACL rules of a user.
@@ -139,7 +155,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
-        return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        try:
+            return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GETUSER", "acl_getuser", locals(), _exc)
+            raise
 
     async def acl_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -153,7 +173,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
-        return await self._call(("ACL", "HELP"), WRITE)
+        try:
+            return await self._call(("ACL", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL HELP", "acl_help", locals(), _exc)
+            raise
 
     async def acl_list(self) -> list[AnyStr]:
         """Dumps the effective rules in ACL file format.
@@ -167,7 +191,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
-        return await self._call(("ACL", "LIST"), WRITE)
+        try:
+            return await self._call(("ACL", "LIST"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LIST", "acl_list", locals(), _exc)
+            raise
 
     async def acl_load(self) -> bool:
         """Reloads the rules from the configured ACL file.
@@ -181,7 +209,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOAD", "acl_load", locals(), _exc)
+            raise
 
     @overload
     async def acl_log(
@@ -221,16 +253,20 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
-        if (count is not None) + (not not reset) > 1:
-            _e.at_most_one("ACL LOG", count=count, reset=reset)
-        argv: list[object] = ["ACL", "LOG"]
-        if count is not None:
-            argv.append(count)
-        if reset:
-            argv.append("RESET")
-        if reset:
-            return to_ok(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            if (count is not None) + (not not reset) > 1:
+                _e.at_most_one("ACL LOG", count=count, reset=reset)
+            argv: list[object] = ["ACL", "LOG"]
+            if count is not None:
+                argv.append(count)
+            if reset:
+                argv.append("RESET")
+            if reset:
+                return to_ok(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOG", "acl_log", locals(), _exc)
+            raise
 
     async def acl_save(self) -> bool:
         """Saves the effective ACL rules in the configured ACL file.
@@ -244,7 +280,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SAVE", "acl_save", locals(), _exc)
+            raise
 
     async def acl_setuser(self, username: ValueT, *rules: ValueT) -> bool:
         """Creates and modifies an ACL user and its rules.
@@ -262,7 +302,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SETUSER", "acl_setuser", locals(), _exc)
+            raise
 
     async def acl_users(self) -> list[AnyStr]:
         """Lists all ACL users.
@@ -276,7 +320,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
-        return await self._call(("ACL", "USERS"), WRITE)
+        try:
+            return await self._call(("ACL", "USERS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL USERS", "acl_users", locals(), _exc)
+            raise
 
     async def acl_whoami(self) -> AnyStr:
         """Returns the authenticated username of the current connection.
@@ -290,7 +338,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
-        return await self._call(("ACL", "WHOAMI"), WRITE)
+        try:
+            return await self._call(("ACL", "WHOAMI"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL WHOAMI", "acl_whoami", locals(), _exc)
+            raise
 
     async def bgrewriteaof(self) -> AnyStr:
         """Asynchronously rewrites the append-only file to disk.
@@ -304,7 +356,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
-        return await self._call(("BGREWRITEAOF",), WRITE)
+        try:
+            return await self._call(("BGREWRITEAOF",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGREWRITEAOF", "bgrewriteaof", locals(), _exc)
+            raise
 
     async def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> AnyStr:
         """Asynchronously saves the database(s) to disk.
@@ -322,10 +378,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
-        argv: list[object] = ["BGSAVE"]
-        if operation is not None:
-            argv.append(operation)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["BGSAVE"]
+            if operation is not None:
+                argv.append(operation)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGSAVE", "bgsave", locals(), _exc)
+            raise
 
     async def command(
         self,
@@ -341,7 +401,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
-        return _C3(await self._call(("COMMAND",), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND", "command", locals(), _exc)
+            raise
 
     async def command_count(self) -> int:
         """Returns a count of commands.
@@ -355,7 +419,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
-        return await self._call(("COMMAND", "COUNT"), WRITE)
+        try:
+            return await self._call(("COMMAND", "COUNT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND COUNT", "command_count", locals(), _exc)
+            raise
 
     async def command_docs(self, *command_names: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns documentary information about one, multiple or all commands.
@@ -372,7 +440,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
-        return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        try:
+            return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND DOCS", "command_docs", locals(), _exc)
+            raise
 
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
@@ -390,7 +462,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
-        return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        try:
+            return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYS", "command_getkeys", locals(), _exc)
+            raise
 
     async def command_getkeysandflags(
         self,
@@ -414,7 +490,11 @@ class ServerCommands(ClientBase[AnyStr]):
         GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
         redis.io.
         """
-        return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        try:
+            return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYSANDFLAGS", "command_getkeysandflags", locals(), _exc)
+            raise
 
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -428,7 +508,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
-        return await self._call(("COMMAND", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMAND", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND HELP", "command_help", locals(), _exc)
+            raise
 
     async def command_info(
         self,
@@ -448,7 +532,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
-        return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND INFO", "command_info", locals(), _exc)
+            raise
 
     async def command_list(
         self,
@@ -476,16 +564,20 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
-        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
-            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
-        argv: list[object] = ["COMMAND", "LIST"]
-        if module is not None:
-            argv.extend(("FILTERBY", "MODULE", module))
-        if aclcat is not None:
-            argv.extend(("FILTERBY", "ACLCAT", aclcat))
-        if pattern is not None:
-            argv.extend(("FILTERBY", "PATTERN", pattern))
-        return await self._call(argv, WRITE)
+        try:
+            if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+                _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+            argv: list[object] = ["COMMAND", "LIST"]
+            if module is not None:
+                argv.extend(("FILTERBY", "MODULE", module))
+            if aclcat is not None:
+                argv.extend(("FILTERBY", "ACLCAT", aclcat))
+            if pattern is not None:
+                argv.extend(("FILTERBY", "PATTERN", pattern))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND LIST", "command_list", locals(), _exc)
+            raise
 
     async def commandlog_get(
         self,
@@ -509,7 +601,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
-        return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        try:
+            return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG GET", "commandlog_get", locals(), _exc)
+            raise
 
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
@@ -523,7 +619,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
-        return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG HELP", "commandlog_help", locals(), _exc)
+            raise
 
     async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
@@ -541,7 +641,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
-        return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG LEN", "commandlog_len", locals(), _exc)
+            raise
 
     async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
@@ -559,7 +663,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
-        return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        try:
+            return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG RESET", "commandlog_reset", locals(), _exc)
+            raise
 
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
@@ -576,7 +684,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
-        return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        try:
+            return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG GET", "config_get", locals(), _exc)
+            raise
 
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -590,7 +702,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
-        return await self._call(("CONFIG", "HELP"), WRITE)
+        try:
+            return await self._call(("CONFIG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG HELP", "config_help", locals(), _exc)
+            raise
 
     async def config_resetstat(self) -> bool:
         """Resets the server's statistics.
@@ -604,7 +720,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
-        return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG RESETSTAT", "config_resetstat", locals(), _exc)
+            raise
 
     async def config_rewrite(self) -> bool:
         """Persists the effective configuration to file.
@@ -618,7 +738,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
         """
-        return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
+            raise
 
     async def config_set(
         self,
@@ -643,10 +767,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
-        mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
-        argv: list[object] = ["CONFIG", "SET"]
-        argv.extend(_e.pairs(mapping, "mapping"))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
+            argv: list[object] = ["CONFIG", "SET"]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG SET", "config_set", locals(), _exc)
+            raise
 
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
@@ -660,7 +788,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
-        return await self._call(("DBSIZE",), READ)
+        try:
+            return await self._call(("DBSIZE",), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("DBSIZE", "dbsize", locals(), _exc)
+            raise
 
     async def debug(self, subcommand: ValueT, *arguments: ValueT) -> RespValue:
         """A container for debugging commands.
@@ -679,7 +811,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
-        return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        try:
+            return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEBUG", "debug", locals(), _exc)
+            raise
 
     async def failover(
         self,
@@ -707,18 +843,22 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
         """
-        if to is None and force:
-            raise DataError("FAILOVER: force needs to")
-        argv: list[object] = ["FAILOVER"]
-        if to is not None:
-            argv.extend(("TO", to[0], to[1]))
-            if force:
-                argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", _e.millis(timeout)))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if to is None and force:
+                raise DataError("FAILOVER: force needs to")
+            argv: list[object] = ["FAILOVER"]
+            if to is not None:
+                argv.extend(("TO", to[0], to[1]))
+                if force:
+                    argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", _e.millis(timeout)))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FAILOVER", "failover", locals(), _exc)
+            raise
 
     async def flushall(
         self,
@@ -741,11 +881,15 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
         """
-        flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
-        argv: list[object] = ["FLUSHALL"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHALL"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHALL", "flushall", locals(), _exc)
+            raise
 
     async def flushdb(
         self,
@@ -768,11 +912,15 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
-        flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
-        argv: list[object] = ["FLUSHDB"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHDB"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHDB", "flushdb", locals(), _exc)
+            raise
 
     async def info(self, *sections: ValueT) -> AnyStr:
         """Returns information and statistics about the server.
@@ -789,7 +937,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
-        return await self._call(("INFO", *sections), WRITE)
+        try:
+            return await self._call(("INFO", *sections), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INFO", "info", locals(), _exc)
+            raise
 
     async def lastsave(self) -> int:
         """Returns the Unix timestamp of the last successful save to disk.
@@ -803,7 +955,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
-        return await self._call(("LASTSAVE",), WRITE)
+        try:
+            return await self._call(("LASTSAVE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LASTSAVE", "lastsave", locals(), _exc)
+            raise
 
     async def latency_doctor(self) -> AnyStr:
         """Returns a human-readable latency analysis report.
@@ -817,7 +973,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
-        return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY DOCTOR", "latency_doctor", locals(), _exc)
+            raise
 
     async def latency_graph(self, event: ValueT) -> AnyStr:
         """Returns a latency graph for an event.
@@ -834,7 +994,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
-        return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        try:
+            return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY GRAPH", "latency_graph", locals(), _exc)
+            raise
 
     async def latency_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -848,7 +1012,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
-        return await self._call(("LATENCY", "HELP"), WRITE)
+        try:
+            return await self._call(("LATENCY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HELP", "latency_help", locals(), _exc)
+            raise
 
     async def latency_histogram(self, *commands: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
@@ -867,7 +1035,11 @@ class ServerCommands(ClientBase[AnyStr]):
         See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
         redis.io.
         """
-        return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        try:
+            return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTOGRAM", "latency_histogram", locals(), _exc)
+            raise
 
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
@@ -884,7 +1056,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
-        return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        try:
+            return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTORY", "latency_history", locals(), _exc)
+            raise
 
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
@@ -898,7 +1074,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
-        return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        try:
+            return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY LATEST", "latency_latest", locals(), _exc)
+            raise
 
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
@@ -915,7 +1095,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
-        return await self._call(("LATENCY", "RESET", *events), WRITE)
+        try:
+            return await self._call(("LATENCY", "RESET", *events), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY RESET", "latency_reset", locals(), _exc)
+            raise
 
     async def lolwut(self, *, version: int | None = None) -> AnyStr:
         """Displays computer art and the Redis version
@@ -931,10 +1115,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
-        argv: list[object] = ["LOLWUT"]
-        if version is not None:
-            argv.extend(("VERSION", version))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LOLWUT"]
+            if version is not None:
+                argv.extend(("VERSION", version))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LOLWUT", "lolwut", locals(), _exc)
+            raise
 
     async def memory_doctor(self) -> AnyStr:
         """Outputs a memory problems report.
@@ -948,7 +1136,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
-        return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY DOCTOR", "memory_doctor", locals(), _exc)
+            raise
 
     async def memory_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -962,7 +1154,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
-        return await self._call(("MEMORY", "HELP"), WRITE)
+        try:
+            return await self._call(("MEMORY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY HELP", "memory_help", locals(), _exc)
+            raise
 
     async def memory_malloc_stats(self) -> AnyStr:
         """Returns the allocator statistics.
@@ -977,7 +1173,11 @@ class ServerCommands(ClientBase[AnyStr]):
         See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
         redis.io.
         """
-        return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        try:
+            return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY MALLOC-STATS", "memory_malloc_stats", locals(), _exc)
+            raise
 
     async def memory_purge(self) -> bool:
         """Asks the allocator to release memory.
@@ -991,7 +1191,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
-        return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        try:
+            return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY PURGE", "memory_purge", locals(), _exc)
+            raise
 
     async def memory_stats(self) -> dict[AnyStr, RespValue]:
         """Returns details about memory usage.
@@ -1005,7 +1209,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
-        return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        try:
+            return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY STATS", "memory_stats", locals(), _exc)
+            raise
 
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
@@ -1023,10 +1231,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
-        argv: list[object] = ["MEMORY", "USAGE", key]
-        if samples is not None:
-            argv.extend(("SAMPLES", samples))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["MEMORY", "USAGE", key]
+            if samples is not None:
+                argv.extend(("SAMPLES", samples))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY USAGE", "memory_usage", locals(), _exc)
+            raise
 
     async def module_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -1040,7 +1252,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
-        return await self._call(("MODULE", "HELP"), WRITE)
+        try:
+            return await self._call(("MODULE", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE HELP", "module_help", locals(), _exc)
+            raise
 
     async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
@@ -1054,7 +1270,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
-        return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        try:
+            return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LIST", "module_list", locals(), _exc)
+            raise
 
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
@@ -1072,7 +1292,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
-        return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOAD", "module_load", locals(), _exc)
+            raise
 
     async def module_loadex(
         self,
@@ -1098,14 +1322,18 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
-        argv: list[object] = ["MODULE", "LOADEX", path]
-        if config is not None:
-            for _k, _v in config.items():
-                argv.extend(("CONFIG", _k, _v))
-        if args is not None:
-            argv.append("ARGS")
-            argv.extend(_e.seq(args, "args"))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["MODULE", "LOADEX", path]
+            if config is not None:
+                for _k, _v in config.items():
+                    argv.extend(("CONFIG", _k, _v))
+            if args is not None:
+                argv.append("ARGS")
+                argv.extend(_e.seq(args, "args"))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOADEX", "module_loadex", locals(), _exc)
+            raise
 
     async def module_unload(self, name: ValueT) -> bool:
         """Unloads a module.
@@ -1122,7 +1350,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
-        return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE UNLOAD", "module_unload", locals(), _exc)
+            raise
 
     @overload
     async def replicaof(
@@ -1163,18 +1395,22 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("REPLICAOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
-        argv: list[object] = ["REPLICAOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("REPLICAOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("REPLICAOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+            argv: list[object] = ["REPLICAOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("REPLICAOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("REPLICAOF", "replicaof", locals(), _exc)
+            raise
 
     async def restore_asking(
         self,
@@ -1211,16 +1447,20 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
-        argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE-ASKING", "restore_asking", locals(), _exc)
+            raise
 
     async def role(self) -> list[RespValue]:
         """Returns the replication role.
@@ -1235,7 +1475,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
-        return await self._call(("ROLE",), WRITE)
+        try:
+            return await self._call(("ROLE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ROLE", "role", locals(), _exc)
+            raise
 
     async def save(self) -> bool:
         """Synchronously saves the database(s) to disk.
@@ -1249,7 +1493,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
-        return to_ok(await self._call(("SAVE",), WRITE))
+        try:
+            return to_ok(await self._call(("SAVE",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SAVE", "save", locals(), _exc)
+            raise
 
     async def shutdown(
         self,
@@ -1277,16 +1525,20 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
-        argv: list[object] = ["SHUTDOWN"]
-        if save_selector is not None:
-            argv.append(save_selector)
-        if now:
-            argv.append("NOW")
-        if force:
-            argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SHUTDOWN"]
+            if save_selector is not None:
+                argv.append(save_selector)
+            if now:
+                argv.append("NOW")
+            if force:
+                argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SHUTDOWN", "shutdown", locals(), _exc)
+            raise
 
     @overload
     async def slaveof(
@@ -1329,18 +1581,22 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("SLAVEOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
-        argv: list[object] = ["SLAVEOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("SLAVEOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("SLAVEOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+            argv: list[object] = ["SLAVEOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("SLAVEOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLAVEOF", "slaveof", locals(), _exc)
+            raise
 
     async def slowlog_get(
         self,
@@ -1360,10 +1616,14 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
-        argv: list[object] = ["SLOWLOG", "GET"]
-        if count is not None:
-            argv.append(count)
-        return _C6(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SLOWLOG", "GET"]
+            if count is not None:
+                argv.append(count)
+            return _C6(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG GET", "slowlog_get", locals(), _exc)
+            raise
 
     async def slowlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
@@ -1377,7 +1637,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
-        return await self._call(("SLOWLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG HELP", "slowlog_help", locals(), _exc)
+            raise
 
     async def slowlog_len(self) -> int:
         """Returns the number of entries in the slow log.
@@ -1391,7 +1655,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
-        return await self._call(("SLOWLOG", "LEN"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "LEN"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG LEN", "slowlog_len", locals(), _exc)
+            raise
 
     async def slowlog_reset(self) -> bool:
         """Clears all entries from the slow log.
@@ -1405,7 +1673,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
-        return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        try:
+            return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG RESET", "slowlog_reset", locals(), _exc)
+            raise
 
     async def swapdb(self, index1: int, index2: int) -> bool:
         """Swaps two Redis databases.
@@ -1424,7 +1696,11 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
-        return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        try:
+            return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SWAPDB", "swapdb", locals(), _exc)
+            raise
 
     async def time(self) -> tuple[AnyStr, AnyStr]:
         """Returns the server time.
@@ -1438,4 +1714,8 @@ class ServerCommands(ClientBase[AnyStr]):
 
         See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
-        return _C13(await self._call(("TIME",), WRITE))
+        try:
+            return _C13(await self._call(("TIME",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("TIME", "time", locals(), _exc)
+            raise

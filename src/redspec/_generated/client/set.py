@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -35,7 +36,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
-        return await self._call(("SADD", key, *members), WRITE)
+        try:
+            return await self._call(("SADD", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     async def scard(self, key: KeyT) -> int:
         """Returns the number of members in a set.
@@ -52,7 +57,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
         """
-        return await self._call(("SCARD", key), READ)
+        try:
+            return await self._call(("SCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
 
     @overload
     async def sdiff(self, *keys: KeyT) -> set[AnyStr]: ...
@@ -73,9 +82,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return to_set(await self._call(("SDIFF", *keys), READ))
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SDIFF", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
 
     @overload
     async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
@@ -97,9 +110,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
 
     @overload
     async def sinter(self, *keys: KeyT) -> set[AnyStr]: ...
@@ -121,9 +138,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return to_set(await self._call(("SINTER", *keys), READ))
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SINTER", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
 
     @overload
     async def sintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
@@ -146,13 +167,17 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
 
     @overload
     async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int: ...
@@ -175,9 +200,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
         """Determines whether a member belongs to a set.
@@ -195,7 +224,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
-        return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        try:
+            return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     async def smembers(self, key: KeyT) -> set[AnyStr]:
         """Returns all members of a set.
@@ -212,7 +245,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
         """
-        return to_set(await self._call(("SMEMBERS", key), READ))
+        try:
+            return to_set(await self._call(("SMEMBERS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
 
     @overload
     async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]: ...
@@ -234,9 +271,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
-        if len(members) == 1 and isinstance(members[0], (list, tuple)):
-            members = tuple(members[0])
-        return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
         """Moves a member from one set to another.
@@ -255,7 +296,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
-        return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        try:
+            return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     async def spop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -282,12 +327,16 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        if count is not None:
-            return to_set(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            if count is not None:
+                return to_set(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     async def srandmember(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -321,10 +370,14 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     async def srem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
@@ -342,7 +395,11 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
-        return await self._call(("SREM", key, *members), WRITE)
+        try:
+            return await self._call(("SREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     async def sscan(
         self,
@@ -371,12 +428,16 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
         """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C2(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C2(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
 
     @overload
     async def sunion(self, *keys: KeyT) -> set[AnyStr]: ...
@@ -397,9 +458,13 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return to_set(await self._call(("SUNION", *keys), READ))
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SUNION", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
 
     @overload
     async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int: ...
@@ -421,6 +486,10 @@ class SetCommands(ClientBase[AnyStr]):
 
         See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

@@ -59,14 +59,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [BZMPOP](https://redis.io/docs/latest/commands/bzmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     async def bzpopmax(
         self,
@@ -89,10 +93,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [BZPOPMAX](https://redis.io/docs/latest/commands/bzpopmax/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     async def bzpopmin(
         self,
@@ -116,10 +124,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [BZPOPMIN](https://redis.io/docs/latest/commands/bzpopmin/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zadd(
@@ -206,22 +218,26 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
-        condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
-        comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        if incr:
-            return to_float(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            if incr:
+                return to_float(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     async def zcard(self, key: KeyT) -> int:
         """Returns the number of members in a sorted set.
@@ -238,7 +254,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZCARD](https://redis.io/docs/latest/commands/zcard/) on redis.io.
         """
-        return await self._call(("ZCARD", key), READ)
+        try:
+            return await self._call(("ZCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     async def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Returns the count of members in a sorted set that have scores within a range.
@@ -257,7 +277,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZCOUNT](https://redis.io/docs/latest/commands/zcount/) on redis.io.
         """
-        return await self._call(("ZCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> list[AnyStr]: ...
@@ -315,15 +339,19 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
 
     @overload
     async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
@@ -346,9 +374,13 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZDIFFSTORE](https://redis.io/docs/latest/commands/zdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
         """Increments the score of a member in a sorted set.
@@ -367,7 +399,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZINCRBY](https://redis.io/docs/latest/commands/zincrby/) on redis.io.
         """
-        return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        try:
+            return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     async def zinter(
@@ -450,20 +486,24 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
 
     @overload
     async def zintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
@@ -486,13 +526,17 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZINTERCARD](https://redis.io/docs/latest/commands/zintercard/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
 
     @overload
     async def zinterstore(
@@ -538,16 +582,20 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZINTERSTORE](https://redis.io/docs/latest/commands/zinterstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     async def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Returns the number of members in a sorted set within a lexicographical range.
@@ -566,7 +614,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZLEXCOUNT](https://redis.io/docs/latest/commands/zlexcount/) on redis.io.
         """
-        return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     async def zmpop(
         self,
@@ -594,13 +646,17 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZMPOP](https://redis.io/docs/latest/commands/zmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
 
     @overload
     async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]: ...
@@ -622,9 +678,13 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZMSCORE](https://redis.io/docs/latest/commands/zmscore/) on redis.io.
         """
-        if len(members) == 1 and isinstance(members[0], (list, tuple)):
-            members = tuple(members[0])
-        return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     async def zpopmax(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
@@ -645,10 +705,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZPOPMAX](https://redis.io/docs/latest/commands/zpopmax/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     async def zpopmin(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
@@ -668,10 +732,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZPOPMIN](https://redis.io/docs/latest/commands/zpopmin/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zrandmember(
@@ -738,16 +806,20 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
             if withscores:
-                argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     async def zrange(
@@ -843,19 +915,23 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
-        sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     async def zrangebylex(
@@ -886,10 +962,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANGEBYLEX](https://redis.io/docs/latest/commands/zrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrangebyscore(
@@ -953,14 +1033,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     async def zrangestore(
         self,
@@ -994,14 +1078,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANGESTORE](https://redis.io/docs/latest/commands/zrangestore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     async def zrank(
@@ -1051,12 +1139,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     async def zrem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
@@ -1076,7 +1168,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREM](https://redis.io/docs/latest/commands/zrem/) on redis.io.
         """
-        return await self._call(("ZREM", key, *members), WRITE)
+        try:
+            return await self._call(("ZREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     async def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
@@ -1097,7 +1193,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREMRANGEBYLEX](https://redis.io/docs/latest/commands/zremrangebylex/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     async def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> int:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
@@ -1118,7 +1218,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREMRANGEBYRANK](https://redis.io/docs/latest/commands/zremrangebyrank/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     async def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
@@ -1139,7 +1243,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREMRANGEBYSCORE](https://redis.io/docs/latest/commands/zremrangebyscore/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrange(
@@ -1197,12 +1305,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     async def zrevrangebylex(
@@ -1233,10 +1345,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREVRANGEBYLEX](https://redis.io/docs/latest/commands/zrevrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrevrangebyscore(
@@ -1300,14 +1416,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrank(
@@ -1357,12 +1477,16 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     async def zscan(
@@ -1425,16 +1549,20 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        if noscores:
-            return _C6(await self._call(argv, READ))
-        return _C7(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            if noscores:
+                return _C6(await self._call(argv, READ))
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     async def zscore(self, key: KeyT, member: ValueT) -> float | None:
         """Returns the score of a member in a sorted set.
@@ -1452,7 +1580,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZSCORE](https://redis.io/docs/latest/commands/zscore/) on redis.io.
         """
-        return to_float(await self._call(("ZSCORE", key, member), READ))
+        try:
+            return to_float(await self._call(("ZSCORE", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     async def zunion(
@@ -1534,20 +1666,24 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
 
     @overload
     async def zunionstore(
@@ -1592,13 +1728,17 @@ class SortedSetCommands(ClientBase[AnyStr]):
 
         See [ZUNIONSTORE](https://redis.io/docs/latest/commands/zunionstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

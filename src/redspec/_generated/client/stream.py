@@ -73,7 +73,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return await self._call(("XACK", key, groupname, *ids), WRITE)
+        try:
+            return await self._call(("XACK", key, groupname, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     async def xackdel(
         self,
@@ -100,12 +104,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
-        argv: list[object] = ["XACKDEL", key, groupname]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     async def xadd(
@@ -192,22 +200,26 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return await self._call(argv, WRITE)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     async def xautoclaim(
@@ -279,14 +291,18 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        if justid:
-            return _C1(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            if justid:
+                return _C1(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     async def xclaim(
@@ -425,25 +441,29 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
-            ids = tuple(ids[0])
-        argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        if justid:
-            return await self._call(argv, WRITE)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            if justid:
+                return await self._call(argv, WRITE)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
@@ -462,7 +482,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return await self._call(("XDEL", key, *ids), WRITE)
+        try:
+            return await self._call(("XDEL", key, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     async def xdelex(
         self,
@@ -487,12 +511,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     async def xgroup_create(
         self,
@@ -521,12 +549,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     async def xgroup_createconsumer(
         self,
@@ -551,7 +583,11 @@ class StreamCommands(ClientBase[AnyStr]):
         See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
         redis.io.
         """
-        return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     async def xgroup_delconsumer(self, key: KeyT, groupname: ValueT, consumername: ValueT) -> int:
         """Deletes a consumer from a consumer group.
@@ -571,7 +607,11 @@ class StreamCommands(ClientBase[AnyStr]):
         See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
         redis.io.
         """
-        return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
+        try:
+            return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     async def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> bool:
         """Destroys a consumer group.
@@ -590,7 +630,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     async def xgroup_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -604,7 +648,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return await self._call(("XGROUP", "HELP"), WRITE)
+        try:
+            return await self._call(("XGROUP", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     async def xgroup_setid(
         self,
@@ -631,10 +679,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     async def xinfo_consumers(
         self,
@@ -656,7 +708,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
+        try:
+            return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
@@ -673,7 +729,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        try:
+            return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
@@ -687,7 +747,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return await self._call(("XINFO", "HELP"), WRITE)
+        try:
+            return await self._call(("XINFO", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     async def xinfo_stream(
@@ -737,16 +801,20 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        if full:
-            return _C6(await self._call(argv, READ))
-        return to_stream_info(await self._call(argv, READ))
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            if full:
+                return _C6(await self._call(argv, READ))
+            return to_stream_info(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
@@ -763,7 +831,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return await self._call(("XLEN", key), READ)
+        try:
+            return await self._call(("XLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     async def xpending(
@@ -837,22 +909,26 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        if start is not None:
-            return _C7(await self._call(argv, READ))
-        return to_pending_summary(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            if start is not None:
+                return _C7(await self._call(argv, READ))
+            return to_pending_summary(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     async def xrange(
         self,
@@ -879,10 +955,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     async def xread(
         self,
@@ -907,19 +987,23 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, READ)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, READ)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     async def xreadgroup(
         self,
@@ -955,21 +1039,25 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, WRITE)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, WRITE)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     async def xrevrange(
         self,
@@ -996,10 +1084,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     async def xsetid(
         self,
@@ -1026,12 +1118,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     async def xtrim(
         self,
@@ -1071,16 +1167,20 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return await self._call(argv, WRITE)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
 
     async def xpending_range(
         self,
@@ -1119,17 +1219,21 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return _C7(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

@@ -42,7 +42,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
-        return await self._call(("APPEND", key, value), WRITE)
+        try:
+            return await self._call(("APPEND", key, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     async def decr(self, key: KeyT) -> int:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -60,7 +64,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
-        return await self._call(("DECR", key), WRITE)
+        try:
+            return await self._call(("DECR", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     async def decrby(self, key: KeyT, decrement: int) -> int:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
@@ -79,7 +87,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
-        return await self._call(("DECRBY", key, decrement), WRITE)
+        try:
+            return await self._call(("DECRBY", key, decrement), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     async def get(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key.
@@ -96,7 +108,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
-        return await self._call(("GET", key), READ)
+        try:
+            return await self._call(("GET", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     async def getdel(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key after deleting the key.
@@ -113,7 +129,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
-        return await self._call(("GETDEL", key), WRITE)
+        try:
+            return await self._call(("GETDEL", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     async def getex(
         self,
@@ -148,20 +168,24 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return await self._call(argv, WRITE)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     async def getrange(self, key: KeyT, start: int, end: int) -> AnyStr:
         """Returns a substring of the string stored at a key.
@@ -182,7 +206,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
-        return await self._call(("GETRANGE", key, start, end), READ)
+        try:
+            return await self._call(("GETRANGE", key, start, end), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     async def getset(self, key: KeyT, value: ValueT) -> AnyStr | None:
@@ -202,7 +230,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
-        return await self._call(("GETSET", key, value), WRITE)
+        try:
+            return await self._call(("GETSET", key, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     async def incr(self, key: KeyT) -> int:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -220,7 +252,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
-        return await self._call(("INCR", key), WRITE)
+        try:
+            return await self._call(("INCR", key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     async def incrby(self, key: KeyT, increment: int) -> int:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
@@ -239,7 +275,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
-        return await self._call(("INCRBY", key, increment), WRITE)
+        try:
+            return await self._call(("INCRBY", key, increment), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     async def incrbyfloat(self, key: KeyT, increment: float) -> float:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
@@ -258,7 +298,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
-        return to_float(await self._call(("INCRBYFLOAT", key, increment), WRITE))
+        try:
+            return to_float(await self._call(("INCRBYFLOAT", key, increment), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     async def lcs(
@@ -336,20 +380,24 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        if len:
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            if len:
+                return await self._call(argv, READ)
+            if idx:
+                return _C1(await self._call(argv, READ))
             return await self._call(argv, READ)
-        if idx:
-            return _C1(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
 
     @overload
     async def mget(self, *keys: KeyT) -> list[AnyStr | None]: ...
@@ -370,9 +418,13 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("MGET", *keys), READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("MGET", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     async def mset(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically creates or modifies the string values of one or more keys.
@@ -389,7 +441,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
-        return to_ok(await self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_ok(await self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     async def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -406,7 +462,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
-        return to_bool(await self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_bool(await self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     async def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> bool:
@@ -428,7 +488,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
-        return to_ok(await self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE))
+        try:
+            return to_ok(await self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     async def set(
@@ -572,32 +636,36 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        if get:
-            return await self._call(argv, WRITE)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            if get:
+                return await self._call(argv, WRITE)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     async def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> bool:
@@ -618,7 +686,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
-        return to_ok(await self._call(("SETEX", key, _e.seconds(seconds), value), WRITE))
+        try:
+            return to_ok(await self._call(("SETEX", key, _e.seconds(seconds), value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     async def setnx(self, key: KeyT, value: ValueT) -> bool:
@@ -638,7 +710,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
-        return to_bool(await self._call(("SETNX", key, value), WRITE))
+        try:
+            return to_bool(await self._call(("SETNX", key, value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     async def setrange(self, key: KeyT, offset: int, value: ValueT) -> int:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
@@ -660,7 +736,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
-        return await self._call(("SETRANGE", key, offset, value), WRITE)
+        try:
+            return await self._call(("SETRANGE", key, offset, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     async def strlen(self, key: KeyT) -> int:
         """Returns the length of a string value.
@@ -677,7 +757,11 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
-        return await self._call(("STRLEN", key), READ)
+        try:
+            return await self._call(("STRLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     async def substr(self, key: KeyT, start: int, end: int) -> AnyStr:
@@ -700,4 +784,8 @@ class StringCommands(ClientBase[AnyStr]):
 
         See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
-        return await self._call(("SUBSTR", key, start, end), READ)
+        try:
+            return await self._call(("SUBSTR", key, start, end), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

@@ -45,7 +45,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER ADDSLOTS](https://redis.io/docs/latest/commands/cluster-addslots/) on redis.io.
         """
-        return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTS", "cluster_addslots", locals(), _exc)
+            raise
 
     def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Assigns new hash slot ranges to a node.
@@ -65,10 +69,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER ADDSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-addslotsrange/) on
         redis.io.
         """
-        argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTSRANGE", "cluster_addslotsrange", locals(), _exc)
+            raise
 
     def cluster_bumpepoch(self) -> Pending[AnyStr]:
         """Advances the cluster config epoch.
@@ -83,7 +91,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER BUMPEPOCH](https://redis.io/docs/latest/commands/cluster-bumpepoch/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER BUMPEPOCH", "cluster_bumpepoch", locals(), _exc)
+            raise
 
     def cluster_count_failure_reports(self, node_id: ValueT) -> Pending[int]:
         """Returns the number of active failure reports active for a node.
@@ -102,7 +114,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         COUNT-FAILURE-REPORTS](https://redis.io/docs/latest/commands/cluster-count-failure-reports/)
         on redis.io.
         """
-        return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNT-FAILURE-REPORTS", "cluster_count_failure_reports", locals(), _exc)
+            raise
 
     def cluster_countkeysinslot(self, slot: int) -> Pending[int]:
         """Returns the number of keys in a hash slot.
@@ -121,7 +137,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         COUNTKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-countkeysinslot/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNTKEYSINSLOT", "cluster_countkeysinslot", locals(), _exc)
+            raise
 
     def cluster_delslots(self, *slots: int) -> Pending[bool]:
         """Sets hash slots as unbound for a node.
@@ -138,7 +158,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER DELSLOTS](https://redis.io/docs/latest/commands/cluster-delslots/) on redis.io.
         """
-        return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTS", "cluster_delslots", locals(), _exc)
+            raise
 
     def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Sets hash slot ranges as unbound for a node.
@@ -158,10 +182,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER DELSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-delslotsrange/) on
         redis.io.
         """
-        argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTSRANGE", "cluster_delslotsrange", locals(), _exc)
+            raise
 
     def cluster_failover(
         self,
@@ -182,10 +210,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER FAILOVER](https://redis.io/docs/latest/commands/cluster-failover/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "FAILOVER"]
-        if options is not None:
-            argv.append(options)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "FAILOVER"]
+            if options is not None:
+                argv.append(options)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FAILOVER", "cluster_failover", locals(), _exc)
+            raise
 
     def cluster_flushslots(self) -> Pending[bool]:
         """Deletes all slots information from a node.
@@ -200,7 +232,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER FLUSHSLOTS](https://redis.io/docs/latest/commands/cluster-flushslots/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FLUSHSLOTS", "cluster_flushslots", locals(), _exc)
+            raise
 
     def cluster_forget(self, node_id: ValueT) -> Pending[bool]:
         """Removes a node from the nodes table.
@@ -217,7 +253,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER FORGET](https://redis.io/docs/latest/commands/cluster-forget/) on redis.io.
         """
-        return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FORGET", "cluster_forget", locals(), _exc)
+            raise
 
     def cluster_getkeysinslot(self, slot: int, count: int) -> Pending[list[AnyStr]]:
         """Returns the key names in a hash slot.
@@ -236,7 +276,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER GETKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-getkeysinslot/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER GETKEYSINSLOT", "cluster_getkeysinslot", locals(), _exc)
+            raise
 
     def cluster_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -250,7 +294,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER HELP](https://redis.io/docs/latest/commands/cluster-help/) on redis.io.
         """
-        return self._call(("CLUSTER", "HELP"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER HELP", "cluster_help", locals(), _exc)
+            raise
 
     def cluster_info(self) -> Pending[AnyStr]:
         """Returns information about the state of a node.
@@ -264,7 +312,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER INFO](https://redis.io/docs/latest/commands/cluster-info/) on redis.io.
         """
-        return self._call(("CLUSTER", "INFO"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "INFO"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER INFO", "cluster_info", locals(), _exc)
+            raise
 
     def cluster_keyslot(self, key: ValueT) -> Pending[int]:
         """Returns the hash slot for a key.
@@ -281,7 +333,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER KEYSLOT](https://redis.io/docs/latest/commands/cluster-keyslot/) on redis.io.
         """
-        return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER KEYSLOT", "cluster_keyslot", locals(), _exc)
+            raise
 
     def cluster_links(self) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
         """Returns a list of all TCP links to and from peer nodes.
@@ -295,7 +351,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER LINKS](https://redis.io/docs/latest/commands/cluster-links/) on redis.io.
         """
-        return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        try:
+            return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER LINKS", "cluster_links", locals(), _exc)
+            raise
 
     def cluster_meet(
         self,
@@ -319,10 +379,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER MEET](https://redis.io/docs/latest/commands/cluster-meet/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "MEET", ip, port]
-        if cluster_bus_port is not None:
-            argv.append(cluster_bus_port)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "MEET", ip, port]
+            if cluster_bus_port is not None:
+                argv.append(cluster_bus_port)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MEET", "cluster_meet", locals(), _exc)
+            raise
 
     def cluster_myid(self) -> Pending[AnyStr]:
         """Returns the ID of a node.
@@ -336,7 +400,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER MYID](https://redis.io/docs/latest/commands/cluster-myid/) on redis.io.
         """
-        return self._call(("CLUSTER", "MYID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYID", "cluster_myid", locals(), _exc)
+            raise
 
     def cluster_myshardid(self) -> Pending[AnyStr]:
         """Returns the shard ID of a node.
@@ -351,7 +419,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER MYSHARDID](https://redis.io/docs/latest/commands/cluster-myshardid/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYSHARDID", "cluster_myshardid", locals(), _exc)
+            raise
 
     def cluster_nodes(self) -> Pending[AnyStr]:
         """Returns the cluster configuration for a node.
@@ -365,7 +437,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER NODES](https://redis.io/docs/latest/commands/cluster-nodes/) on redis.io.
         """
-        return self._call(("CLUSTER", "NODES"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "NODES"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER NODES", "cluster_nodes", locals(), _exc)
+            raise
 
     def cluster_replicas(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
@@ -382,7 +458,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER REPLICAS](https://redis.io/docs/latest/commands/cluster-replicas/) on redis.io.
         """
-        return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICAS", "cluster_replicas", locals(), _exc)
+            raise
 
     def cluster_replicate(self, node_id: ValueT) -> Pending[bool]:
         """Configure a node as replica of a master node.
@@ -400,7 +480,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER REPLICATE](https://redis.io/docs/latest/commands/cluster-replicate/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICATE", "cluster_replicate", locals(), _exc)
+            raise
 
     def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> Pending[bool]:
         """Resets a node.
@@ -418,10 +502,14 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER RESET](https://redis.io/docs/latest/commands/cluster-reset/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "RESET"]
-        if reset_type is not None:
-            argv.append(reset_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "RESET"]
+            if reset_type is not None:
+                argv.append(reset_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER RESET", "cluster_reset", locals(), _exc)
+            raise
 
     def cluster_saveconfig(self) -> Pending[bool]:
         """Forces a node to save the cluster configuration to disk.
@@ -436,7 +524,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER SAVECONFIG](https://redis.io/docs/latest/commands/cluster-saveconfig/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SAVECONFIG", "cluster_saveconfig", locals(), _exc)
+            raise
 
     def cluster_set_config_epoch(self, config_epoch: int) -> Pending[bool]:
         """Sets the configuration epoch for a new node.
@@ -455,7 +547,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         SET-CONFIG-EPOCH](https://redis.io/docs/latest/commands/cluster-set-config-epoch/) on
         redis.io.
         """
-        return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SET-CONFIG-EPOCH", "cluster_set_config_epoch", locals(), _exc)
+            raise
 
     @overload
     def cluster_setslot(
@@ -533,20 +629,24 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER SETSLOT](https://redis.io/docs/latest/commands/cluster-setslot/) on redis.io.
         """
-        if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
-            _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
-        argv: list[object] = ["CLUSTER", "SETSLOT", slot]
-        if importing is not None:
-            argv.extend(("IMPORTING", importing))
-        if migrating is not None:
-            argv.extend(("MIGRATING", migrating))
-        if node is not None:
-            argv.extend(("NODE", node))
-        if stable:
-            argv.append("STABLE")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", timeout))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
+                _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
+            argv: list[object] = ["CLUSTER", "SETSLOT", slot]
+            if importing is not None:
+                argv.extend(("IMPORTING", importing))
+            if migrating is not None:
+                argv.extend(("MIGRATING", migrating))
+            if node is not None:
+                argv.extend(("NODE", node))
+            if stable:
+                argv.append("STABLE")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", timeout))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SETSLOT", "cluster_setslot", locals(), _exc)
+            raise
 
     def cluster_shards(self) -> Pending[list[dict[AnyStr, RespValue]]]:
         """Returns the mapping of cluster slots to shards.
@@ -560,7 +660,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER SHARDS](https://redis.io/docs/latest/commands/cluster-shards/) on redis.io.
         """
-        return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        try:
+            return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SHARDS", "cluster_shards", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     def cluster_slaves(self, node_id: ValueT) -> Pending[list[AnyStr]]:
@@ -579,7 +683,11 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER SLAVES](https://redis.io/docs/latest/commands/cluster-slaves/) on redis.io.
         """
-        return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLAVES", "cluster_slaves", locals(), _exc)
+            raise
 
     @overload
     def cluster_slot_stats(
@@ -628,20 +736,24 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
         See [CLUSTER SLOT-STATS](https://redis.io/docs/latest/commands/cluster-slot-stats/) on
         redis.io.
         """
-        if orderby is None and (limit is not None or order is not None):
-            raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
-        if (slotsrange is not None) + (orderby is not None) != 1:
-            _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
-        argv: list[object] = ["CLUSTER", "SLOT-STATS"]
-        if slotsrange is not None:
-            argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
-        if orderby is not None:
-            argv.extend(("ORDERBY", orderby))
-            if limit is not None:
-                argv.extend(("LIMIT", limit))
-            if order is not None:
-                argv.append(order)
-        return self._call(argv, WRITE, _C3)
+        try:
+            if orderby is None and (limit is not None or order is not None):
+                raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
+            if (slotsrange is not None) + (orderby is not None) != 1:
+                _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
+            argv: list[object] = ["CLUSTER", "SLOT-STATS"]
+            if slotsrange is not None:
+                argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
+            if orderby is not None:
+                argv.extend(("ORDERBY", orderby))
+                if limit is not None:
+                    argv.extend(("LIMIT", limit))
+                if order is not None:
+                    argv.append(order)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOT-STATS", "cluster_slot_stats", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     def cluster_slots(
@@ -660,4 +772,8 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
 
         See [CLUSTER SLOTS](https://redis.io/docs/latest/commands/cluster-slots/) on redis.io.
         """
-        return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        try:
+            return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOTS", "cluster_slots", locals(), _exc)
+            raise

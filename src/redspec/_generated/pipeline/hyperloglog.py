@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -34,7 +35,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
-        return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        try:
+            return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     @overload
     def pfcount(self, *keys: KeyT) -> Pending[int]: ...
@@ -57,9 +62,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("PFCOUNT", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("PFCOUNT", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
         """Internal commands for debugging HyperLogLog values.
@@ -77,7 +86,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
-        return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        try:
+            return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     @overload
     def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]: ...
@@ -100,9 +113,13 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
-        if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
-            sourcekeys = tuple(sourcekeys[0])
-        return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        try:
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
+            return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     def pfselftest(self) -> Pending[bool]:
         """An internal command for testing HyperLogLog values.
@@ -116,4 +133,8 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
-        return self._call(("PFSELFTEST",), WRITE, to_ok)
+        try:
+            return self._call(("PFSELFTEST",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

@@ -13,6 +13,7 @@ else:
     from redspec._deprecation import deprecated
 
 from redspec import _compat as _c
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -53,8 +54,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     def blmpop(
         self,
@@ -83,13 +88,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     def blpop(
         self,
@@ -112,9 +121,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     def brpop(
         self,
@@ -137,9 +150,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> Pending[AnyStr | None]:
@@ -161,8 +178,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     def lindex(self, key: KeyT, index: int) -> Pending[AnyStr | None]:
         """Returns an element from a list by its index.
@@ -181,7 +202,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
-        return self._call(("LINDEX", key, index), READ, None)
+        try:
+            return self._call(("LINDEX", key, index), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     def linsert(
         self,
@@ -209,7 +234,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
-        return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        try:
+            return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     def llen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a list.
@@ -226,7 +255,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
-        return self._call(("LLEN", key), READ, None)
+        try:
+            return self._call(("LLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     def lmove(
         self,
@@ -253,7 +286,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
-        return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        try:
+            return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     def lmpop(
         self,
@@ -280,13 +317,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     def lpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -312,10 +353,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     def lpos(
@@ -377,14 +422,18 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     def lpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -403,7 +452,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
-        return self._call(("LPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     def lpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list only when the list exists.
@@ -422,7 +475,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
-        return self._call(("LPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     def lrange(self, key: KeyT, start: int, stop: int) -> Pending[list[AnyStr]]:
         """Returns a range of elements from a list.
@@ -443,7 +500,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
-        return self._call(("LRANGE", key, start, stop), READ, None)
+        try:
+            return self._call(("LRANGE", key, start, stop), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     def lrem(self, key: KeyT, count: int, element: ValueT) -> Pending[int]:
         """Removes elements from a list. Deletes the list if the last element was removed.
@@ -463,7 +524,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
-        return self._call(("LREM", key, count, element), WRITE, None)
+        try:
+            return self._call(("LREM", key, count, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     def lset(self, key: KeyT, index: int, element: ValueT) -> Pending[bool]:
         """Sets the value of an element in a list by its index.
@@ -483,7 +548,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
-        return self._call(("LSET", key, index, element), WRITE, to_ok)
+        try:
+            return self._call(("LSET", key, index, element), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     def ltrim(self, key: KeyT, start: int, stop: int) -> Pending[bool]:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
@@ -502,7 +571,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
-        return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        try:
+            return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     def rpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -528,10 +601,14 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     def rpoplpush(self, source: KeyT, destination: KeyT) -> Pending[AnyStr | None]:
@@ -552,7 +629,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
-        return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        try:
+            return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     def rpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -571,7 +652,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
-        return self._call(("RPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     def rpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends an element to a list only when the list exists.
@@ -590,4 +675,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
-        return self._call(("RPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -36,7 +37,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
-        return self._call(("PUBLISH", channel, message), WRITE, None)
+        try:
+            return self._call(("PUBLISH", channel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     def pubsub_channels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active channels.
@@ -54,10 +59,14 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     def pubsub_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -71,7 +80,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
-        return self._call(("PUBSUB", "HELP"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     def pubsub_numpat(self) -> Pending[int]:
         """Returns a count of unique pattern subscriptions.
@@ -85,7 +98,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
-        return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     def pubsub_numsub(self, *channels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns a count of subscribers to channels.
@@ -102,7 +119,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
-        return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     def pubsub_shardchannels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active shard channels.
@@ -121,10 +142,14 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
         redis.io.
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     def pubsub_shardnumsub(self, *shardchannels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns the count of subscribers of shard channels.
@@ -143,7 +168,11 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
         See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
         redis.io.
         """
-        return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     def spublish(self, shardchannel: ValueT, message: ValueT) -> Pending[int]:
         """Post a message to a shard channel
@@ -162,4 +191,8 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
 
         See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
-        return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        try:
+            return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

@@ -10,15 +10,25 @@ from typing import TYPE_CHECKING, AnyStr, Literal
 from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    record_of,
+    to_binary,
+    to_bool,
+    to_ok,
+    to_set,
+)
 from redspec.types import KeyT, RespValue, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
-_C2 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
-_C3 = list_of(to_bool)
+_C1 = keep_bytes(to_binary)
+_C2 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
+_C3 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
+_C4 = list_of(to_bool)
 
 
 class ScriptingPipelineCommands(PipelineBase[AnyStr]):
@@ -46,9 +56,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [EVAL](https://redis.io/docs/latest/commands/eval/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("EVAL", script, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL", "eval", locals(), _exc)
+            raise
 
     def evalsha(
         self,
@@ -72,9 +86,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [EVALSHA](https://redis.io/docs/latest/commands/evalsha/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA", "evalsha", locals(), _exc)
+            raise
 
     def evalsha_ro(
         self,
@@ -98,9 +116,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [EVALSHA_RO](https://redis.io/docs/latest/commands/evalsha_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
+            raise
 
     def eval_ro(
         self,
@@ -124,9 +146,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [EVAL_RO](https://redis.io/docs/latest/commands/eval_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("EVAL_RO", script, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
+            raise
 
     def fcall(
         self,
@@ -150,9 +176,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FCALL](https://redis.io/docs/latest/commands/fcall/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("FCALL", function, len(keys), *keys, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL", "fcall", locals(), _exc)
+            raise
 
     def fcall_ro(
         self,
@@ -176,9 +206,13 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FCALL_RO](https://redis.io/docs/latest/commands/fcall_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _c.key_list(keys, "keys")
-        return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return self._call(("FCALL_RO", function, len(keys), *keys, *args), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)
+            raise
 
     def function_delete(self, library_name: ValueT) -> Pending[bool]:
         """Deletes a library and its functions.
@@ -195,7 +229,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION DELETE](https://redis.io/docs/latest/commands/function-delete/) on redis.io.
         """
-        return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
+        try:
+            return self._call(("FUNCTION", "DELETE", library_name), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DELETE", "function_delete", locals(), _exc)
+            raise
 
     def function_dump(self) -> Pending[bytes]:
         """Dumps all libraries into a serialized binary payload.
@@ -209,7 +247,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION DUMP](https://redis.io/docs/latest/commands/function-dump/) on redis.io.
         """
-        return self._call(("FUNCTION", "DUMP"), WRITE, to_binary)
+        try:
+            return self._call(("FUNCTION", "DUMP"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DUMP", "function_dump", locals(), _exc)
+            raise
 
     def function_flush(
         self,
@@ -230,10 +272,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION FLUSH](https://redis.io/docs/latest/commands/function-flush/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FUNCTION", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION FLUSH", "function_flush", locals(), _exc)
+            raise
 
     def function_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -247,7 +293,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION HELP](https://redis.io/docs/latest/commands/function-help/) on redis.io.
         """
-        return self._call(("FUNCTION", "HELP"), WRITE, None)
+        try:
+            return self._call(("FUNCTION", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION HELP", "function_help", locals(), _exc)
+            raise
 
     def function_kill(self) -> Pending[bool]:
         """Terminates a function during execution.
@@ -261,7 +311,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION KILL](https://redis.io/docs/latest/commands/function-kill/) on redis.io.
         """
-        return self._call(("FUNCTION", "KILL"), WRITE, to_ok)
+        try:
+            return self._call(("FUNCTION", "KILL"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION KILL", "function_kill", locals(), _exc)
+            raise
 
     def function_list(
         self,
@@ -285,12 +339,16 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION LIST](https://redis.io/docs/latest/commands/function-list/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "LIST"]
-        if libraryname is not None:
-            argv.extend(("LIBRARYNAME", libraryname))
-        if withcode:
-            argv.append("WITHCODE")
-        return self._call(argv, WRITE, _C1)
+        try:
+            argv: list[object] = ["FUNCTION", "LIST"]
+            if libraryname is not None:
+                argv.extend(("LIBRARYNAME", libraryname))
+            if withcode:
+                argv.append("WITHCODE")
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LIST", "function_list", locals(), _exc)
+            raise
 
     def function_load(self, function_code: ValueT, *, replace: bool = False) -> Pending[AnyStr]:
         """Creates a library.
@@ -308,11 +366,15 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION LOAD](https://redis.io/docs/latest/commands/function-load/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "LOAD"]
-        if replace:
-            argv.append("REPLACE")
-        argv.append(function_code)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["FUNCTION", "LOAD"]
+            if replace:
+                argv.append("REPLACE")
+            argv.append(function_code)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LOAD", "function_load", locals(), _exc)
+            raise
 
     def function_restore(
         self,
@@ -335,10 +397,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION RESTORE](https://redis.io/docs/latest/commands/function-restore/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
-        if policy is not None:
-            argv.append(policy)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
+            if policy is not None:
+                argv.append(policy)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION RESTORE", "function_restore", locals(), _exc)
+            raise
 
     def function_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns information about a function during execution.
@@ -352,7 +418,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [FUNCTION STATS](https://redis.io/docs/latest/commands/function-stats/) on redis.io.
         """
-        return self._call(("FUNCTION", "STATS"), WRITE, _C2)
+        try:
+            return self._call(("FUNCTION", "STATS"), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION STATS", "function_stats", locals(), _exc)
+            raise
 
     def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> Pending[bool]:
         """Sets the debug mode of server-side Lua scripts.
@@ -369,7 +439,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT DEBUG](https://redis.io/docs/latest/commands/script-debug/) on redis.io.
         """
-        return self._call(("SCRIPT", "DEBUG", mode), WRITE, to_ok)
+        try:
+            return self._call(("SCRIPT", "DEBUG", mode), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT DEBUG", "script_debug", locals(), _exc)
+            raise
 
     def script_exists(self, *sha1s: ValueT) -> Pending[list[bool]]:
         """Determines whether server-side Lua scripts exist in the script cache.
@@ -387,7 +461,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT EXISTS](https://redis.io/docs/latest/commands/script-exists/) on redis.io.
         """
-        return self._call(("SCRIPT", "EXISTS", *sha1s), WRITE, _C3)
+        try:
+            return self._call(("SCRIPT", "EXISTS", *sha1s), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT EXISTS", "script_exists", locals(), _exc)
+            raise
 
     def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
         """Removes all server-side Lua scripts from the script cache.
@@ -404,10 +482,14 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT FLUSH](https://redis.io/docs/latest/commands/script-flush/) on redis.io.
         """
-        argv: list[object] = ["SCRIPT", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["SCRIPT", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT FLUSH", "script_flush", locals(), _exc)
+            raise
 
     def script_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -421,7 +503,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT HELP](https://redis.io/docs/latest/commands/script-help/) on redis.io.
         """
-        return self._call(("SCRIPT", "HELP"), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT HELP", "script_help", locals(), _exc)
+            raise
 
     def script_kill(self) -> Pending[bool]:
         """Terminates a server-side Lua script during execution.
@@ -435,7 +521,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT KILL](https://redis.io/docs/latest/commands/script-kill/) on redis.io.
         """
-        return self._call(("SCRIPT", "KILL"), WRITE, to_ok)
+        try:
+            return self._call(("SCRIPT", "KILL"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT KILL", "script_kill", locals(), _exc)
+            raise
 
     def script_load(self, script: ValueT) -> Pending[AnyStr]:
         """Loads a server-side Lua script to the script cache.
@@ -452,7 +542,11 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT LOAD](https://redis.io/docs/latest/commands/script-load/) on redis.io.
         """
-        return self._call(("SCRIPT", "LOAD", script), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "LOAD", script), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT LOAD", "script_load", locals(), _exc)
+            raise
 
     def script_show(self, sha1: ValueT) -> Pending[AnyStr]:
         """Show server-side Lua script in the script cache.
@@ -469,4 +563,8 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCRIPT SHOW](https://valkey.io/commands/script-show/) on valkey.io.
         """
-        return self._call(("SCRIPT", "SHOW", sha1), WRITE, None)
+        try:
+            return self._call(("SCRIPT", "SHOW", sha1), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT SHOW", "script_show", locals(), _exc)
+            raise

@@ -65,10 +65,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
-        argv: list[object] = ["ACL", "CAT"]
-        if category is not None:
-            argv.append(category)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ACL", "CAT"]
+            if category is not None:
+                argv.append(category)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL CAT", "acl_cat", locals(), _exc)
+            raise
 
     def acl_deluser(self, *usernames: ValueT) -> Pending[int]:
         """Deletes ACL users, and terminates their connections.
@@ -85,7 +89,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
-        return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
+        try:
+            return self._call(("ACL", "DELUSER", *usernames), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DELUSER", "acl_deluser", locals(), _exc)
+            raise
 
     def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> Pending[AnyStr]:
         """Simulates the execution of a command by a user, without executing the command.
@@ -104,7 +112,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
-        return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
+        try:
+            return self._call(("ACL", "DRYRUN", username, command, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DRYRUN", "acl_dryrun", locals(), _exc)
+            raise
 
     def acl_genpass(self, bits: int | None = None) -> Pending[AnyStr]:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -121,10 +133,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
-        argv: list[object] = ["ACL", "GENPASS"]
-        if bits is not None:
-            argv.append(bits)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ACL", "GENPASS"]
+            if bits is not None:
+                argv.append(bits)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GENPASS", "acl_genpass", locals(), _exc)
+            raise
 
     def acl_getuser(self, username: ValueT) -> Pending[dict[AnyStr, RespValue] | None]:
         """Lists the ACL rules of a user.
@@ -142,7 +158,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
-        return self._call(("ACL", "GETUSER", username), WRITE, _C1)
+        try:
+            return self._call(("ACL", "GETUSER", username), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GETUSER", "acl_getuser", locals(), _exc)
+            raise
 
     def acl_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -156,7 +176,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
-        return self._call(("ACL", "HELP"), WRITE, None)
+        try:
+            return self._call(("ACL", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL HELP", "acl_help", locals(), _exc)
+            raise
 
     def acl_list(self) -> Pending[list[AnyStr]]:
         """Dumps the effective rules in ACL file format.
@@ -170,7 +194,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
-        return self._call(("ACL", "LIST"), WRITE, None)
+        try:
+            return self._call(("ACL", "LIST"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LIST", "acl_list", locals(), _exc)
+            raise
 
     def acl_load(self) -> Pending[bool]:
         """Reloads the rules from the configured ACL file.
@@ -184,7 +212,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
-        return self._call(("ACL", "LOAD"), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "LOAD"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOAD", "acl_load", locals(), _exc)
+            raise
 
     @overload
     def acl_log(
@@ -219,14 +251,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
-        if (count is not None) + (not not reset) > 1:
-            _e.at_most_one("ACL LOG", count=count, reset=reset)
-        argv: list[object] = ["ACL", "LOG"]
-        if count is not None:
-            argv.append(count)
-        if reset:
-            argv.append("RESET")
-        return self._call(argv, WRITE, to_ok if reset else _C2)
+        try:
+            if (count is not None) + (not not reset) > 1:
+                _e.at_most_one("ACL LOG", count=count, reset=reset)
+            argv: list[object] = ["ACL", "LOG"]
+            if count is not None:
+                argv.append(count)
+            if reset:
+                argv.append("RESET")
+            return self._call(argv, WRITE, to_ok if reset else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOG", "acl_log", locals(), _exc)
+            raise
 
     def acl_save(self) -> Pending[bool]:
         """Saves the effective ACL rules in the configured ACL file.
@@ -240,7 +276,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
-        return self._call(("ACL", "SAVE"), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "SAVE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SAVE", "acl_save", locals(), _exc)
+            raise
 
     def acl_setuser(self, username: ValueT, *rules: ValueT) -> Pending[bool]:
         """Creates and modifies an ACL user and its rules.
@@ -258,7 +298,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
-        return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
+        try:
+            return self._call(("ACL", "SETUSER", username, *rules), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SETUSER", "acl_setuser", locals(), _exc)
+            raise
 
     def acl_users(self) -> Pending[list[AnyStr]]:
         """Lists all ACL users.
@@ -272,7 +316,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
-        return self._call(("ACL", "USERS"), WRITE, None)
+        try:
+            return self._call(("ACL", "USERS"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL USERS", "acl_users", locals(), _exc)
+            raise
 
     def acl_whoami(self) -> Pending[AnyStr]:
         """Returns the authenticated username of the current connection.
@@ -286,7 +334,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
-        return self._call(("ACL", "WHOAMI"), WRITE, None)
+        try:
+            return self._call(("ACL", "WHOAMI"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL WHOAMI", "acl_whoami", locals(), _exc)
+            raise
 
     def bgrewriteaof(self) -> Pending[AnyStr]:
         """Asynchronously rewrites the append-only file to disk.
@@ -300,7 +352,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
-        return self._call(("BGREWRITEAOF",), WRITE, None)
+        try:
+            return self._call(("BGREWRITEAOF",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGREWRITEAOF", "bgrewriteaof", locals(), _exc)
+            raise
 
     def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> Pending[AnyStr]:
         """Asynchronously saves the database(s) to disk.
@@ -318,10 +374,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
-        argv: list[object] = ["BGSAVE"]
-        if operation is not None:
-            argv.append(operation)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["BGSAVE"]
+            if operation is not None:
+                argv.append(operation)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGSAVE", "bgsave", locals(), _exc)
+            raise
 
     def command(
         self,
@@ -337,7 +397,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
-        return self._call(("COMMAND",), WRITE, _C3)
+        try:
+            return self._call(("COMMAND",), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND", "command", locals(), _exc)
+            raise
 
     def command_count(self) -> Pending[int]:
         """Returns a count of commands.
@@ -351,7 +415,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
-        return self._call(("COMMAND", "COUNT"), WRITE, None)
+        try:
+            return self._call(("COMMAND", "COUNT"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND COUNT", "command_count", locals(), _exc)
+            raise
 
     def command_docs(
         self,
@@ -371,7 +439,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
-        return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
+        try:
+            return self._call(("COMMAND", "DOCS", *command_names), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND DOCS", "command_docs", locals(), _exc)
+            raise
 
     def command_getkeys(self, command: ValueT, *args: ValueT) -> Pending[list[AnyStr]]:
         """Extracts the key names from an arbitrary command.
@@ -389,7 +461,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
-        return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
+        try:
+            return self._call(("COMMAND", "GETKEYS", command, *args), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYS", "command_getkeys", locals(), _exc)
+            raise
 
     def command_getkeysandflags(
         self,
@@ -413,7 +489,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
         redis.io.
         """
-        return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
+        try:
+            return self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYSANDFLAGS", "command_getkeysandflags", locals(), _exc)
+            raise
 
     def command_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -427,7 +507,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
-        return self._call(("COMMAND", "HELP"), WRITE, None)
+        try:
+            return self._call(("COMMAND", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND HELP", "command_help", locals(), _exc)
+            raise
 
     def command_info(
         self,
@@ -447,7 +531,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
-        return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
+        try:
+            return self._call(("COMMAND", "INFO", *command_names), WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND INFO", "command_info", locals(), _exc)
+            raise
 
     def command_list(
         self,
@@ -475,16 +563,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
-        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
-            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
-        argv: list[object] = ["COMMAND", "LIST"]
-        if module is not None:
-            argv.extend(("FILTERBY", "MODULE", module))
-        if aclcat is not None:
-            argv.extend(("FILTERBY", "ACLCAT", aclcat))
-        if pattern is not None:
-            argv.extend(("FILTERBY", "PATTERN", pattern))
-        return self._call(argv, WRITE, None)
+        try:
+            if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+                _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+            argv: list[object] = ["COMMAND", "LIST"]
+            if module is not None:
+                argv.extend(("FILTERBY", "MODULE", module))
+            if aclcat is not None:
+                argv.extend(("FILTERBY", "ACLCAT", aclcat))
+            if pattern is not None:
+                argv.extend(("FILTERBY", "PATTERN", pattern))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND LIST", "command_list", locals(), _exc)
+            raise
 
     def commandlog_get(
         self,
@@ -508,7 +600,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
-        return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
+        try:
+            return self._call(("COMMANDLOG", "GET", count, type), WRITE, _C6)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG GET", "commandlog_get", locals(), _exc)
+            raise
 
     def commandlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
@@ -522,7 +618,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
-        return self._call(("COMMANDLOG", "HELP"), WRITE, None)
+        try:
+            return self._call(("COMMANDLOG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG HELP", "commandlog_help", locals(), _exc)
+            raise
 
     def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> Pending[int]:
         """Returns the number of entries in the specified type of command log.
@@ -540,7 +640,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
-        return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
+        try:
+            return self._call(("COMMANDLOG", "LEN", type), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG LEN", "commandlog_len", locals(), _exc)
+            raise
 
     def commandlog_reset(
         self,
@@ -561,7 +665,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
-        return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
+        try:
+            return self._call(("COMMANDLOG", "RESET", type), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG RESET", "commandlog_reset", locals(), _exc)
+            raise
 
     def config_get(self, *parameters: ValueT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns the effective values of configuration parameters.
@@ -578,7 +686,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
-        return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
+        try:
+            return self._call(("CONFIG", "GET", *parameters), WRITE, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG GET", "config_get", locals(), _exc)
+            raise
 
     def config_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -592,7 +704,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
-        return self._call(("CONFIG", "HELP"), WRITE, None)
+        try:
+            return self._call(("CONFIG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG HELP", "config_help", locals(), _exc)
+            raise
 
     def config_resetstat(self) -> Pending[bool]:
         """Resets the server's statistics.
@@ -606,7 +722,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
-        return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
+        try:
+            return self._call(("CONFIG", "RESETSTAT"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG RESETSTAT", "config_resetstat", locals(), _exc)
+            raise
 
     def config_rewrite(self) -> Pending[bool]:
         """Persists the effective configuration to file.
@@ -620,7 +740,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
         """
-        return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
+        try:
+            return self._call(("CONFIG", "REWRITE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
+            raise
 
     def config_set(
         self,
@@ -645,10 +769,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
-        mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
-        argv: list[object] = ["CONFIG", "SET"]
-        argv.extend(_e.pairs(mapping, "mapping"))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
+            argv: list[object] = ["CONFIG", "SET"]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG SET", "config_set", locals(), _exc)
+            raise
 
     def dbsize(self) -> Pending[int]:
         """Returns the number of keys in the database.
@@ -662,7 +790,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
-        return self._call(("DBSIZE",), READ, None)
+        try:
+            return self._call(("DBSIZE",), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DBSIZE", "dbsize", locals(), _exc)
+            raise
 
     def debug(self, subcommand: ValueT, *arguments: ValueT) -> Pending[RespValue]:
         """A container for debugging commands.
@@ -681,7 +813,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
-        return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
+        try:
+            return self._call(("DEBUG", subcommand, *arguments), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEBUG", "debug", locals(), _exc)
+            raise
 
     def failover(
         self,
@@ -709,18 +845,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
         """
-        if to is None and force:
-            raise DataError("FAILOVER: force needs to")
-        argv: list[object] = ["FAILOVER"]
-        if to is not None:
-            argv.extend(("TO", to[0], to[1]))
-            if force:
-                argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", _e.millis(timeout)))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if to is None and force:
+                raise DataError("FAILOVER: force needs to")
+            argv: list[object] = ["FAILOVER"]
+            if to is not None:
+                argv.extend(("TO", to[0], to[1]))
+                if force:
+                    argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", _e.millis(timeout)))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FAILOVER", "failover", locals(), _exc)
+            raise
 
     def flushall(
         self,
@@ -743,11 +883,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
         """
-        flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
-        argv: list[object] = ["FLUSHALL"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHALL"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHALL", "flushall", locals(), _exc)
+            raise
 
     def flushdb(
         self,
@@ -770,11 +914,15 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
-        flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
-        argv: list[object] = ["FLUSHDB"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHDB"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHDB", "flushdb", locals(), _exc)
+            raise
 
     def info(self, *sections: ValueT) -> Pending[AnyStr]:
         """Returns information and statistics about the server.
@@ -791,7 +939,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
-        return self._call(("INFO", *sections), WRITE, None)
+        try:
+            return self._call(("INFO", *sections), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INFO", "info", locals(), _exc)
+            raise
 
     def lastsave(self) -> Pending[int]:
         """Returns the Unix timestamp of the last successful save to disk.
@@ -805,7 +957,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
-        return self._call(("LASTSAVE",), WRITE, None)
+        try:
+            return self._call(("LASTSAVE",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LASTSAVE", "lastsave", locals(), _exc)
+            raise
 
     def latency_doctor(self) -> Pending[AnyStr]:
         """Returns a human-readable latency analysis report.
@@ -819,7 +975,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
-        return self._call(("LATENCY", "DOCTOR"), WRITE, None)
+        try:
+            return self._call(("LATENCY", "DOCTOR"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY DOCTOR", "latency_doctor", locals(), _exc)
+            raise
 
     def latency_graph(self, event: ValueT) -> Pending[AnyStr]:
         """Returns a latency graph for an event.
@@ -836,7 +996,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
-        return self._call(("LATENCY", "GRAPH", event), WRITE, None)
+        try:
+            return self._call(("LATENCY", "GRAPH", event), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY GRAPH", "latency_graph", locals(), _exc)
+            raise
 
     def latency_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -850,7 +1014,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
-        return self._call(("LATENCY", "HELP"), WRITE, None)
+        try:
+            return self._call(("LATENCY", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HELP", "latency_help", locals(), _exc)
+            raise
 
     def latency_histogram(
         self,
@@ -872,7 +1040,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
         redis.io.
         """
-        return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
+        try:
+            return self._call(("LATENCY", "HISTOGRAM", *commands), WRITE, _C8)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTOGRAM", "latency_histogram", locals(), _exc)
+            raise
 
     def latency_history(self, event: ValueT) -> Pending[list[tuple[int, int]]]:
         """Returns timestamp-latency samples for an event.
@@ -889,7 +1061,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
-        return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
+        try:
+            return self._call(("LATENCY", "HISTORY", event), WRITE, _C9)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTORY", "latency_history", locals(), _exc)
+            raise
 
     def latency_latest(self) -> Pending[list[tuple[AnyStr, int, int, int]]]:
         """Returns the latest latency samples for all events.
@@ -903,7 +1079,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
-        return self._call(("LATENCY", "LATEST"), WRITE, _C10)
+        try:
+            return self._call(("LATENCY", "LATEST"), WRITE, _C10)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY LATEST", "latency_latest", locals(), _exc)
+            raise
 
     def latency_reset(self, *events: ValueT) -> Pending[int]:
         """Resets the latency data for one or more events.
@@ -920,7 +1100,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
-        return self._call(("LATENCY", "RESET", *events), WRITE, None)
+        try:
+            return self._call(("LATENCY", "RESET", *events), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY RESET", "latency_reset", locals(), _exc)
+            raise
 
     def lolwut(self, *, version: int | None = None) -> Pending[AnyStr]:
         """Displays computer art and the Redis version
@@ -936,10 +1120,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
-        argv: list[object] = ["LOLWUT"]
-        if version is not None:
-            argv.extend(("VERSION", version))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LOLWUT"]
+            if version is not None:
+                argv.extend(("VERSION", version))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LOLWUT", "lolwut", locals(), _exc)
+            raise
 
     def memory_doctor(self) -> Pending[AnyStr]:
         """Outputs a memory problems report.
@@ -953,7 +1141,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
-        return self._call(("MEMORY", "DOCTOR"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "DOCTOR"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY DOCTOR", "memory_doctor", locals(), _exc)
+            raise
 
     def memory_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -967,7 +1159,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
-        return self._call(("MEMORY", "HELP"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY HELP", "memory_help", locals(), _exc)
+            raise
 
     def memory_malloc_stats(self) -> Pending[AnyStr]:
         """Returns the allocator statistics.
@@ -982,7 +1178,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
         See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
         redis.io.
         """
-        return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
+        try:
+            return self._call(("MEMORY", "MALLOC-STATS"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY MALLOC-STATS", "memory_malloc_stats", locals(), _exc)
+            raise
 
     def memory_purge(self) -> Pending[bool]:
         """Asks the allocator to release memory.
@@ -996,7 +1196,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
-        return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
+        try:
+            return self._call(("MEMORY", "PURGE"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY PURGE", "memory_purge", locals(), _exc)
+            raise
 
     def memory_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns details about memory usage.
@@ -1010,7 +1214,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
-        return self._call(("MEMORY", "STATS"), WRITE, _C11)
+        try:
+            return self._call(("MEMORY", "STATS"), WRITE, _C11)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY STATS", "memory_stats", locals(), _exc)
+            raise
 
     def memory_usage(self, key: KeyT, *, samples: int | None = None) -> Pending[int | None]:
         """Estimates the memory usage of a key.
@@ -1028,10 +1236,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
-        argv: list[object] = ["MEMORY", "USAGE", key]
-        if samples is not None:
-            argv.extend(("SAMPLES", samples))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["MEMORY", "USAGE", key]
+            if samples is not None:
+                argv.extend(("SAMPLES", samples))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY USAGE", "memory_usage", locals(), _exc)
+            raise
 
     def module_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -1045,7 +1257,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
-        return self._call(("MODULE", "HELP"), WRITE, None)
+        try:
+            return self._call(("MODULE", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE HELP", "module_help", locals(), _exc)
+            raise
 
     def module_list(self) -> Pending[list[dict[AnyStr, AnyStr | int | list[AnyStr]]]]:
         """Returns all loaded modules.
@@ -1059,7 +1275,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
-        return self._call(("MODULE", "LIST"), WRITE, _C12)
+        try:
+            return self._call(("MODULE", "LIST"), WRITE, _C12)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LIST", "module_list", locals(), _exc)
+            raise
 
     def module_load(self, path: ValueT, *args: ValueT) -> Pending[bool]:
         """Loads a module.
@@ -1077,7 +1297,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
-        return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
+        try:
+            return self._call(("MODULE", "LOAD", path, *args), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOAD", "module_load", locals(), _exc)
+            raise
 
     def module_loadex(
         self,
@@ -1103,14 +1327,18 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
-        argv: list[object] = ["MODULE", "LOADEX", path]
-        if config is not None:
-            for _k, _v in config.items():
-                argv.extend(("CONFIG", _k, _v))
-        if args is not None:
-            argv.append("ARGS")
-            argv.extend(_e.seq(args, "args"))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["MODULE", "LOADEX", path]
+            if config is not None:
+                for _k, _v in config.items():
+                    argv.extend(("CONFIG", _k, _v))
+            if args is not None:
+                argv.append("ARGS")
+                argv.extend(_e.seq(args, "args"))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOADEX", "module_loadex", locals(), _exc)
+            raise
 
     def module_unload(self, name: ValueT) -> Pending[bool]:
         """Unloads a module.
@@ -1127,7 +1355,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
-        return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
+        try:
+            return self._call(("MODULE", "UNLOAD", name), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE UNLOAD", "module_unload", locals(), _exc)
+            raise
 
     @overload
     def replicaof(
@@ -1168,18 +1400,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("REPLICAOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
-        argv: list[object] = ["REPLICAOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("REPLICAOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return self._call(argv, WRITE, None)
+        try:
+            if host is None and port is not None:
+                raise DataError("REPLICAOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+            argv: list[object] = ["REPLICAOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("REPLICAOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("REPLICAOF", "replicaof", locals(), _exc)
+            raise
 
     def restore_asking(
         self,
@@ -1216,16 +1452,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
-        argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE-ASKING", "restore_asking", locals(), _exc)
+            raise
 
     def role(self) -> Pending[list[RespValue]]:
         """Returns the replication role.
@@ -1240,7 +1480,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
-        return self._call(("ROLE",), WRITE, None)
+        try:
+            return self._call(("ROLE",), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ROLE", "role", locals(), _exc)
+            raise
 
     def save(self) -> Pending[bool]:
         """Synchronously saves the database(s) to disk.
@@ -1254,7 +1498,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
-        return self._call(("SAVE",), WRITE, to_ok)
+        try:
+            return self._call(("SAVE",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SAVE", "save", locals(), _exc)
+            raise
 
     def shutdown(
         self,
@@ -1282,16 +1530,20 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
-        argv: list[object] = ["SHUTDOWN"]
-        if save_selector is not None:
-            argv.append(save_selector)
-        if now:
-            argv.append("NOW")
-        if force:
-            argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["SHUTDOWN"]
+            if save_selector is not None:
+                argv.append(save_selector)
+            if now:
+                argv.append("NOW")
+            if force:
+                argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SHUTDOWN", "shutdown", locals(), _exc)
+            raise
 
     @overload
     def slaveof(
@@ -1334,18 +1586,22 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("SLAVEOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
-        argv: list[object] = ["SLAVEOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("SLAVEOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return self._call(argv, WRITE, None)
+        try:
+            if host is None and port is not None:
+                raise DataError("SLAVEOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+            argv: list[object] = ["SLAVEOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("SLAVEOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLAVEOF", "slaveof", locals(), _exc)
+            raise
 
     def slowlog_get(
         self,
@@ -1365,10 +1621,14 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
-        argv: list[object] = ["SLOWLOG", "GET"]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C6)
+        try:
+            argv: list[object] = ["SLOWLOG", "GET"]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C6)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG GET", "slowlog_get", locals(), _exc)
+            raise
 
     def slowlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
@@ -1382,7 +1642,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
-        return self._call(("SLOWLOG", "HELP"), WRITE, None)
+        try:
+            return self._call(("SLOWLOG", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG HELP", "slowlog_help", locals(), _exc)
+            raise
 
     def slowlog_len(self) -> Pending[int]:
         """Returns the number of entries in the slow log.
@@ -1396,7 +1660,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
-        return self._call(("SLOWLOG", "LEN"), WRITE, None)
+        try:
+            return self._call(("SLOWLOG", "LEN"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG LEN", "slowlog_len", locals(), _exc)
+            raise
 
     def slowlog_reset(self) -> Pending[bool]:
         """Clears all entries from the slow log.
@@ -1410,7 +1678,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
-        return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
+        try:
+            return self._call(("SLOWLOG", "RESET"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG RESET", "slowlog_reset", locals(), _exc)
+            raise
 
     def swapdb(self, index1: int, index2: int) -> Pending[bool]:
         """Swaps two Redis databases.
@@ -1429,7 +1701,11 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
-        return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
+        try:
+            return self._call(("SWAPDB", index1, index2), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SWAPDB", "swapdb", locals(), _exc)
+            raise
 
     def time(self) -> Pending[tuple[AnyStr, AnyStr]]:
         """Returns the server time.
@@ -1443,4 +1719,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
 
         See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
-        return self._call(("TIME",), WRITE, _C13)
+        try:
+            return self._call(("TIME",), WRITE, _C13)
+        except _e.MISUSE as _exc:
+            _e.misuse("TIME", "time", locals(), _exc)
+            raise

@@ -62,13 +62,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZMPOP](https://redis.io/docs/latest/commands/bzmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     def bzpopmax(
         self,
@@ -91,9 +95,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZPOPMAX](https://redis.io/docs/latest/commands/bzpopmax/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     def bzpopmin(
         self,
@@ -117,9 +125,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZPOPMIN](https://redis.io/docs/latest/commands/bzpopmin/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     def zadd(
@@ -206,20 +218,24 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
-        condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
-        comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        return self._call(argv, WRITE, to_float if incr else None)
+        try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            return self._call(argv, WRITE, to_float if incr else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     def zcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a sorted set.
@@ -236,7 +252,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZCARD](https://redis.io/docs/latest/commands/zcard/) on redis.io.
         """
-        return self._call(("ZCARD", key), READ, None)
+        try:
+            return self._call(("ZCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Returns the count of members in a sorted set that have scores within a range.
@@ -255,7 +275,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZCOUNT](https://redis.io/docs/latest/commands/zcount/) on redis.io.
         """
-        return self._call(("ZCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> Pending[list[AnyStr]]: ...
@@ -313,13 +337,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
 
     @overload
     def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
@@ -342,9 +370,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZDIFFSTORE](https://redis.io/docs/latest/commands/zdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
         """Increments the score of a member in a sorted set.
@@ -363,7 +395,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINCRBY](https://redis.io/docs/latest/commands/zincrby/) on redis.io.
         """
-        return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        try:
+            return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     def zinter(
@@ -446,18 +482,22 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
 
     @overload
     def zintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
@@ -480,13 +520,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINTERCARD](https://redis.io/docs/latest/commands/zintercard/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
 
     @overload
     def zinterstore(
@@ -532,16 +576,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINTERSTORE](https://redis.io/docs/latest/commands/zinterstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Returns the number of members in a sorted set within a lexicographical range.
@@ -560,7 +608,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZLEXCOUNT](https://redis.io/docs/latest/commands/zlexcount/) on redis.io.
         """
-        return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     def zmpop(
         self,
@@ -588,13 +640,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZMPOP](https://redis.io/docs/latest/commands/zmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
 
     @overload
     def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]: ...
@@ -616,9 +672,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZMSCORE](https://redis.io/docs/latest/commands/zmscore/) on redis.io.
         """
-        if len(members) == 1 and isinstance(members[0], (list, tuple)):
-            members = tuple(members[0])
-        return self._call(("ZMSCORE", key, *members), READ, _C4)
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return self._call(("ZMSCORE", key, *members), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     def zpopmax(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
@@ -639,10 +699,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZPOPMAX](https://redis.io/docs/latest/commands/zpopmax/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     def zpopmin(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
@@ -662,10 +726,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZPOPMIN](https://redis.io/docs/latest/commands/zpopmin/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     def zrandmember(
@@ -732,14 +800,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-            if withscores:
-                argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     def zrange(
@@ -835,17 +907,21 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
-        sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     def zrangebylex(
@@ -876,10 +952,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGEBYLEX](https://redis.io/docs/latest/commands/zrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrangebyscore(
@@ -943,12 +1023,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     def zrangestore(
         self,
@@ -982,14 +1066,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGESTORE](https://redis.io/docs/latest/commands/zrangestore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     def zrank(
@@ -1033,10 +1121,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     def zrem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
@@ -1056,7 +1148,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREM](https://redis.io/docs/latest/commands/zrem/) on redis.io.
         """
-        return self._call(("ZREM", key, *members), WRITE, None)
+        try:
+            return self._call(("ZREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
@@ -1077,7 +1173,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYLEX](https://redis.io/docs/latest/commands/zremrangebylex/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> Pending[int]:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
@@ -1098,7 +1198,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYRANK](https://redis.io/docs/latest/commands/zremrangebyrank/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
@@ -1119,7 +1223,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYSCORE](https://redis.io/docs/latest/commands/zremrangebyscore/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrange(
@@ -1177,10 +1285,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     def zrevrangebylex(
@@ -1211,10 +1323,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREVRANGEBYLEX](https://redis.io/docs/latest/commands/zrevrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrevrangebyscore(
@@ -1278,12 +1394,16 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrank(
@@ -1327,10 +1447,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     def zscan(
@@ -1393,14 +1517,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        return self._call(argv, READ, _C6 if noscores else _C7)
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            return self._call(argv, READ, _C6 if noscores else _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     def zscore(self, key: KeyT, member: ValueT) -> Pending[float | None]:
         """Returns the score of a member in a sorted set.
@@ -1418,7 +1546,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZSCORE](https://redis.io/docs/latest/commands/zscore/) on redis.io.
         """
-        return self._call(("ZSCORE", key, member), READ, to_float)
+        try:
+            return self._call(("ZSCORE", key, member), READ, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     def zunion(
@@ -1500,18 +1632,22 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
 
     @overload
     def zunionstore(
@@ -1556,13 +1692,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZUNIONSTORE](https://redis.io/docs/latest/commands/zunionstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

@@ -76,7 +76,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return self._call(("XACK", key, groupname, *ids), WRITE, None)
+        try:
+            return self._call(("XACK", key, groupname, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     def xackdel(
         self,
@@ -103,12 +107,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
-        argv: list[object] = ["XACKDEL", key, groupname]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     def xadd(
@@ -195,22 +203,26 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, None)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     def xautoclaim(
@@ -282,12 +294,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        return self._call(argv, WRITE, _C1 if justid else _C2)
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            return self._call(argv, WRITE, _C1 if justid else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     def xclaim(
@@ -426,23 +442,27 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
-            ids = tuple(ids[0])
-        argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        return self._call(argv, WRITE, _C3)
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     def xdel(self, key: KeyT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages after removing them from a stream.
@@ -461,7 +481,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return self._call(("XDEL", key, *ids), WRITE, None)
+        try:
+            return self._call(("XDEL", key, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     def xdelex(
         self,
@@ -486,12 +510,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     def xgroup_create(
         self,
@@ -520,12 +548,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     def xgroup_createconsumer(
         self,
@@ -550,7 +582,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
         redis.io.
         """
-        return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     def xgroup_delconsumer(
         self,
@@ -575,7 +611,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
         redis.io.
         """
-        return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
+        try:
+            return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> Pending[bool]:
         """Destroys a consumer group.
@@ -594,7 +634,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     def xgroup_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -608,7 +652,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return self._call(("XGROUP", "HELP"), WRITE, None)
+        try:
+            return self._call(("XGROUP", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     def xgroup_setid(
         self,
@@ -635,10 +683,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     def xinfo_consumers(
         self,
@@ -660,7 +712,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
+        try:
+            return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     def xinfo_groups(self, key: KeyT) -> Pending[list[StreamGroupInfo[AnyStr]]]:
         """Returns a list of the consumer groups of a stream.
@@ -677,7 +733,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        try:
+            return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     def xinfo_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
@@ -691,7 +751,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return self._call(("XINFO", "HELP"), WRITE, None)
+        try:
+            return self._call(("XINFO", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     def xinfo_stream(
@@ -741,14 +805,18 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C6 if full else to_stream_info)
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C6 if full else to_stream_info)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
@@ -765,7 +833,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return self._call(("XLEN", key), READ, None)
+        try:
+            return self._call(("XLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     def xpending(
@@ -839,20 +911,24 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     def xrange(
         self,
@@ -879,10 +955,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     def xread(
         self,
@@ -907,15 +987,19 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, READ, stream_map)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, READ, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     def xreadgroup(
         self,
@@ -951,17 +1035,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, WRITE, stream_map)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, WRITE, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     def xrevrange(
         self,
@@ -988,10 +1076,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     def xsetid(
         self,
@@ -1018,12 +1110,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     def xtrim(
         self,
@@ -1063,16 +1159,20 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, None)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
 
     def xpending_range(
         self,
@@ -1111,17 +1211,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return self._call(argv, READ, _C7)
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

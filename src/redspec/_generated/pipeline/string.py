@@ -45,7 +45,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
-        return self._call(("APPEND", key, value), WRITE, None)
+        try:
+            return self._call(("APPEND", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     def decr(self, key: KeyT) -> Pending[int]:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -63,7 +67,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
-        return self._call(("DECR", key), WRITE, None)
+        try:
+            return self._call(("DECR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     def decrby(self, key: KeyT, decrement: int) -> Pending[int]:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
@@ -82,7 +90,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
-        return self._call(("DECRBY", key, decrement), WRITE, None)
+        try:
+            return self._call(("DECRBY", key, decrement), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     def get(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key.
@@ -99,7 +111,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
-        return self._call(("GET", key), READ, None)
+        try:
+            return self._call(("GET", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     def getdel(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key after deleting the key.
@@ -116,7 +132,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
-        return self._call(("GETDEL", key), WRITE, None)
+        try:
+            return self._call(("GETDEL", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     def getex(
         self,
@@ -151,20 +171,24 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if persist:
+                argv.append("PERSIST")
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     def getrange(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring of the string stored at a key.
@@ -185,7 +209,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
-        return self._call(("GETRANGE", key, start, end), READ, None)
+        try:
+            return self._call(("GETRANGE", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     def getset(self, key: KeyT, value: ValueT) -> Pending[AnyStr | None]:
@@ -205,7 +233,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
-        return self._call(("GETSET", key, value), WRITE, None)
+        try:
+            return self._call(("GETSET", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     def incr(self, key: KeyT) -> Pending[int]:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
@@ -223,7 +255,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
-        return self._call(("INCR", key), WRITE, None)
+        try:
+            return self._call(("INCR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     def incrby(self, key: KeyT, increment: int) -> Pending[int]:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
@@ -242,7 +278,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
-        return self._call(("INCRBY", key, increment), WRITE, None)
+        try:
+            return self._call(("INCRBY", key, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     def incrbyfloat(self, key: KeyT, increment: float) -> Pending[float]:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
@@ -261,7 +301,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
-        return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        try:
+            return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     def lcs(
@@ -339,16 +383,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        return self._call(argv, READ, _C1 if idx else None)
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            return self._call(argv, READ, _C1 if idx else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
 
     @overload
     def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]: ...
@@ -369,9 +417,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("MGET", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("MGET", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     def mset(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically creates or modifies the string values of one or more keys.
@@ -388,7 +440,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
-        return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -405,7 +461,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
-        return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        try:
+            return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> Pending[bool]:
@@ -427,7 +487,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
-        return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        try:
+            return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     def set(
@@ -571,30 +635,34 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex)))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px)))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat)))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat)))
+            if keepttl:
+                argv.append("KEEPTTL")
+            return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> Pending[bool]:
@@ -615,7 +683,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
-        return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        try:
+            return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     def setnx(self, key: KeyT, value: ValueT) -> Pending[bool]:
@@ -635,7 +707,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
-        return self._call(("SETNX", key, value), WRITE, to_bool)
+        try:
+            return self._call(("SETNX", key, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     def setrange(self, key: KeyT, offset: int, value: ValueT) -> Pending[int]:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
@@ -657,7 +733,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
-        return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     def strlen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a string value.
@@ -674,7 +754,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
-        return self._call(("STRLEN", key), READ, None)
+        try:
+            return self._call(("STRLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     def substr(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
@@ -697,4 +781,8 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
-        return self._call(("SUBSTR", key, start, end), READ, None)
+        try:
+            return self._call(("SUBSTR", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

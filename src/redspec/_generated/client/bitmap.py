@@ -27,9 +27,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Counts the number of set bits (population counting) in a string.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -65,9 +65,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int | None]:
         """Performs arbitrary bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -109,9 +109,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Performs arbitrary read-only bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -156,9 +156,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Performs bitwise operations on multiple strings, and stores the result.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
@@ -190,9 +190,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Finds the first set (1) or clear (0) bit in a string.
 
-        Complexity: O(N)
-        Since: 2.8.7
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.8.7
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -226,9 +226,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     async def getbit(self, key: KeyT, offset: int) -> int:
         """Returns a bit value by offset.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -248,9 +248,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     async def setbit(self, key: KeyT, offset: int, value: int) -> int:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

@@ -30,9 +30,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_addslots(self, *slots: int) -> bool:
         """Assigns new hash slots to a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slots: `slot [slot ...]`: one or more integers.
@@ -51,10 +51,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> bool:
         """Assigns new hash slot ranges to a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
@@ -78,9 +78,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_bumpepoch(self) -> AnyStr:
         """Advances the cluster config epoch.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A status string; "BUMPED <epoch>" or "STILL <epoch>".
@@ -97,9 +97,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_count_failure_reports(self, node_id: ValueT) -> int:
         """Returns the number of active failure reports active for a node.
 
-        Complexity: O(N) where N is the number of failure reports
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of failure reports
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -120,9 +120,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_countkeysinslot(self, slot: int) -> int:
         """Returns the number of keys in a hash slot.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -143,9 +143,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_delslots(self, *slots: int) -> bool:
         """Sets hash slots as unbound for a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slots: `slot [slot ...]`: one or more integers.
@@ -164,10 +164,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> bool:
         """Sets hash slot ranges as unbound for a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
@@ -195,9 +195,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Forces a replica to perform a manual failover of its master.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             options: `[FORCE | TAKEOVER]`: one of "FORCE", "TAKEOVER".
@@ -219,9 +219,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_flushslots(self) -> bool:
         """Deletes all slots information from a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -238,9 +238,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_forget(self, node_id: ValueT) -> bool:
         """Removes a node from the nodes table.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -259,9 +259,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_getkeysinslot(self, slot: int, count: int) -> list[AnyStr]:
         """Returns the key names in a hash slot.
 
-        Complexity: O(N) where N is the number of requested keys
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of requested keys
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -282,9 +282,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -300,9 +300,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_info(self) -> AnyStr:
         """Returns information about the state of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -318,9 +318,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_keyslot(self, key: ValueT) -> int:
         """Returns the hash slot for a key.
 
-        Complexity: O(N) where N is the number of bytes in the key
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of bytes in the key
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A value (str, bytes, int or float).
@@ -339,9 +339,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_links(self) -> list[dict[AnyStr, AnyStr | int]]:
         """Returns a list of all TCP links to and from peer nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; direction, node, events: bulk; create-time, send-buffer-*: int.
@@ -362,9 +362,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Forces a node to handshake with another node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             ip: A value (str, bytes, int or float).
@@ -388,9 +388,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_myid(self) -> AnyStr:
         """Returns the ID of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -406,9 +406,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_myshardid(self) -> AnyStr:
         """Returns the shard ID of a node.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Returns:
             A string.
@@ -425,9 +425,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_nodes(self) -> AnyStr:
         """Returns the cluster configuration for a node.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -443,9 +443,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_replicas(self, node_id: ValueT) -> list[AnyStr]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -464,9 +464,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_replicate(self, node_id: ValueT) -> bool:
         """Configure a node as replica of a master node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -486,10 +486,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> bool:
         """Resets a node.
 
-        Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as
-            a side effect.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL
+            as a side effect.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             reset_type: `[HARD | SOFT]`: one of "HARD", "SOFT".
@@ -511,9 +511,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_saveconfig(self) -> bool:
         """Forces a node to save the cluster configuration to disk.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -530,9 +530,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_set_config_epoch(self, config_epoch: int) -> bool:
         """Sets the configuration epoch for a new node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             config_epoch: An integer.
@@ -606,9 +606,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Binds a hash slot to a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -648,9 +648,9 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_shards(self) -> list[dict[AnyStr, RespValue]]:
         """Returns the mapping of cluster slots to shards.
 
-        Complexity: O(N) where N is the total number of cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; nodes: {id, port, ip, endpoint, role, health, ...}.
@@ -667,10 +667,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     async def cluster_slaves(self, node_id: ValueT) -> list[AnyStr]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use CLUSTER REPLICAS.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use CLUSTER REPLICAS.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -714,10 +714,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, dict[AnyStr, int]]]:
         """Return an array of slot usage statistics for slots assigned to the current node.
 
-        Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
+        - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
             ORDERBY subcommand.
-        Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             slotsrange: `[SLOTSRANGE start-slot end-slot]`: (start-slot, end-slot): a tuple (an
@@ -758,10 +758,10 @@ class ClusterCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, Unpack[tuple[tuple[AnyStr | None, int, AnyStr, dict[AnyStr, AnyStr]], ...]]]]:
         """Returns the mapping of cluster slots to nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 7.0.0; use CLUSTER SHARDS.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 7.0.0; use CLUSTER SHARDS.
 
         Returns:
             A list of tuples; (start, end, primary, *replicas); a node: (endpoint, port, id,

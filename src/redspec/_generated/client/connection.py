@@ -22,9 +22,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_capa(self, *capabilities: ValueT) -> bool:
         """A client claims its capability.
 
-        Complexity: O(1)
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
             capabilities: `capability [capability ...]`: one or more values.
@@ -43,9 +43,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_getname(self) -> AnyStr | None:
         """Returns the name of the connection.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string, or None.
@@ -61,9 +61,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_getredir(self) -> int:
         """Returns the client ID to which the connection's tracking notifications are redirected.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer; -1 tracking off, 0 not redirecting, else a client id.
@@ -79,9 +79,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -97,9 +97,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_id(self) -> int:
         """Returns the unique client ID of the connection.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -115,9 +115,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_import_source(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Mark this client as an import source when server is in import mode.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -136,9 +136,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_info(self) -> AnyStr:
         """Returns information about the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -164,9 +164,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> int:
         """Terminates open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             id: `[ID client-id]`: an integer.
@@ -220,9 +220,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Lists open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             type: `[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]`: one of "NORMAL", "MASTER",
@@ -264,9 +264,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_no_evict(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Sets the client eviction mode of the connection.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -285,9 +285,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_no_touch(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -311,9 +311,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Suspends commands processing.
 
-        Complexity: O(1)
-        Since: 3.0.0 (Redis 7.0.15: 2.9.50)
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0 (Redis 7.0.15: 2.9.50)
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: Milliseconds (an int or a timedelta).
@@ -345,9 +345,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets information specific to the client or connection.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             lib_name: `[LIB-NAME libname]`: a value (str, bytes, int or float). Exactly one of
@@ -376,9 +376,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_setname(self, connection_name: ValueT) -> bool:
         """Sets the connection name.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             connection_name: A value (str, bytes, int or float).
@@ -397,9 +397,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_trackinginfo(self) -> dict[AnyStr, RespValue]:
         """Returns information about server-assisted client-side caching for the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with flags, redirect, prefixes.
@@ -421,9 +421,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Unblocks a client blocked by a blocking command from a different connection.
 
-        Complexity: O(log N) where N is the number of client connections
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) where N is the number of client connections
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             client_id: An integer.
@@ -446,9 +446,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_unpause(self) -> bool:
         """Resumes processing commands from paused clients.
 
-        Complexity: O(N) Where N is the number of paused clients
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) Where N is the number of paused clients
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -464,9 +464,9 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def echo(self, message: ValueT) -> AnyStr:
         """Returns the given string.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             message: A value (str, bytes, int or float).
@@ -485,16 +485,16 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def ping(self, message: ValueT | None = None) -> AnyStr:
         """Returns the server's liveliness response.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             message: A value (str, bytes, int or float).
 
         Returns:
-            With message: a string; the message echoed.
-            Otherwise: a status string; PONG.
+            - With message: a string; the message echoed.
+            - Otherwise: a status string; PONG.
 
         See [PING](https://redis.io/docs/latest/commands/ping/) on redis.io.
         """

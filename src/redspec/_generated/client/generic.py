@@ -32,10 +32,10 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Copies the value of a key to a new key.
 
-        Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for
-            string values.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1)
+            for string values.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -66,12 +66,12 @@ class GenericCommands(ClientBase[AnyStr]):
     async def delete(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Deletes one or more keys.
 
-        Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
+        - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
             holds a value other than a string, the individual complexity for this key is O(M) where
             M is the number of elements in the list, set, sorted set or hash. Removing a single key
             that holds a string value is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -92,11 +92,11 @@ class GenericCommands(ClientBase[AnyStr]):
     async def dump(self, key: KeyT) -> bytes | None:
         """Returns a serialized representation of the value stored at a key.
 
-        Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
+        - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
             number of Redis objects composing the value and M their average size. For small string
             values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -122,9 +122,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def exists(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Determines whether one or more keys exist.
 
-        Complexity: O(N) where N is the number of keys to check.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to check.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -155,9 +155,9 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the expiration time of a key in seconds.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -196,9 +196,9 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the expiration time of a key to a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -227,9 +227,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def expiretime(self, key: KeyT) -> int:
         """Returns the expiration time of a key as a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -248,10 +248,10 @@ class GenericCommands(ClientBase[AnyStr]):
     async def keys(self, pattern: PatternT = "*") -> list[AnyStr]:
         """Returns all key names that match a pattern.
 
-        Complexity: O(N) with N being the number of keys in the database, under the assumption that
-            the key names in the database and the given pattern have limited length.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of keys in the database, under the assumption
+            that the key names in the database and the given pattern have limited length.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern; default "*".
@@ -283,11 +283,11 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Atomically transfers a key from one Redis instance to another.
 
-        Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE
-            in the target instance. See the pages of these commands for time complexity. Also an
-            O(N) data transfer between the two instances is performed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: This command actually executes a DUMP+DEL in the source instance, and a
+            RESTORE in the target instance. See the pages of these commands for time complexity.
+            Also an O(N) data transfer between the two instances is performed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float).
@@ -331,9 +331,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def move(self, key: KeyT, db: int) -> bool:
         """Moves a key to another database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -353,9 +353,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def object_encoding(self, key: KeyT) -> AnyStr | None:
         """Returns the internal encoding of a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -374,9 +374,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def object_freq(self, key: KeyT) -> int:
         """Returns the logarithmic access frequency counter of a Redis object.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -395,9 +395,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def object_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -413,9 +413,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def object_idletime(self, key: KeyT) -> int | None:
         """Returns the time since the last access to a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -434,9 +434,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def object_refcount(self, key: KeyT) -> int | None:
         """Returns the reference count of a value of a key.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -455,9 +455,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def persist(self, key: KeyT) -> bool:
         """Removes the expiration time of a key.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -486,9 +486,9 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the expiration time of a key in milliseconds.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -527,9 +527,9 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -558,9 +558,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def pexpiretime(self, key: KeyT) -> int:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -579,9 +579,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def pttl(self, key: KeyT) -> int:
         """Returns the expiration time in milliseconds of a key.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -600,9 +600,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def randomkey(self) -> AnyStr | None:
         """Returns a random key name from the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string, or None; None when the database is empty.
@@ -618,9 +618,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def rename(self, key: KeyT, newkey: KeyT) -> bool:
         """Renames a key and overwrites the destination.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -640,9 +640,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def renamenx(self, key: KeyT, newkey: KeyT) -> bool:
         """Renames a key only when the target key name doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -672,13 +672,13 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Creates a key from the serialized representation of a value.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -722,11 +722,11 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> tuple[int, list[AnyStr]]:
         """Iterates over the key names in the database.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             cursor: An integer; default 0.
@@ -805,10 +805,11 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr | None] | int:
         """Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -820,8 +821,8 @@ class GenericCommands(ClientBase[AnyStr]):
             store: `[STORE destination]`: a key.
 
         Returns:
-            With store: an integer.
-            Otherwise: a list of strings (or None); GET of a missing key gives None.
+            - With store: an integer.
+            - Otherwise: a list of strings (or None); GET of a missing key gives None.
 
         See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
@@ -856,10 +857,11 @@ class GenericCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr | None]:
         """Returns the sorted elements of a list, a set, or a sorted set.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -899,9 +901,9 @@ class GenericCommands(ClientBase[AnyStr]):
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
-        Complexity: O(N) where N is the number of keys that will be touched.
-        Since: 3.2.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys that will be touched.
+        - Since: 3.2.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -922,9 +924,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def ttl(self, key: KeyT) -> int:
         """Returns the expiration time in seconds of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -943,9 +945,9 @@ class GenericCommands(ClientBase[AnyStr]):
     async def type(self, key: KeyT) -> AnyStr:
         """Determines the type of value stored at a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -968,11 +970,11 @@ class GenericCommands(ClientBase[AnyStr]):
     async def unlink(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Asynchronously deletes one or more keys.
 
-        Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
+        - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
             work in a different thread in order to reclaim memory, where N is the number of
             allocations the deleted objects where composed of.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -994,9 +996,9 @@ class GenericCommands(ClientBase[AnyStr]):
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             numreplicas: An integer.
@@ -1019,9 +1021,9 @@ class GenericCommands(ClientBase[AnyStr]):
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             numlocal: An integer.

@@ -38,10 +38,10 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> int:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -83,9 +83,9 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> float | None:
         """Returns the distance between two members of a geospatial index.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -110,9 +110,9 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geohash(self, key: KeyT, *members: ValueT) -> list[AnyStr | None]:
         """Returns members from a geospatial index as geohash strings.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -132,9 +132,9 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geopos(self, key: KeyT, *members: ValueT) -> list[tuple[float, float] | None]:
         """Returns the longitude and latitude of members from a geospatial index.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -298,12 +298,12 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a coordinate, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -321,9 +321,9 @@ class GeoCommands(ClientBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
@@ -495,12 +495,12 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a member, optionally stores
         the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
         arguments.
 
         Args:
@@ -518,9 +518,9 @@ class GeoCommands(ClientBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
         redis.io.
@@ -646,12 +646,12 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a member.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
             key: A key.
@@ -666,8 +666,8 @@ class GeoCommands(ClientBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
         redis.io.
@@ -793,12 +793,12 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a coordinate.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -814,8 +814,8 @@ class GeoCommands(ClientBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
@@ -1287,11 +1287,11 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1319,8 +1319,8 @@ class GeoCommands(ClientBase[AnyStr]):
             sort: order=: nearest or farthest first (redis-py form)
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
@@ -1464,11 +1464,11 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

@@ -33,9 +33,9 @@ class HashCommands(ClientBase[AnyStr]):
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields
         remain.
 
-        Complexity: O(N) where N is the number of fields to be removed.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields to be removed.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -55,9 +55,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hexists(self, key: KeyT, field: ValueT) -> bool:
         """Determines whether a field exists in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -83,9 +83,9 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using relative time to expire (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -118,9 +118,9 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using an absolute Unix timestamp (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -147,9 +147,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -169,9 +169,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hget(self, key: KeyT, field: ValueT) -> AnyStr | None:
         """Returns the value of a field in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -191,9 +191,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hgetall(self, key: KeyT) -> dict[AnyStr, AnyStr]:
         """Returns all fields and values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -212,9 +212,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hgetdel(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
         """Returns the value of a field and deletes it from the hash.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -244,9 +244,9 @@ class HashCommands(ClientBase[AnyStr]):
         """Get the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -291,9 +291,9 @@ class HashCommands(ClientBase[AnyStr]):
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
         the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -315,9 +315,9 @@ class HashCommands(ClientBase[AnyStr]):
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
         field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -338,9 +338,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hkeys(self, key: KeyT) -> list[AnyStr]:
         """Returns all fields in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -359,9 +359,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hlen(self, key: KeyT) -> int:
         """Returns the number of fields in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -384,9 +384,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> list[AnyStr | None]:
         """Returns the values of all fields in a hash.
 
-        Complexity: O(N) where N is the number of fields being requested.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields being requested.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -409,10 +409,10 @@ class HashCommands(ClientBase[AnyStr]):
     async def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> bool:
         """Sets the values of multiple fields.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 4.0.0; use HSET with multiple field-value pairs.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
             key: A key.
@@ -432,9 +432,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hpersist(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Removes the expiration time for each specified field
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -460,9 +460,9 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using relative time to expire (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -495,9 +495,9 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using an absolute Unix timestamp (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -524,9 +524,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hpexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -546,9 +546,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hpttl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in milliseconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -614,9 +614,9 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None:
         """Returns one or more random fields from a hash.
 
-        Complexity: O(N) where N is the number of fields returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -624,10 +624,10 @@ class HashCommands(ClientBase[AnyStr]):
             withvalues: Sends WITHVALUES when True. Needs count.
 
         Returns:
-            With withvalues: a list of (string, string) pairs; a negative count may repeat
+            - With withvalues: a list of (string, string) pairs; a negative count may repeat
                 fields.
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
@@ -687,11 +687,11 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> tuple[int, dict[AnyStr, AnyStr]] | tuple[int, list[AnyStr]]:
         """Iterates over fields and values of a hash.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -701,9 +701,9 @@ class HashCommands(ClientBase[AnyStr]):
             novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With novalues: a tuple (integer, list of strings).
-            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
-                flat array on the wire.
+            - With novalues: a tuple (integer, list of strings).
+            - Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field:
+                value}); flat array on the wire.
 
         See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
@@ -733,10 +733,10 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> int:
         """Creates or modifies the value of a field in a hash.
 
-        Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
+        - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
             the command is called with multiple field/value pairs.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -774,9 +774,9 @@ class HashCommands(ClientBase[AnyStr]):
         """Set the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -823,9 +823,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> bool:
         """Sets the value of a field in a hash only when the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -846,9 +846,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hstrlen(self, key: KeyT, field: ValueT) -> int:
         """Returns the length of the value of a field.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -868,9 +868,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def httl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in seconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -890,9 +890,9 @@ class HashCommands(ClientBase[AnyStr]):
     async def hvals(self, key: KeyT) -> list[AnyStr]:
         """Returns all values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

@@ -19,9 +19,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfadd(self, key: KeyT, *elements: ValueT) -> bool:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-        Complexity: O(1) to add every element.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) to add every element.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -45,11 +45,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-        Complexity: O(1) with a very small average constant time when called with a single key. O(N)
-            with N being the number of keys, and much bigger constant times, when called with
+        - Complexity: O(1) with a very small average constant time when called with a single key.
+            O(N) with N being the number of keys, and much bigger constant times, when called with
             multiple keys.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -70,9 +70,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfdebug(self, subcommand: ValueT, key: KeyT) -> RespValue:
         """Internal commands for debugging HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -96,9 +96,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> bool:
         """Merges one or more HyperLogLog values into a single key.
 
-        Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destkey: A key.
@@ -121,9 +121,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfselftest(self) -> bool:
         """An internal command for testing HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).

@@ -35,9 +35,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Blocks until an
         element is available otherwise. Deletes the list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -70,10 +70,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Pops the first element from one of multiple lists. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -107,9 +107,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -137,9 +137,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -164,10 +164,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Block until an
         element is available otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -190,10 +190,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def lindex(self, key: KeyT, index: int) -> AnyStr | None:
         """Returns an element from a list by its index.
 
-        Complexity: O(N) where N is the number of elements to traverse to get to the element at
+        - Complexity: O(N) where N is the number of elements to traverse to get to the element at
             index. This makes asking for the first or the last element of the list O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -219,11 +219,11 @@ class ListCommands(ClientBase[AnyStr]):
     ) -> int:
         """Inserts an element before or after another element in a list.
 
-        Complexity: O(N) where N is the number of elements to traverse before seeing the value
+        - Complexity: O(N) where N is the number of elements to traverse before seeing the value
             pivot. This means that inserting somewhere on the left end on the list (head) can be
             considered O(1) and inserting somewhere on the right end (tail) is O(N).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -245,9 +245,9 @@ class ListCommands(ClientBase[AnyStr]):
     async def llen(self, key: KeyT) -> int:
         """Returns the length of a list.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -273,9 +273,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -304,10 +304,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns multiple elements from a list after removing them. Deletes the list if the last
         element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -341,17 +341,17 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns the first elements in a list after removing it. Deletes the list if the last element
         was popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None; None when the key does not exist.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None; None when the key does not exist.
+            - Otherwise: a string, or None.
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
@@ -405,11 +405,11 @@ class ListCommands(ClientBase[AnyStr]):
     ) -> int | list[int] | None:
         """Returns the index of matching elements in a list.
 
-        Complexity: O(N) where N is the number of elements in the list, for the average case. When
+        - Complexity: O(N) where N is the number of elements in the list, for the average case. When
             searching for elements near the head or the tail of the list, or when the MAXLEN option
             is provided, the command may run in constant time.
-        Since: 6.0.6
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.0.6
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -419,8 +419,8 @@ class ListCommands(ClientBase[AnyStr]):
             maxlen: `[MAXLEN len]`: an integer.
 
         Returns:
-            With count: a list of integers.
-            Otherwise: an integer, or None.
+            - With count: a list of integers.
+            - Otherwise: an integer, or None.
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
@@ -440,10 +440,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def lpush(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -463,10 +463,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def lpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -486,11 +486,11 @@ class ListCommands(ClientBase[AnyStr]):
     async def lrange(self, key: KeyT, start: int, stop: int) -> list[AnyStr]:
         """Returns a range of elements from a list.
 
-        Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
+        - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
             nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the
             specified range.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -511,10 +511,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def lrem(self, key: KeyT, count: int, element: ValueT) -> int:
         """Removes elements from a list. Deletes the list if the last element was removed.
 
-        Complexity: O(N+M) where N is the length of the list and M is the number of elements
+        - Complexity: O(N+M) where N is the length of the list and M is the number of elements
             removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -535,10 +535,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def lset(self, key: KeyT, index: int, element: ValueT) -> bool:
         """Sets the value of an element in a list by its index.
 
-        Complexity: O(N) where N is the length of the list. Setting either the first or the last
+        - Complexity: O(N) where N is the length of the list. Setting either the first or the last
             element of the list is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -559,9 +559,9 @@ class ListCommands(ClientBase[AnyStr]):
     async def ltrim(self, key: KeyT, start: int, stop: int) -> bool:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
 
-        Complexity: O(N) where N is the number of elements to be removed by the operation.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements to be removed by the operation.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -589,17 +589,17 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns and removes the last elements of a list. Deletes the list if the last element was
         popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None.
+            - Otherwise: a string, or None.
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
@@ -617,10 +617,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns the last element of a list after removing and pushing it to another list. Deletes
         the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -640,10 +640,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def rpush(self, key: KeyT, *elements: ValueT) -> int:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -663,10 +663,10 @@ class ListCommands(ClientBase[AnyStr]):
     async def rpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Appends an element to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

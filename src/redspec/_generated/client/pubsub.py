@@ -20,10 +20,10 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def publish(self, channel: ValueT, message: ValueT) -> int:
         """Posts a message to a channel.
 
-        Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and
-            M is the total number of subscribed patterns (by any client).
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel
+            and M is the total number of subscribed patterns (by any client).
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             channel: A value (str, bytes, int or float).
@@ -43,10 +43,10 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_channels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active channels.
 
-        Complexity: O(N) where N is the number of active channels, and assuming constant time
+        - Complexity: O(N) where N is the number of active channels, and assuming constant time
             pattern matching (relatively short channels and patterns)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern.
@@ -68,9 +68,9 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -86,9 +86,9 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_numpat(self) -> int:
         """Returns a count of unique pattern subscriptions.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -104,9 +104,9 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_numsub(self, *channels: ValueT) -> dict[AnyStr, int]:
         """Returns a count of subscribers to channels.
 
-        Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             channels: `[channel [channel ...]]`: one or more values.
@@ -125,10 +125,10 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_shardchannels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active shard channels.
 
-        Complexity: O(N) where N is the number of active shard channels, and assuming constant time
-            pattern matching (relatively short shard channels).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of active shard channels, and assuming constant
+            time pattern matching (relatively short shard channels).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern.
@@ -151,10 +151,10 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def pubsub_shardnumsub(self, *shardchannels: ValueT) -> dict[AnyStr, int]:
         """Returns the count of subscribers of shard channels.
 
-        Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
+        - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
             channels
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
@@ -174,9 +174,10 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def spublish(self, shardchannel: ValueT, message: ValueT) -> int:
         """Post a message to a shard channel
 
-        Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of clients subscribed to the receiving shard
+            channel.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             shardchannel: A value (str, bytes, int or float).

@@ -39,9 +39,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Executes a server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -69,9 +69,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Executes a server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1: A value (str, bytes, int or float).
@@ -99,9 +99,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Executes a read-only server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1: A value (str, bytes, int or float).
@@ -129,9 +129,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Executes a read-only server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -159,9 +159,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Invokes a function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function: A value (str, bytes, int or float).
@@ -189,9 +189,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> RespValue:
         """Invokes a read-only function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function: A value (str, bytes, int or float).
@@ -214,9 +214,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_delete(self, library_name: ValueT) -> bool:
         """Deletes a library and its functions.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             library_name: A value (str, bytes, int or float).
@@ -235,9 +235,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_dump(self) -> bytes:
         """Dumps all libraries into a serialized binary payload.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             Bytes; the serialized libraries (bytes, even on Redis[str]).
@@ -255,9 +255,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Deletes all libraries and functions.
 
-        Complexity: O(N) where N is the number of functions deleted
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions deleted
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -279,9 +279,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -297,9 +297,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_kill(self) -> bool:
         """Terminates a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK); NOTBUSY error when nothing runs.
@@ -320,9 +320,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> list[dict[AnyStr, RespValue]]:
         """Returns information about all libraries.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             libraryname: `[LIBRARYNAME library-name-pattern]`: a value (str, bytes, int or
@@ -348,9 +348,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_load(self, function_code: ValueT, *, replace: bool = False) -> AnyStr:
         """Creates a library.
 
-        Complexity: O(1) (considering compilation time is redundant)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) (considering compilation time is redundant)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function_code: A value (str, bytes, int or float).
@@ -379,9 +379,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Restores all libraries from a payload.
 
-        Complexity: O(N) where N is the number of functions on the payload
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions on the payload
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             serialized_value: A value (str, bytes, int or float).
@@ -404,9 +404,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def function_stats(self) -> dict[AnyStr, RespValue]:
         """Returns information about a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with running_script, engines.
@@ -422,9 +422,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> bool:
         """Sets the debug mode of server-side Lua scripts.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mode: `<YES | SYNC | NO>`: one of "YES", "SYNC", "NO".
@@ -443,10 +443,10 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_exists(self, *sha1s: ValueT) -> list[bool]:
         """Determines whether server-side Lua scripts exist in the script cache.
 
-        Complexity: O(N) with N being the number of scripts to check (so checking a single script is
-            an O(1) operation).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts to check (so checking a single script
+            is an O(1) operation).
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1s: `sha1 [sha1 ...]`: one or more values.
@@ -465,9 +465,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Removes all server-side Lua scripts from the script cache.
 
-        Complexity: O(N) with N being the number of scripts in cache
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts in cache
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -489,9 +489,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -507,9 +507,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_kill(self) -> bool:
         """Terminates a server-side Lua script during execution.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK); NOTBUSY error when nothing runs.
@@ -525,9 +525,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_load(self, script: ValueT) -> AnyStr:
         """Loads a server-side Lua script to the script cache.
 
-        Complexity: O(N) with N being the length in bytes of the script body.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the length in bytes of the script body.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -546,9 +546,9 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def script_show(self, sha1: ValueT) -> AnyStr:
         """Show server-side Lua script in the script cache.
 
-        Complexity: O(1).
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1).
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
             sha1: A value (str, bytes, int or float).

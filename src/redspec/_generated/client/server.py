@@ -50,9 +50,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_cat(self, category: ValueT | None = None) -> list[AnyStr]:
         """Lists the ACL categories, or the commands inside a category.
 
-        Complexity: O(1) since the categories and commands are a fixed set.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) since the categories and commands are a fixed set.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             category: A value (str, bytes, int or float).
@@ -74,9 +74,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_deluser(self, *usernames: ValueT) -> int:
         """Deletes ACL users, and terminates their connections.
 
-        Complexity: O(1) amortized time considering the typical user.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) amortized time considering the typical user.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             usernames: `username [username ...]`: one or more values.
@@ -95,9 +95,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> AnyStr:
         """Simulates the execution of a command by a user, without executing the command.
 
-        Complexity: O(1).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -118,9 +118,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_genpass(self, bits: int | None = None) -> AnyStr:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             bits: An integer.
@@ -142,10 +142,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_getuser(self, username: ValueT) -> dict[AnyStr, RespValue] | None:
         """Lists the ACL rules of a user.
 
-        Complexity: O(N). Where N is the number of password, command and pattern rules that the user
-            has.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of password, command and pattern rules that the
+            user has.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -164,9 +164,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -182,9 +182,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_list(self) -> list[AnyStr]:
         """Dumps the effective rules in ACL file format.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -200,9 +200,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_load(self) -> bool:
         """Reloads the rules from the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -239,17 +239,17 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[dict[AnyStr, RespValue]] | bool:
         """Lists recent security events generated due to ACL rules.
 
-        Complexity: O(N) with N being the number of entries shown.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of entries shown.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer. At most one of count, reset.
             reset: Sends RESET when True. At most one of count, reset.
 
         Returns:
-            With reset: True (OK).
-            Otherwise: a list of dicts.
+            - With reset: True (OK).
+            - Otherwise: a list of dicts.
 
         See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
@@ -271,9 +271,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_save(self) -> bool:
         """Saves the effective ACL rules in the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -289,9 +289,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_setuser(self, username: ValueT, *rules: ValueT) -> bool:
         """Creates and modifies an ACL user and its rules.
 
-        Complexity: O(N). Where N is the number of rules provided.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of rules provided.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -311,9 +311,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_users(self) -> list[AnyStr]:
         """Lists all ACL users.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -329,9 +329,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_whoami(self) -> AnyStr:
         """Returns the authenticated username of the current connection.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -347,9 +347,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def bgrewriteaof(self) -> AnyStr:
         """Asynchronously rewrites the append-only file to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A status string; "Background append only file rewriting started/scheduled".
@@ -365,9 +365,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> AnyStr:
         """Asynchronously saves the database(s) to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
@@ -392,9 +392,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]:
         """Returns detailed information about all commands.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
@@ -410,9 +410,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_count(self) -> int:
         """Returns a count of commands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -428,9 +428,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_docs(self, *command_names: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns documentary information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -449,9 +449,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -475,9 +475,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, set[AnyStr]]]:
         """Extracts the key names and access flags for an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -499,9 +499,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -520,9 +520,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]:
         """Returns information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -547,9 +547,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns a list of command names.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
@@ -586,9 +586,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the specified command log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             count: An integer.
@@ -610,9 +610,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Returns:
             A list of status strings.
@@ -628,9 +628,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -650,9 +650,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
 
-        Complexity: O(N) where N is the number of entries in the commandlog
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries in the commandlog
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -672,9 +672,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             parameters: `parameter [parameter ...]`: one or more values.
@@ -693,9 +693,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -711,9 +711,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_resetstat(self) -> bool:
         """Resets the server's statistics.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -729,9 +729,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def config_rewrite(self) -> bool:
         """Persists the effective configuration to file.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -753,9 +753,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets configuration parameters in-flight.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: with value: set this one parameter (redis-py form)
@@ -779,9 +779,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -797,10 +797,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def debug(self, subcommand: ValueT, *arguments: ValueT) -> RespValue:
         """A container for debugging commands.
 
-        Complexity: Depends on subcommand.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Complexity: Depends on subcommand.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -827,9 +827,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Starts a coordinated failover from a server to one of its replicas.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
@@ -868,9 +868,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Removes all keys from all databases.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -899,9 +899,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Remove all keys from the current database.
 
-        Complexity: O(N) where N is the number of keys in the selected database
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys in the selected database
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -925,9 +925,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def info(self, *sections: ValueT) -> AnyStr:
         """Returns information and statistics about the server.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sections: `[section [section ...]]`: one or more values.
@@ -946,9 +946,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def lastsave(self) -> int:
         """Returns the Unix timestamp of the last successful save to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -964,9 +964,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_doctor(self) -> AnyStr:
         """Returns a human-readable latency analysis report.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -982,9 +982,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_graph(self, event: ValueT) -> AnyStr:
         """Returns a latency graph for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -1003,9 +1003,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1021,9 +1021,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_histogram(self, *commands: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
 
-        Complexity: O(N) where N is the number of commands with latency information being retrieved.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands with latency information being
+            retrieved.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             commands: `[command [command ...]]`: one or more values.
@@ -1043,9 +1044,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -1064,9 +1065,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of tuples; (event, unix time, latest ms, max ms).
@@ -1082,9 +1083,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             events: `[event [event ...]]`: one or more values.
@@ -1103,8 +1104,8 @@ class ServerCommands(ClientBase[AnyStr]):
     async def lolwut(self, *, version: int | None = None) -> AnyStr:
         """Displays computer art and the Redis version
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             version: `[VERSION version]`: an integer.
@@ -1126,9 +1127,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_doctor(self) -> AnyStr:
         """Outputs a memory problems report.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -1144,9 +1145,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1162,9 +1163,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_malloc_stats(self) -> AnyStr:
         """Returns the allocator statistics.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -1181,9 +1182,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_purge(self) -> bool:
         """Asks the allocator to release memory.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1199,9 +1200,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_stats(self) -> dict[AnyStr, RespValue]:
         """Returns details about memory usage.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
@@ -1217,9 +1218,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
 
-        Complexity: O(N) where N is the number of samples.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of samples.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1242,9 +1243,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1260,9 +1261,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
 
-        Complexity: O(N) where N is the number of loaded modules.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of loaded modules.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; name, path: bulk; ver: int; args: list.
@@ -1278,9 +1279,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1306,9 +1307,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Loads a module using extended parameters.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1337,9 +1338,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def module_unload(self, name: ValueT) -> bool:
         """Unloads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: A value (str, bytes, int or float).
@@ -1380,9 +1381,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Configures a server as replica of another, or promotes it to a master.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1424,13 +1425,13 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for migrating keys in a cluster.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1464,9 +1465,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def role(self) -> list[RespValue]:
         """Returns the replication role.
 
-        Complexity: O(1)
-        Since: 2.8.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
@@ -1483,9 +1484,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def save(self) -> bool:
         """Synchronously saves the database(s) to disk.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1508,10 +1509,10 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Synchronously saves the database(s) to disk and shuts down the Redis server.
 
-        Complexity: O(N) when saving, where N is the total number of keys in all databases when
+        - Complexity: O(N) when saving, where N is the total number of keys in all databases when
             saving data, otherwise O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
@@ -1565,10 +1566,10 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use REPLICAOF.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1603,9 +1604,9 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the slow log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer.
@@ -1627,9 +1628,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1645,9 +1646,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_len(self) -> int:
         """Returns the number of entries in the slow log.
 
-        Complexity: O(1)
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -1663,9 +1664,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def slowlog_reset(self) -> bool:
         """Clears all entries from the slow log.
 
-        Complexity: O(N) where N is the number of entries in the slowlog
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the slowlog
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1681,10 +1682,10 @@ class ServerCommands(ClientBase[AnyStr]):
     async def swapdb(self, index1: int, index2: int) -> bool:
         """Swaps two Redis databases.
 
-        Complexity: O(N) where N is the count of clients watching or blocking on keys from both
+        - Complexity: O(N) where N is the count of clients watching or blocking on keys from both
             databases.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             index1: An integer.
@@ -1704,9 +1705,9 @@ class ServerCommands(ClientBase[AnyStr]):
     async def time(self) -> tuple[AnyStr, AnyStr]:
         """Returns the server time.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A tuple (string, string); (unix seconds, microseconds) as decimal strings.

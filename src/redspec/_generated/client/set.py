@@ -22,10 +22,10 @@ class SetCommands(ClientBase[AnyStr]):
     async def sadd(self, key: KeyT, *members: ValueT) -> int:
         """Adds one or more members to a set. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -45,9 +45,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def scard(self, key: KeyT) -> int:
         """Returns the number of members in a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -70,9 +70,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the difference of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -97,9 +97,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -125,10 +125,10 @@ class SetCommands(ClientBase[AnyStr]):
     async def sinter(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -153,10 +153,10 @@ class SetCommands(ClientBase[AnyStr]):
     async def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -186,10 +186,10 @@ class SetCommands(ClientBase[AnyStr]):
     async def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the intersect of multiple sets in a key.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -211,9 +211,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
         """Determines whether a member belongs to a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -233,9 +233,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def smembers(self, key: KeyT) -> set[AnyStr]:
         """Returns all members of a set.
 
-        Complexity: O(N) where N is the set cardinality.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the set cardinality.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -258,9 +258,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[bool]:
         """Determines whether multiple members belong to a set.
 
-        Complexity: O(N) where N is the number of elements being checked for membership
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements being checked for membership
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -282,9 +282,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
         """Moves a member from one set to another.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -312,18 +312,18 @@ class SetCommands(ClientBase[AnyStr]):
         """Returns one or more random members from a set after removing them. Deletes the set if the
         last member was popped.
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
             passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a set of strings.
-            Otherwise: a string, or None.
+            - With count: a set of strings.
+            - Otherwise: a string, or None.
 
         See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
@@ -355,18 +355,18 @@ class SetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[AnyStr] | None:
         """Get one or multiple random members from a set
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of
-            the passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value
+            of the passed count.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings; an array: a negative count repeats members.
-            Otherwise: a string, or None.
+            - With count: a list of strings; an array: a negative count repeats members.
+            - Otherwise: a string, or None.
 
         See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
@@ -382,9 +382,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def srem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
 
-        Complexity: O(N) where N is the number of members to be removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members to be removed.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -411,11 +411,11 @@ class SetCommands(ClientBase[AnyStr]):
     ) -> tuple[int, list[AnyStr]]:
         """Iterates over members of a set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -446,9 +446,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def sunion(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the union of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -473,9 +473,9 @@ class SetCommands(ClientBase[AnyStr]):
     async def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the union of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

@@ -42,10 +42,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes and returns a member by score from one or more sorted sets. Blocks until a member is
         available otherwise. Deletes the sorted set if the last element was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -80,9 +80,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
         until a member available otherwise.  Deletes the sorted set if the last element was popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -111,9 +111,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
         until a member is available otherwise. Deletes the sorted set if the last element was
         popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -195,10 +195,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -213,8 +213,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             lt: comparison="LT": only lower scores (redis-py form)
 
         Returns:
-            With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
-            Otherwise: an integer; elements added (changed, with CH).
+            - With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
+            - Otherwise: an integer; elements added (changed, with CH).
 
         See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
@@ -242,9 +242,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zcard(self, key: KeyT) -> int:
         """Returns the number of members in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -263,9 +263,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Returns the count of members in a sorted set that have scores within a range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -324,18 +324,18 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the difference between multiple sorted sets.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
@@ -360,10 +360,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sorted sets in a key.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -385,9 +385,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
         """Increments the score of a member in a sorted set.
 
-        Complexity: O(log(N)) where N is the number of elements in the sorted set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) where N is the number of elements in the sorted set.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -468,11 +468,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the intersect of multiple sorted sets.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -481,8 +481,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
@@ -512,10 +512,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sorted sets.
 
-        Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
-            of input sorted sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the
+            number of input sorted sets.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -565,11 +565,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int:
         """Stores the intersect of multiple sorted sets in a key.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -600,9 +600,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Returns the number of members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -630,10 +630,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Returns the highest- or lowest-scoring members from one or more sorted sets after removing
         them. Deletes the sorted set if the last member was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -665,9 +665,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[float | None]:
         """Returns the score of one or more members in a sorted set.
 
-        Complexity: O(N) where N is the number of members being requested.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members being requested.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -690,10 +690,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
         sorted set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -718,10 +718,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
         set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -790,9 +790,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None:
         """Returns one or more random members from a sorted set.
 
-        Complexity: O(N) where N is the number of members returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -800,9 +800,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True. Needs count.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            With count: a list of strings.
-            Otherwise: a string, or None; None when the key is missing.
+            - With withscores: a list of (string, float) pairs.
+            - With count: a list of strings.
+            - Otherwise: a string, or None; None when the key is missing.
 
         See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
@@ -890,10 +890,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -910,8 +910,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             num: with offset, limit=(offset, num) (redis-py form)
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
@@ -944,12 +944,12 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
 
         Args:
             key: A key.
@@ -1013,12 +1013,12 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of scores.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 1.0.5
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
+        - Since: 1.0.5
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
 
         Args:
             key: A key.
@@ -1028,8 +1028,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
@@ -1059,10 +1059,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int:
         """Stores a range of members from sorted set in a key.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements stored into the destination key.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             dst: A key.
@@ -1124,9 +1124,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int | tuple[int, float] | None:
         """Returns the index of a member in a sorted set ordered by ascending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1134,8 +1134,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None; None when the member or key is missing.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None; None when the member or key is missing.
 
         See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
@@ -1154,10 +1154,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
         removed.
 
-        Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
+        - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
             number of elements to be removed.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1178,10 +1178,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
         all members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1203,10 +1203,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1228,10 +1228,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1287,11 +1287,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV argument.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV argument.
 
         Args:
             key: A key.
@@ -1300,8 +1300,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
@@ -1327,12 +1327,12 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns members in a sorted set within a lexicographical range in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
 
         Args:
             key: A key.
@@ -1396,12 +1396,12 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of scores in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
 
         Args:
             key: A key.
@@ -1411,8 +1411,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
@@ -1462,9 +1462,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int | tuple[int, float] | None:
         """Returns the index of a member in a sorted set ordered by descending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1472,8 +1472,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None.
 
         See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
@@ -1529,11 +1529,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> tuple[int, list[tuple[AnyStr, float]]] | tuple[int, list[AnyStr]]:
         """Iterates over members and scores of a sorted set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1543,8 +1543,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             noscores: Sends NOSCORES when True. (Valkey only.)
 
         Returns:
-            With noscores: a tuple (integer, list of strings); Valkey only.
-            Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
+            - With noscores: a tuple (integer, list of strings); Valkey only.
+            - Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
                 string; scores are strings even on RESP3.
 
         See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
@@ -1567,9 +1567,9 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscore(self, key: KeyT, member: ValueT) -> float | None:
         """Returns the score of a member in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1649,10 +1649,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the union of multiple sorted sets.
 
-        Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -1661,8 +1661,8 @@ class SortedSetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
@@ -1712,10 +1712,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int:
         """Stores the union of multiple sorted sets in a key.
 
-        Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

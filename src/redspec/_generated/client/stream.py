@@ -59,9 +59,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -88,9 +88,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -176,10 +176,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> AnyStr | None:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
-        Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
+        - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
             entries evicted.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -195,8 +195,8 @@ class StreamCommands(ClientBase[AnyStr]):
             limit: with approximate trimming: LIMIT (redis-py form)
 
         Returns:
-            With nomkstream: a string, or None; None on a missing key.
-            Otherwise: a string; the new id.
+            - With nomkstream: a string, or None; None on a missing key.
+            - Otherwise: a string; the new id.
 
         See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
@@ -271,9 +271,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of messages in a consumer group, as if the messages were
         delivered to as consumer group member.
 
-        Complexity: O(1) if COUNT is small.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) if COUNT is small.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -285,8 +285,8 @@ class StreamCommands(ClientBase[AnyStr]):
             justid: Sends JUSTID when True.
 
         Returns:
-            With justid: a tuple (string, list of strings, list of strings).
-            Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+            - With justid: a tuple (string, list of strings, list of strings).
+            - Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
                 strings); (next cursor, claimed entries, ids deleted meanwhile).
 
         See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
@@ -417,9 +417,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
 
-        Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -436,8 +436,8 @@ class StreamCommands(ClientBase[AnyStr]):
             lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
 
         Returns:
-            With justid: a list of strings.
-            Otherwise: a list of StreamEntry (id, fields) tuples.
+            - With justid: a list of strings.
+            - Otherwise: a list of StreamEntry (id, fields) tuples.
 
         See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
@@ -468,10 +468,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -496,10 +496,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Deletes one or multiple entries from the stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -533,9 +533,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Creates a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -568,9 +568,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Creates a consumer in a consumer group.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -592,9 +592,9 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xgroup_delconsumer(self, key: KeyT, groupname: ValueT, consumername: ValueT) -> int:
         """Deletes a consumer from a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -616,9 +616,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> bool:
         """Destroys a consumer group.
 
-        Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the group's pending entries list
+            (PEL).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -638,9 +639,9 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xgroup_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -663,9 +664,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the last-delivered ID of a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -694,9 +695,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -716,9 +717,9 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -737,9 +738,9 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -785,9 +786,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
         """Returns information about a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -795,8 +796,8 @@ class StreamCommands(ClientBase[AnyStr]):
             count: `[COUNT count]`: an integer. Needs full.
 
         Returns:
-            With full: a dict with entries, groups; entries, groups with consumers and PELs.
-            Otherwise: a StreamInfo.
+            - With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            - Otherwise: a StreamInfo.
 
         See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
@@ -818,9 +819,9 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -885,13 +886,13 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -903,8 +904,8 @@ class StreamCommands(ClientBase[AnyStr]):
             consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
 
         Returns:
-            With start: a list of PendingEntry records.
-            Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+            - With start: a list of PendingEntry records.
+            - Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
@@ -938,10 +939,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs.
 
-        Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g.
-            always asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements being returned. If N is constant
+            (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -973,8 +974,8 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns messages from multiple streams with IDs greater than the ones requested. Blocks
         until a message is available otherwise.
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
@@ -1017,12 +1018,12 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns new or historical messages from a stream for a consumer in a group. Blocks until a
         message is available otherwise.
 
-        Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If
-            M is constant (e.g. always asking for the first 10 elements with COUNT), you can
+        - Complexity: For each stream mentioned: O(M) with M being the number of elements returned.
+            If M is constant (e.g. always asking for the first 10 elements with COUNT), you can
             consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time
             in order to serve the N clients blocked on the stream getting new data.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             groupname: `group`: a value (str, bytes, int or float).
@@ -1067,10 +1068,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
 
-        Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always
-            asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g.
+            always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1102,9 +1103,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for replicating stream values.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1143,11 +1144,11 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> int:
         """Deletes messages from the beginning of a stream.
 
-        Complexity: O(N), with N being the number of evicted entries. Constant times are very small
-            however, since entries are organized in macro nodes containing multiple entries that can
-            be released with a single deallocation.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N), with N being the number of evicted entries. Constant times are very
+            small however, since entries are organized in macro nodes containing multiple entries
+            that can be released with a single deallocation.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1196,13 +1197,13 @@ class StreamCommands(ClientBase[AnyStr]):
 
         The xpending() form with start, end, count.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

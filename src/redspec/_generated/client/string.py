@@ -27,11 +27,11 @@ class StringCommands(ClientBase[AnyStr]):
     async def append(self, key: KeyT, value: ValueT) -> int:
         """Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small
-            and the already present value is of any size, since the dynamic string library used by
-            Redis will double the free space available on every reallocation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is
+            small and the already present value is of any size, since the dynamic string library
+            used by Redis will double the free space available on every reallocation.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -52,9 +52,9 @@ class StringCommands(ClientBase[AnyStr]):
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -74,9 +74,9 @@ class StringCommands(ClientBase[AnyStr]):
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -96,9 +96,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def get(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -117,9 +117,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def getdel(self, key: KeyT) -> AnyStr | None:
         """Returns the string value of a key after deleting the key.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -147,9 +147,9 @@ class StringCommands(ClientBase[AnyStr]):
     ) -> AnyStr | None:
         """Returns the string value of a key after setting its expiration time.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -190,11 +190,11 @@ class StringCommands(ClientBase[AnyStr]):
     async def getrange(self, key: KeyT, start: int, end: int) -> AnyStr:
         """Returns a substring of the string stored at a key.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -216,10 +216,10 @@ class StringCommands(ClientBase[AnyStr]):
     async def getset(self, key: KeyT, value: ValueT) -> AnyStr | None:
         """Returns the previous string value of a key after setting it to a new value.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use SET with the GET argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use SET with the GET argument.
 
         Args:
             key: A key.
@@ -240,9 +240,9 @@ class StringCommands(ClientBase[AnyStr]):
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -262,9 +262,9 @@ class StringCommands(ClientBase[AnyStr]):
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -285,9 +285,9 @@ class StringCommands(ClientBase[AnyStr]):
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -360,9 +360,9 @@ class StringCommands(ClientBase[AnyStr]):
     ) -> AnyStr | int | dict[AnyStr, list[tuple[tuple[int, int], tuple[int, int], int | None]] | RespValue]:
         """Finds the longest common substring.
 
-        Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key1: A key.
@@ -373,10 +373,10 @@ class StringCommands(ClientBase[AnyStr]):
             withmatchlen: Sends WITHMATCHLEN when True.
 
         Returns:
-            With len: an integer.
-            With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
+            - With len: an integer.
+            - With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
                 length WITHMATCHLEN).
-            Otherwise: a string.
+            - Otherwise: a string.
 
         See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
@@ -406,9 +406,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def mget(self, *keys: KeyT | Sequence[KeyT]) -> list[AnyStr | None]:
         """Atomically returns the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to retrieve.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to retrieve.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -429,9 +429,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def mset(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically creates or modifies the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mapping: `key value [key value ...]`: a mapping of keys to values.
@@ -450,9 +450,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> bool:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mapping: `key value [key value ...]`: a mapping of keys to values.
@@ -473,10 +473,10 @@ class StringCommands(ClientBase[AnyStr]):
         """Sets both string value and expiration time in milliseconds of a key. The key is created if
         it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the PX argument.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the PX argument.
 
         Args:
             key: A key.
@@ -607,9 +607,9 @@ class StringCommands(ClientBase[AnyStr]):
     ) -> bool | AnyStr | None:
         """Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -630,9 +630,9 @@ class StringCommands(ClientBase[AnyStr]):
             keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
 
         Returns:
-            With get: a string, or None; the old value.
-            With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
-            Otherwise: True (OK); plain SET always sets.
+            - With get: a string, or None; the old value.
+            - With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
+            - Otherwise: True (OK); plain SET always sets.
 
         See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
@@ -671,10 +671,10 @@ class StringCommands(ClientBase[AnyStr]):
     async def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> bool:
         """Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the EX argument.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the EX argument.
 
         Args:
             key: A key.
@@ -696,10 +696,10 @@ class StringCommands(ClientBase[AnyStr]):
     async def setnx(self, key: KeyT, value: ValueT) -> bool:
         """Set the string value of a key only when the key doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the NX argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the NX argument.
 
         Args:
             key: A key.
@@ -720,11 +720,11 @@ class StringCommands(ClientBase[AnyStr]):
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
         exist.
 
-        Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this
-            string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M)
-            with M being the length of the value argument.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1), not counting the time taken to copy the new string in place. Usually,
+            this string is very small so the amortized complexity is O(1). Otherwise, complexity is
+            O(M) with M being the length of the value argument.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -745,9 +745,9 @@ class StringCommands(ClientBase[AnyStr]):
     async def strlen(self, key: KeyT) -> int:
         """Returns the length of a string value.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -767,12 +767,12 @@ class StringCommands(ClientBase[AnyStr]):
     async def substr(self, key: KeyT, start: int, end: int) -> AnyStr:
         """Returns a substring from a string value.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.0.0; use GETRANGE.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.0.0; use GETRANGE.
 
         Args:
             key: A key.

@@ -78,9 +78,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Adds an element and its vector to a vector set (creating the key if needed).
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -132,9 +132,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vcard(self, key: KeyT) -> int:
         """Returns the number of elements in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -153,9 +153,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vdim(self, key: KeyT) -> int:
         """Returns the dimension of the vectors in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -204,9 +204,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[float] | tuple[AnyStr, bytes, float, float | None] | None:
         """Returns the vector of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -214,9 +214,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
             raw: Sends RAW when True.
 
         Returns:
-            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+            - With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
                 type, blob (bytes), L2 norm, q8 range); the range only for int8.
-            Otherwise: a list of floats, or None; None when the element or key is missing.
+            - Otherwise: a list of floats, or None; None when the element or key is missing.
 
         See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
@@ -238,9 +238,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vgetattr(self, key: KeyT, element: ValueT) -> AnyStr | None:
         """Returns the JSON attributes of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -260,9 +260,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vinfo(self, key: KeyT) -> dict[AnyStr, AnyStr | int] | None:
         """Returns information about a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -282,9 +282,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vismember(self, key: KeyT, element: ValueT) -> bool:
         """Tells whether an element belongs to a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -334,9 +334,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[list[AnyStr]] | list[dict[AnyStr, float]] | None:
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -344,9 +344,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of dicts, or None.
-            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
-                is missing.
+            - With withscores: a list of dicts, or None.
+            - Otherwise: a list of lists, or None; one list per HNSW level; None when the
+                element is missing.
 
         See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
@@ -378,17 +378,17 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[AnyStr] | None:
         """Returns one or more random elements of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
@@ -404,9 +404,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vrem(self, key: KeyT, element: ValueT) -> bool:
         """Removes an element from a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -426,9 +426,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     async def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> bool:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -735,9 +735,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | dict[AnyStr, tuple[float, AnyStr | None]] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]:
         """Returns the elements most similar to a vector or to an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -758,11 +758,11 @@ class VectorsetCommands(ClientBase[AnyStr]):
             nothread: Sends NOTHREAD when True.
 
         Returns:
-            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+            - With withscores and withattribs: a dict of strings to tuples; {member: (score,
                 attributes)}; RESP2: flat member score attrs triples.
-            With withscores: a dict of strings to floats.
-            With withattribs: a dict of strings to strings (or None).
-            Otherwise: a list of strings.
+            - With withscores: a dict of strings to floats.
+            - With withattribs: a dict of strings to strings (or None).
+            - Otherwise: a list of strings.
 
         See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """

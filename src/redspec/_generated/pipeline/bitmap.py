@@ -30,9 +30,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Counts the number of set bits (population counting) in a string.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -68,9 +68,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int | None]]:
         """Performs arbitrary bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -112,9 +112,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Performs arbitrary read-only bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -159,9 +159,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Performs bitwise operations on multiple strings, and stores the result.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
@@ -193,9 +193,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Finds the first set (1) or clear (0) bit in a string.
 
-        Complexity: O(N)
-        Since: 2.8.7
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.8.7
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -229,9 +229,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     def getbit(self, key: KeyT, offset: int) -> Pending[int]:
         """Returns a bit value by offset.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -251,9 +251,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     def setbit(self, key: KeyT, offset: int, value: int) -> Pending[int]:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

@@ -33,9 +33,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_addslots(self, *slots: int) -> Pending[bool]:
         """Assigns new hash slots to a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slots: `slot [slot ...]`: one or more integers.
@@ -54,10 +54,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Assigns new hash slot ranges to a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
@@ -81,9 +81,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_bumpepoch(self) -> Pending[AnyStr]:
         """Advances the cluster config epoch.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A status string; "BUMPED <epoch>" or "STILL <epoch>".
@@ -100,9 +100,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_count_failure_reports(self, node_id: ValueT) -> Pending[int]:
         """Returns the number of active failure reports active for a node.
 
-        Complexity: O(N) where N is the number of failure reports
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of failure reports
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -123,9 +123,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_countkeysinslot(self, slot: int) -> Pending[int]:
         """Returns the number of keys in a hash slot.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -146,9 +146,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_delslots(self, *slots: int) -> Pending[bool]:
         """Sets hash slots as unbound for a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slots: `slot [slot ...]`: one or more integers.
@@ -167,10 +167,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Sets hash slot ranges as unbound for a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
@@ -198,9 +198,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Forces a replica to perform a manual failover of its master.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             options: `[FORCE | TAKEOVER]`: one of "FORCE", "TAKEOVER".
@@ -222,9 +222,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_flushslots(self) -> Pending[bool]:
         """Deletes all slots information from a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -241,9 +241,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_forget(self, node_id: ValueT) -> Pending[bool]:
         """Removes a node from the nodes table.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -262,9 +262,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_getkeysinslot(self, slot: int, count: int) -> Pending[list[AnyStr]]:
         """Returns the key names in a hash slot.
 
-        Complexity: O(N) where N is the number of requested keys
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of requested keys
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -285,9 +285,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -303,9 +303,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_info(self) -> Pending[AnyStr]:
         """Returns information about the state of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -321,9 +321,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_keyslot(self, key: ValueT) -> Pending[int]:
         """Returns the hash slot for a key.
 
-        Complexity: O(N) where N is the number of bytes in the key
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of bytes in the key
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A value (str, bytes, int or float).
@@ -342,9 +342,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_links(self) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
         """Returns a list of all TCP links to and from peer nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; direction, node, events: bulk; create-time, send-buffer-*: int.
@@ -365,9 +365,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Forces a node to handshake with another node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             ip: A value (str, bytes, int or float).
@@ -391,9 +391,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_myid(self) -> Pending[AnyStr]:
         """Returns the ID of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -409,9 +409,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_myshardid(self) -> Pending[AnyStr]:
         """Returns the shard ID of a node.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Returns:
             A string.
@@ -428,9 +428,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_nodes(self) -> Pending[AnyStr]:
         """Returns the cluster configuration for a node.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -446,9 +446,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_replicas(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -467,9 +467,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_replicate(self, node_id: ValueT) -> Pending[bool]:
         """Configure a node as replica of a master node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -489,10 +489,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> Pending[bool]:
         """Resets a node.
 
-        Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as
-            a side effect.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL
+            as a side effect.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             reset_type: `[HARD | SOFT]`: one of "HARD", "SOFT".
@@ -514,9 +514,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_saveconfig(self) -> Pending[bool]:
         """Forces a node to save the cluster configuration to disk.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -533,9 +533,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_set_config_epoch(self, config_epoch: int) -> Pending[bool]:
         """Sets the configuration epoch for a new node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             config_epoch: An integer.
@@ -609,9 +609,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Binds a hash slot to a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             slot: An integer.
@@ -651,9 +651,9 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_shards(self) -> Pending[list[dict[AnyStr, RespValue]]]:
         """Returns the mapping of cluster slots to shards.
 
-        Complexity: O(N) where N is the total number of cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; nodes: {id, port, ip, endpoint, role, health, ...}.
@@ -670,10 +670,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_slaves(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use CLUSTER REPLICAS.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use CLUSTER REPLICAS.
 
         Args:
             node_id: A value (str, bytes, int or float).
@@ -717,10 +717,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Return an array of slot usage statistics for slots assigned to the current node.
 
-        Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
+        - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
             ORDERBY subcommand.
-        Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             slotsrange: `[SLOTSRANGE start-slot end-slot]`: (start-slot, end-slot): a tuple (an
@@ -761,10 +761,10 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[int, int, Unpack[tuple[tuple[AnyStr | None, int, AnyStr, dict[AnyStr, AnyStr]], ...]]]]]:
         """Returns the mapping of cluster slots to nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 7.0.0; use CLUSTER SHARDS.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 7.0.0; use CLUSTER SHARDS.
 
         Returns:
             A list of tuples; (start, end, primary, *replicas); a node: (endpoint, port, id,

@@ -25,9 +25,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_capa(self, *capabilities: ValueT) -> Pending[bool]:
         """A client claims its capability.
 
-        Complexity: O(1)
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
             capabilities: `capability [capability ...]`: one or more values.
@@ -46,9 +46,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_getname(self) -> Pending[AnyStr | None]:
         """Returns the name of the connection.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string, or None.
@@ -64,9 +64,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_getredir(self) -> Pending[int]:
         """Returns the client ID to which the connection's tracking notifications are redirected.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer; -1 tracking off, 0 not redirecting, else a client id.
@@ -82,9 +82,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -100,9 +100,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_id(self) -> Pending[int]:
         """Returns the unique client ID of the connection.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -118,9 +118,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_import_source(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Mark this client as an import source when server is in import mode.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -139,9 +139,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_info(self) -> Pending[AnyStr]:
         """Returns information about the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string; verbatim string on RESP3.
@@ -167,9 +167,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Terminates open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             id: `[ID client-id]`: an integer.
@@ -223,9 +223,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr]:
         """Lists open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             type: `[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]`: one of "NORMAL", "MASTER",
@@ -267,9 +267,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_no_evict(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Sets the client eviction mode of the connection.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -288,9 +288,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_no_touch(self, enabled: Literal["ON", "OFF"]) -> Pending[bool]:
         """Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             enabled: `<ON | OFF>`: one of "ON", "OFF".
@@ -314,9 +314,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Suspends commands processing.
 
-        Complexity: O(1)
-        Since: 3.0.0 (Redis 7.0.15: 2.9.50)
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0 (Redis 7.0.15: 2.9.50)
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: Milliseconds (an int or a timedelta).
@@ -348,9 +348,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sets information specific to the client or connection.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             lib_name: `[LIB-NAME libname]`: a value (str, bytes, int or float). Exactly one of
@@ -379,9 +379,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_setname(self, connection_name: ValueT) -> Pending[bool]:
         """Sets the connection name.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             connection_name: A value (str, bytes, int or float).
@@ -400,9 +400,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_trackinginfo(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns information about server-assisted client-side caching for the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with flags, redirect, prefixes.
@@ -424,9 +424,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Unblocks a client blocked by a blocking command from a different connection.
 
-        Complexity: O(log N) where N is the number of client connections
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) where N is the number of client connections
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             client_id: An integer.
@@ -449,9 +449,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def client_unpause(self) -> Pending[bool]:
         """Resumes processing commands from paused clients.
 
-        Complexity: O(N) Where N is the number of paused clients
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) Where N is the number of paused clients
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -467,9 +467,9 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def echo(self, message: ValueT) -> Pending[AnyStr]:
         """Returns the given string.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             message: A value (str, bytes, int or float).
@@ -488,16 +488,16 @@ class ConnectionPipelineCommands(PipelineBase[AnyStr]):
     def ping(self, message: ValueT | None = None) -> Pending[AnyStr]:
         """Returns the server's liveliness response.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             message: A value (str, bytes, int or float).
 
         Returns:
-            With message: a string; the message echoed.
-            Otherwise: a status string; PONG.
+            - With message: a string; the message echoed.
+            - Otherwise: a status string; PONG.
 
         See [PING](https://redis.io/docs/latest/commands/ping/) on redis.io.
         """

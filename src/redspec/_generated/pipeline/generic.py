@@ -35,10 +35,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Copies the value of a key to a new key.
 
-        Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for
-            string values.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1)
+            for string values.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -69,12 +69,12 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def delete(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Deletes one or more keys.
 
-        Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
+        - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
             holds a value other than a string, the individual complexity for this key is O(M) where
             M is the number of elements in the list, set, sorted set or hash. Removing a single key
             that holds a string value is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -95,11 +95,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def dump(self, key: KeyT) -> Pending[bytes | None]:
         """Returns a serialized representation of the value stored at a key.
 
-        Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
+        - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
             number of Redis objects composing the value and M their average size. For small string
             values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -123,9 +123,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def exists(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Determines whether one or more keys exist.
 
-        Complexity: O(N) where N is the number of keys to check.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to check.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -156,9 +156,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key in seconds.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -197,9 +197,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -228,9 +228,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def expiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -249,10 +249,10 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def keys(self, pattern: PatternT = "*") -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
 
-        Complexity: O(N) with N being the number of keys in the database, under the assumption that
-            the key names in the database and the given pattern have limited length.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of keys in the database, under the assumption
+            that the key names in the database and the given pattern have limited length.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern; default "*".
@@ -284,11 +284,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr]:
         """Atomically transfers a key from one Redis instance to another.
 
-        Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE
-            in the target instance. See the pages of these commands for time complexity. Also an
-            O(N) data transfer between the two instances is performed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: This command actually executes a DUMP+DEL in the source instance, and a
+            RESTORE in the target instance. See the pages of these commands for time complexity.
+            Also an O(N) data transfer between the two instances is performed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float).
@@ -332,9 +332,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def move(self, key: KeyT, db: int) -> Pending[bool]:
         """Moves a key to another database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -354,9 +354,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_encoding(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the internal encoding of a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -375,9 +375,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_freq(self, key: KeyT) -> Pending[int]:
         """Returns the logarithmic access frequency counter of a Redis object.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -396,9 +396,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -414,9 +414,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_idletime(self, key: KeyT) -> Pending[int | None]:
         """Returns the time since the last access to a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -435,9 +435,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def object_refcount(self, key: KeyT) -> Pending[int | None]:
         """Returns the reference count of a value of a key.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -456,9 +456,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def persist(self, key: KeyT) -> Pending[bool]:
         """Removes the expiration time of a key.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -487,9 +487,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key in milliseconds.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -528,9 +528,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -559,9 +559,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def pexpiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -580,9 +580,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def pttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in milliseconds of a key.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -601,9 +601,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def randomkey(self) -> Pending[AnyStr | None]:
         """Returns a random key name from the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string, or None; None when the database is empty.
@@ -619,9 +619,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def rename(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key and overwrites the destination.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -641,9 +641,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def renamenx(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key only when the target key name doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -673,13 +673,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Creates a key from the serialized representation of a value.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -723,11 +723,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             cursor: An integer; default 0.
@@ -806,10 +806,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -821,8 +822,8 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
             store: `[STORE destination]`: a key.
 
         Returns:
-            With store: an integer.
-            Otherwise: a list of strings (or None); GET of a missing key gives None.
+            - With store: an integer.
+            - Otherwise: a list of strings (or None); GET of a missing key gives None.
 
         See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
@@ -857,10 +858,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr | None]]:
         """Returns the sorted elements of a list, a set, or a sorted set.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -900,9 +902,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
-        Complexity: O(N) where N is the number of keys that will be touched.
-        Since: 3.2.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys that will be touched.
+        - Since: 3.2.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -923,9 +925,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def ttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in seconds of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -944,9 +946,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def type(self, key: KeyT) -> Pending[AnyStr]:
         """Determines the type of value stored at a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -969,11 +971,11 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     def unlink(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Asynchronously deletes one or more keys.
 
-        Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
+        - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
             work in a different thread in order to reclaim memory, where N is the number of
             allocations the deleted objects where composed of.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -995,9 +997,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             numreplicas: An integer.
@@ -1019,9 +1021,9 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
             numlocal: An integer.

@@ -41,10 +41,10 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -86,9 +86,9 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[float | None]:
         """Returns the distance between two members of a geospatial index.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -113,9 +113,9 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     def geohash(self, key: KeyT, *members: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns members from a geospatial index as geohash strings.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -135,9 +135,9 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     def geopos(self, key: KeyT, *members: ValueT) -> Pending[list[tuple[float, float] | None]]:
         """Returns the longitude and latitude of members from a geospatial index.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -301,12 +301,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a coordinate, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -324,9 +324,9 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
@@ -496,12 +496,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a member, optionally stores
         the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
         arguments.
 
         Args:
@@ -519,9 +519,9 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
         redis.io.
@@ -645,12 +645,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members from a geospatial index that are within a distance from a member.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
             key: A key.
@@ -665,8 +665,8 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
         redis.io.
@@ -790,12 +790,12 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members from a geospatial index that are within a distance from a coordinate.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -811,8 +811,8 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
@@ -1282,11 +1282,11 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1314,8 +1314,8 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
             sort: order=: nearest or farthest first (redis-py form)
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
@@ -1457,11 +1457,11 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

@@ -36,9 +36,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields
         remain.
 
-        Complexity: O(N) where N is the number of fields to be removed.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields to be removed.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -58,9 +58,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hexists(self, key: KeyT, field: ValueT) -> Pending[bool]:
         """Determines whether a field exists in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -86,9 +86,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using relative time to expire (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -121,9 +121,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using an absolute Unix timestamp (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -150,9 +150,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -172,9 +172,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hget(self, key: KeyT, field: ValueT) -> Pending[AnyStr | None]:
         """Returns the value of a field in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -194,9 +194,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hgetall(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns all fields and values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -215,9 +215,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hgetdel(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns the value of a field and deletes it from the hash.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -247,9 +247,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Get the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -294,9 +294,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
         the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -318,9 +318,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
         field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -341,9 +341,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hkeys(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all fields in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -362,9 +362,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hlen(self, key: KeyT) -> Pending[int]:
         """Returns the number of fields in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -387,9 +387,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the values of all fields in a hash.
 
-        Complexity: O(N) where N is the number of fields being requested.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields being requested.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -412,10 +412,10 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
         """Sets the values of multiple fields.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 4.0.0; use HSET with multiple field-value pairs.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
             key: A key.
@@ -435,9 +435,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hpersist(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Removes the expiration time for each specified field
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -463,9 +463,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using relative time to expire (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -498,9 +498,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using an absolute Unix timestamp (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -527,9 +527,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hpexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -549,9 +549,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hpttl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in milliseconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -617,9 +617,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns one or more random fields from a hash.
 
-        Complexity: O(N) where N is the number of fields returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -627,10 +627,10 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             withvalues: Sends WITHVALUES when True. Needs count.
 
         Returns:
-            With withvalues: a list of (string, string) pairs; a negative count may repeat
+            - With withvalues: a list of (string, string) pairs; a negative count may repeat
                 fields.
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
@@ -688,11 +688,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Iterates over fields and values of a hash.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -702,9 +702,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With novalues: a tuple (integer, list of strings).
-            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
-                flat array on the wire.
+            - With novalues: a tuple (integer, list of strings).
+            - Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field:
+                value}); flat array on the wire.
 
         See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
@@ -732,10 +732,10 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Creates or modifies the value of a field in a hash.
 
-        Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
+        - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
             the command is called with multiple field/value pairs.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -773,9 +773,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Set the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -822,9 +822,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> Pending[bool]:
         """Sets the value of a field in a hash only when the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -845,9 +845,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hstrlen(self, key: KeyT, field: ValueT) -> Pending[int]:
         """Returns the length of the value of a field.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -867,9 +867,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def httl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in seconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -889,9 +889,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hvals(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

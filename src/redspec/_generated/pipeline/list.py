@@ -38,9 +38,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Blocks until an
         element is available otherwise. Deletes the list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -72,10 +72,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops the first element from one of multiple lists. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -108,9 +108,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -137,9 +137,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -163,10 +163,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Block until an
         element is available otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -188,10 +188,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lindex(self, key: KeyT, index: int) -> Pending[AnyStr | None]:
         """Returns an element from a list by its index.
 
-        Complexity: O(N) where N is the number of elements to traverse to get to the element at
+        - Complexity: O(N) where N is the number of elements to traverse to get to the element at
             index. This makes asking for the first or the last element of the list O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -217,11 +217,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Inserts an element before or after another element in a list.
 
-        Complexity: O(N) where N is the number of elements to traverse before seeing the value
+        - Complexity: O(N) where N is the number of elements to traverse before seeing the value
             pivot. This means that inserting somewhere on the left end on the list (head) can be
             considered O(1) and inserting somewhere on the right end (tail) is O(N).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -243,9 +243,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def llen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a list.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -271,9 +271,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -302,10 +302,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns multiple elements from a list after removing them. Deletes the list if the last
         element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -339,17 +339,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns the first elements in a list after removing it. Deletes the list if the last element
         was popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None; None when the key does not exist.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None; None when the key does not exist.
+            - Otherwise: a string, or None.
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
@@ -403,11 +403,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the index of matching elements in a list.
 
-        Complexity: O(N) where N is the number of elements in the list, for the average case. When
+        - Complexity: O(N) where N is the number of elements in the list, for the average case. When
             searching for elements near the head or the tail of the list, or when the MAXLEN option
             is provided, the command may run in constant time.
-        Since: 6.0.6
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.0.6
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -417,8 +417,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             maxlen: `[MAXLEN len]`: an integer.
 
         Returns:
-            With count: a list of integers.
-            Otherwise: an integer, or None.
+            - With count: a list of integers.
+            - Otherwise: an integer, or None.
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
@@ -438,10 +438,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -461,10 +461,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -484,11 +484,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lrange(self, key: KeyT, start: int, stop: int) -> Pending[list[AnyStr]]:
         """Returns a range of elements from a list.
 
-        Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
+        - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
             nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the
             specified range.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -509,10 +509,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lrem(self, key: KeyT, count: int, element: ValueT) -> Pending[int]:
         """Removes elements from a list. Deletes the list if the last element was removed.
 
-        Complexity: O(N+M) where N is the length of the list and M is the number of elements
+        - Complexity: O(N+M) where N is the length of the list and M is the number of elements
             removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -533,10 +533,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def lset(self, key: KeyT, index: int, element: ValueT) -> Pending[bool]:
         """Sets the value of an element in a list by its index.
 
-        Complexity: O(N) where N is the length of the list. Setting either the first or the last
+        - Complexity: O(N) where N is the length of the list. Setting either the first or the last
             element of the list is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -557,9 +557,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def ltrim(self, key: KeyT, start: int, stop: int) -> Pending[bool]:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
 
-        Complexity: O(N) where N is the number of elements to be removed by the operation.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements to be removed by the operation.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -587,17 +587,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns and removes the last elements of a list. Deletes the list if the last element was
         popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None.
+            - Otherwise: a string, or None.
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
@@ -615,10 +615,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns the last element of a list after removing and pushing it to another list. Deletes
         the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -638,10 +638,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def rpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -661,10 +661,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     def rpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends an element to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.

@@ -23,10 +23,10 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def publish(self, channel: ValueT, message: ValueT) -> Pending[int]:
         """Posts a message to a channel.
 
-        Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and
-            M is the total number of subscribed patterns (by any client).
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel
+            and M is the total number of subscribed patterns (by any client).
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             channel: A value (str, bytes, int or float).
@@ -46,10 +46,10 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_channels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active channels.
 
-        Complexity: O(N) where N is the number of active channels, and assuming constant time
+        - Complexity: O(N) where N is the number of active channels, and assuming constant time
             pattern matching (relatively short channels and patterns)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern.
@@ -71,9 +71,9 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -89,9 +89,9 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_numpat(self) -> Pending[int]:
         """Returns a count of unique pattern subscriptions.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -107,9 +107,9 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_numsub(self, *channels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns a count of subscribers to channels.
 
-        Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             channels: `[channel [channel ...]]`: one or more values.
@@ -128,10 +128,10 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_shardchannels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active shard channels.
 
-        Complexity: O(N) where N is the number of active shard channels, and assuming constant time
-            pattern matching (relatively short shard channels).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of active shard channels, and assuming constant
+            time pattern matching (relatively short shard channels).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             pattern: A glob-style pattern.
@@ -154,10 +154,10 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def pubsub_shardnumsub(self, *shardchannels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns the count of subscribers of shard channels.
 
-        Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
+        - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
             channels
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
@@ -177,9 +177,10 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def spublish(self, shardchannel: ValueT, message: ValueT) -> Pending[int]:
         """Post a message to a shard channel
 
-        Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of clients subscribed to the receiving shard
+            channel.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             shardchannel: A value (str, bytes, int or float).

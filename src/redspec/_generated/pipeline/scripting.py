@@ -42,9 +42,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -72,9 +72,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Executes a server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1: A value (str, bytes, int or float).
@@ -102,9 +102,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1: A value (str, bytes, int or float).
@@ -132,9 +132,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Executes a read-only server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -162,9 +162,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Invokes a function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function: A value (str, bytes, int or float).
@@ -192,9 +192,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[RespValue]:
         """Invokes a read-only function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function: A value (str, bytes, int or float).
@@ -217,9 +217,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_delete(self, library_name: ValueT) -> Pending[bool]:
         """Deletes a library and its functions.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             library_name: A value (str, bytes, int or float).
@@ -238,9 +238,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_dump(self) -> Pending[bytes]:
         """Dumps all libraries into a serialized binary payload.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             Bytes; the serialized libraries (bytes, even on Redis[str]).
@@ -260,9 +260,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Deletes all libraries and functions.
 
-        Complexity: O(N) where N is the number of functions deleted
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions deleted
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -284,9 +284,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -302,9 +302,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_kill(self) -> Pending[bool]:
         """Terminates a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK); NOTBUSY error when nothing runs.
@@ -325,9 +325,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[dict[AnyStr, RespValue]]]:
         """Returns information about all libraries.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             libraryname: `[LIBRARYNAME library-name-pattern]`: a value (str, bytes, int or
@@ -353,9 +353,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_load(self, function_code: ValueT, *, replace: bool = False) -> Pending[AnyStr]:
         """Creates a library.
 
-        Complexity: O(1) (considering compilation time is redundant)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) (considering compilation time is redundant)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             function_code: A value (str, bytes, int or float).
@@ -384,9 +384,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Restores all libraries from a payload.
 
-        Complexity: O(N) where N is the number of functions on the payload
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions on the payload
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             serialized_value: A value (str, bytes, int or float).
@@ -409,9 +409,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def function_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns information about a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with running_script, engines.
@@ -427,9 +427,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> Pending[bool]:
         """Sets the debug mode of server-side Lua scripts.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mode: `<YES | SYNC | NO>`: one of "YES", "SYNC", "NO".
@@ -448,10 +448,10 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_exists(self, *sha1s: ValueT) -> Pending[list[bool]]:
         """Determines whether server-side Lua scripts exist in the script cache.
 
-        Complexity: O(N) with N being the number of scripts to check (so checking a single script is
-            an O(1) operation).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts to check (so checking a single script
+            is an O(1) operation).
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sha1s: `sha1 [sha1 ...]`: one or more values.
@@ -470,9 +470,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> Pending[bool]:
         """Removes all server-side Lua scripts from the script cache.
 
-        Complexity: O(N) with N being the number of scripts in cache
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts in cache
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -494,9 +494,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -512,9 +512,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_kill(self) -> Pending[bool]:
         """Terminates a server-side Lua script during execution.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK); NOTBUSY error when nothing runs.
@@ -530,9 +530,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_load(self, script: ValueT) -> Pending[AnyStr]:
         """Loads a server-side Lua script to the script cache.
 
-        Complexity: O(N) with N being the length in bytes of the script body.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the length in bytes of the script body.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             script: A value (str, bytes, int or float).
@@ -551,9 +551,9 @@ class ScriptingPipelineCommands(PipelineBase[AnyStr]):
     def script_show(self, sha1: ValueT) -> Pending[AnyStr]:
         """Show server-side Lua script in the script cache.
 
-        Complexity: O(1).
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1).
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
             sha1: A value (str, bytes, int or float).

@@ -53,9 +53,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_cat(self, category: ValueT | None = None) -> Pending[list[AnyStr]]:
         """Lists the ACL categories, or the commands inside a category.
 
-        Complexity: O(1) since the categories and commands are a fixed set.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) since the categories and commands are a fixed set.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             category: A value (str, bytes, int or float).
@@ -77,9 +77,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_deluser(self, *usernames: ValueT) -> Pending[int]:
         """Deletes ACL users, and terminates their connections.
 
-        Complexity: O(1) amortized time considering the typical user.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) amortized time considering the typical user.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             usernames: `username [username ...]`: one or more values.
@@ -98,9 +98,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> Pending[AnyStr]:
         """Simulates the execution of a command by a user, without executing the command.
 
-        Complexity: O(1).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -121,9 +121,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_genpass(self, bits: int | None = None) -> Pending[AnyStr]:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             bits: An integer.
@@ -145,10 +145,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_getuser(self, username: ValueT) -> Pending[dict[AnyStr, RespValue] | None]:
         """Lists the ACL rules of a user.
 
-        Complexity: O(N). Where N is the number of password, command and pattern rules that the user
-            has.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of password, command and pattern rules that the
+            user has.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -167,9 +167,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -185,9 +185,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_list(self) -> Pending[list[AnyStr]]:
         """Dumps the effective rules in ACL file format.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -203,9 +203,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_load(self) -> Pending[bool]:
         """Reloads the rules from the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -237,17 +237,17 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_log(self, *, count: int | None = None, reset: bool = False) -> Pending[Any]:
         """Lists recent security events generated due to ACL rules.
 
-        Complexity: O(N) with N being the number of entries shown.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of entries shown.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer. At most one of count, reset.
             reset: Sends RESET when True. At most one of count, reset.
 
         Returns:
-            With reset: True (OK).
-            Otherwise: a list of dicts.
+            - With reset: True (OK).
+            - Otherwise: a list of dicts.
 
         See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
@@ -267,9 +267,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_save(self) -> Pending[bool]:
         """Saves the effective ACL rules in the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -285,9 +285,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_setuser(self, username: ValueT, *rules: ValueT) -> Pending[bool]:
         """Creates and modifies an ACL user and its rules.
 
-        Complexity: O(N). Where N is the number of rules provided.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of rules provided.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             username: A value (str, bytes, int or float).
@@ -307,9 +307,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_users(self) -> Pending[list[AnyStr]]:
         """Lists all ACL users.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of strings.
@@ -325,9 +325,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def acl_whoami(self) -> Pending[AnyStr]:
         """Returns the authenticated username of the current connection.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -343,9 +343,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def bgrewriteaof(self) -> Pending[AnyStr]:
         """Asynchronously rewrites the append-only file to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A status string; "Background append only file rewriting started/scheduled".
@@ -361,9 +361,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> Pending[AnyStr]:
         """Asynchronously saves the database(s) to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
@@ -388,9 +388,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]]:
         """Returns detailed information about all commands.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
@@ -406,9 +406,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def command_count(self) -> Pending[int]:
         """Returns a count of commands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -427,9 +427,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[dict[AnyStr, dict[AnyStr, RespValue]]]:
         """Returns documentary information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -448,9 +448,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def command_getkeys(self, command: ValueT, *args: ValueT) -> Pending[list[AnyStr]]:
         """Extracts the key names from an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -474,9 +474,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[AnyStr, set[AnyStr]]]]:
         """Extracts the key names and access flags for an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
@@ -498,9 +498,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def command_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -519,9 +519,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]]:
         """Returns information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             command_names: `[command-name [command-name ...]]`: one or more values.
@@ -546,9 +546,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr]]:
         """Returns a list of command names.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
@@ -585,9 +585,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]]:
         """Returns the specified command log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             count: An integer.
@@ -609,9 +609,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def commandlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Returns:
             A list of status strings.
@@ -627,9 +627,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> Pending[int]:
         """Returns the number of entries in the specified type of command log.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -652,9 +652,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Clears all entries from the specified type of command log.
 
-        Complexity: O(N) where N is the number of entries in the commandlog
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries in the commandlog
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
             type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
@@ -674,9 +674,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def config_get(self, *parameters: ValueT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns the effective values of configuration parameters.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             parameters: `parameter [parameter ...]`: one or more values.
@@ -695,9 +695,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def config_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -713,9 +713,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def config_resetstat(self) -> Pending[bool]:
         """Resets the server's statistics.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -731,9 +731,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def config_rewrite(self) -> Pending[bool]:
         """Persists the effective configuration to file.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -755,9 +755,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets configuration parameters in-flight.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: with value: set this one parameter (redis-py form)
@@ -781,9 +781,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def dbsize(self) -> Pending[int]:
         """Returns the number of keys in the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -799,10 +799,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def debug(self, subcommand: ValueT, *arguments: ValueT) -> Pending[RespValue]:
         """A container for debugging commands.
 
-        Complexity: Depends on subcommand.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Complexity: Depends on subcommand.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -829,9 +829,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Starts a coordinated failover from a server to one of its replicas.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
@@ -870,9 +870,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Removes all keys from all databases.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -901,9 +901,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Remove all keys from the current database.
 
-        Complexity: O(N) where N is the number of keys in the selected database
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys in the selected database
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
@@ -927,9 +927,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def info(self, *sections: ValueT) -> Pending[AnyStr]:
         """Returns information and statistics about the server.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             sections: `[section [section ...]]`: one or more values.
@@ -948,9 +948,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def lastsave(self) -> Pending[int]:
         """Returns the Unix timestamp of the last successful save to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -966,9 +966,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_doctor(self) -> Pending[AnyStr]:
         """Returns a human-readable latency analysis report.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -984,9 +984,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_graph(self, event: ValueT) -> Pending[AnyStr]:
         """Returns a latency graph for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -1005,9 +1005,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1026,9 +1026,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[dict[AnyStr, dict[AnyStr, RespValue]]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
 
-        Complexity: O(N) where N is the number of commands with latency information being retrieved.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands with latency information being
+            retrieved.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             commands: `[command [command ...]]`: one or more values.
@@ -1048,9 +1049,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_history(self, event: ValueT) -> Pending[list[tuple[int, int]]]:
         """Returns timestamp-latency samples for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             event: A value (str, bytes, int or float).
@@ -1069,9 +1070,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_latest(self) -> Pending[list[tuple[AnyStr, int, int, int]]]:
         """Returns the latest latency samples for all events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of tuples; (event, unix time, latest ms, max ms).
@@ -1087,9 +1088,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def latency_reset(self, *events: ValueT) -> Pending[int]:
         """Resets the latency data for one or more events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             events: `[event [event ...]]`: one or more values.
@@ -1108,8 +1109,8 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def lolwut(self, *, version: int | None = None) -> Pending[AnyStr]:
         """Displays computer art and the Redis version
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             version: `[VERSION version]`: an integer.
@@ -1131,9 +1132,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_doctor(self) -> Pending[AnyStr]:
         """Outputs a memory problems report.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -1149,9 +1150,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1167,9 +1168,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_malloc_stats(self) -> Pending[AnyStr]:
         """Returns the allocator statistics.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A string.
@@ -1186,9 +1187,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_purge(self) -> Pending[bool]:
         """Asks the allocator to release memory.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1204,9 +1205,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_stats(self) -> Pending[dict[AnyStr, RespValue]]:
         """Returns details about memory usage.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
@@ -1222,9 +1223,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def memory_usage(self, key: KeyT, *, samples: int | None = None) -> Pending[int | None]:
         """Estimates the memory usage of a key.
 
-        Complexity: O(N) where N is the number of samples.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of samples.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1247,9 +1248,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def module_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1265,9 +1266,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def module_list(self) -> Pending[list[dict[AnyStr, AnyStr | int | list[AnyStr]]]]:
         """Returns all loaded modules.
 
-        Complexity: O(N) where N is the number of loaded modules.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of loaded modules.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of dicts; name, path: bulk; ver: int; args: list.
@@ -1283,9 +1284,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def module_load(self, path: ValueT, *args: ValueT) -> Pending[bool]:
         """Loads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1311,9 +1312,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Loads a module using extended parameters.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             path: A value (str, bytes, int or float).
@@ -1342,9 +1343,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def module_unload(self, name: ValueT) -> Pending[bool]:
         """Unloads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             name: A value (str, bytes, int or float).
@@ -1385,9 +1386,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Configures a server as replica of another, or promotes it to a master.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1429,13 +1430,13 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """An internal command for migrating keys in a cluster.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1469,9 +1470,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def role(self) -> Pending[list[RespValue]]:
         """Returns the replication role.
 
-        Complexity: O(1)
-        Since: 2.8.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
@@ -1488,9 +1489,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def save(self) -> Pending[bool]:
         """Synchronously saves the database(s) to disk.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1513,10 +1514,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Synchronously saves the database(s) to disk and shuts down the Redis server.
 
-        Complexity: O(N) when saving, where N is the total number of keys in all databases when
+        - Complexity: O(N) when saving, where N is the total number of keys in all databases when
             saving data, otherwise O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
@@ -1570,10 +1571,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use REPLICAOF.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
             host: A value (str, bytes, int or float). Exactly one of host, no_one.
@@ -1608,9 +1609,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]]:
         """Returns the slow log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             count: An integer.
@@ -1632,9 +1633,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def slowlog_help(self) -> Pending[list[AnyStr]]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
@@ -1650,9 +1651,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def slowlog_len(self) -> Pending[int]:
         """Returns the number of entries in the slow log.
 
-        Complexity: O(1)
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             An integer.
@@ -1668,9 +1669,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def slowlog_reset(self) -> Pending[bool]:
         """Clears all entries from the slow log.
 
-        Complexity: O(N) where N is the number of entries in the slowlog
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the slowlog
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
@@ -1686,10 +1687,10 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def swapdb(self, index1: int, index2: int) -> Pending[bool]:
         """Swaps two Redis databases.
 
-        Complexity: O(N) where N is the count of clients watching or blocking on keys from both
+        - Complexity: O(N) where N is the count of clients watching or blocking on keys from both
             databases.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             index1: An integer.
@@ -1709,9 +1710,9 @@ class ServerPipelineCommands(PipelineBase[AnyStr]):
     def time(self) -> Pending[tuple[AnyStr, AnyStr]]:
         """Returns the server time.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A tuple (string, string); (unix seconds, microseconds) as decimal strings.

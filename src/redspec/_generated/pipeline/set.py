@@ -25,10 +25,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sadd(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Adds one or more members to a set. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -48,9 +48,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def scard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -73,9 +73,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the difference of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -100,9 +100,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -128,10 +128,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sinter(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -156,10 +156,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -189,10 +189,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the intersect of multiple sets in a key.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -214,9 +214,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
         """Determines whether a member belongs to a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -236,9 +236,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def smembers(self, key: KeyT) -> Pending[set[AnyStr]]:
         """Returns all members of a set.
 
-        Complexity: O(N) where N is the set cardinality.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the set cardinality.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -261,9 +261,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Determines whether multiple members belong to a set.
 
-        Complexity: O(N) where N is the number of elements being checked for membership
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements being checked for membership
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -285,9 +285,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
         """Moves a member from one set to another.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -315,18 +315,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         """Returns one or more random members from a set after removing them. Deletes the set if the
         last member was popped.
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
             passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a set of strings.
-            Otherwise: a string, or None.
+            - With count: a set of strings.
+            - Otherwise: a string, or None.
 
         See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
@@ -352,18 +352,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def srandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Get one or multiple random members from a set
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of
-            the passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value
+            of the passed count.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings; an array: a negative count repeats members.
-            Otherwise: a string, or None.
+            - With count: a list of strings; an array: a negative count repeats members.
+            - Otherwise: a string, or None.
 
         See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
@@ -379,9 +379,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def srem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
 
-        Complexity: O(N) where N is the number of members to be removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members to be removed.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -408,11 +408,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over members of a set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -443,9 +443,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sunion(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the union of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -470,9 +470,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the union of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

@@ -45,10 +45,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns a member by score from one or more sorted sets. Blocks until a member is
         available otherwise. Deletes the sorted set if the last element was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -82,9 +82,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
         until a member available otherwise.  Deletes the sorted set if the last element was popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -112,9 +112,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         until a member is available otherwise. Deletes the sorted set if the last element was
         popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -195,10 +195,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -213,8 +213,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             lt: comparison="LT": only lower scores (redis-py form)
 
         Returns:
-            With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
-            Otherwise: an integer; elements added (changed, with CH).
+            - With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
+            - Otherwise: an integer; elements added (changed, with CH).
 
         See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
@@ -240,9 +240,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -261,9 +261,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Returns the count of members in a sorted set that have scores within a range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -322,18 +322,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zdiff(self, *keys: KeyT | Sequence[KeyT], withscores: bool = False) -> Pending[Any]:
         """Returns the difference between multiple sorted sets.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
@@ -356,10 +356,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sorted sets in a key.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -381,9 +381,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
         """Increments the score of a member in a sorted set.
 
-        Complexity: O(log(N)) where N is the number of elements in the sorted set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) where N is the number of elements in the sorted set.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -464,11 +464,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the intersect of multiple sorted sets.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -477,8 +477,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
@@ -506,10 +506,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sorted sets.
 
-        Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
-            of input sorted sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the
+            number of input sorted sets.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -559,11 +559,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Stores the intersect of multiple sorted sets in a key.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -594,9 +594,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Returns the number of members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -624,10 +624,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the highest- or lowest-scoring members from one or more sorted sets after removing
         them. Deletes the sorted set if the last member was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -659,9 +659,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the score of one or more members in a sorted set.
 
-        Complexity: O(N) where N is the number of members being requested.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members being requested.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -684,10 +684,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
         sorted set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -712,10 +712,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
         set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -784,9 +784,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns one or more random members from a sorted set.
 
-        Complexity: O(N) where N is the number of members returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -794,9 +794,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True. Needs count.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            With count: a list of strings.
-            Otherwise: a string, or None; None when the key is missing.
+            - With withscores: a list of (string, float) pairs.
+            - With count: a list of strings.
+            - Otherwise: a string, or None; None when the key is missing.
 
         See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
@@ -882,10 +882,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -902,8 +902,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             num: with offset, limit=(offset, num) (redis-py form)
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
@@ -934,12 +934,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr]]:
         """Returns members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
 
         Args:
             key: A key.
@@ -1003,12 +1003,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of scores.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 1.0.5
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
+        - Since: 1.0.5
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
 
         Args:
             key: A key.
@@ -1018,8 +1018,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
@@ -1047,10 +1047,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Stores a range of members from sorted set in a key.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements stored into the destination key.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             dst: A key.
@@ -1106,9 +1106,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zrank(self, key: KeyT, member: ValueT, *, withscore: bool = False) -> Pending[Any]:
         """Returns the index of a member in a sorted set ordered by ascending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1116,8 +1116,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None; None when the member or key is missing.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None; None when the member or key is missing.
 
         See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
@@ -1134,10 +1134,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
         removed.
 
-        Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
+        - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
             number of elements to be removed.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1158,10 +1158,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
         all members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1183,10 +1183,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1208,10 +1208,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1267,11 +1267,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV argument.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV argument.
 
         Args:
             key: A key.
@@ -1280,8 +1280,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
@@ -1305,12 +1305,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr]]:
         """Returns members in a sorted set within a lexicographical range in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
 
         Args:
             key: A key.
@@ -1374,12 +1374,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of scores in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
 
         Args:
             key: A key.
@@ -1389,8 +1389,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
@@ -1432,9 +1432,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zrevrank(self, key: KeyT, member: ValueT, *, withscore: bool = False) -> Pending[Any]:
         """Returns the index of a member in a sorted set ordered by descending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1442,8 +1442,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None.
 
         See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
@@ -1497,11 +1497,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Iterates over members and scores of a sorted set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1511,8 +1511,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             noscores: Sends NOSCORES when True. (Valkey only.)
 
         Returns:
-            With noscores: a tuple (integer, list of strings); Valkey only.
-            Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
+            - With noscores: a tuple (integer, list of strings); Valkey only.
+            - Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
                 string; scores are strings even on RESP3.
 
         See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
@@ -1533,9 +1533,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zscore(self, key: KeyT, member: ValueT) -> Pending[float | None]:
         """Returns the score of a member in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1615,10 +1615,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the union of multiple sorted sets.
 
-        Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -1627,8 +1627,8 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
@@ -1676,10 +1676,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Stores the union of multiple sorted sets in a key.
 
-        Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.

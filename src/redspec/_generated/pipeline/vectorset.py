@@ -81,9 +81,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Adds an element and its vector to a vector set (creating the key if needed).
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -135,9 +135,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of elements in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -156,9 +156,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vdim(self, key: KeyT) -> Pending[int]:
         """Returns the dimension of the vectors in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -201,9 +201,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vemb(self, key: KeyT, element: ValueT, *, raw: bool = False) -> Pending[Any]:
         """Returns the vector of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -211,9 +211,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             raw: Sends RAW when True.
 
         Returns:
-            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+            - With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
                 type, blob (bytes), L2 norm, q8 range); the range only for int8.
-            Otherwise: a list of floats, or None; None when the element or key is missing.
+            - Otherwise: a list of floats, or None; None when the element or key is missing.
 
         See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
@@ -229,9 +229,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vgetattr(self, key: KeyT, element: ValueT) -> Pending[AnyStr | None]:
         """Returns the JSON attributes of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -251,9 +251,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vinfo(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr | int] | None]:
         """Returns information about a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -273,9 +273,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vismember(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Tells whether an element belongs to a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -319,9 +319,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vlinks(self, key: KeyT, element: ValueT, *, withscores: bool = False) -> Pending[Any]:
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -329,9 +329,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of dicts, or None.
-            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
-                is missing.
+            - With withscores: a list of dicts, or None.
+            - Otherwise: a list of lists, or None; one list per HNSW level; None when the
+                element is missing.
 
         See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
@@ -357,17 +357,17 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vrandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Returns one or more random elements of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
@@ -383,9 +383,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vrem(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Removes an element from a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -405,9 +405,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> Pending[bool]:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -714,9 +714,9 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the elements most similar to a vector or to an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -737,11 +737,11 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
             nothread: Sends NOTHREAD when True.
 
         Returns:
-            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+            - With withscores and withattribs: a dict of strings to tuples; {member: (score,
                 attributes)}; RESP2: flat member score attrs triples.
-            With withscores: a dict of strings to floats.
-            With withattribs: a dict of strings to strings (or None).
-            Otherwise: a list of strings.
+            - With withscores: a dict of strings to floats.
+            - With withattribs: a dict of strings to strings (or None).
+            - Otherwise: a list of strings.
 
         See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """

@@ -23,6 +23,7 @@ import hiredis
 from . import _text, errors
 from ._settings import ConnectionSettings
 from ._text import UNDECODABLE as _undecodable
+from ._tls import connect_tls
 
 __all__ = ["Connection", "ConnectionSettings"]
 
@@ -145,8 +146,14 @@ class Connection(asyncio.Protocol):
             raise
         except asyncio.TimeoutError:
             conn._discard()
+            hint = ""
+            if settings.ssl is not None and conn._transport is None:
+                hint = (
+                    " (the TLS handshake did not complete: a server that does not speak "
+                    "TLS on this port never answers it)"
+                )
             raise errors.TimeoutError(
-                f"timed out after {timeout}s connecting to {settings.address}"
+                f"timed out after {timeout}s connecting to {settings.address}{hint}"
             ) from None
         except BaseException:
             conn._discard()
@@ -165,9 +172,7 @@ class Connection(asyncio.Protocol):
                     lambda: self, s.path, ssl=s.ssl, server_hostname=s.server_hostname
                 )
             elif s.ssl is not None:
-                await loop.create_connection(
-                    lambda: self, s.host, s.port, ssl=s.ssl, server_hostname=s.server_hostname
-                )
+                await connect_tls(loop, lambda: self, s)  # names a plain-text server
             else:
                 await loop.create_connection(lambda: self, s.host, s.port)
         except ssl.SSLCertVerificationError as exc:

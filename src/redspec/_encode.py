@@ -29,28 +29,60 @@ __all__ = [
 ]
 
 
-def seconds(v: int | float | timedelta) -> int | float:
-    if isinstance(v, timedelta):
-        return int(v.total_seconds())
-    return v
+# Durations and moments. With ``least`` (an expiry of a command whose server
+# refuses small ones: codegen/overlay.py EXPIRY_LEAST) a smaller number is
+# refused here, naming ``command`` and the parameter ``name``.
 
 
-def millis(v: int | float | timedelta) -> int | float:
-    if isinstance(v, timedelta):
-        return int(v.total_seconds() * 1000)
-    return v
+def seconds(
+    v: int | float | timedelta, least: int | None = None, command: str = "", name: str = ""
+) -> int | float:
+    s = int(v.total_seconds()) if isinstance(v, timedelta) else v
+    if least is not None and isinstance(s, (int, float)) and s < least:
+        raise _bad_expiry(v, s, least, command, name, "seconds")
+    return s
 
 
-def unix_seconds(v: int | datetime) -> int:
-    if isinstance(v, datetime):
-        return int(v.timestamp())
-    return v
+def millis(
+    v: int | float | timedelta, least: int | None = None, command: str = "", name: str = ""
+) -> int | float:
+    ms = int(v.total_seconds() * 1000) if isinstance(v, timedelta) else v
+    if least is not None and isinstance(ms, (int, float)) and ms < least:
+        raise _bad_expiry(v, ms, least, command, name, "milliseconds")
+    return ms
 
 
-def unix_millis(v: int | datetime) -> int:
-    if isinstance(v, datetime):
-        return int(v.timestamp() * 1000)
-    return v
+def unix_seconds(
+    v: int | datetime, least: int | None = None, command: str = "", name: str = ""
+) -> int:
+    s = int(v.timestamp()) if isinstance(v, datetime) else v
+    if least is not None and isinstance(s, (int, float)) and s < least:
+        raise _bad_expiry(v, s, least, command, name, "unix seconds")
+    return s
+
+
+def unix_millis(
+    v: int | datetime, least: int | None = None, command: str = "", name: str = ""
+) -> int:
+    ms = int(v.timestamp() * 1000) if isinstance(v, datetime) else v
+    if least is not None and isinstance(ms, (int, float)) and ms < least:
+        raise _bad_expiry(v, ms, least, command, name, "unix milliseconds")
+    return ms
+
+
+def _bad_expiry(
+    given: object, sent: float, least: int, command: str, name: str, unit: str
+) -> DataError:
+    bound = "positive" if least == 1 else f"at least {least}"
+    what = f"{name}={given!r}"
+    if not isinstance(given, (int, float)):
+        what += f" ({sent} {unit})"
+    message = f"{command}: {what} is not an expiry the server accepts: it must be {bound}"
+    if unit == "seconds":
+        exact = given.total_seconds() if isinstance(given, timedelta) else given
+        if isinstance(exact, (int, float)) and 0 < exact < 1:
+            message += "; for less than a second use milliseconds (px=)"
+    return DataError(message)
 
 
 def seq(v: Iterable[T], name: str) -> Sequence[T]:

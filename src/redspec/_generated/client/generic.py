@@ -697,13 +697,13 @@ class GenericCommands(ClientBase[AnyStr]):
         try:
             if isinstance(ttl, datetime):
                 absttl = True
-            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
+            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl, 0, "RESTORE", "ttl") if isinstance(ttl, datetime) else _e.millis(ttl, 0, "RESTORE", "ttl")), serialized_value]
             if replace:
                 argv.append("REPLACE")
             if absttl:
                 argv.append("ABSTTL")
             if idletime is not None:
-                argv.extend(("IDLETIME", _e.seconds(idletime)))
+                argv.extend(("IDLETIME", _e.seconds(idletime, 0, "RESTORE", "idletime")))
             if freq is not None:
                 argv.extend(("FREQ", freq))
             return to_ok(await self._call(argv, WRITE))

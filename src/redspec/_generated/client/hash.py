@@ -99,7 +99,7 @@ class HashCommands(ClientBase[AnyStr]):
         See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
         try:
-            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
+            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds, 0, "HEXPIRE", "seconds")]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("FIELDS", len(fields)))
@@ -134,7 +134,7 @@ class HashCommands(ClientBase[AnyStr]):
         See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
         try:
-            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds, 0, "HEXPIREAT", "unix_time_seconds")]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("FIELDS", len(fields)))
@@ -271,13 +271,13 @@ class HashCommands(ClientBase[AnyStr]):
                 _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
             argv: list[object] = ["HGETEX", key]
             if ex is not None:
-                argv.extend(("EX", _e.seconds(ex)))
+                argv.extend(("EX", _e.seconds(ex, 0, "HGETEX", "ex")))
             if px is not None:
-                argv.extend(("PX", _e.millis(px)))
+                argv.extend(("PX", _e.millis(px, 0, "HGETEX", "px")))
             if exat is not None:
-                argv.extend(("EXAT", _e.unix_seconds(exat)))
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HGETEX", "exat")))
             if pxat is not None:
-                argv.extend(("PXAT", _e.unix_millis(pxat)))
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HGETEX", "pxat")))
             if persist:
                 argv.append("PERSIST")
             argv.extend(("FIELDS", len(fields)))
@@ -476,7 +476,7 @@ class HashCommands(ClientBase[AnyStr]):
         See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
         try:
-            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
+            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds, 0, "HPEXPIRE", "milliseconds")]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("FIELDS", len(fields)))
@@ -511,7 +511,7 @@ class HashCommands(ClientBase[AnyStr]):
         See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
         try:
-            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds, 0, "HPEXPIREAT", "unix_time_milliseconds")]
             if condition is not None:
                 argv.append(condition)
             argv.extend(("FIELDS", len(fields)))
@@ -804,13 +804,13 @@ class HashCommands(ClientBase[AnyStr]):
             if condition is not None:
                 argv.append(condition)
             if ex is not None:
-                argv.extend(("EX", _e.seconds(ex)))
+                argv.extend(("EX", _e.seconds(ex, 0, "HSETEX", "ex")))
             if px is not None:
-                argv.extend(("PX", _e.millis(px)))
+                argv.extend(("PX", _e.millis(px, 0, "HSETEX", "px")))
             if exat is not None:
-                argv.extend(("EXAT", _e.unix_seconds(exat)))
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HSETEX", "exat")))
             if pxat is not None:
-                argv.extend(("PXAT", _e.unix_millis(pxat)))
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HSETEX", "pxat")))
             if keepttl:
                 argv.append("KEEPTTL")
             argv.extend(("FIELDS", len(fields)))

@@ -698,13 +698,13 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         try:
             if isinstance(ttl, datetime):
                 absttl = True
-            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
+            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl, 0, "RESTORE", "ttl") if isinstance(ttl, datetime) else _e.millis(ttl, 0, "RESTORE", "ttl")), serialized_value]
             if replace:
                 argv.append("REPLACE")
             if absttl:
                 argv.append("ABSTTL")
             if idletime is not None:
-                argv.extend(("IDLETIME", _e.seconds(idletime)))
+                argv.extend(("IDLETIME", _e.seconds(idletime, 0, "RESTORE", "idletime")))
             if freq is not None:
                 argv.extend(("FREQ", freq))
             return self._call(argv, WRITE, to_ok)

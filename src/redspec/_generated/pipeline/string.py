@@ -176,13 +176,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
                 _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
             argv: list[object] = ["GETEX", key]
             if ex is not None:
-                argv.extend(("EX", _e.seconds(ex)))
+                argv.extend(("EX", _e.seconds(ex, 1, "GETEX", "ex")))
             if px is not None:
-                argv.extend(("PX", _e.millis(px)))
+                argv.extend(("PX", _e.millis(px, 1, "GETEX", "px")))
             if exat is not None:
-                argv.extend(("EXAT", _e.unix_seconds(exat)))
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "GETEX", "exat")))
             if pxat is not None:
-                argv.extend(("PXAT", _e.unix_millis(pxat)))
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "GETEX", "pxat")))
             if persist:
                 argv.append("PERSIST")
             return self._call(argv, WRITE, None)
@@ -488,7 +488,7 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
         try:
-            return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+            return self._call(("PSETEX", key, _e.millis(milliseconds, 1, "PSETEX", "milliseconds"), value), WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("PSETEX", "psetex", locals(), _exc)
             raise
@@ -650,13 +650,13 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             if get:
                 argv.append("GET")
             if ex is not None:
-                argv.extend(("EX", _e.seconds(ex)))
+                argv.extend(("EX", _e.seconds(ex, 1, "SET", "ex")))
             if px is not None:
-                argv.extend(("PX", _e.millis(px)))
+                argv.extend(("PX", _e.millis(px, 1, "SET", "px")))
             if exat is not None:
-                argv.extend(("EXAT", _e.unix_seconds(exat)))
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "SET", "exat")))
             if pxat is not None:
-                argv.extend(("PXAT", _e.unix_millis(pxat)))
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "SET", "pxat")))
             if keepttl:
                 argv.append("KEEPTTL")
             return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
@@ -684,7 +684,7 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
         try:
-            return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+            return self._call(("SETEX", key, _e.seconds(seconds, 1, "SETEX", "seconds"), value), WRITE, to_ok)
         except _e.MISUSE as _exc:
             _e.misuse("SETEX", "setex", locals(), _exc)
             raise

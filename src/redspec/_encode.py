@@ -135,4 +135,9 @@ def misuse(command: str, method: str, values: dict[str, Any], exc: BaseException
     value contradicts its annotation. Runs only on that failure path."""
     from ._misuse import explain  # imported on first misuse: it costs nothing until then
 
-    explain(command, method, values, exc)
+    try:
+        explain(command, method, values, exc)
+    except ArgumentTypeError:
+        raise
+    except Exception:  # a shape the explainer trips on: the original error stands
+        return

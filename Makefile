@@ -2,6 +2,7 @@
 # make test   the test suite: the same command as .ci/run (python -m pytest -q)
 # make bench  bench/run.py: redspec against redis-py, coredis and valkey-glide
 # make lint   ruff, mypy, pyright and pyrefly, as CI runs them
+# make docs   the reference site in site/ (mkdocs build --strict, as CI runs it)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 # root installs Debian packages directly; anyone else through sudo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint servers clean
+.PHONY: demo test bench lint docs servers clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "redspec needs Python 3.10+"'
@@ -49,5 +50,9 @@ lint: $(PY)
 	$(PY) -m pyright
 	$(PY) -m pyrefly check
 
+docs: $(PY)
+	$(PY) -m pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) build dist site src/*.egg-info

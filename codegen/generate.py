@@ -178,21 +178,21 @@ def docstring(
     lines = [(cmd.summary or summary or f"The {cmd.name} command.").strip()]
     lines.append("")
     if cmd.complexity:
-        lines.append(f"Complexity: {cmd.complexity.strip()}")
+        lines.append(f"- Complexity: {cmd.complexity.strip()}")
     since = cmd.since or ""
     others = ", ".join(f"{_label(k)}: {v}" for k, v in sorted(cmd.since_by_server.items()))
     if since:
-        lines.append(f"Since: {since}" + (f" ({others})" if others else ""))
-    lines.append(f"Available on: {availability(cmd.available_in, spec)}.")
+        lines.append(f"- Since: {since}" + (f" ({others})" if others else ""))
+    lines.append(f"- Available on: {availability(cmd.available_in, spec)}.")
     if cmd.module:
-        lines.append(f"Module: {cmd.module}.")
+        lines.append(f"- Module: {cmd.module}.")
     if cmd.is_deprecated:
-        lines.append(deprecation(cmd) + ".")
+        lines.append("- " + deprecation(cmd) + ".")
     if overlaid:
-        lines.append("Signature from the overlay (the server publishes no argument grammar).")
+        lines.append("- Signature from the overlay (the server publishes no argument grammar).")
     if plan.undescribed:
         lines.append(
-            "The server described no arguments for this command: the keys its key specs "
+            "- The server described no arguments for this command: the keys its key specs "
             "name, then the other arguments as the command's documentation gives them."
         )
     args = [p for p in plan.params]
@@ -213,10 +213,10 @@ def docstring(
             alts = [" and ".join(alt.split("&")) for alt in flags]
             when = " or ".join(alts) if len(alts) < 3 else ", ".join(alts[:-1]) + " or " + alts[-1]
             sentence = _reply_sentence(src, entry.notes.get(key, ""))
-            lines.append(f"    With {when}: {sentence}")
+            lines.append(f"    - With {when}: {sentence}")
         sentence = _reply_sentence(entry.base_src, entry.base_note)
         if entry.overloads:
-            lines.append(f"    Otherwise: {sentence}")
+            lines.append(f"    - Otherwise: {sentence}")
         else:
             lines.append(f"    {sentence[:1].upper()}{sentence[1:]}")
     vendors = {spec.server(i).vendor for i in cmd.available_in}

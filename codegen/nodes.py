@@ -135,6 +135,7 @@ class Overlay:
             "SUMMARIES",
             "UNITS",
             "PRELUDE",
+            "EXPIRY_LEAST",
             # codegen/compat.py's (redis-py's call forms)
             "POSITIONAL",
             "OPTIONAL",
@@ -217,6 +218,10 @@ class Overlay:
 
     def unit(self, cmd: str, arg: str) -> str | None:
         return self._lookup("UNITS", cmd, arg)
+
+    def expiry_least(self, cmd: str) -> int | None:
+        v = self._section("EXPIRY_LEAST").get(cmd)
+        return int(v) if v is not None else None
 
     def summary(self, cmd: str) -> str | None:
         v = self._section("SUMMARIES").get(cmd)

@@ -23,6 +23,12 @@ Sections:
   takes a ``timedelta`` (when the name does not say it: ``seconds``/``milliseconds``,
   EX/PX/BLOCK are recognised without an entry); "ms|at": milliseconds, or a
   ``datetime`` sent as unix milliseconds (RESTORE's ttl with ABSTTL).
+* ``EXPIRY_LEAST``: per command, the least value its expiry arguments take (the spec
+  says nothing of signs): the generated method refuses a smaller one (``timedelta`` and
+  ``datetime`` too) before sending. Which arguments are expiries the generator derives
+  (EX/PX/EXAT/PXAT, ``seconds``/``milliseconds``, unix times, UNITS); commands without
+  an entry take any value (EXPIRE -1 deletes the key). Checked against the servers by
+  tests/integration/test_expiry_bounds.py.
 * ``PRELUDE``: per command, statements run before the argument list is built
   (RESTORE: a ``datetime`` ttl is absolute, so it sets ABSTTL itself).
 """
@@ -258,6 +264,23 @@ GROUPS: dict[str, str] = {}
 
 PRELUDE: dict[str, list[str]] = {
     "RESTORE": ["if isinstance(ttl, datetime): absttl = True"],
+}
+
+EXPIRY_LEAST: dict[str, int] = {
+    # "invalid expire time in 'set' command" for 0 and below
+    "SET": 1,
+    "GETEX": 1,
+    "SETEX": 1,
+    "PSETEX": 1,
+    # "invalid expire time, must be >= 0" (0: expire at once)
+    "HEXPIRE": 0,
+    "HPEXPIRE": 0,
+    "HEXPIREAT": 0,
+    "HPEXPIREAT": 0,
+    "HSETEX": 0,
+    "HGETEX": 0,
+    # "Invalid TTL value, must be >= 0" (0: no expiry)
+    "RESTORE": 0,
 }
 
 UNITS: dict[str, dict[str, str]] = {

@@ -28,6 +28,11 @@ class Converters:
     def name(self, conv: str | None) -> str | None:
         if conv is None:
             return None
+        if _binary(conv):
+            # A binary payload a decoding client cannot decode strictly comes
+            # back in DecodeError.reply, escaped: keep_bytes marks the converter
+            # that turns it into the server's bytes (see redspec._text).
+            conv = f"keep_bytes({conv})"
         # Every lower-case identifier in a converter expression is a converter
         # function (``_name`` are lambda parameters of recursive types).
         code = re.sub(r"'[^']*'|\"[^\"]*\"", "", conv)  # record field names are strings
@@ -53,6 +58,33 @@ class MethodSpec:
     deprecated: str | None
     blocking: tuple[str, str] | None  # (parameter or "", unit)
     reply: Entry | None
+
+
+def _binary(conv: str | None) -> bool:
+    return conv is not None and re.search(r"\bto_binary\b", conv) is not None
+
+
+def _guarded(spec: MethodSpec, body: list[str], binary: list[tuple[str, str]]) -> list[str]:
+    """The body inside ``try``. Misuse (a TypeError, AttributeError or IndexError from
+    building argv or packing it) is explained by ``_e.misuse`` from the parameters'
+    annotations, on this failure path only: naming the parameter costs the calls
+    that succeed nothing. ``binary``: (condition, converter) of a binary reply."""
+    out = [f"{IND * 2}try:"]
+    out += [f"{IND}{ln}" if ln else ln for ln in body]
+    if binary:
+        out.append(f"{IND * 2}except _e.DecodeError as _exc:")
+        for cond, conv in binary:
+            if cond:
+                out.append(f"{IND * 3}if {cond}:")
+                out.append(f"{IND * 4}return {conv}(_exc.reply)")
+            else:
+                out.append(f"{IND * 3}return {conv}(_exc.reply)")
+        if all(cond for cond, _ in binary):
+            out.append(f"{IND * 3}raise")
+    out.append(f"{IND * 2}except _e.MISUSE as _exc:")
+    out.append(f"{IND * 3}_e.misuse({q(spec.command)}, {q(spec.name)}, locals(), _exc)")
+    out.append(f"{IND * 3}raise")
+    return out
 
 
 def _opt_ann(p: Param) -> str:
@@ -411,6 +443,13 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
             choices.append((cond, convs.name(reply.conv)))
     base = entry.base if entry and entry.base else UNKNOWN
     default_conv = convs.name(base.conv)
+    binary: list[tuple[str, str]] = []
+    if overloads and entry:
+        for (cond, c), (_, reply, _) in zip(choices, entry.overloads):
+            if c and _binary(reply.conv):
+                binary.append((cond, c))
+    if default_conv and _binary(base.conv):
+        binary.append(("", default_conv))
     # (a parameter the fold statements narrowed loses its narrowing inside a starred
     # tuple display in mypy's generic classes: such methods build a list)
     static = _static(plan.items) and not plan.folds
@@ -436,7 +475,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         else:
             conv_expr = str(default_conv)
         body.append(f"{IND * 2}return self._call({argv}, {mode}, {conv_expr})")
-        return out + body
+        return out + _guarded(spec, body, [])
     call = f"self._call({argv}, {mode})"
     if spec.blocking:
         pname, unit = spec.blocking
@@ -466,7 +505,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         body.append(
             f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r"
         )
-        return out + body
+        return out + _guarded(spec, body, binary)
     # A choice that converts as the default does is needed only before one that does not
     # (the first matching choice wins: `rev` given must not fall through to `withscores`).
     while choices and choices[-1][1] == default_conv:
@@ -479,7 +518,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         if default_conv
         else f"{IND * 2}return await {call}"
     )
-    return out + body
+    return out + _guarded(spec, body, binary)
 
 
 def used_names(src: str, names: Any) -> list[str]:

@@ -81,6 +81,20 @@ class _Walker(StructureRules):
 
     def scalar(self, n: Node, name: str | None = None) -> tuple[str, str]:
         """(annotation, encoding wrapper) of a scalar node."""
+        ann, wrap = self._scalar(n, name)
+        least = self.ov.expiry_least(self.cmd)
+        expiry = re.search(r"_e\.(seconds|millis|unix_seconds|unix_millis)\(", wrap)
+        if least is not None and expiry:
+            # An expiry of a command whose server refuses small ones (overlay
+            # EXPIRY_LEAST): the wrapper checks it, naming command and parameter.
+            wrap = re.sub(
+                r"_e\.(seconds|millis|unix_seconds|unix_millis)\(\{0?\}\)",
+                rf'_e.\1({{0}}, {least}, "{self.cmd}", "{{0}}")',
+                wrap.replace("{}", "{0}"),
+            )
+        return ann, wrap
+
+    def _scalar(self, n: Node, name: str | None = None) -> tuple[str, str]:
         key = (name or n.name).lower()
         tok = (n.token or "").upper()
         unit = self.ov.unit(self.cmd, n.name)

@@ -13,6 +13,7 @@ from ._generated.models import (
 )
 from .client import Redis
 from .errors import (
+    ArgumentTypeError,
     AskError,
     AuthenticationError,
     BusyLoadingError,
@@ -21,6 +22,7 @@ from .errors import (
     ConnectionError,
     CrossSlotError,
     DataError,
+    DecodeError,
     MovedError,
     NoScriptError,
     PoolTimeoutError,
@@ -87,6 +89,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AskError",
     "AuthenticationError",
     "BitfieldGet",
@@ -99,6 +102,7 @@ __all__ = [
     "ConnectionError",
     "CrossSlotError",
     "DataError",
+    "DecodeError",
     "GeoMatch",
     "Lock",
     "LockError",

@@ -26,6 +26,7 @@ __all__ = [
     "dict_of",
     "entries",
     "geo_matches",
+    "keep_bytes",
     "list_of",
     "pairs_of",
     "record_of",
@@ -94,6 +95,28 @@ def to_binary(x: Any) -> Any:
     if isinstance(x, str):
         return x.encode("utf-8", "surrogateescape")
     return bytes(x)
+
+
+class KeepBytes:
+    """A converter of a binary reply (``keep_bytes(to_binary)``).
+
+    Under ``encoding_errors="strict"`` a decoding client fails a reply that is
+    not text with ``DecodeError``; a binary payload is never text, so the
+    generated method (or the pipeline) converts ``DecodeError.reply`` (decoded
+    with escapes, lossless) with this converter instead of failing.
+    """
+
+    __slots__ = ("conv",)
+
+    def __init__(self, conv: Conv) -> None:
+        self.conv = conv
+
+    def __call__(self, x: Any) -> Any:
+        return self.conv(x)
+
+
+def keep_bytes(conv: Conv) -> KeepBytes:
+    return KeepBytes(conv)
 
 
 def to_set(x: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl as _ssl
 from dataclasses import dataclass, field
 
+from ._text import check_encoding_errors
 from .errors import DataError
 
 __all__ = ["ConnectionSettings"]
@@ -42,6 +43,8 @@ class ConnectionSettings:
     connect_timeout: float | None = 5.0
     decode_responses: bool = False
     encoding: str = "utf-8"
+    # What to do with text the encoding cannot hold, both ways (see _text.py).
+    encoding_errors: str = "strict"
     lib_name: str = "redspec"
     lib_version: str = field(default_factory=_package_version)
     readonly: bool = False
@@ -49,6 +52,7 @@ class ConnectionSettings:
     def __post_init__(self) -> None:
         if self.protocol not in (2, 3):
             raise DataError(f"protocol must be 2 or 3, not {self.protocol!r}")
+        check_encoding_errors(self.encoding_errors)
 
     @property
     def address(self) -> str:

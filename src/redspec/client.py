@@ -19,6 +19,7 @@ from ._base import READ, WRITE
 from ._core import ClientCore
 from ._generated.client import Commands
 from ._settings import ConnectionSettings
+from ._text import check_encoding_errors
 from .connection import Connection, PushHandler
 from .errors import DataError
 from .helpers import ClientHelpers
@@ -41,6 +42,7 @@ class _Keywords(TypedDict, total=False):
     ssl: _ssl.SSLContext | bool | None
     protocol: int
     encoding: str
+    encoding_errors: str
     connect_timeout: float | None
     command_timeout: float | None
     max_connections: int
@@ -87,6 +89,14 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
       ``ssl_cert_reqs`` (``"required"``, ``"optional"``, ``"none"``) and
       ``ssl_check_hostname``. The chain and host name are verified by default.
     - ``unix_socket_path``: connect to a unix socket instead of host:port.
+    - ``encoding`` ("utf-8"): how str arguments are written and, with
+      ``decode_responses=True``, how replies are read.
+    - ``encoding_errors`` ("strict"): what to do with bytes that are not text in
+      that encoding. "strict": a reply holding them fails its call with
+      ``DecodeError`` (the connection goes on), and text the encoding cannot
+      hold is refused with ``DataError`` before sending. "surrogateescape":
+      lossless (such a str written back gives the original bytes); "replace",
+      "backslashreplace", "ignore" as in ``bytes.decode``.
     """
 
     __slots__ = ("_core", "_fast_max", "_timeout")
@@ -139,6 +149,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         protocol: int = 3,
         decode_responses: bool = False,
         encoding: str = "utf-8",
+        encoding_errors: str = "strict",
         connect_timeout: float | None = 5.0,
         command_timeout: float | None = None,
         max_connections: int = 50,
@@ -162,6 +173,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
             protocol=protocol,
             decode_responses=decode_responses,
             encoding=encoding,
+            encoding_errors=encoding_errors,
             connect_timeout=connect_timeout,
             command_timeout=command_timeout,
             max_connections=max_connections,
@@ -351,6 +363,7 @@ def prepare_settings(
     ssl_keyfile: str | None,
     ssl_cert_reqs: str | None,
     ssl_check_hostname: bool | None,
+    encoding_errors: str = "strict",
 ) -> tuple[ConnectionSettings, bool, int, float | None]:
     """Check every setting of ``Redis`` and build the connection settings.
 
@@ -368,6 +381,7 @@ def prepare_settings(
         codecs.lookup(encoding)
     except (LookupError, TypeError):
         raise DataError(f"unknown encoding {encoding!r}") from None
+    check_encoding_errors(encoding_errors)
     _check_int("port", port, 0, 65535)
     _check_int("db", db, 0, None)
     _check_int("max_connections", max_connections, 1, None)
@@ -393,6 +407,7 @@ def prepare_settings(
         connect_timeout=connect_timeout,
         decode_responses=bool(decode_responses),
         encoding=encoding,
+        encoding_errors=encoding_errors,
     )
     return settings, bool(retry_reads), max_connections, pool_timeout
 

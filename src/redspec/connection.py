@@ -20,15 +20,16 @@ from typing import Any, cast
 
 import hiredis
 
-from . import errors
+from . import _text, errors
 from ._settings import ConnectionSettings
+from ._text import UNDECODABLE as _undecodable
+from ._tls import connect_tls
 
 __all__ = ["Connection", "ConnectionSettings"]
 
 PushHandler = Callable[[list[Any]], None]
 LostHandler = Callable[[BaseException | None], None]
 
-_pack = hiredis.pack_command
 _Push = hiredis.PushNotification
 _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
@@ -68,6 +69,7 @@ class Connection(asyncio.Protocol):
         "_loop",
         "_on_lost",
         "_on_push",
+        "_pack",
         "_paused",
         "_protocol",
         "_reader",
@@ -99,14 +101,17 @@ class Connection(asyncio.Protocol):
         self._usable = False
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
+        # str arguments in settings.encoding (hiredis's own packer for UTF-8).
+        self._pack = _text.packer(settings)
         self.on_error_reply: Callable[[errors.ResponseError], None] | None = None
         if settings.decode_responses:
-            # Strict decoding would raise inside gets() and break the stream.
+            # Never an error handler that raises: inside gets() that would lose
+            # the reply (see _text for how "strict" fails just its caller).
             self._reader = hiredis.Reader(
                 replyError=errors.error_from_reply,
                 notEnoughData=_NOT_ENOUGH,
                 encoding=settings.encoding,
-                errors="surrogateescape",
+                errors=_text.reader_errors(settings),
             )
         else:
             self._reader = hiredis.Reader(
@@ -141,8 +146,14 @@ class Connection(asyncio.Protocol):
             raise
         except asyncio.TimeoutError:
             conn._discard()
+            hint = ""
+            if settings.ssl is not None and conn._transport is None:
+                hint = (
+                    " (the TLS handshake did not complete: a server that does not speak "
+                    "TLS on this port never answers it)"
+                )
             raise errors.TimeoutError(
-                f"timed out after {timeout}s connecting to {settings.address}"
+                f"timed out after {timeout}s connecting to {settings.address}{hint}"
             ) from None
         except BaseException:
             conn._discard()
@@ -161,9 +172,7 @@ class Connection(asyncio.Protocol):
                     lambda: self, s.path, ssl=s.ssl, server_hostname=s.server_hostname
                 )
             elif s.ssl is not None:
-                await loop.create_connection(
-                    lambda: self, s.host, s.port, ssl=s.ssl, server_hostname=s.server_hostname
-                )
+                await connect_tls(loop, lambda: self, s)  # names a plain-text server
             else:
                 await loop.create_connection(lambda: self, s.host, s.port)
         except ssl.SSLCertVerificationError as exc:
@@ -281,9 +290,9 @@ class Connection(asyncio.Protocol):
         ``ConnectionError``.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         fut = self._loop.create_future()
         if not self._usable:
             fut.set_exception(self._closed_error())
@@ -310,9 +319,9 @@ class Connection(asyncio.Protocol):
         arrays (RESP2) and go to ``on_push``; no future waits for them.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         if not self._usable:
             raise self._closed_error()
         buffer = self._buffer
@@ -322,10 +331,11 @@ class Connection(asyncio.Protocol):
 
     def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
         """Queue several commands back to back, in order; one future per command."""
+        pack = self._pack
         try:
-            packed = [_pack(tuple(args)) for args in commands]
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            packed = [pack(tuple(args)) for args in commands]
+        except (TypeError, ValueError):
+            raise _text.batch_pack_error(commands, pack, self._settings) from None
         create_future = self._loop.create_future
         futures = [create_future() for _ in packed]
         if not self._usable:
@@ -424,6 +434,9 @@ class Connection(asyncio.Protocol):
         try:
             reply = reader.gets()
             while reply is not _NOT_ENOUGH:
+                if _undecodable and self._fail_undecodable(reply):
+                    reply = reader.gets()
+                    continue
                 if type(reply) is _Push:
                     self._deliver_push(reply)
                 else:
@@ -447,6 +460,21 @@ class Connection(asyncio.Protocol):
                     f"invalid RESP from {self._settings.address}: {exc}; connection discarded"
                 )
             )
+        if _undecodable:
+            _text.keep_undecodable(self)  # the failures of a reply not whole yet
+
+    def _fail_undecodable(self, reply: Any) -> bool:
+        """A strict decoder noted bytes that are not text (rare): fail the caller of that
+        reply alone, True. Push frames and unsolicited replies go on escaped (False)."""
+        message = _text.take_undecodable(self)
+        if message is None or type(reply) is _Push or not self._waiters:
+            return False
+        fut = self._waiters.popleft()
+        if not fut.done():
+            error = errors.DecodeError(message)
+            error.reply = reply  # binary payloads (DUMP) are converted from it
+            fut.set_exception(error)
+        return True
 
     def _report_error_reply(self, reply: errors.ResponseError) -> None:
         assert self.on_error_reply is not None
@@ -499,6 +527,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._usable = False
+        if _undecodable:
+            _text.forget_undecodable(self)
         self._transport = None
         self._buffer.clear()
         if self._waiters:

@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any, AnyStr, Generic, TypeVar
 
 from ._generated.meta import COMMANDS
 from ._generated.pipeline import PipelineCommands
+from ._replies import KeepBytes
 from .errors import (
     ConnectionError,
+    DecodeError,
     RedisError,
     ResponseError,
     TimeoutError,
@@ -101,8 +103,10 @@ class Pending(Generic[T_co]):
 
     def _resolve(self, raw: Any) -> None:
         if isinstance(raw, BaseException):
-            self._error = raw
-            return
+            if not (isinstance(raw, DecodeError) and type(self._conv) is KeepBytes):
+                self._error = raw
+                return
+            raw = raw.reply  # a binary payload (DUMP): its converter restores the bytes
         try:
             self._value = raw if self._conv is None else self._conv(raw)
         except Exception as exc:  # a reply of an unexpected shape
@@ -417,7 +421,7 @@ async def _gather(
         for fut in futures:
             try:
                 replies.append(await fut)
-            except ResponseError as e:
+            except (ResponseError, DecodeError) as e:  # this command's own failure
                 replies.append(e)
     except BaseException:
         for fut in futures:

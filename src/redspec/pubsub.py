@@ -125,6 +125,9 @@ class PubSub(Generic[AnyStr]):
         settings = client.settings
         self._decode = settings.decode_responses
         self._encoding = settings.encoding
+        # Push frames that are not text arrive escaped under "strict" (never lost).
+        policy = settings.encoding_errors
+        self._errors = "surrogateescape" if policy == "strict" else policy
         self._empty: Any = "" if self._decode else b""
         self._ignore_confirmations = ignore_subscribe_messages
         self._messages: deque[Message[AnyStr] | errors.RedisError] = deque()
@@ -443,8 +446,8 @@ class PubSub(Generic[AnyStr]):
         elif not isinstance(name, (str, bytes)):
             name = str(name)  # a number, sent in its decimal form
         if self._decode:
-            return name.decode(self._encoding) if isinstance(name, bytes) else name
-        return name.encode(self._encoding) if isinstance(name, str) else name
+            return name.decode(self._encoding, self._errors) if isinstance(name, bytes) else name
+        return name.encode(self._encoding, self._errors) if isinstance(name, str) else name
 
     @property
     def subscribed(self) -> bool:

@@ -63,6 +63,7 @@ _QUERY: dict[str, Callable[[str], Any]] = {
     "protocol": int,
     "decode_responses": _bool,
     "encoding": _str,
+    "encoding_errors": _str,
     "connect_timeout": _seconds,
     "command_timeout": _seconds,
     "max_connections": int,
@@ -93,15 +94,29 @@ _SECRET = frozenset({"password", "sentinel_password"})
 _SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 
 
+def _bad_port(netloc: str) -> str:
+    """What is wrong with the port; only the part after the credentials is quoted."""
+    host = netloc.rpartition("@")[2]
+    text = host.rpartition("]")[2] if host.startswith("[") else host
+    port = text.rpartition(":")[2]
+    return (
+        f"the URL's port {port!r} is not a port number (0-65535): "
+        "redis://host:6379/0, [::1]:6379 for an IPv6 address"
+    )
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """The ``Redis`` keyword settings a URL stands for."""
     if not isinstance(url, str):
         raise DataError(f"a URL must be a str, not {type(url).__name__}")
     try:
         parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        raise DataError("the URL's host is malformed (an IPv6 address goes in [])") from None
+    try:
         port = parts.port
     except ValueError:
-        raise DataError("malformed URL (check the host and port)") from None
+        raise DataError(_bad_port(parts.netloc)) from None
     scheme = parts.scheme.lower()
     options: dict[str, Any] = {}
     if parts.username:

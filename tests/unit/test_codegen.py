@@ -240,7 +240,7 @@ def test_parameters_the_reply_table_predates_widen_the_reply() -> None:
     assert stubs.index(widened[0]) == 1  # right after the base overload: it wins when given
     assert "withscores: bool = ...," in widened[0]  # whatever withscores says
     body = text[text.index("def zrange(", text.index(widened[0])) :]
-    assert "        if rev:\n            return await self._call(argv, READ)\n" in body
+    assert "            if rev:\n                return await self._call(argv, READ)\n" in body
     # against the pinned servers nothing is new: strict builds never widen
     assert build(spec, replies=replies, overlay=MINI_OVERLAY, strict=True).new_arguments == []
 

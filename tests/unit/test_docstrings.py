@@ -53,11 +53,11 @@ def test_arguments_say_type_unit_group_and_needs() -> None:
 
 def test_replies_in_words_with_the_tables_notes() -> None:
     doc = _doc("set")
-    assert "With get: a string, or None; the old value." in doc
-    assert "With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it." in doc
-    assert "Otherwise: True (OK); plain SET always sets." in doc
+    assert "- With get: a string, or None; the old value." in doc
+    assert "- With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it." in doc
+    assert "- Otherwise: True (OK); plain SET always sets." in doc
     assert "Returns: An integer." in _doc("incr")
-    assert "With withscores: a list of (string, float) pairs." in _doc("zrange")
+    assert "- With withscores: a list of (string, float) pairs." in _doc("zrange")
     assert "Returns: A list of PendingEntry records." in _doc("xpending_range")
 
 

@@ -27,9 +27,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Counts the number of set bits (population counting) in a string.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -42,16 +42,20 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [BITCOUNT](https://redis.io/docs/latest/commands/bitcount/) on redis.io.
         """
-        if start is None and (unit is not None or end is not None):
-            raise DataError("BITCOUNT: unit, end needs start")
-        argv: list[object] = ["BITCOUNT", key]
-        if start is not None:
-            if end is None:
-                raise DataError("BITCOUNT: end is required with start")
-            argv.extend((start, end))
-            if unit is not None:
-                argv.append(unit)
-        return await self._call(argv, READ)
+        try:
+            if start is None and (unit is not None or end is not None):
+                raise DataError("BITCOUNT: unit, end needs start")
+            argv: list[object] = ["BITCOUNT", key]
+            if start is not None:
+                if end is None:
+                    raise DataError("BITCOUNT: end is required with start")
+                argv.extend((start, end))
+                if unit is not None:
+                    argv.append(unit)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITCOUNT", "bitcount", locals(), _exc)
+            raise
 
     async def bitfield(
         self,
@@ -61,9 +65,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int | None]:
         """Performs arbitrary bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -78,20 +82,24 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [BITFIELD](https://redis.io/docs/latest/commands/bitfield/) on redis.io.
         """
-        operations = _e.seq(operations, "operations")
-        argv: list[object] = ["BITFIELD", key]
-        for _op in operations:
-            if isinstance(_op, BitfieldGet):
-                argv.extend(("GET", _op.encoding, _op.offset))
-            elif isinstance(_op, BitfieldSet):
-                argv.extend(("SET", _op.encoding, _op.offset, _op.value))
-            elif isinstance(_op, BitfieldIncrby):
-                argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
-            elif isinstance(_op, BitfieldOverflow):
-                argv.extend(("OVERFLOW", _op.overflow))
-            else:
-                raise DataError("BITFIELD: unexpected operation " + repr(_op))
-        return await self._call(argv, WRITE)
+        try:
+            operations = _e.seq(operations, "operations")
+            argv: list[object] = ["BITFIELD", key]
+            for _op in operations:
+                if isinstance(_op, BitfieldGet):
+                    argv.extend(("GET", _op.encoding, _op.offset))
+                elif isinstance(_op, BitfieldSet):
+                    argv.extend(("SET", _op.encoding, _op.offset, _op.value))
+                elif isinstance(_op, BitfieldIncrby):
+                    argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
+                elif isinstance(_op, BitfieldOverflow):
+                    argv.extend(("OVERFLOW", _op.overflow))
+                else:
+                    raise DataError("BITFIELD: unexpected operation " + repr(_op))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD", "bitfield", locals(), _exc)
+            raise
 
     async def bitfield_ro(
         self,
@@ -101,9 +109,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Performs arbitrary read-only bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -115,11 +123,15 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [BITFIELD_RO](https://redis.io/docs/latest/commands/bitfield_ro/) on redis.io.
         """
-        argv: list[object] = ["BITFIELD_RO", key]
-        if get is not None:
-            for _t in _e.seq(get, "get"):
-                argv.extend(("GET", _t[0], _t[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["BITFIELD_RO", key]
+            if get is not None:
+                for _t in _e.seq(get, "get"):
+                    argv.extend(("GET", _t[0], _t[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
+            raise
 
     @overload
     async def bitop(
@@ -144,9 +156,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Performs bitwise operations on multiple strings, and stores the result.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
@@ -159,9 +171,13 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [BITOP](https://redis.io/docs/latest/commands/bitop/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("BITOP", operation, destkey, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("BITOP", operation, destkey, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITOP", "bitop", locals(), _exc)
+            raise
 
     async def bitpos(
         self,
@@ -174,9 +190,9 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Finds the first set (1) or clear (0) bit in a string.
 
-        Complexity: O(N)
-        Since: 2.8.7
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.8.7
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -190,25 +206,29 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [BITPOS](https://redis.io/docs/latest/commands/bitpos/) on redis.io.
         """
-        if end is None and unit is not None:
-            raise DataError("BITPOS: unit needs end")
-        if start is None and (end is not None or unit is not None):
-            raise DataError("BITPOS: end, unit needs start")
-        argv: list[object] = ["BITPOS", key, bit]
-        if start is not None:
-            argv.append(start)
-            if end is not None:
-                argv.append(end)
-                if unit is not None:
-                    argv.append(unit)
-        return await self._call(argv, READ)
+        try:
+            if end is None and unit is not None:
+                raise DataError("BITPOS: unit needs end")
+            if start is None and (end is not None or unit is not None):
+                raise DataError("BITPOS: end, unit needs start")
+            argv: list[object] = ["BITPOS", key, bit]
+            if start is not None:
+                argv.append(start)
+                if end is not None:
+                    argv.append(end)
+                    if unit is not None:
+                        argv.append(unit)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITPOS", "bitpos", locals(), _exc)
+            raise
 
     async def getbit(self, key: KeyT, offset: int) -> int:
         """Returns a bit value by offset.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -219,14 +239,18 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [GETBIT](https://redis.io/docs/latest/commands/getbit/) on redis.io.
         """
-        return await self._call(("GETBIT", key, offset), READ)
+        try:
+            return await self._call(("GETBIT", key, offset), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETBIT", "getbit", locals(), _exc)
+            raise
 
     async def setbit(self, key: KeyT, offset: int, value: int) -> int:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -238,4 +262,8 @@ class BitmapCommands(ClientBase[AnyStr]):
 
         See [SETBIT](https://redis.io/docs/latest/commands/setbit/) on redis.io.
         """
-        return await self._call(("SETBIT", key, offset, value), WRITE)
+        try:
+            return await self._call(("SETBIT", key, offset, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETBIT", "setbit", locals(), _exc)
+            raise

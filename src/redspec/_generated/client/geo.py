@@ -38,10 +38,10 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> int:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -58,16 +58,20 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOADD](https://redis.io/docs/latest/commands/geoadd/) on redis.io.
         """
-        condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
-        values = _c.geo_triples("GEOADD", values)
-        argv: list[object] = ["GEOADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if ch:
-            argv.append("CH")
-        for _t in _e.seq(values, "values"):
-            argv.extend((_t[0], _t[1], _t[2]))
-        return await self._call(argv, WRITE)
+        try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
+            argv: list[object] = ["GEOADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if ch:
+                argv.append("CH")
+            for _t in _e.seq(values, "values"):
+                argv.extend((_t[0], _t[1], _t[2]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOADD", "geoadd", locals(), _exc)
+            raise
 
     async def geodist(
         self,
@@ -79,9 +83,9 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> float | None:
         """Returns the distance between two members of a geospatial index.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -94,17 +98,21 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEODIST](https://redis.io/docs/latest/commands/geodist/) on redis.io.
         """
-        argv: list[object] = ["GEODIST", key, member1, member2]
-        if unit is not None:
-            argv.append(unit)
-        return to_float(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["GEODIST", key, member1, member2]
+            if unit is not None:
+                argv.append(unit)
+            return to_float(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEODIST", "geodist", locals(), _exc)
+            raise
 
     async def geohash(self, key: KeyT, *members: ValueT) -> list[AnyStr | None]:
         """Returns members from a geospatial index as geohash strings.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -115,14 +123,18 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOHASH](https://redis.io/docs/latest/commands/geohash/) on redis.io.
         """
-        return await self._call(("GEOHASH", key, *members), READ)
+        try:
+            return await self._call(("GEOHASH", key, *members), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOHASH", "geohash", locals(), _exc)
+            raise
 
     async def geopos(self, key: KeyT, *members: ValueT) -> list[tuple[float, float] | None]:
         """Returns the longitude and latitude of members from a geospatial index.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -133,7 +145,11 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOPOS](https://redis.io/docs/latest/commands/geopos/) on redis.io.
         """
-        return _C1(await self._call(("GEOPOS", key, *members), READ))
+        try:
+            return _C1(await self._call(("GEOPOS", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOPOS", "geopos", locals(), _exc)
+            raise
 
     @overload
     async def georadius(
@@ -282,12 +298,12 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a coordinate, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -305,36 +321,40 @@ class GeoCommands(ClientBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS", "georadius", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember(
@@ -475,12 +495,12 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a member, optionally stores
         the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
         arguments.
 
         Args:
@@ -498,37 +518,41 @@ class GeoCommands(ClientBase[AnyStr]):
             storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            With store or storedist: an integer.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
         redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER", "georadiusbymember", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember_ro(
@@ -622,12 +646,12 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a member.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
             key: A key.
@@ -642,30 +666,34 @@ class GeoCommands(ClientBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
         redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
-        argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
+            argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", locals(), _exc)
+            raise
 
     @overload
     async def georadius_ro(
@@ -765,12 +793,12 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a coordinate.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
             key: A key.
@@ -786,29 +814,33 @@ class GeoCommands(ClientBase[AnyStr]):
             order: `[ASC | DESC]`: one of "ASC", "DESC".
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS_RO: any needs count")
-        argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS_RO: any needs count")
+            argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS_RO", "georadius_ro", locals(), _exc)
+            raise
 
     @overload
     async def geosearch(
@@ -1255,11 +1287,11 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1287,42 +1319,46 @@ class GeoCommands(ClientBase[AnyStr]):
             sort: order=: nearest or farthest first (redis-py form)
 
         Returns:
-            With withcoord, withdist or withhash: a list of GeoMatch records.
-            Otherwise: a list of strings.
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
 
         See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
-        frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCH: any needs count")
-        argv: list[object] = ["GEOSEARCH", key]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCH: any needs count")
+            argv: list[object] = ["GEOSEARCH", key]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCH", "geosearch", locals(), _exc)
+            raise
 
     @overload
     async def geosearchstore(
@@ -1428,11 +1464,11 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -1463,28 +1499,32 @@ class GeoCommands(ClientBase[AnyStr]):
 
         See [GEOSEARCHSTORE](https://redis.io/docs/latest/commands/geosearchstore/) on redis.io.
         """
-        frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCHSTORE: any needs count")
-        argv: list[object] = ["GEOSEARCHSTORE", destination, source]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if storedist:
-            argv.append("STOREDIST")
-        return await self._call(argv, WRITE)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCHSTORE: any needs count")
+            argv: list[object] = ["GEOSEARCHSTORE", destination, source]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if storedist:
+                argv.append("STOREDIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCHSTORE", "geosearchstore", locals(), _exc)
+            raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -18,9 +19,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfadd(self, key: KeyT, *elements: ValueT) -> bool:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-        Complexity: O(1) to add every element.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) to add every element.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -31,7 +32,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
-        return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        try:
+            return to_bool(await self._call(("PFADD", key, *elements), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     @overload
     async def pfcount(self, *keys: KeyT) -> int: ...
@@ -40,11 +45,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> int:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-        Complexity: O(1) with a very small average constant time when called with a single key. O(N)
-            with N being the number of keys, and much bigger constant times, when called with
+        - Complexity: O(1) with a very small average constant time when called with a single key.
+            O(N) with N being the number of keys, and much bigger constant times, when called with
             multiple keys.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -54,16 +59,20 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return await self._call(("PFCOUNT", *keys), READ)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("PFCOUNT", *keys), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     async def pfdebug(self, subcommand: ValueT, key: KeyT) -> RespValue:
         """Internal commands for debugging HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -74,7 +83,11 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
-        return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        try:
+            return await self._call(("PFDEBUG", subcommand, key), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     @overload
     async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> bool: ...
@@ -83,9 +96,9 @@ class HyperloglogCommands(ClientBase[AnyStr]):
     async def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> bool:
         """Merges one or more HyperLogLog values into a single key.
 
-        Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destkey: A key.
@@ -97,20 +110,28 @@ class HyperloglogCommands(ClientBase[AnyStr]):
 
         See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
-        if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
-            sourcekeys = tuple(sourcekeys[0])
-        return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        try:
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
+            return to_ok(await self._call(("PFMERGE", destkey, *sourcekeys), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     async def pfselftest(self) -> bool:
         """An internal command for testing HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
 
         See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
-        return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        try:
+            return to_ok(await self._call(("PFSELFTEST",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

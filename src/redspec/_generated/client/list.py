@@ -13,6 +13,7 @@ else:
     from redspec._deprecation import deprecated
 
 from redspec import _compat as _c
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -34,9 +35,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Blocks until an
         element is available otherwise. Deletes the list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -50,9 +51,13 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     async def blmpop(
         self,
@@ -65,10 +70,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Pops the first element from one of multiple lists. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -81,14 +86,18 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     async def blpop(
         self,
@@ -98,9 +107,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -111,10 +120,14 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     async def brpop(
         self,
@@ -124,9 +137,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -137,20 +150,24 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     async def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> AnyStr | None:
         """Pops an element from a list, pushes it to another list and returns it. Block until an
         element is available otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -162,17 +179,21 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _r
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _r
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     async def lindex(self, key: KeyT, index: int) -> AnyStr | None:
         """Returns an element from a list by its index.
 
-        Complexity: O(N) where N is the number of elements to traverse to get to the element at
+        - Complexity: O(N) where N is the number of elements to traverse to get to the element at
             index. This makes asking for the first or the last element of the list O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -183,7 +204,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
-        return await self._call(("LINDEX", key, index), READ)
+        try:
+            return await self._call(("LINDEX", key, index), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     async def linsert(
         self,
@@ -194,11 +219,11 @@ class ListCommands(ClientBase[AnyStr]):
     ) -> int:
         """Inserts an element before or after another element in a list.
 
-        Complexity: O(N) where N is the number of elements to traverse before seeing the value
+        - Complexity: O(N) where N is the number of elements to traverse before seeing the value
             pivot. This means that inserting somewhere on the left end on the list (head) can be
             considered O(1) and inserting somewhere on the right end (tail) is O(N).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -211,14 +236,18 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
-        return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        try:
+            return await self._call(("LINSERT", key, where, pivot, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     async def llen(self, key: KeyT) -> int:
         """Returns the length of a list.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -228,7 +257,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
-        return await self._call(("LLEN", key), READ)
+        try:
+            return await self._call(("LLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     async def lmove(
         self,
@@ -240,9 +273,9 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -255,7 +288,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
-        return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        try:
+            return await self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     async def lmpop(
         self,
@@ -267,10 +304,10 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns multiple elements from a list after removing them. Deletes the list if the last
         element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -282,13 +319,17 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     async def lpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -300,24 +341,28 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns the first elements in a list after removing it. Deletes the list if the last element
         was popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None; None when the key does not exist.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None; None when the key does not exist.
+            - Otherwise: a string, or None.
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     async def lpos(
@@ -360,11 +405,11 @@ class ListCommands(ClientBase[AnyStr]):
     ) -> int | list[int] | None:
         """Returns the index of matching elements in a list.
 
-        Complexity: O(N) where N is the number of elements in the list, for the average case. When
+        - Complexity: O(N) where N is the number of elements in the list, for the average case. When
             searching for elements near the head or the tail of the list, or when the MAXLEN option
             is provided, the command may run in constant time.
-        Since: 6.0.6
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.0.6
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -374,27 +419,31 @@ class ListCommands(ClientBase[AnyStr]):
             maxlen: `[MAXLEN len]`: an integer.
 
         Returns:
-            With count: a list of integers.
-            Otherwise: an integer, or None.
+            - With count: a list of integers.
+            - Otherwise: an integer, or None.
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     async def lpush(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -405,15 +454,19 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
-        return await self._call(("LPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     async def lpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Prepends one or more elements to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -424,16 +477,20 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
-        return await self._call(("LPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("LPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     async def lrange(self, key: KeyT, start: int, stop: int) -> list[AnyStr]:
         """Returns a range of elements from a list.
 
-        Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
+        - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
             nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the
             specified range.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -445,15 +502,19 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
-        return await self._call(("LRANGE", key, start, stop), READ)
+        try:
+            return await self._call(("LRANGE", key, start, stop), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     async def lrem(self, key: KeyT, count: int, element: ValueT) -> int:
         """Removes elements from a list. Deletes the list if the last element was removed.
 
-        Complexity: O(N+M) where N is the length of the list and M is the number of elements
+        - Complexity: O(N+M) where N is the length of the list and M is the number of elements
             removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -465,15 +526,19 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
-        return await self._call(("LREM", key, count, element), WRITE)
+        try:
+            return await self._call(("LREM", key, count, element), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     async def lset(self, key: KeyT, index: int, element: ValueT) -> bool:
         """Sets the value of an element in a list by its index.
 
-        Complexity: O(N) where N is the length of the list. Setting either the first or the last
+        - Complexity: O(N) where N is the length of the list. Setting either the first or the last
             element of the list is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -485,14 +550,18 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
-        return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        try:
+            return to_ok(await self._call(("LSET", key, index, element), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     async def ltrim(self, key: KeyT, start: int, stop: int) -> bool:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
 
-        Complexity: O(N) where N is the number of elements to be removed by the operation.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements to be removed by the operation.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -504,7 +573,11 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
-        return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        try:
+            return to_ok(await self._call(("LTRIM", key, start, stop), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     async def rpop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -516,34 +589,38 @@ class ListCommands(ClientBase[AnyStr]):
         """Returns and removes the last elements of a list. Deletes the list if the last element was
         popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None.
+            - Otherwise: a string, or None.
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     async def rpoplpush(self, source: KeyT, destination: KeyT) -> AnyStr | None:
         """Returns the last element of a list after removing and pushing it to another list. Deletes
         the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -554,15 +631,19 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
-        return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        try:
+            return await self._call(("RPOPLPUSH", source, destination), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     async def rpush(self, key: KeyT, *elements: ValueT) -> int:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -573,15 +654,19 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
-        return await self._call(("RPUSH", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSH", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     async def rpushx(self, key: KeyT, *elements: ValueT) -> int:
         """Appends an element to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -592,4 +677,8 @@ class ListCommands(ClientBase[AnyStr]):
 
         See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
-        return await self._call(("RPUSHX", key, *elements), WRITE)
+        try:
+            return await self._call(("RPUSHX", key, *elements), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

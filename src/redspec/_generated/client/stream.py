@@ -59,9 +59,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -73,7 +73,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return await self._call(("XACK", key, groupname, *ids), WRITE)
+        try:
+            return await self._call(("XACK", key, groupname, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     async def xackdel(
         self,
@@ -84,9 +88,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -100,12 +104,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
-        argv: list[object] = ["XACKDEL", key, groupname]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     async def xadd(
@@ -168,10 +176,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> AnyStr | None:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
-        Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
+        - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
             entries evicted.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -187,27 +195,31 @@ class StreamCommands(ClientBase[AnyStr]):
             limit: with approximate trimming: LIMIT (redis-py form)
 
         Returns:
-            With nomkstream: a string, or None; None on a missing key.
-            Otherwise: a string; the new id.
+            - With nomkstream: a string, or None; None on a missing key.
+            - Otherwise: a string; the new id.
 
         See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return await self._call(argv, WRITE)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     async def xautoclaim(
@@ -259,9 +271,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of messages in a consumer group, as if the messages were
         delivered to as consumer group member.
 
-        Complexity: O(1) if COUNT is small.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) if COUNT is small.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -273,20 +285,24 @@ class StreamCommands(ClientBase[AnyStr]):
             justid: Sends JUSTID when True.
 
         Returns:
-            With justid: a tuple (string, list of strings, list of strings).
-            Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+            - With justid: a tuple (string, list of strings, list of strings).
+            - Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
                 strings); (next cursor, claimed entries, ids deleted meanwhile).
 
         See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        if justid:
-            return _C1(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            if justid:
+                return _C1(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     async def xclaim(
@@ -401,9 +417,9 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
 
-        Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -420,38 +436,42 @@ class StreamCommands(ClientBase[AnyStr]):
             lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
 
         Returns:
-            With justid: a list of strings.
-            Otherwise: a list of StreamEntry (id, fields) tuples.
+            - With justid: a list of strings.
+            - Otherwise: a list of StreamEntry (id, fields) tuples.
 
         See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
-            ids = tuple(ids[0])
-        argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        if justid:
-            return await self._call(argv, WRITE)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            if justid:
+                return await self._call(argv, WRITE)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -462,7 +482,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return await self._call(("XDEL", key, *ids), WRITE)
+        try:
+            return await self._call(("XDEL", key, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     async def xdelex(
         self,
@@ -472,10 +496,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Deletes one or multiple entries from the stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -487,12 +511,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     async def xgroup_create(
         self,
@@ -505,9 +533,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Creates a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -521,12 +549,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     async def xgroup_createconsumer(
         self,
@@ -536,9 +568,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Creates a consumer in a consumer group.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -551,14 +583,18 @@ class StreamCommands(ClientBase[AnyStr]):
         See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
         redis.io.
         """
-        return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     async def xgroup_delconsumer(self, key: KeyT, groupname: ValueT, consumername: ValueT) -> int:
         """Deletes a consumer from a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -571,14 +607,19 @@ class StreamCommands(ClientBase[AnyStr]):
         See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
         redis.io.
         """
-        return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
+        try:
+            return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     async def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> bool:
         """Destroys a consumer group.
 
-        Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the group's pending entries list
+            (PEL).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -589,21 +630,29 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     async def xgroup_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
 
         See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return await self._call(("XGROUP", "HELP"), WRITE)
+        try:
+            return await self._call(("XGROUP", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     async def xgroup_setid(
         self,
@@ -615,9 +664,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets the last-delivered ID of a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -630,10 +679,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     async def xinfo_consumers(
         self,
@@ -642,9 +695,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -655,14 +708,18 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
+        try:
+            return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -672,21 +729,29 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        try:
+            return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
 
         See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return await self._call(("XINFO", "HELP"), WRITE)
+        try:
+            return await self._call(("XINFO", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     async def xinfo_stream(
@@ -721,9 +786,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
         """Returns information about a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -731,28 +796,32 @@ class StreamCommands(ClientBase[AnyStr]):
             count: `[COUNT count]`: an integer. Needs full.
 
         Returns:
-            With full: a dict with entries, groups; entries, groups with consumers and PELs.
-            Otherwise: a StreamInfo.
+            - With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            - Otherwise: a StreamInfo.
 
         See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        if full:
-            return _C6(await self._call(argv, READ))
-        return to_stream_info(await self._call(argv, READ))
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            if full:
+                return _C6(await self._call(argv, READ))
+            return to_stream_info(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -762,7 +831,11 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return await self._call(("XLEN", key), READ)
+        try:
+            return await self._call(("XLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     async def xpending(
@@ -813,13 +886,13 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -831,27 +904,31 @@ class StreamCommands(ClientBase[AnyStr]):
             consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
 
         Returns:
-            With start: a list of PendingEntry records.
-            Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+            - With start: a list of PendingEntry records.
+            - Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        if start is not None:
-            return _C7(await self._call(argv, READ))
-        return to_pending_summary(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            if start is not None:
+                return _C7(await self._call(argv, READ))
+            return to_pending_summary(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     async def xrange(
         self,
@@ -862,10 +939,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs.
 
-        Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g.
-            always asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements being returned. If N is constant
+            (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -878,10 +955,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     async def xread(
         self,
@@ -893,8 +974,8 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns messages from multiple streams with IDs greater than the ones requested. Blocks
         until a message is available otherwise.
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
@@ -906,19 +987,23 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, READ)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, READ)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     async def xreadgroup(
         self,
@@ -933,12 +1018,12 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns new or historical messages from a stream for a consumer in a group. Blocks until a
         message is available otherwise.
 
-        Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If
-            M is constant (e.g. always asking for the first 10 elements with COUNT), you can
+        - Complexity: For each stream mentioned: O(M) with M being the number of elements returned.
+            If M is constant (e.g. always asking for the first 10 elements with COUNT), you can
             consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time
             in order to serve the N clients blocked on the stream getting new data.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             groupname: `group`: a value (str, bytes, int or float).
@@ -954,21 +1039,25 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, WRITE)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, WRITE)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     async def xrevrange(
         self,
@@ -979,10 +1068,10 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
 
-        Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always
-            asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g.
+            always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -995,10 +1084,14 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     async def xsetid(
         self,
@@ -1010,9 +1103,9 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for replicating stream values.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1025,12 +1118,16 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     async def xtrim(
         self,
@@ -1047,11 +1144,11 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> int:
         """Deletes messages from the beginning of a stream.
 
-        Complexity: O(N), with N being the number of evicted entries. Constant times are very small
-            however, since entries are organized in macro nodes containing multiple entries that can
-            be released with a single deallocation.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N), with N being the number of evicted entries. Constant times are very
+            small however, since entries are organized in macro nodes containing multiple entries
+            that can be released with a single deallocation.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1070,16 +1167,20 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return await self._call(argv, WRITE)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
 
     async def xpending_range(
         self,
@@ -1096,13 +1197,13 @@ class StreamCommands(ClientBase[AnyStr]):
 
         The xpending() form with start, end, count.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1118,17 +1219,21 @@ class StreamCommands(ClientBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return _C7(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

@@ -9,10 +9,19 @@ from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, list_of, rows_of, to_binary, to_bool, to_float, tuple_of
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    rows_of,
+    to_binary,
+    to_bool,
+    to_float,
+    tuple_of,
+)
 from redspec.types import KeyT, ValueT
 
-_C1 = tuple_of(None, to_binary, to_float, to_float)
+_C1 = keep_bytes(tuple_of(None, to_binary, to_float, to_float))
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
 _C4 = list_of(dict_of(None, to_float))
@@ -69,9 +78,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Adds an element and its vector to a vector set (creating the key if needed).
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -91,37 +100,41 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VADD](https://redis.io/docs/latest/commands/vadd/) on redis.io.
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VADD", fp32=fp32, values=values)
-        argv: list[object] = ["VADD", key]
-        if reduce is not None:
-            argv.extend(("REDUCE", reduce))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        argv.append(element)
-        if cas:
-            argv.append("CAS")
-        if quantization is not None:
-            argv.append(quantization)
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if setattr is not None:
-            argv.extend(("SETATTR", setattr))
-        if m is not None:
-            argv.extend(("M", m))
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VADD", fp32=fp32, values=values)
+            argv: list[object] = ["VADD", key]
+            if reduce is not None:
+                argv.extend(("REDUCE", reduce))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            argv.append(element)
+            if cas:
+                argv.append("CAS")
+            if quantization is not None:
+                argv.append(quantization)
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if setattr is not None:
+                argv.extend(("SETATTR", setattr))
+            if m is not None:
+                argv.extend(("M", m))
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("VADD", "vadd", locals(), _exc)
+            raise
 
     async def vcard(self, key: KeyT) -> int:
         """Returns the number of elements in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -131,14 +144,18 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VCARD](https://redis.io/docs/latest/commands/vcard/) on redis.io.
         """
-        return await self._call(("VCARD", key), READ)
+        try:
+            return await self._call(("VCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VCARD", "vcard", locals(), _exc)
+            raise
 
     async def vdim(self, key: KeyT) -> int:
         """Returns the dimension of the vectors in a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -148,7 +165,11 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VDIM](https://redis.io/docs/latest/commands/vdim/) on redis.io.
         """
-        return await self._call(("VDIM", key), READ)
+        try:
+            return await self._call(("VDIM", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VDIM", "vdim", locals(), _exc)
+            raise
 
     @overload
     async def vemb(
@@ -183,9 +204,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[float] | tuple[AnyStr, bytes, float, float | None] | None:
         """Returns the vector of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -193,25 +214,33 @@ class VectorsetCommands(ClientBase[AnyStr]):
             raw: Sends RAW when True.
 
         Returns:
-            With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+            - With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
                 type, blob (bytes), L2 norm, q8 range); the range only for int8.
-            Otherwise: a list of floats, or None; None when the element or key is missing.
+            - Otherwise: a list of floats, or None; None when the element or key is missing.
 
         See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
-        argv: list[object] = ["VEMB", key, element]
-        if raw:
-            argv.append("RAW")
-        if raw:
-            return _C1(await self._call(argv, READ))
-        return _C2(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["VEMB", key, element]
+            if raw:
+                argv.append("RAW")
+            if raw:
+                return _C1(await self._call(argv, READ))
+            return _C2(await self._call(argv, READ))
+        except _e.DecodeError as _exc:
+            if raw:
+                return _C1(_exc.reply)
+            raise
+        except _e.MISUSE as _exc:
+            _e.misuse("VEMB", "vemb", locals(), _exc)
+            raise
 
     async def vgetattr(self, key: KeyT, element: ValueT) -> AnyStr | None:
         """Returns the JSON attributes of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -222,14 +251,18 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VGETATTR](https://redis.io/docs/latest/commands/vgetattr/) on redis.io.
         """
-        return await self._call(("VGETATTR", key, element), READ)
+        try:
+            return await self._call(("VGETATTR", key, element), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VGETATTR", "vgetattr", locals(), _exc)
+            raise
 
     async def vinfo(self, key: KeyT) -> dict[AnyStr, AnyStr | int] | None:
         """Returns information about a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -240,14 +273,18 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VINFO](https://redis.io/docs/latest/commands/vinfo/) on redis.io.
         """
-        return _C3(await self._call(("VINFO", key), READ))
+        try:
+            return _C3(await self._call(("VINFO", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("VINFO", "vinfo", locals(), _exc)
+            raise
 
     async def vismember(self, key: KeyT, element: ValueT) -> bool:
         """Tells whether an element belongs to a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -258,7 +295,11 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VISMEMBER](https://redis.io/docs/latest/commands/vismember/) on redis.io.
         """
-        return to_bool(await self._call(("VISMEMBER", key, element), READ))
+        try:
+            return to_bool(await self._call(("VISMEMBER", key, element), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("VISMEMBER", "vismember", locals(), _exc)
+            raise
 
     @overload
     async def vlinks(
@@ -293,9 +334,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[list[AnyStr]] | list[dict[AnyStr, float]] | None:
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -303,18 +344,22 @@ class VectorsetCommands(ClientBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of dicts, or None.
-            Otherwise: a list of lists, or None; one list per HNSW level; None when the element
-                is missing.
+            - With withscores: a list of dicts, or None.
+            - Otherwise: a list of lists, or None; one list per HNSW level; None when the
+                element is missing.
 
         See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
-        argv: list[object] = ["VLINKS", key, element]
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C4(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["VLINKS", key, element]
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C4(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VLINKS", "vlinks", locals(), _exc)
+            raise
 
     @overload
     async def vrandmember(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -333,31 +378,35 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[AnyStr] | None:
         """Returns one or more random elements of a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
-        argv: list[object] = ["VRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["VRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VRANDMEMBER", "vrandmember", locals(), _exc)
+            raise
 
     async def vrem(self, key: KeyT, element: ValueT) -> bool:
         """Removes an element from a vector set.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -368,14 +417,18 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VREM](https://redis.io/docs/latest/commands/vrem/) on redis.io.
         """
-        return to_bool(await self._call(("VREM", key, element), WRITE))
+        try:
+            return to_bool(await self._call(("VREM", key, element), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("VREM", "vrem", locals(), _exc)
+            raise
 
     async def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> bool:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -387,7 +440,11 @@ class VectorsetCommands(ClientBase[AnyStr]):
 
         See [VSETATTR](https://redis.io/docs/latest/commands/vsetattr/) on redis.io.
         """
-        return to_bool(await self._call(("VSETATTR", key, element, attributes), WRITE))
+        try:
+            return to_bool(await self._call(("VSETATTR", key, element, attributes), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("VSETATTR", "vsetattr", locals(), _exc)
+            raise
 
     @overload
     async def vsim(
@@ -678,9 +735,9 @@ class VectorsetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | dict[AnyStr, tuple[float, AnyStr | None]] | dict[AnyStr, float] | dict[AnyStr, AnyStr | None]:
         """Returns the elements most similar to a vector or to an element.
 
-        Available on: Redis 8.2.3.
-        Module: vectorset.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
             key: A key.
@@ -701,48 +758,52 @@ class VectorsetCommands(ClientBase[AnyStr]):
             nothread: Sends NOTHREAD when True.
 
         Returns:
-            With withscores and withattribs: a dict of strings to tuples; {member: (score,
+            - With withscores and withattribs: a dict of strings to tuples; {member: (score,
                 attributes)}; RESP2: flat member score attrs triples.
-            With withscores: a dict of strings to floats.
-            With withattribs: a dict of strings to strings (or None).
-            Otherwise: a list of strings.
+            - With withscores: a dict of strings to floats.
+            - With withattribs: a dict of strings to strings (or None).
+            - Otherwise: a list of strings.
 
         See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
-        argv: list[object] = ["VSIM", key]
-        if ele is not None:
-            argv.extend(("ELE", ele))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withattribs:
-            argv.append("WITHATTRIBS")
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if epsilon is not None:
-            argv.extend(("EPSILON", epsilon))
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if filter is not None:
-            argv.extend(("FILTER", filter))
-        if filter_ef is not None:
-            argv.extend(("FILTER-EF", filter_ef))
-        if truth:
-            argv.append("TRUTH")
-        if nothread:
-            argv.append("NOTHREAD")
-        if withscores and withattribs:
-            return _C5(await self._call(argv, READ))
-        if withscores:
-            return _C6(await self._call(argv, READ))
-        if withattribs:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
+            argv: list[object] = ["VSIM", key]
+            if ele is not None:
+                argv.extend(("ELE", ele))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withattribs:
+                argv.append("WITHATTRIBS")
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if epsilon is not None:
+                argv.extend(("EPSILON", epsilon))
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if filter is not None:
+                argv.extend(("FILTER", filter))
+            if filter_ef is not None:
+                argv.extend(("FILTER-EF", filter_ef))
+            if truth:
+                argv.append("TRUTH")
+            if nothread:
+                argv.append("NOTHREAD")
+            if withscores and withattribs:
+                return _C5(await self._call(argv, READ))
+            if withscores:
+                return _C6(await self._call(argv, READ))
+            if withattribs:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("VSIM", "vsim", locals(), _exc)
+            raise

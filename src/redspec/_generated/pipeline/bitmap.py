@@ -30,9 +30,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Counts the number of set bits (population counting) in a string.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -45,16 +45,20 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [BITCOUNT](https://redis.io/docs/latest/commands/bitcount/) on redis.io.
         """
-        if start is None and (unit is not None or end is not None):
-            raise DataError("BITCOUNT: unit, end needs start")
-        argv: list[object] = ["BITCOUNT", key]
-        if start is not None:
-            if end is None:
-                raise DataError("BITCOUNT: end is required with start")
-            argv.extend((start, end))
-            if unit is not None:
-                argv.append(unit)
-        return self._call(argv, READ, None)
+        try:
+            if start is None and (unit is not None or end is not None):
+                raise DataError("BITCOUNT: unit, end needs start")
+            argv: list[object] = ["BITCOUNT", key]
+            if start is not None:
+                if end is None:
+                    raise DataError("BITCOUNT: end is required with start")
+                argv.extend((start, end))
+                if unit is not None:
+                    argv.append(unit)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITCOUNT", "bitcount", locals(), _exc)
+            raise
 
     def bitfield(
         self,
@@ -64,9 +68,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int | None]]:
         """Performs arbitrary bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -81,20 +85,24 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [BITFIELD](https://redis.io/docs/latest/commands/bitfield/) on redis.io.
         """
-        operations = _e.seq(operations, "operations")
-        argv: list[object] = ["BITFIELD", key]
-        for _op in operations:
-            if isinstance(_op, BitfieldGet):
-                argv.extend(("GET", _op.encoding, _op.offset))
-            elif isinstance(_op, BitfieldSet):
-                argv.extend(("SET", _op.encoding, _op.offset, _op.value))
-            elif isinstance(_op, BitfieldIncrby):
-                argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
-            elif isinstance(_op, BitfieldOverflow):
-                argv.extend(("OVERFLOW", _op.overflow))
-            else:
-                raise DataError("BITFIELD: unexpected operation " + repr(_op))
-        return self._call(argv, WRITE, None)
+        try:
+            operations = _e.seq(operations, "operations")
+            argv: list[object] = ["BITFIELD", key]
+            for _op in operations:
+                if isinstance(_op, BitfieldGet):
+                    argv.extend(("GET", _op.encoding, _op.offset))
+                elif isinstance(_op, BitfieldSet):
+                    argv.extend(("SET", _op.encoding, _op.offset, _op.value))
+                elif isinstance(_op, BitfieldIncrby):
+                    argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
+                elif isinstance(_op, BitfieldOverflow):
+                    argv.extend(("OVERFLOW", _op.overflow))
+                else:
+                    raise DataError("BITFIELD: unexpected operation " + repr(_op))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD", "bitfield", locals(), _exc)
+            raise
 
     def bitfield_ro(
         self,
@@ -104,9 +112,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Performs arbitrary read-only bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -118,11 +126,15 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [BITFIELD_RO](https://redis.io/docs/latest/commands/bitfield_ro/) on redis.io.
         """
-        argv: list[object] = ["BITFIELD_RO", key]
-        if get is not None:
-            for _t in _e.seq(get, "get"):
-                argv.extend(("GET", _t[0], _t[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["BITFIELD_RO", key]
+            if get is not None:
+                for _t in _e.seq(get, "get"):
+                    argv.extend(("GET", _t[0], _t[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
+            raise
 
     @overload
     def bitop(
@@ -147,9 +159,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Performs bitwise operations on multiple strings, and stores the result.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
@@ -162,9 +174,13 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [BITOP](https://redis.io/docs/latest/commands/bitop/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("BITOP", operation, destkey, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITOP", "bitop", locals(), _exc)
+            raise
 
     def bitpos(
         self,
@@ -177,9 +193,9 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Finds the first set (1) or clear (0) bit in a string.
 
-        Complexity: O(N)
-        Since: 2.8.7
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.8.7
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -193,25 +209,29 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [BITPOS](https://redis.io/docs/latest/commands/bitpos/) on redis.io.
         """
-        if end is None and unit is not None:
-            raise DataError("BITPOS: unit needs end")
-        if start is None and (end is not None or unit is not None):
-            raise DataError("BITPOS: end, unit needs start")
-        argv: list[object] = ["BITPOS", key, bit]
-        if start is not None:
-            argv.append(start)
-            if end is not None:
-                argv.append(end)
-                if unit is not None:
-                    argv.append(unit)
-        return self._call(argv, READ, None)
+        try:
+            if end is None and unit is not None:
+                raise DataError("BITPOS: unit needs end")
+            if start is None and (end is not None or unit is not None):
+                raise DataError("BITPOS: end, unit needs start")
+            argv: list[object] = ["BITPOS", key, bit]
+            if start is not None:
+                argv.append(start)
+                if end is not None:
+                    argv.append(end)
+                    if unit is not None:
+                        argv.append(unit)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITPOS", "bitpos", locals(), _exc)
+            raise
 
     def getbit(self, key: KeyT, offset: int) -> Pending[int]:
         """Returns a bit value by offset.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -222,14 +242,18 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETBIT](https://redis.io/docs/latest/commands/getbit/) on redis.io.
         """
-        return self._call(("GETBIT", key, offset), READ, None)
+        try:
+            return self._call(("GETBIT", key, offset), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETBIT", "getbit", locals(), _exc)
+            raise
 
     def setbit(self, key: KeyT, offset: int, value: int) -> Pending[int]:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -241,4 +265,8 @@ class BitmapPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETBIT](https://redis.io/docs/latest/commands/setbit/) on redis.io.
         """
-        return self._call(("SETBIT", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETBIT", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETBIT", "setbit", locals(), _exc)
+            raise

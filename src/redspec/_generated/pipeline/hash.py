@@ -36,9 +36,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields
         remain.
 
-        Complexity: O(N) where N is the number of fields to be removed.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields to be removed.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -49,14 +49,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HDEL](https://redis.io/docs/latest/commands/hdel/) on redis.io.
         """
-        return self._call(("HDEL", key, *fields), WRITE, None)
+        try:
+            return self._call(("HDEL", key, *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HDEL", "hdel", locals(), _exc)
+            raise
 
     def hexists(self, key: KeyT, field: ValueT) -> Pending[bool]:
         """Determines whether a field exists in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -67,7 +71,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HEXISTS](https://redis.io/docs/latest/commands/hexists/) on redis.io.
         """
-        return self._call(("HEXISTS", key, field), READ, to_bool)
+        try:
+            return self._call(("HEXISTS", key, field), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXISTS", "hexists", locals(), _exc)
+            raise
 
     def hexpire(
         self,
@@ -78,9 +86,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using relative time to expire (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -93,12 +101,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
-        argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds, 0, "HEXPIRE", "seconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRE", "hexpire", locals(), _exc)
+            raise
 
     def hexpireat(
         self,
@@ -109,9 +121,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using an absolute Unix timestamp (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -124,19 +136,23 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
-        argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds, 0, "HEXPIREAT", "unix_time_seconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIREAT", "hexpireat", locals(), _exc)
+            raise
 
     def hexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -147,14 +163,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HEXPIRETIME](https://redis.io/docs/latest/commands/hexpiretime/) on redis.io.
         """
-        return self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRETIME", "hexpiretime", locals(), _exc)
+            raise
 
     def hget(self, key: KeyT, field: ValueT) -> Pending[AnyStr | None]:
         """Returns the value of a field in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -165,14 +185,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HGET](https://redis.io/docs/latest/commands/hget/) on redis.io.
         """
-        return self._call(("HGET", key, field), READ, None)
+        try:
+            return self._call(("HGET", key, field), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGET", "hget", locals(), _exc)
+            raise
 
     def hgetall(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr]]:
         """Returns all fields and values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -182,14 +206,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HGETALL](https://redis.io/docs/latest/commands/hgetall/) on redis.io.
         """
-        return self._call(("HGETALL", key), READ, _C1)
+        try:
+            return self._call(("HGETALL", key), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETALL", "hgetall", locals(), _exc)
+            raise
 
     def hgetdel(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns the value of a field and deletes it from the hash.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -200,7 +228,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HGETDEL](https://redis.io/docs/latest/commands/hgetdel/) on redis.io.
         """
-        return self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE, None)
+        try:
+            return self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETDEL", "hgetdel", locals(), _exc)
+            raise
 
     def hgetex(
         self,
@@ -215,9 +247,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Get the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -237,30 +269,34 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HGETEX](https://redis.io/docs/latest/commands/hgetex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["HGETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["HGETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 0, "HGETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 0, "HGETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HGETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HGETEX", "pxat")))
+            if persist:
+                argv.append("PERSIST")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETEX", "hgetex", locals(), _exc)
+            raise
 
     def hincrby(self, key: KeyT, field: ValueT, increment: int) -> Pending[int]:
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
         the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -272,15 +308,19 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HINCRBY](https://redis.io/docs/latest/commands/hincrby/) on redis.io.
         """
-        return self._call(("HINCRBY", key, field, increment), WRITE, None)
+        try:
+            return self._call(("HINCRBY", key, field, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBY", "hincrby", locals(), _exc)
+            raise
 
     def hincrbyfloat(self, key: KeyT, field: ValueT, increment: float) -> Pending[float]:
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
         field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -292,14 +332,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HINCRBYFLOAT](https://redis.io/docs/latest/commands/hincrbyfloat/) on redis.io.
         """
-        return self._call(("HINCRBYFLOAT", key, field, increment), WRITE, to_float)
+        try:
+            return self._call(("HINCRBYFLOAT", key, field, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBYFLOAT", "hincrbyfloat", locals(), _exc)
+            raise
 
     def hkeys(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all fields in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -309,14 +353,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HKEYS](https://redis.io/docs/latest/commands/hkeys/) on redis.io.
         """
-        return self._call(("HKEYS", key), READ, None)
+        try:
+            return self._call(("HKEYS", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HKEYS", "hkeys", locals(), _exc)
+            raise
 
     def hlen(self, key: KeyT) -> Pending[int]:
         """Returns the number of fields in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -326,7 +374,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HLEN](https://redis.io/docs/latest/commands/hlen/) on redis.io.
         """
-        return self._call(("HLEN", key), READ, None)
+        try:
+            return self._call(("HLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HLEN", "hlen", locals(), _exc)
+            raise
 
     @overload
     def hmget(self, key: KeyT, *fields: ValueT) -> Pending[list[AnyStr | None]]: ...
@@ -335,9 +387,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the values of all fields in a hash.
 
-        Complexity: O(N) where N is the number of fields being requested.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields being requested.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -348,18 +400,22 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HMGET](https://redis.io/docs/latest/commands/hmget/) on redis.io.
         """
-        if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
-            fields = tuple(fields[0])
-        return self._call(("HMGET", key, *fields), READ, None)
+        try:
+            if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+                fields = tuple(fields[0])
+            return self._call(("HMGET", key, *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMGET", "hmget", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")
     def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> Pending[bool]:
         """Sets the values of multiple fields.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 4.0.0; use HSET with multiple field-value pairs.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
             key: A key.
@@ -370,14 +426,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HMSET](https://redis.io/docs/latest/commands/hmset/) on redis.io.
         """
-        return self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMSET", "hmset", locals(), _exc)
+            raise
 
     def hpersist(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Removes the expiration time for each specified field
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -388,7 +448,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HPERSIST](https://redis.io/docs/latest/commands/hpersist/) on redis.io.
         """
-        return self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE, None)
+        try:
+            return self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPERSIST", "hpersist", locals(), _exc)
+            raise
 
     def hpexpire(
         self,
@@ -399,9 +463,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using relative time to expire (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -414,12 +478,16 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
-        argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds, 0, "HPEXPIRE", "milliseconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRE", "hpexpire", locals(), _exc)
+            raise
 
     def hpexpireat(
         self,
@@ -430,9 +498,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Set expiry for hash field using an absolute Unix timestamp (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -445,19 +513,23 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
-        argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds, 0, "HPEXPIREAT", "unix_time_milliseconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIREAT", "hpexpireat", locals(), _exc)
+            raise
 
     def hpexpiretime(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -468,14 +540,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HPEXPIRETIME](https://redis.io/docs/latest/commands/hpexpiretime/) on redis.io.
         """
-        return self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRETIME", "hpexpiretime", locals(), _exc)
+            raise
 
     def hpttl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in milliseconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -486,7 +562,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HPTTL](https://redis.io/docs/latest/commands/hpttl/) on redis.io.
         """
-        return self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPTTL", "hpttl", locals(), _exc)
+            raise
 
     @overload
     def hrandfield(
@@ -537,9 +617,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns one or more random fields from a hash.
 
-        Complexity: O(N) where N is the number of fields returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -547,21 +627,25 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             withvalues: Sends WITHVALUES when True. Needs count.
 
         Returns:
-            With withvalues: a list of (string, string) pairs; a negative count may repeat
+            - With withvalues: a list of (string, string) pairs; a negative count may repeat
                 fields.
-            With count: a list of strings.
-            Otherwise: a string, or None.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
 
         See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
-        if count is None and withvalues:
-            raise DataError("HRANDFIELD: withvalues needs count")
-        argv: list[object] = ["HRANDFIELD", key]
-        if count is not None:
-            argv.append(count)
-            if withvalues:
-                argv.append("WITHVALUES")
-        return self._call(argv, READ, _C2 if withvalues else None)
+        try:
+            if count is None and withvalues:
+                raise DataError("HRANDFIELD: withvalues needs count")
+            argv: list[object] = ["HRANDFIELD", key]
+            if count is not None:
+                argv.append(count)
+                if withvalues:
+                    argv.append("WITHVALUES")
+            return self._call(argv, READ, _C2 if withvalues else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HRANDFIELD", "hrandfield", locals(), _exc)
+            raise
 
     @overload
     def hscan(
@@ -604,11 +688,11 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Iterates over fields and values of a hash.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -618,20 +702,24 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
             novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With novalues: a tuple (integer, list of strings).
-            Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field: value});
-                flat array on the wire.
+            - With novalues: a tuple (integer, list of strings).
+            - Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field:
+                value}); flat array on the wire.
 
         See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
         """
-        argv: list[object] = ["HSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if novalues:
-            argv.append("NOVALUES")
-        return self._call(argv, READ, _C3 if novalues else _C4)
+        try:
+            argv: list[object] = ["HSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if novalues:
+                argv.append("NOVALUES")
+            return self._call(argv, READ, _C3 if novalues else _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSCAN", "hscan", locals(), _exc)
+            raise
 
     def hset(
         self,
@@ -644,10 +732,10 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Creates or modifies the value of a field in a hash.
 
-        Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
+        - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
             the command is called with multiple field/value pairs.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -661,10 +749,14 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HSET](https://redis.io/docs/latest/commands/hset/) on redis.io.
         """
-        mapping = _c.field_values("HSET", mapping, field, value, items)
-        argv: list[object] = ["HSET", key]
-        argv.extend(_e.pairs(mapping, "mapping"))
-        return self._call(argv, WRITE, None)
+        try:
+            mapping = _c.field_values("HSET", mapping, field, value, items)
+            argv: list[object] = ["HSET", key]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSET", "hset", locals(), _exc)
+            raise
 
     def hsetex(
         self,
@@ -681,9 +773,9 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
         """Set the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -704,31 +796,35 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HSETEX](https://redis.io/docs/latest/commands/hsetex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["HSETEX", key]
-        if condition is not None:
-            argv.append(condition)
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, to_bool)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["HSETEX", key]
+            if condition is not None:
+                argv.append(condition)
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 0, "HSETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 0, "HSETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HSETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HSETEX", "pxat")))
+            if keepttl:
+                argv.append("KEEPTTL")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETEX", "hsetex", locals(), _exc)
+            raise
 
     def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> Pending[bool]:
         """Sets the value of a field in a hash only when the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -740,14 +836,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HSETNX](https://redis.io/docs/latest/commands/hsetnx/) on redis.io.
         """
-        return self._call(("HSETNX", key, field, value), WRITE, to_bool)
+        try:
+            return self._call(("HSETNX", key, field, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETNX", "hsetnx", locals(), _exc)
+            raise
 
     def hstrlen(self, key: KeyT, field: ValueT) -> Pending[int]:
         """Returns the length of the value of a field.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -758,14 +858,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HSTRLEN](https://redis.io/docs/latest/commands/hstrlen/) on redis.io.
         """
-        return self._call(("HSTRLEN", key, field), READ, None)
+        try:
+            return self._call(("HSTRLEN", key, field), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSTRLEN", "hstrlen", locals(), _exc)
+            raise
 
     def httl(self, key: KeyT, *fields: ValueT) -> Pending[list[int]]:
         """Returns the TTL in seconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -776,14 +880,18 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HTTL](https://redis.io/docs/latest/commands/httl/) on redis.io.
         """
-        return self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        try:
+            return self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HTTL", "httl", locals(), _exc)
+            raise
 
     def hvals(self, key: KeyT) -> Pending[list[AnyStr]]:
         """Returns all values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -793,4 +901,8 @@ class HashPipelineCommands(PipelineBase[AnyStr]):
 
         See [HVALS](https://redis.io/docs/latest/commands/hvals/) on redis.io.
         """
-        return self._call(("HVALS", key), READ, None)
+        try:
+            return self._call(("HVALS", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("HVALS", "hvals", locals(), _exc)
+            raise

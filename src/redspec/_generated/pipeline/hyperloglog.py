@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -21,9 +22,9 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
     def pfadd(self, key: KeyT, *elements: ValueT) -> Pending[bool]:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-        Complexity: O(1) to add every element.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) to add every element.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -34,7 +35,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
         """
-        return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        try:
+            return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
 
     @overload
     def pfcount(self, *keys: KeyT) -> Pending[int]: ...
@@ -43,11 +48,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
     def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-        Complexity: O(1) with a very small average constant time when called with a single key. O(N)
-            with N being the number of keys, and much bigger constant times, when called with
+        - Complexity: O(1) with a very small average constant time when called with a single key.
+            O(N) with N being the number of keys, and much bigger constant times, when called with
             multiple keys.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -57,16 +62,20 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("PFCOUNT", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("PFCOUNT", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
         """Internal commands for debugging HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             subcommand: A value (str, bytes, int or float).
@@ -77,7 +86,11 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
         """
-        return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        try:
+            return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
 
     @overload
     def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]: ...
@@ -86,9 +99,9 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
     def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Merges one or more HyperLogLog values into a single key.
 
-        Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destkey: A key.
@@ -100,20 +113,28 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
 
         See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
-        if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
-            sourcekeys = tuple(sourcekeys[0])
-        return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        try:
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
+            return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     def pfselftest(self) -> Pending[bool]:
         """An internal command for testing HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             True (OK).
 
         See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
-        return self._call(("PFSELFTEST",), WRITE, to_ok)
+        try:
+            return self._call(("PFSELFTEST",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

@@ -13,6 +13,7 @@ else:
     from redspec._deprecation import deprecated
 
 from redspec import _compat as _c
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_ok, tuple_of
 from redspec.types import KeyT, ValueT
@@ -37,9 +38,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Blocks until an
         element is available otherwise. Deletes the list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -53,8 +54,12 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     def blmpop(
         self,
@@ -67,10 +72,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops the first element from one of multiple lists. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -83,13 +88,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
 
     def blpop(
         self,
@@ -99,9 +108,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -112,9 +121,13 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
 
     def brpop(
         self,
@@ -124,9 +137,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -137,19 +150,23 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> Pending[AnyStr | None]:
         """Pops an element from a list, pushes it to another list and returns it. Block until an
         element is available otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -161,16 +178,20 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     def lindex(self, key: KeyT, index: int) -> Pending[AnyStr | None]:
         """Returns an element from a list by its index.
 
-        Complexity: O(N) where N is the number of elements to traverse to get to the element at
+        - Complexity: O(N) where N is the number of elements to traverse to get to the element at
             index. This makes asking for the first or the last element of the list O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -181,7 +202,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
-        return self._call(("LINDEX", key, index), READ, None)
+        try:
+            return self._call(("LINDEX", key, index), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     def linsert(
         self,
@@ -192,11 +217,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Inserts an element before or after another element in a list.
 
-        Complexity: O(N) where N is the number of elements to traverse before seeing the value
+        - Complexity: O(N) where N is the number of elements to traverse before seeing the value
             pivot. This means that inserting somewhere on the left end on the list (head) can be
             considered O(1) and inserting somewhere on the right end (tail) is O(N).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -209,14 +234,18 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
-        return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        try:
+            return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     def llen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a list.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -226,7 +255,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
-        return self._call(("LLEN", key), READ, None)
+        try:
+            return self._call(("LLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     def lmove(
         self,
@@ -238,9 +271,9 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -253,7 +286,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
-        return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        try:
+            return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     def lmpop(
         self,
@@ -265,10 +302,10 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns multiple elements from a list after removing them. Deletes the list if the last
         element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -280,13 +317,17 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     def lpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -298,24 +339,28 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns the first elements in a list after removing it. Deletes the list if the last element
         was popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None; None when the key does not exist.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None; None when the key does not exist.
+            - Otherwise: a string, or None.
 
         See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     def lpos(
@@ -358,11 +403,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the index of matching elements in a list.
 
-        Complexity: O(N) where N is the number of elements in the list, for the average case. When
+        - Complexity: O(N) where N is the number of elements in the list, for the average case. When
             searching for elements near the head or the tail of the list, or when the MAXLEN option
             is provided, the command may run in constant time.
-        Since: 6.0.6
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.0.6
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -372,27 +417,31 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
             maxlen: `[MAXLEN len]`: an integer.
 
         Returns:
-            With count: a list of integers.
-            Otherwise: an integer, or None.
+            - With count: a list of integers.
+            - Otherwise: an integer, or None.
 
         See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     def lpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -403,15 +452,19 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
-        return self._call(("LPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     def lpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -422,16 +475,20 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
-        return self._call(("LPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     def lrange(self, key: KeyT, start: int, stop: int) -> Pending[list[AnyStr]]:
         """Returns a range of elements from a list.
 
-        Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
+        - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
             nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the
             specified range.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -443,15 +500,19 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
-        return self._call(("LRANGE", key, start, stop), READ, None)
+        try:
+            return self._call(("LRANGE", key, start, stop), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     def lrem(self, key: KeyT, count: int, element: ValueT) -> Pending[int]:
         """Removes elements from a list. Deletes the list if the last element was removed.
 
-        Complexity: O(N+M) where N is the length of the list and M is the number of elements
+        - Complexity: O(N+M) where N is the length of the list and M is the number of elements
             removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -463,15 +524,19 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
-        return self._call(("LREM", key, count, element), WRITE, None)
+        try:
+            return self._call(("LREM", key, count, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     def lset(self, key: KeyT, index: int, element: ValueT) -> Pending[bool]:
         """Sets the value of an element in a list by its index.
 
-        Complexity: O(N) where N is the length of the list. Setting either the first or the last
+        - Complexity: O(N) where N is the length of the list. Setting either the first or the last
             element of the list is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -483,14 +548,18 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
-        return self._call(("LSET", key, index, element), WRITE, to_ok)
+        try:
+            return self._call(("LSET", key, index, element), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     def ltrim(self, key: KeyT, start: int, stop: int) -> Pending[bool]:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
 
-        Complexity: O(N) where N is the number of elements to be removed by the operation.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements to be removed by the operation.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -502,7 +571,11 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
-        return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        try:
+            return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     def rpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -514,34 +587,38 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns and removes the last elements of a list. Deletes the list if the last element was
         popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings, or None.
-            Otherwise: a string, or None.
+            - With count: a list of strings, or None.
+            - Otherwise: a string, or None.
 
         See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     def rpoplpush(self, source: KeyT, destination: KeyT) -> Pending[AnyStr | None]:
         """Returns the last element of a list after removing and pushing it to another list. Deletes
         the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
             source: A key.
@@ -552,15 +629,19 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
-        return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        try:
+            return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     def rpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -571,15 +652,19 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
-        return self._call(("RPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     def rpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends an element to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -590,4 +675,8 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
 
         See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
-        return self._call(("RPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

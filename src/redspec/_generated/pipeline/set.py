@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -24,10 +25,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sadd(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Adds one or more members to a set. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -38,14 +39,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
-        return self._call(("SADD", key, *members), WRITE, None)
+        try:
+            return self._call(("SADD", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     def scard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -55,7 +60,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
         """
-        return self._call(("SCARD", key), READ, None)
+        try:
+            return self._call(("SCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
 
     @overload
     def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
@@ -64,9 +73,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the difference of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -76,9 +85,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SDIFF", *keys), READ, to_set)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SDIFF", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
 
     @overload
     def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
@@ -87,9 +100,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -100,9 +113,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
 
     @overload
     def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
@@ -111,10 +128,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sinter(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -124,9 +141,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SINTER", *keys), READ, to_set)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SINTER", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
 
     @overload
     def sintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
@@ -135,10 +156,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -149,13 +170,17 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
 
     @overload
     def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
@@ -164,10 +189,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the intersect of multiple sets in a key.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -178,16 +203,20 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
         """Determines whether a member belongs to a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -198,14 +227,18 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
-        return self._call(("SISMEMBER", key, member), READ, to_bool)
+        try:
+            return self._call(("SISMEMBER", key, member), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     def smembers(self, key: KeyT) -> Pending[set[AnyStr]]:
         """Returns all members of a set.
 
-        Complexity: O(N) where N is the set cardinality.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the set cardinality.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -215,7 +248,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
         """
-        return self._call(("SMEMBERS", key), READ, to_set)
+        try:
+            return self._call(("SMEMBERS", key), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
 
     @overload
     def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]: ...
@@ -224,9 +261,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Determines whether multiple members belong to a set.
 
-        Complexity: O(N) where N is the number of elements being checked for membership
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements being checked for membership
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -237,16 +274,20 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
-        if len(members) == 1 and isinstance(members[0], (list, tuple)):
-            members = tuple(members[0])
-        return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
         """Moves a member from one set to another.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             source: A key.
@@ -258,7 +299,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
-        return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        try:
+            return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     def spop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -270,25 +315,29 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         """Returns one or more random members from a set after removing them. Deletes the set if the
         last member was popped.
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
             passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a set of strings.
-            Otherwise: a string, or None.
+            - With count: a set of strings.
+            - Otherwise: a string, or None.
 
         See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, to_set if count is not None else None)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, to_set if count is not None else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     def srandmember(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -303,32 +352,36 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def srandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Get one or multiple random members from a set
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of
-            the passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value
+            of the passed count.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
             count: An integer.
 
         Returns:
-            With count: a list of strings; an array: a negative count repeats members.
-            Otherwise: a string, or None.
+            - With count: a list of strings; an array: a negative count repeats members.
+            - Otherwise: a string, or None.
 
         See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     def srem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
 
-        Complexity: O(N) where N is the number of members to be removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members to be removed.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -339,7 +392,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
-        return self._call(("SREM", key, *members), WRITE, None)
+        try:
+            return self._call(("SREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     def sscan(
         self,
@@ -351,11 +408,11 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over members of a set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -368,12 +425,16 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
         """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C2)
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
 
     @overload
     def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
@@ -382,9 +443,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sunion(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the union of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -394,9 +455,13 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SUNION", *keys), READ, to_set)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SUNION", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
 
     @overload
     def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
@@ -405,9 +470,9 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the union of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -418,6 +483,10 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
 
         See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

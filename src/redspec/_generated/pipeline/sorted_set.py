@@ -45,10 +45,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns a member by score from one or more sorted sets. Blocks until a member is
         available otherwise. Deletes the sorted set if the last element was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             timeout: A number.
@@ -62,13 +62,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZMPOP](https://redis.io/docs/latest/commands/bzmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     def bzpopmax(
         self,
@@ -78,9 +82,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
         until a member available otherwise.  Deletes the sorted set if the last element was popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -91,9 +95,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZPOPMAX](https://redis.io/docs/latest/commands/bzpopmax/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     def bzpopmin(
         self,
@@ -104,9 +112,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         until a member is available otherwise. Deletes the sorted set if the last element was
         popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -117,9 +125,13 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [BZPOPMIN](https://redis.io/docs/latest/commands/bzpopmin/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        return self._call(argv, WRITE, _C2)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            return self._call(argv, WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     def zadd(
@@ -183,10 +195,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -201,32 +213,36 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             lt: comparison="LT": only lower scores (redis-py form)
 
         Returns:
-            With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
-            Otherwise: an integer; elements added (changed, with CH).
+            - With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
+            - Otherwise: an integer; elements added (changed, with CH).
 
         See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
-        condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
-        comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        return self._call(argv, WRITE, to_float if incr else None)
+        try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            return self._call(argv, WRITE, to_float if incr else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     def zcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -236,14 +252,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZCARD](https://redis.io/docs/latest/commands/zcard/) on redis.io.
         """
-        return self._call(("ZCARD", key), READ, None)
+        try:
+            return self._call(("ZCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Returns the count of members in a sorted set that have scores within a range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -255,7 +275,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZCOUNT](https://redis.io/docs/latest/commands/zcount/) on redis.io.
         """
-        return self._call(("ZCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> Pending[list[AnyStr]]: ...
@@ -298,28 +322,32 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zdiff(self, *keys: KeyT | Sequence[KeyT], withscores: bool = False) -> Pending[Any]:
         """Returns the difference between multiple sorted sets.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
 
     @overload
     def zdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
@@ -328,10 +356,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sorted sets in a key.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -342,16 +370,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZDIFFSTORE](https://redis.io/docs/latest/commands/zdiffstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     def zincrby(self, key: KeyT, increment: float, member: ValueT) -> Pending[float]:
         """Increments the score of a member in a sorted set.
 
-        Complexity: O(log(N)) where N is the number of elements in the sorted set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) where N is the number of elements in the sorted set.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -363,7 +395,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINCRBY](https://redis.io/docs/latest/commands/zincrby/) on redis.io.
         """
-        return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        try:
+            return self._call(("ZINCRBY", key, increment, member), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     def zinter(
@@ -428,11 +464,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the intersect of multiple sorted sets.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -441,23 +477,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
 
     @overload
     def zintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
@@ -466,10 +506,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sorted sets.
 
-        Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
-            of input sorted sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the
+            number of input sorted sets.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -480,13 +520,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINTERCARD](https://redis.io/docs/latest/commands/zintercard/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
 
     @overload
     def zinterstore(
@@ -515,11 +559,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Stores the intersect of multiple sorted sets in a key.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -532,23 +576,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZINTERSTORE](https://redis.io/docs/latest/commands/zinterstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Returns the number of members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -560,7 +608,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZLEXCOUNT](https://redis.io/docs/latest/commands/zlexcount/) on redis.io.
         """
-        return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        try:
+            return self._call(("ZLEXCOUNT", key, min, max), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     def zmpop(
         self,
@@ -572,10 +624,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
         """Returns the highest- or lowest-scoring members from one or more sorted sets after removing
         them. Deletes the sorted set if the last member was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: a key or a sequence of keys.
@@ -588,13 +640,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZMPOP](https://redis.io/docs/latest/commands/zmpop/) on redis.io.
         """
-        keys = _c.key_list(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
 
     @overload
     def zmscore(self, key: KeyT, *members: ValueT) -> Pending[list[float | None]]: ...
@@ -603,9 +659,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Returns the score of one or more members in a sorted set.
 
-        Complexity: O(N) where N is the number of members being requested.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members being requested.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -616,18 +672,22 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZMSCORE](https://redis.io/docs/latest/commands/zmscore/) on redis.io.
         """
-        if len(members) == 1 and isinstance(members[0], (list, tuple)):
-            members = tuple(members[0])
-        return self._call(("ZMSCORE", key, *members), READ, _C4)
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return self._call(("ZMSCORE", key, *members), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     def zpopmax(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
         sorted set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -639,19 +699,23 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZPOPMAX](https://redis.io/docs/latest/commands/zpopmax/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     def zpopmin(self, key: KeyT, count: int | None = None) -> Pending[list[tuple[AnyStr, float]]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
         set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -662,10 +726,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZPOPMIN](https://redis.io/docs/latest/commands/zpopmin/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, _C3)
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     def zrandmember(
@@ -716,9 +784,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns one or more random members from a sorted set.
 
-        Complexity: O(N) where N is the number of members returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -726,20 +794,24 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True. Needs count.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            With count: a list of strings.
-            Otherwise: a string, or None; None when the key is missing.
+            - With withscores: a list of (string, float) pairs.
+            - With count: a list of strings.
+            - Otherwise: a string, or None; None when the key is missing.
 
         See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-            if withscores:
-                argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     def zrange(
@@ -810,10 +882,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -830,22 +902,26 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             num: with offset, limit=(offset, num) (redis-py form)
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
-        sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     def zrangebylex(
@@ -858,12 +934,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr]]:
         """Returns members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
 
         Args:
             key: A key.
@@ -876,10 +952,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGEBYLEX](https://redis.io/docs/latest/commands/zrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrangebyscore(
@@ -923,12 +1003,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of scores.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 1.0.5
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
+        - Since: 1.0.5
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
 
         Args:
             key: A key.
@@ -938,17 +1018,21 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     def zrangestore(
         self,
@@ -963,10 +1047,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Stores a range of members from sorted set in a key.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements stored into the destination key.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             dst: A key.
@@ -982,14 +1066,18 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZRANGESTORE](https://redis.io/docs/latest/commands/zrangestore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     def zrank(
@@ -1018,9 +1106,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zrank(self, key: KeyT, member: ValueT, *, withscore: bool = False) -> Pending[Any]:
         """Returns the index of a member in a sorted set ordered by ascending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1028,24 +1116,28 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None; None when the member or key is missing.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None; None when the member or key is missing.
 
         See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     def zrem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
         removed.
 
-        Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
+        - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
             number of elements to be removed.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1056,16 +1148,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREM](https://redis.io/docs/latest/commands/zrem/) on redis.io.
         """
-        return self._call(("ZREM", key, *members), WRITE, None)
+        try:
+            return self._call(("ZREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> Pending[int]:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
         all members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1077,16 +1173,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYLEX](https://redis.io/docs/latest/commands/zremrangebylex/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYLEX", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> Pending[int]:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1098,16 +1198,20 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYRANK](https://redis.io/docs/latest/commands/zremrangebyrank/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> Pending[int]:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1119,7 +1223,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREMRANGEBYSCORE](https://redis.io/docs/latest/commands/zremrangebyscore/) on redis.io.
         """
-        return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        try:
+            return self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrange(
@@ -1159,11 +1267,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of indexes in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV argument.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV argument.
 
         Args:
             key: A key.
@@ -1172,15 +1280,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     def zrevrangebylex(
@@ -1193,12 +1305,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr]]:
         """Returns members in a sorted set within a lexicographical range in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
 
         Args:
             key: A key.
@@ -1211,10 +1323,14 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZREVRANGEBYLEX](https://redis.io/docs/latest/commands/zrevrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     def zrevrangebyscore(
@@ -1258,12 +1374,12 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members in a sorted set within a range of scores in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
 
         Args:
             key: A key.
@@ -1273,17 +1389,21 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     def zrevrank(
@@ -1312,9 +1432,9 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     def zrevrank(self, key: KeyT, member: ValueT, *, withscore: bool = False) -> Pending[Any]:
         """Returns the index of a member in a sorted set ordered by descending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1322,15 +1442,19 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
         Returns:
-            With withscore: a tuple (integer, float), or None.
-            Otherwise: an integer, or None.
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None.
 
         See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        return self._call(argv, READ, _C5 if withscore else None)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            return self._call(argv, READ, _C5 if withscore else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     def zscan(
@@ -1373,11 +1497,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Iterates over members and scores of a sorted set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1387,27 +1511,31 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             noscores: Sends NOSCORES when True. (Valkey only.)
 
         Returns:
-            With noscores: a tuple (integer, list of strings); Valkey only.
-            Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
+            - With noscores: a tuple (integer, list of strings); Valkey only.
+            - Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
                 string; scores are strings even on RESP3.
 
         See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        return self._call(argv, READ, _C6 if noscores else _C7)
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            return self._call(argv, READ, _C6 if noscores else _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     def zscore(self, key: KeyT, member: ValueT) -> Pending[float | None]:
         """Returns the score of a member in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1418,7 +1546,11 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZSCORE](https://redis.io/docs/latest/commands/zscore/) on redis.io.
         """
-        return self._call(("ZSCORE", key, member), READ, to_float)
+        try:
+            return self._call(("ZSCORE", key, member), READ, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     def zunion(
@@ -1483,10 +1615,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the union of multiple sorted sets.
 
-        Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -1495,23 +1627,27 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
             withscores: Sends WITHSCORES when True.
 
         Returns:
-            With withscores: a list of (string, float) pairs.
-            Otherwise: a list of strings.
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
 
         See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C3 if withscores else None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C3 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
 
     @overload
     def zunionstore(
@@ -1540,10 +1676,10 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Stores the union of multiple sorted sets in a key.
 
-        Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             destination: A key.
@@ -1556,13 +1692,17 @@ class SortedSetPipelineCommands(PipelineBase[AnyStr]):
 
         See [ZUNIONSTORE](https://redis.io/docs/latest/commands/zunionstore/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return self._call(argv, WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

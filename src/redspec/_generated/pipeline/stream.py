@@ -62,9 +62,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -76,7 +76,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return self._call(("XACK", key, groupname, *ids), WRITE, None)
+        try:
+            return self._call(("XACK", key, groupname, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     def xackdel(
         self,
@@ -87,9 +91,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -103,12 +107,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
         """
-        argv: list[object] = ["XACKDEL", key, groupname]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
 
     @overload
     def xadd(
@@ -171,10 +179,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
-        Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
+        - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
             entries evicted.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -190,27 +198,31 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             limit: with approximate trimming: LIMIT (redis-py form)
 
         Returns:
-            With nomkstream: a string, or None; None on a missing key.
-            Otherwise: a string; the new id.
+            - With nomkstream: a string, or None; None on a missing key.
+            - Otherwise: a string; the new id.
 
         See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, None)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     def xautoclaim(
@@ -262,9 +274,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Changes, or acquires, ownership of messages in a consumer group, as if the messages were
         delivered to as consumer group member.
 
-        Complexity: O(1) if COUNT is small.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) if COUNT is small.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -276,18 +288,22 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             justid: Sends JUSTID when True.
 
         Returns:
-            With justid: a tuple (string, list of strings, list of strings).
-            Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+            - With justid: a tuple (string, list of strings, list of strings).
+            - Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
                 strings); (next cursor, claimed entries, ids deleted meanwhile).
 
         See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        return self._call(argv, WRITE, _C1 if justid else _C2)
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            return self._call(argv, WRITE, _C1 if justid else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     def xclaim(
@@ -402,9 +418,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
 
-        Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -421,36 +437,40 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
 
         Returns:
-            With justid: a list of strings.
-            Otherwise: a list of StreamEntry (id, fields) tuples.
+            - With justid: a list of strings.
+            - Otherwise: a list of StreamEntry (id, fields) tuples.
 
         See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
-            ids = tuple(ids[0])
-        argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        return self._call(argv, WRITE, _C3)
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     def xdel(self, key: KeyT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages after removing them from a stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -461,7 +481,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return self._call(("XDEL", key, *ids), WRITE, None)
+        try:
+            return self._call(("XDEL", key, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     def xdelex(
         self,
@@ -471,10 +495,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Deletes one or multiple entries from the stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
             key: A key.
@@ -486,12 +510,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     def xgroup_create(
         self,
@@ -504,9 +532,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Creates a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -520,12 +548,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
 
     def xgroup_createconsumer(
         self,
@@ -535,9 +567,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Creates a consumer in a consumer group.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -550,7 +582,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
         redis.io.
         """
-        return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
 
     def xgroup_delconsumer(
         self,
@@ -560,9 +596,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Deletes a consumer from a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -575,14 +611,19 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
         redis.io.
         """
-        return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
+        try:
+            return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
 
     def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> Pending[bool]:
         """Destroys a consumer group.
 
-        Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the group's pending entries list
+            (PEL).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -593,21 +634,29 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     def xgroup_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
 
         See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return self._call(("XGROUP", "HELP"), WRITE, None)
+        try:
+            return self._call(("XGROUP", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     def xgroup_setid(
         self,
@@ -619,9 +668,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Sets the last-delivered ID of a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -634,10 +683,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
-        if entries_read is not None:
-            argv.extend(("ENTRIESREAD", entries_read))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     def xinfo_consumers(
         self,
@@ -646,9 +699,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[StreamConsumerInfo[AnyStr]]]:
         """Returns a list of the consumers in a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -659,14 +712,18 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
+        try:
+            return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     def xinfo_groups(self, key: KeyT) -> Pending[list[StreamGroupInfo[AnyStr]]]:
         """Returns a list of the consumer groups of a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -676,21 +733,29 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        try:
+            return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     def xinfo_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Returns:
             A list of status strings.
 
         See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return self._call(("XINFO", "HELP"), WRITE, None)
+        try:
+            return self._call(("XINFO", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     def xinfo_stream(
@@ -725,9 +790,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns information about a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -735,26 +800,30 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             count: `[COUNT count]`: an integer. Needs full.
 
         Returns:
-            With full: a dict with entries, groups; entries, groups with consumers and PELs.
-            Otherwise: a StreamInfo.
+            - With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            - Otherwise: a StreamInfo.
 
         See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C6 if full else to_stream_info)
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C6 if full else to_stream_info)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -764,7 +833,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return self._call(("XLEN", key), READ, None)
+        try:
+            return self._call(("XLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     def xpending(
@@ -815,13 +888,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -833,25 +906,29 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
             consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
 
         Returns:
-            With start: a list of PendingEntry records.
-            Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+            - With start: a list of PendingEntry records.
+            - Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     def xrange(
         self,
@@ -862,10 +939,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs.
 
-        Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g.
-            always asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements being returned. If N is constant
+            (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -878,10 +955,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     def xread(
         self,
@@ -893,8 +974,8 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Returns messages from multiple streams with IDs greater than the ones requested. Blocks
         until a message is available otherwise.
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
@@ -906,15 +987,19 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, READ, stream_map)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, READ, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     def xreadgroup(
         self,
@@ -929,12 +1014,12 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Returns new or historical messages from a stream for a consumer in a group. Blocks until a
         message is available otherwise.
 
-        Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If
-            M is constant (e.g. always asking for the first 10 elements with COUNT), you can
+        - Complexity: For each stream mentioned: O(M) with M being the number of elements returned.
+            If M is constant (e.g. always asking for the first 10 elements with COUNT), you can
             consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time
             in order to serve the N clients blocked on the stream getting new data.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             groupname: `group`: a value (str, bytes, int or float).
@@ -950,17 +1035,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, WRITE, stream_map)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, WRITE, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     def xrevrange(
         self,
@@ -971,10 +1060,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
 
-        Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always
-            asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g.
+            always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -987,10 +1076,14 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     def xsetid(
         self,
@@ -1002,9 +1095,9 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """An internal command for replicating stream values.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1017,12 +1110,16 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     def xtrim(
         self,
@@ -1039,11 +1136,11 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Deletes messages from the beginning of a stream.
 
-        Complexity: O(N), with N being the number of evicted entries. Constant times are very small
-            however, since entries are organized in macro nodes containing multiple entries that can
-            be released with a single deallocation.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N), with N being the number of evicted entries. Constant times are very
+            small however, since entries are organized in macro nodes containing multiple entries
+            that can be released with a single deallocation.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1062,16 +1159,20 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, None)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
 
     def xpending_range(
         self,
@@ -1088,13 +1189,13 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         The xpending() form with start, end, count.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -1110,17 +1211,21 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
 
         See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumername, end, count needs start")
-        argv: list[object] = ["XPENDING", key, groupname]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumername is not None:
-                argv.append(consumername)
-        return self._call(argv, READ, _C7)
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

@@ -30,11 +30,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     def append(self, key: KeyT, value: ValueT) -> Pending[int]:
         """Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small
-            and the already present value is of any size, since the dynamic string library used by
-            Redis will double the free space available on every reallocation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is
+            small and the already present value is of any size, since the dynamic string library
+            used by Redis will double the free space available on every reallocation.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -45,15 +45,19 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
-        return self._call(("APPEND", key, value), WRITE, None)
+        try:
+            return self._call(("APPEND", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     def decr(self, key: KeyT) -> Pending[int]:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -63,15 +67,19 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
-        return self._call(("DECR", key), WRITE, None)
+        try:
+            return self._call(("DECR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     def decrby(self, key: KeyT, decrement: int) -> Pending[int]:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -82,14 +90,18 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
-        return self._call(("DECRBY", key, decrement), WRITE, None)
+        try:
+            return self._call(("DECRBY", key, decrement), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     def get(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -99,14 +111,18 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
-        return self._call(("GET", key), READ, None)
+        try:
+            return self._call(("GET", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     def getdel(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key after deleting the key.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -116,7 +132,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
-        return self._call(("GETDEL", key), WRITE, None)
+        try:
+            return self._call(("GETDEL", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     def getex(
         self,
@@ -130,9 +150,9 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr | None]:
         """Returns the string value of a key after setting its expiration time.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -151,29 +171,33 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 1, "GETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 1, "GETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "GETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "GETEX", "pxat")))
+            if persist:
+                argv.append("PERSIST")
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     def getrange(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring of the string stored at a key.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -185,16 +209,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
-        return self._call(("GETRANGE", key, start, end), READ, None)
+        try:
+            return self._call(("GETRANGE", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     def getset(self, key: KeyT, value: ValueT) -> Pending[AnyStr | None]:
         """Returns the previous string value of a key after setting it to a new value.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use SET with the GET argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use SET with the GET argument.
 
         Args:
             key: A key.
@@ -205,15 +233,19 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
-        return self._call(("GETSET", key, value), WRITE, None)
+        try:
+            return self._call(("GETSET", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     def incr(self, key: KeyT) -> Pending[int]:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -223,15 +255,19 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
-        return self._call(("INCR", key), WRITE, None)
+        try:
+            return self._call(("INCR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     def incrby(self, key: KeyT, increment: int) -> Pending[int]:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -242,15 +278,19 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
-        return self._call(("INCRBY", key, increment), WRITE, None)
+        try:
+            return self._call(("INCRBY", key, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     def incrbyfloat(self, key: KeyT, increment: float) -> Pending[float]:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -261,7 +301,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
-        return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        try:
+            return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     def lcs(
@@ -319,9 +363,9 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Finds the longest common substring.
 
-        Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key1: A key.
@@ -332,23 +376,27 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             withmatchlen: Sends WITHMATCHLEN when True.
 
         Returns:
-            With len: an integer.
-            With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
+            - With len: an integer.
+            - With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
                 length WITHMATCHLEN).
-            Otherwise: a string.
+            - Otherwise: a string.
 
         See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
         """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        return self._call(argv, READ, _C1 if idx else None)
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            return self._call(argv, READ, _C1 if idx else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
 
     @overload
     def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]: ...
@@ -357,9 +405,9 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     def mget(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Atomically returns the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to retrieve.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to retrieve.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             keys: `key [key ...]`: one or more keys, or one list or tuple of them.
@@ -369,16 +417,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
-        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
-            keys = tuple(keys[0])
-        return self._call(("MGET", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("MGET", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     def mset(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically creates or modifies the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mapping: `key value [key value ...]`: a mapping of keys to values.
@@ -388,14 +440,18 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
-        return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             mapping: `key value [key value ...]`: a mapping of keys to values.
@@ -405,17 +461,21 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
-        return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        try:
+            return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> Pending[bool]:
         """Sets both string value and expiration time in milliseconds of a key. The key is created if
         it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the PX argument.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the PX argument.
 
         Args:
             key: A key.
@@ -427,7 +487,11 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
-        return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        try:
+            return self._call(("PSETEX", key, _e.millis(milliseconds, 1, "PSETEX", "milliseconds"), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     def set(
@@ -542,9 +606,9 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -565,45 +629,49 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
             keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
 
         Returns:
-            With get: a string, or None; the old value.
-            With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
-            Otherwise: True (OK); plain SET always sets.
+            - With get: a string, or None; the old value.
+            - With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
+            - Otherwise: True (OK); plain SET always sets.
 
         See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 1, "SET", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 1, "SET", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "SET", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "SET", "pxat")))
+            if keepttl:
+                argv.append("KEEPTTL")
+            return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> Pending[bool]:
         """Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the EX argument.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the EX argument.
 
         Args:
             key: A key.
@@ -615,16 +683,20 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
-        return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        try:
+            return self._call(("SETEX", key, _e.seconds(seconds, 1, "SETEX", "seconds"), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     def setnx(self, key: KeyT, value: ValueT) -> Pending[bool]:
         """Set the string value of a key only when the key doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the NX argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the NX argument.
 
         Args:
             key: A key.
@@ -635,17 +707,21 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
-        return self._call(("SETNX", key, value), WRITE, to_bool)
+        try:
+            return self._call(("SETNX", key, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     def setrange(self, key: KeyT, offset: int, value: ValueT) -> Pending[int]:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
         exist.
 
-        Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this
-            string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M)
-            with M being the length of the value argument.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1), not counting the time taken to copy the new string in place. Usually,
+            this string is very small so the amortized complexity is O(1). Otherwise, complexity is
+            O(M) with M being the length of the value argument.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -657,14 +733,18 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
-        return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     def strlen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a string value.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
             key: A key.
@@ -674,18 +754,22 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
-        return self._call(("STRLEN", key), READ, None)
+        try:
+            return self._call(("STRLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     def substr(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring from a string value.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.0.0; use GETRANGE.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.0.0; use GETRANGE.
 
         Args:
             key: A key.
@@ -697,4 +781,8 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
 
         See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
-        return self._call(("SUBSTR", key, start, end), READ, None)
+        try:
+            return self._call(("SUBSTR", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

@@ -51,7 +51,7 @@ from ..pipeline import (
     _with_loads,
 )
 from .dispatch import _RECOVERABLE, Dispatcher, _Attempt
-from .routing import RequestPolicy, command_slot, route_for, split_by_slot
+from .routing import RequestPolicy, command_slot, key_slot, route_for, split_by_slot
 from .topology import Node
 
 if TYPE_CHECKING:
@@ -81,10 +81,16 @@ class ClusterPipeline(Pipeline[AnyStr]):
     # ------------------------------------------------------------ queueing
 
     def _call(self, args: Sequence[Any], mode: int, conv: Conv | None) -> Pending[Any]:
-        route = self._route(args, mode)
+        route = route_for(args)
+        pos = route.first_key
+        if pos and route.request is _KEYED and not self._transaction and pos < len(args):
+            # The common case, kept short: one key, no transaction to keep on a slot.
+            where: _Route = (key_slot(args[pos], self._cluster._dispatch.encoding), mode, False)
+        else:
+            where = self._route(args, mode)
         pending = super()._call(args, mode, conv)
         if pending._future is None:  # queued (not run at once while watching)
-            self._routes.append(route)
+            self._routes.append(where)
         return pending
 
     def _route(self, args: Sequence[Any], mode: int) -> _Route:
@@ -214,15 +220,21 @@ class ClusterPipeline(Pipeline[AnyStr]):
         replies: list[Any] = [None] * len(queue)
         failed: dict[int, _Attempt] = {}
         loads: list[Any] = []
+        erred = False  # some reply is an error: look for redirections
 
         async def run_group(node: Node, indices: list[int]) -> None:
+            nonlocal erred
             commands = [queue[i][0] for i in indices]
             group_replies = await self._send_group(
                 dispatch, node, commands, scripts, timeout, failed, indices
             )
-            loads.extend(group_replies[: len(scripts)])
-            for i, reply in zip(indices, group_replies[len(scripts) :]):
+            if scripts:
+                loads.extend(group_replies[: len(scripts)])
+                group_replies = group_replies[len(scripts) :]
+            for i, reply in zip(indices, group_replies):
                 replies[i] = reply
+            if not erred:
+                erred = any(isinstance(r, RedisError) for r in group_replies)
 
         async def run_routed(i: int) -> None:
             args = queue[i][0]
@@ -236,7 +248,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
             *(run_routed(i) for i in routed),
         )
         # Redirected or unreachable: each on its own now, in queue order.
-        for i, reply in enumerate(replies):
+        for i, reply in enumerate(replies) if erred or failed else ():
             if i in failed or (isinstance(reply, _RECOVERABLE) and not routes[i][2]):
                 slot, mode, _ = routes[i]
                 attempt = failed.get(i) or _Attempt(None, True)

@@ -63,8 +63,9 @@ _KEYED = RequestPolicy.KEYED
 _KEYLESS = RequestPolicy.KEYLESS
 _MULTI_SHARD = RequestPolicy.MULTI_SHARD
 
-# How a queued command is sent: (slot or None, mode, True: through the client's own routing).
-_Route = tuple["int | None", int, bool]
+# How a queued command is sent: (slot or None, mode, kind), kind one of:
+_GROUPED, _BLOCKING, _THROUGH = 0, 1, 2  # in its node's batch; the same, blocking; as rc would
+_Route = tuple["int | None", int, int]
 
 
 class ClusterPipeline(Pipeline[AnyStr]):
@@ -85,7 +86,9 @@ class ClusterPipeline(Pipeline[AnyStr]):
         pos = route.first_key
         if pos and route.request is _KEYED and not self._transaction and pos < len(args):
             # The common case, kept short: one key, no transaction to keep on a slot.
-            where: _Route = (key_slot(args[pos], self._cluster._dispatch.encoding), mode, False)
+            slot = key_slot(args[pos], self._cluster._dispatch.encoding)
+            kind = _BLOCKING if route.blocking and _is_blocking(args) else _GROUPED
+            where: _Route = (slot, mode, kind)
         else:
             where = self._route(args, mode)
         pending = super()._call(args, mode, conv)
@@ -109,7 +112,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                         f"{', '.join(str(p.slot) for p in parts[:6])}; a transaction runs "
                         "on one slot (give the keys a common hash tag)"
                     )
-                return (None, mode, True)
+                return (None, mode, _THROUGH)
             slot = parts[0].slot
         elif request is not _KEYLESS:
             if self._transaction:
@@ -117,7 +120,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     f"{route.name} runs on every node of the cluster: it cannot be part "
                     "of a transaction"
                 )
-            return (None, mode, True)
+            return (None, mode, _THROUGH)
         if self._transaction and slot is not None:
             if self._slot is None:
                 self._slot = slot
@@ -126,7 +129,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     f"CROSSSLOT {route.name} in a transaction on slot {self._slot}: its keys "
                     f"map to slot {slot}; a transaction runs on one slot (use a hash tag)"
                 )
-        return (slot, mode, False)
+        return (slot, mode, _BLOCKING if route.blocking and _is_blocking(args) else _GROUPED)
 
     # ------------------------------------------------------------ WATCH flow
 
@@ -201,8 +204,9 @@ class ClusterPipeline(Pipeline[AnyStr]):
         keyless: Node | None = None
         slots = topology.slots
         pick = dispatch.pick
-        for i, (slot, mode, through_client) in enumerate(routes):
-            if through_client:
+        blocking: set[Node] = set()
+        for i, (slot, mode, kind) in enumerate(routes):
+            if kind == _THROUGH:
                 routed.append(i)
                 continue
             if slot is None:
@@ -217,6 +221,8 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 groups[node] = [i]
             else:
                 group.append(i)
+            if kind == _BLOCKING:
+                blocking.add(node)
         replies: list[Any] = [None] * len(queue)
         failed: dict[int, _Attempt] = {}
         loads: list[Any] = []
@@ -225,16 +231,15 @@ class ClusterPipeline(Pipeline[AnyStr]):
         async def run_group(node: Node, indices: list[int]) -> None:
             nonlocal erred
             commands = [queue[i][0] for i in indices]
-            group_replies = await self._send_group(
-                dispatch, node, commands, scripts, timeout, failed, indices
+            group_replies, group_erred = await self._send_group(
+                dispatch, node, commands, scripts, timeout, failed, indices, node in blocking
             )
             if scripts:
                 loads.extend(group_replies[: len(scripts)])
                 group_replies = group_replies[len(scripts) :]
             for i, reply in zip(indices, group_replies):
                 replies[i] = reply
-            if not erred:
-                erred = any(isinstance(r, RedisError) for r in group_replies)
+            erred = erred or group_erred
 
         async def run_routed(i: int) -> None:
             args = queue[i][0]
@@ -249,7 +254,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
         )
         # Redirected or unreachable: each on its own now, in queue order.
         for i, reply in enumerate(replies) if erred or failed else ():
-            if i in failed or (isinstance(reply, _RECOVERABLE) and not routes[i][2]):
+            if i in failed or (isinstance(reply, _RECOVERABLE) and routes[i][2] != _THROUGH):
                 slot, mode, _ = routes[i]
                 attempt = failed.get(i) or _Attempt(None, True)
                 error = reply if isinstance(reply, RedisError) else None
@@ -270,11 +275,13 @@ class ClusterPipeline(Pipeline[AnyStr]):
         timeout: float | None,
         failed: dict[int, _Attempt],
         indices: list[int],
-    ) -> list[Any]:
-        """One node's commands in one write; on failure every reply is that error."""
+        blocking: bool,
+    ) -> tuple[list[Any], bool]:
+        """One node's commands in one write: (replies, True if any is an error);
+        on failure every reply is that error."""
         batch = _with_loads(scripts, commands)
         try:
-            if any(_is_blocking(c) for c in commands):
+            if blocking:
                 pool = node.core.pool
                 conn = await pool.acquire()
                 try:
@@ -287,13 +294,13 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 # Never sent: each command is retried on its own.
                 for i in indices:
                     failed[i] = _Attempt(node, False)
-                return [None] * len(batch)
+                return [None] * len(batch), True
             return await _collect(conn.send_many(batch), timeout, batch)
         except RedisError as exc:
             if isinstance(exc, ConnectionError):
                 for i in indices:
                     failed[i] = _Attempt(node, True)
-            return [exc] * len(batch)
+            return [exc] * len(batch), True
 
     async def reset(self) -> None:
         self._routes = []
@@ -303,16 +310,16 @@ class ClusterPipeline(Pipeline[AnyStr]):
 
 async def _collect(
     futures: list[asyncio.Future[Any]], timeout: float | None, commands: Sequence[Any]
-) -> list[Any]:
-    """Every reply of one connection's batch in order, error replies in place; a lost
-    connection (or the timeout) raises.
+) -> tuple[list[Any], bool]:
+    """Every reply of one connection's batch in order, error replies in place, and
+    whether there is any; a lost connection (or the timeout) raises.
 
     Replies arrive in order, so once the last future is done every one is: only
     that one is awaited (``pipeline._gather`` awaits each, which a batch of
     thousands feels).
     """
     if not futures:
-        return []
+        return [], False
     handle = None
     last = futures[-1]
     if timeout is not None:
@@ -331,14 +338,16 @@ async def _collect(
         if handle is not None:
             handle.cancel()
     replies: list[Any] = []
+    erred = False
     for fut in futures:
         exc = fut.exception()
         if exc is None:
             replies.append(fut.result())
         elif isinstance(exc, ResponseError):
             replies.append(exc)
+            erred = True
         else:
             for rest in futures:
                 _consume(rest)
             raise exc
-    return replies
+    return replies, erred

@@ -366,17 +366,31 @@ class Dispatcher:
         a plain future (no coroutine of its own); the others, and any answered
         MOVED & co., go through ``execute``.
         """
-        sent: list[asyncio.Future[Any] | asyncio.Task[Any]] = []
-        for args, slot, node in calls:
+        sent: list[asyncio.Future[Any] | asyncio.Task[Any] | None] = [None] * len(calls)
+        # One write per connection for the calls that share it.
+        batches: dict[Connection, list[int]] = {}
+        for i, (args, slot, node) in enumerate(calls):
             conn = node.core.conn if node is not None else None
             if conn is not None and conn.is_usable:
-                sent.append(conn.send(args))
+                batch = batches.get(conn)
+                if batch is None:
+                    batches[conn] = [i]
+                else:
+                    batch.append(i)
             else:
-                sent.append(
-                    asyncio.ensure_future(self.execute(args, mode, slot, timeout, node=node))
+                sent[i] = asyncio.ensure_future(
+                    self.execute(args, mode, slot, timeout, node=node)
                 )
+        for conn, indices in batches.items():
+            if len(indices) == 1:
+                sent[indices[0]] = conn.send(calls[indices[0]][0])
+            else:
+                futures = conn.send_many([calls[i][0] for i in indices])
+                for i, one in zip(indices, futures):
+                    sent[i] = one
         replies: list[Any] = []
         for (args, slot, node), fut in zip(calls, sent):
+            assert fut is not None
             try:
                 if timeout is None or isinstance(fut, asyncio.Task):
                     replies.append(await fut)

@@ -462,7 +462,14 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
                 L.append(f"- {name}: {e}")
         L.append("")
     L += ["## Rerun", "", "```", "pip install -e '.[bench]'", ctx["command"], "```", ""]
-    path.write_text("\n".join(L))
+    # bench/cluster.py's figures live in a marked block of the same file: keep them.
+    kept = ""
+    if path.exists():
+        text = path.read_text()
+        begin, end = "<!-- cluster:begin -->", "<!-- cluster:end -->"
+        if begin in text and end in text:
+            kept = "\n" + begin + text.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+    path.write_text("\n".join(L) + kept)
 
 
 # ----------------------------------------------------------------------- main

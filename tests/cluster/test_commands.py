@@ -236,3 +236,40 @@ async def test_with_options_shares_nodes(rc: RedisCluster[bytes]) -> None:
     await quick.set("wo", 1)
     assert await rc.get("wo") == b"1"
     assert await quick.mget("wo", "nope") == [b"1", None]
+
+
+async def test_functions_on_every_shard(rc: RedisCluster[bytes], cluster: Cluster) -> None:
+    code = (
+        "#!lua name=clusterlib\n"
+        "redis.register_function('bump', function(keys, args) "
+        "return redis.call('INCRBY', keys[1], args[1]) end)"
+    )
+    await rc.function_flush()
+    assert await rc.function_load(code) == b"clusterlib"  # FUNCTION LOAD on every primary
+    for node in cluster.primaries():
+        assert node.command("FUNCTION", "LIST")[0][1] == b"clusterlib"
+    keys = cluster.keys_on_every_primary(1, prefix="fn")
+    for k in keys:  # FCALL routed by its keys
+        assert await rc.fcall("bump", keys=[k], args=[4]) == 4
+    with pytest.raises(redspec.CrossSlotError, match="FCALL"):
+        await rc.fcall("bump", keys=keys[:2], args=[1])
+    assert await rc.function_delete("clusterlib") is True
+    assert all(node.command("FUNCTION", "LIST") == [] for node in cluster.primaries())
+
+
+async def test_config_set_reaches_every_node_and_special_replies(
+    rc: RedisCluster[bytes], cluster: Cluster
+) -> None:
+    before = cluster.nodes[0].command("CONFIG", "GET", "slowlog-max-len")[1]
+    try:
+        assert await rc.config_set("slowlog-max-len", 77) is True
+        assert {n.command("CONFIG", "GET", "slowlog-max-len")[1] for n in cluster.nodes} == {b"77"}
+    finally:
+        await rc.config_set("slowlog-max-len", before)
+    # RANDOMKEY (response_policy:special): a key of any shard that has one.
+    assert await rc.randomkey() is None
+    (only,) = cluster.keys_on_every_primary(1, prefix="rk")[2:]
+    await rc.set(only, 1)
+    assert await rc.randomkey() == only.encode()
+    # WAIT (agg_min over the primaries): no replicas here.
+    assert await rc.wait(0, 100) == 0

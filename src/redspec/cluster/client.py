@@ -292,10 +292,7 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
                 return dispatch.execute(parts[0].argv, mode, parts[0].slot, self._timeout)
             return dispatch.multi_shard(route, parts, mode, self._timeout)
         if request is _SPECIAL:
-            if route.name == "SCAN":
-                decode = dispatch.topology.settings.decode_responses
-                return dispatch.scan(args, decode, self._timeout)
-            return dispatch.execute(args, mode, None, self._timeout)
+            return dispatch.special(args, mode, self._timeout)
         return dispatch.fan_out(route, args, mode, self._timeout)
 
     def _call_blocking(self, args: Sequence[Any], block: float | None) -> Awaitable[Any]:

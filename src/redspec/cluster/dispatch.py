@@ -28,7 +28,8 @@ the send to ``Dispatcher.finish``; everything else starts here:
 - ``multi_shard``: MGET, DEL, MSET...: split per slot, sent in parallel,
   merged in the caller's key order (``routing.merge_parts``). Parts that
   succeeded stay applied when another fails: a cluster cannot make them atomic.
-- ``scan``: SCAN over every primary behind one cursor (see ``scan``).
+- ``special``: ``request_policy:special`` commands: a cursor command (SCAN)
+  over every primary behind one cursor; otherwise a random primary.
 - ``blocking``: blocking commands on a pooled connection of the owner.
 """
 
@@ -49,7 +50,6 @@ from ..errors import (
     ClusterDownError,
     ClusterError,
     ConnectionError,
-    DataError,
     MovedError,
     ReadOnlyError,
     RedisError,
@@ -402,15 +402,13 @@ class Dispatcher:
     def split(self, route: CommandRoute, args: Sequence[Any]) -> list[SlotPart]:
         return split_by_slot(route, args, self.encoding)
 
-    async def scan(self, args: Sequence[Any], decode: bool, timeout: float | None) -> Any:
-        """SCAN over every primary behind one cursor.
+    async def special(self, args: Sequence[Any], mode: int, timeout: float | None) -> Any:
+        """A ``request_policy:special`` command: the spec leaves its routing to the client.
 
-        The cursor returned is ``node_cursor << 14 | first_slot``, where
-        ``first_slot`` is the lowest slot of the shard being scanned: when a
-        node's cursor comes back 0 the scan moves on to the shard with the
-        next lowest slot, and returns 0 after the last one. So ``scan_iter``
-        (and any loop over SCAN) walks every primary once, with SCAN's
-        guarantees on each while the slots stay where they are.
+        The keyspace-wide cursor commands have this policy (SCAN in the pinned
+        specs): a call whose first argument is a cursor (an integer >= 0) is
+        walked over every primary behind one cursor (see ``_walk``); any other
+        call goes to a random primary.
         """
         topology = self.topology
         if not topology.shards:
@@ -420,7 +418,21 @@ class Dispatcher:
         except (IndexError, TypeError, ValueError):
             cursor = -1
         if cursor < 0:
-            raise DataError("SCAN: the cursor must be an integer >= 0 (0 to start)")
+            return await self.execute(args, mode, None, timeout)
+        return await self._walk(args, cursor, timeout)
+
+    async def _walk(self, args: Sequence[Any], cursor: int, timeout: float | None) -> Any:
+        """A cursor command over every primary behind one cursor.
+
+        The cursor returned is ``node_cursor << 14 | first_slot``, where
+        ``first_slot`` is the lowest slot of the shard being walked: when a
+        node's cursor comes back 0 the walk moves on to the shard with the
+        next lowest slot, and returns 0 after the last one. So ``scan_iter``
+        (and any loop over SCAN) visits every primary once, with SCAN's
+        guarantees on each while the slots stay where they are.
+        """
+        topology = self.topology
+        decode = topology.settings.decode_responses
         node_cursor, first = cursor >> _SHARD_BITS, cursor & _SHARD_MASK
         starts = topology.shard_starts()
         index = next((i for i, (s, _) in enumerate(starts) if s >= first), len(starts))
@@ -430,7 +442,7 @@ class Dispatcher:
         if start != first:
             node_cursor = 0  # that shard is gone: start the next one from its beginning
         reply = await self.execute(
-            ("SCAN", node_cursor, *args[2:]), READ, None, timeout, node=self.pick(shard, READ)
+            (args[0], node_cursor, *args[2:]), READ, None, timeout, node=self.pick(shard, READ)
         )
         next_cursor = int(reply[0])
         if next_cursor == 0:

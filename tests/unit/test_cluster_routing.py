@@ -66,6 +66,17 @@ def test_key_slot_types_agree_with_the_wire_form() -> None:
         assert 0 <= key_slot(k) < SLOT_COUNT
 
 
+def test_key_slot_of_text_the_encoding_cannot_hold() -> None:
+    # A str read with encoding_errors="surrogateescape" goes back as its original
+    # bytes: its slot is theirs. Text the encoding cannot hold never raises a
+    # UnicodeEncodeError here (the connection refuses it with DataError, or
+    # writes it per encoding_errors; a MOVED then corrects a lossy guess).
+    assert key_slot("\udce9x") == key_slot(b"\xe9x")
+    assert key_slot(memoryview(b"a")) == key_slot("a")
+    assert 0 <= key_slot("€", "latin-1") < SLOT_COUNT
+    assert 0 <= key_slot("\ud800", "utf-16") < SLOT_COUNT
+
+
 @pytest.mark.parametrize("bad", [True, None, ["k"], object()])
 def test_key_slot_refuses_what_the_connection_cannot_send(bad: Any) -> None:
     with pytest.raises(DataError, match="a key must be"):

@@ -128,7 +128,10 @@ def key_slot(key: str | bytes | memoryview | int | float, encoding: str = "utf-8
     text, as the connection sends them.
     """
     if type(key) is str:
-        k = key.encode(encoding)
+        try:
+            k = key.encode(encoding)
+        except UnicodeEncodeError:  # text read with surrogateescape, or not in the encoding
+            k = _lenient_bytes(key, encoding)
     elif type(key) is bytes:
         k = key
     else:
@@ -147,9 +150,22 @@ def _hash_tag(k: bytes) -> bytes:
     return tag if tag and closed else k
 
 
+def _lenient_bytes(key: str, encoding: str) -> bytes:
+    """The bytes a str key most likely goes out as when the encoding cannot hold it:
+    the original bytes of surrogate escapes; else a guess (the connection refuses
+    such text, or writes it per encoding_errors, and MOVED corrects the slot)."""
+    try:
+        return key.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError:
+        return key.encode(encoding, "replace")
+
+
 def _key_bytes(key: object, encoding: str) -> bytes:
     if isinstance(key, str):
-        return key.encode(encoding)
+        try:
+            return key.encode(encoding)
+        except UnicodeEncodeError:
+            return _lenient_bytes(key, encoding)
     if isinstance(key, (bytes, bytearray, memoryview)):
         return bytes(key)
     if isinstance(key, (int, float)) and not isinstance(key, bool):

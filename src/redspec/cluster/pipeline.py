@@ -30,6 +30,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, cast
 
+from .._base import READ
 from ..errors import (
     AskError,
     ConnectionError,
@@ -63,9 +64,20 @@ _KEYED = RequestPolicy.KEYED
 _KEYLESS = RequestPolicy.KEYLESS
 _MULTI_SHARD = RequestPolicy.MULTI_SHARD
 
-# How a queued command is sent: (slot or None, mode, kind), kind one of:
+# How a queued command is sent: its slot (or None), its mode, and its kind:
 _GROUPED, _BLOCKING, _THROUGH = 0, 1, 2  # in its node's batch; the same, blocking; as rc would
-_Route = tuple["int | None", int, int]
+# Packed in one int per queued command (no tuple for the collector to track):
+# (slot + 1) << 3 | mode << 2 | kind, slot -1 meaning "no key".
+_Route = int
+
+
+def _pack(slot: int | None, mode: int, kind: int) -> _Route:
+    return ((-1 if slot is None else slot) + 1) << 3 | mode << 2 | kind
+
+
+def _unpack(route: _Route) -> tuple[int | None, int, int]:
+    slot = (route >> 3) - 1
+    return (None if slot < 0 else slot), (route >> 2) & 1, route & 3
 
 
 class ClusterPipeline(Pipeline[AnyStr]):
@@ -85,12 +97,17 @@ class ClusterPipeline(Pipeline[AnyStr]):
         route = route_for(args)
         pos = route.first_key
         if pos and route.request is _KEYED and not self._transaction and pos < len(args):
-            # The common case, kept short: one key, no transaction to keep on a slot.
+            # The common case, kept short: one key, no transaction to keep on a slot,
+            # queued as Pipeline._call queues.
             slot = key_slot(args[pos], self._cluster._dispatch.encoding)
-            kind = _BLOCKING if route.blocking and _is_blocking(args) else _GROUPED
-            where: _Route = (slot, mode, kind)
-        else:
-            where = self._route(args, mode)
+            pending: Pending[Any] = Pending(conv)
+            self._queue.append((args, pending))
+            if route.blocking and _is_blocking(args):
+                self._routes.append((slot + 1) << 3 | mode << 2 | _BLOCKING)
+            else:
+                self._routes.append((slot + 1) << 3 | mode << 2)
+            return pending
+        where = self._route(args, mode)
         pending = super()._call(args, mode, conv)
         if pending._future is None:  # queued (not run at once while watching)
             self._routes.append(where)
@@ -112,7 +129,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                         f"{', '.join(str(p.slot) for p in parts[:6])}; a transaction runs "
                         "on one slot (give the keys a common hash tag)"
                     )
-                return (None, mode, _THROUGH)
+                return _pack(None, mode, _THROUGH)
             slot = parts[0].slot
         elif request is not _KEYLESS:
             if self._transaction:
@@ -120,7 +137,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     f"{route.name} runs on every node of the cluster: it cannot be part "
                     "of a transaction"
                 )
-            return (None, mode, _THROUGH)
+            return _pack(None, mode, _THROUGH)
         if self._transaction and slot is not None:
             if self._slot is None:
                 self._slot = slot
@@ -129,7 +146,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     f"CROSSSLOT {route.name} in a transaction on slot {self._slot}: its keys "
                     f"map to slot {slot}; a transaction runs on one slot (use a hash tag)"
                 )
-        return (slot, mode, _BLOCKING if route.blocking and _is_blocking(args) else _GROUPED)
+        return _pack(slot, mode, _BLOCKING if route.blocking and _is_blocking(args) else _GROUPED)
 
     # ------------------------------------------------------------ WATCH flow
 
@@ -203,9 +220,14 @@ class ClusterPipeline(Pipeline[AnyStr]):
         routed: list[int] = []
         keyless: Node | None = None
         slots = topology.slots
-        pick = dispatch.pick
+        replica_reads = dispatch.read_from_replicas
         blocking: set[Node] = set()
-        for i, (slot, mode, kind) in enumerate(routes):
+        for i, route in enumerate(routes):
+            kind = route & 3
+            mode = (route >> 2) & 1
+            slot: int | None = (route >> 3) - 1
+            if slot == -1:
+                slot = None
             if kind == _THROUGH:
                 routed.append(i)
                 continue
@@ -215,7 +237,12 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 node = keyless
             else:
                 shard = slots[slot]
-                node = pick(shard, mode) if shard is not None else await dispatch.owner(slot, mode)
+                if shard is None:
+                    node = await dispatch.owner(slot, mode)
+                elif replica_reads and mode == READ and shard.replicas:
+                    node = shard.reader()
+                else:
+                    node = shard.primary
             group = groups.get(node)
             if group is None:
                 groups[node] = [i]
@@ -244,7 +271,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
         async def run_routed(i: int) -> None:
             args = queue[i][0]
             try:
-                replies[i] = await cluster._call(args, routes[i][1])
+                replies[i] = await cluster._call(args, _unpack(routes[i])[1])
             except RedisError as exc:
                 replies[i] = exc
 
@@ -254,8 +281,8 @@ class ClusterPipeline(Pipeline[AnyStr]):
         )
         # Redirected or unreachable: each on its own now, in queue order.
         for i, reply in enumerate(replies) if erred or failed else ():
-            if i in failed or (isinstance(reply, _RECOVERABLE) and routes[i][2] != _THROUGH):
-                slot, mode, _ = routes[i]
+            if i in failed or (isinstance(reply, _RECOVERABLE) and routes[i] & 3 != _THROUGH):
+                slot, mode, _ = _unpack(routes[i])
                 attempt = failed.get(i) or _Attempt(None, True)
                 error = reply if isinstance(reply, RedisError) else None
                 try:

@@ -366,15 +366,15 @@ async def _collect(
             handle.cancel()
     replies: list[Any] = []
     erred = False
+    append = replies.append
     for fut in futures:
-        exc = fut.exception()
-        if exc is None:
-            replies.append(fut.result())
-        elif isinstance(exc, ResponseError):
-            replies.append(exc)
+        try:
+            append(fut.result())
+        except ResponseError as exc:
+            append(exc)
             erred = True
-        else:
+        except BaseException:
             for rest in futures:
                 _consume(rest)
-            raise exc
+            raise
     return replies, erred

@@ -321,6 +321,9 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
     def pipeline(self, transaction: bool = False) -> ClusterPipeline[AnyStr]:
         """Commands for any nodes, sent grouped per node in parallel; results in order.
 
+        Not a transaction by default (``Redis.pipeline()`` is): commands for
+        several nodes cannot be one, so this follows redis-py's cluster client.
+
         ``transaction=True``: MULTI/EXEC (and the WATCH flow) on the primary of
         the one slot its keys map to; see ``redspec.cluster.pipeline``.
         """

@@ -191,7 +191,9 @@ async def test_node_handles(rc: RedisCluster[bytes], cluster: Cluster) -> None:
     assert rc.node_for_key("h").settings.port == owner.port
     async with handle:
         pass  # closing a node handle leaves the cluster client working
+    await handle.close()
     assert await rc.get("h") == b"1"
+    assert await handle.get("h") == b"1"
     assert repr(handle).startswith("<NodeClient")
 
 

@@ -361,7 +361,9 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
         """A ``Redis`` on one node, for targeted commands (INFO, CONFIG GET, CLIENT LIST...).
 
         It shares that node's connections with the cluster client; closing
-        it does nothing (``rc.aclose()`` closes every node).
+        it does nothing (``rc.aclose()`` closes every node). A node that
+        leaves the topology (failed over, removed) is closed a few seconds
+        after a refresh stops listing it; take a new handle then.
         """
         return self._handle(self._dispatch.topology.node(host, port))
 
@@ -394,6 +396,10 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     async def aclose(self) -> None:
         """Close every node's connections; later calls fail with ``ConnectionError``."""
+        await self._dispatch.topology.aclose()
+
+    async def close(self) -> None:
+        """``aclose()`` under redis-py's name."""
         await self._dispatch.topology.aclose()
 
     @property
@@ -448,6 +454,9 @@ class NodeClient(Redis[AnyStr]):
         return self._node.primary
 
     async def aclose(self) -> None:
+        """Nothing: the cluster client owns this node's connections."""
+
+    async def close(self) -> None:
         """Nothing: the cluster client owns this node's connections."""
 
     def __repr__(self) -> str:

@@ -71,6 +71,13 @@ async def test_ask_during_manual_migration_then_moved(own_cluster: Cluster) -> N
         assert await rc.set("{mig}:new", "n") is True
         assert target.command("CLUSTER", "COUNTKEYSINSLOT", slot) == len(moved) + 1
         assert await rc.get("{mig}:new") == b"n"
+        # In a pipeline: the ASK answer is sent again alone, with ASKING.
+        asking_before = calls_of(target, "asking")
+        async with rc.pipeline() as p:
+            p.get(moved[2])
+            p.get(stayed[2])
+            assert await p.execute() == [moved[2].encode(), stayed[2].encode()]
+        assert calls_of(target, "asking") == asking_before + 1
         # The table was not changed by ASK: the source still owns the slot for us.
         assert rc.node_for_key(keys[0]).settings.port == source.port
         # A multi-key command over keys split between both nodes: TRYAGAIN,

@@ -193,3 +193,21 @@ async def test_scripts_in_a_cluster_pipeline(rc: RedisCluster[bytes], cluster: C
         script(keys=["{s}:k"], args=[3], client=p)
         p.get("{s}:k")
         assert await p.execute() == [3, b"3"]
+
+
+async def test_pipeline_queued_across_a_table_refresh(
+    rc: RedisCluster[bytes], cluster: Cluster
+) -> None:
+    keys = cluster.keys_on_every_primary(3, prefix="rf")
+    await rc.initialize()
+    async with rc.pipeline() as p:
+        for k in keys[:4]:
+            p.set(k, k)
+        await rc.initialize()  # a new table: what was grouped is placed again
+        for k in keys[4:]:
+            p.set(k, k)
+        p.get(keys[0])
+        await rc.initialize()
+        results = await p.execute()
+    assert results == [True] * len(keys) + [keys[0].encode()]
+    assert await rc.mget(*keys) == [k.encode() for k in keys]

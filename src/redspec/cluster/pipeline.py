@@ -88,30 +88,54 @@ class ClusterPipeline(Pipeline[AnyStr]):
         # node that serves the transaction's slot, bound once it is known.
         super().__init__(cast(Any, cluster), transaction)
         self._cluster: RedisCluster[AnyStr] = cluster
-        self._routes: list[_Route] = []
         self._slot: int | None = None  # the transaction's slot, once a key fixed it
+        # Queue positions grouped by node as they are queued (one-key commands whose
+        # slot has a known owner), valid for the slot table of version _version;
+        # the others (_later: position -> packed route) are placed at execute().
+        self._groups: dict[Node, list[int]] = {}
+        self._later: dict[int, _Route] = {}
+        self._modes = bytearray()
+        self._version = -1
 
     # ------------------------------------------------------------ queueing
 
     def _call(self, args: Sequence[Any], mode: int, conv: Conv | None) -> Pending[Any]:
         route = route_for(args)
         pos = route.first_key
-        if pos and route.request is _KEYED and not self._transaction and pos < len(args):
-            # The common case, kept short: one key, no transaction to keep on a slot,
-            # queued as Pipeline._call queues.
-            slot = key_slot(args[pos], self._cluster._dispatch.encoding)
-            pending: Pending[Any] = Pending(conv)
-            self._queue.append((args, pending))
-            if route.blocking and _is_blocking(args):
-                self._routes.append((slot + 1) << 3 | mode << 2 | _BLOCKING)
-            else:
-                self._routes.append((slot + 1) << 3 | mode << 2)
-            return pending
+        if pos and route.request is _KEYED and not self._transaction and not route.blocking:
+            # The common case, kept short: one key, no transaction to keep on a slot:
+            # queued as Pipeline._call queues, and put in its node's group at once.
+            dispatch = self._cluster._dispatch
+            topology = dispatch.topology
+            shard = None
+            if pos < len(args):
+                shard = topology.slots[key_slot(args[pos], dispatch.encoding)]
+            if shard is not None and (self._version == topology.version or not self._groups):
+                self._version = topology.version
+                node = shard.primary
+                if mode == READ and dispatch.read_from_replicas and shard.replicas:
+                    node = shard.reader()
+                pending: Pending[Any] = Pending(conv)
+                queue = self._queue
+                group = self._groups.get(node)
+                if group is None:
+                    self._groups[node] = [len(queue)]
+                else:
+                    group.append(len(queue))
+                queue.append((args, pending))
+                self._modes.append(mode)
+                return pending
         where = self._route(args, mode)
         pending = super()._call(args, mode, conv)
         if pending._future is None:  # queued (not run at once while watching)
-            self._routes.append(where)
+            self._later[len(self._queue) - 1] = where
+            self._modes.append(mode)
         return pending
+
+    def _clear_routes(self) -> tuple[dict[Node, list[int]], dict[int, _Route], bytearray, int]:
+        taken = (self._groups, self._later, self._modes, self._version)
+        self._groups, self._later, self._modes, self._version = {}, {}, bytearray(), -1
+        return taken
 
     def _route(self, args: Sequence[Any], mode: int) -> _Route:
         route = route_for(args)
@@ -186,7 +210,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
     async def _execute_transaction(
         self, queue: _Queue, scripts: dict[str, str | bytes]
     ) -> list[Any]:
-        self._routes = []
+        self._clear_routes()
         slot, self._slot = self._slot, None  # the next transaction picks its own
         if self._watching or not queue:
             # Bound by watch() already (or nothing to do).
@@ -207,7 +231,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     pending._error = None
 
     async def _execute_batch(self, queue: _Queue, scripts: dict[str, str | bytes]) -> list[Any]:
-        routes, self._routes = self._routes, []
+        groups, later, modes, version = self._clear_routes()
         if not queue:
             return []
         cluster = self._cluster
@@ -216,13 +240,18 @@ class ClusterPipeline(Pipeline[AnyStr]):
         topology = dispatch.topology
         if not topology.initialized:
             await topology.refresh()
-        groups: dict[Node, list[int]] = {}
+        if groups and version != topology.version:
+            # The slot table changed since these were grouped: place them again.
+            for i in sorted(i for indices in groups.values() for i in indices):
+                later[i] = self._route(queue[i][0], modes[i])
+            groups = {}
         routed: list[int] = []
         keyless: Node | None = None
         slots = topology.slots
         replica_reads = dispatch.read_from_replicas
         blocking: set[Node] = set()
-        for i, route in enumerate(routes):
+        placed: set[Node] = set()  # groups that got commands here: put back in queue order
+        for i, route in sorted(later.items()):
             kind = route & 3
             mode = (route >> 2) & 1
             slot: int | None = (route >> 3) - 1
@@ -248,8 +277,11 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 groups[node] = [i]
             else:
                 group.append(i)
+                placed.add(node)
             if kind == _BLOCKING:
                 blocking.add(node)
+        for node in placed:
+            groups[node].sort()
         replies: list[Any] = [None] * len(queue)
         failed: dict[int, _Attempt] = {}
         loads: list[Any] = []
@@ -271,7 +303,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
         async def run_routed(i: int) -> None:
             args = queue[i][0]
             try:
-                replies[i] = await cluster._call(args, _unpack(routes[i])[1])
+                replies[i] = await cluster._call(args, modes[i])
             except RedisError as exc:
                 replies[i] = exc
 
@@ -281,13 +313,17 @@ class ClusterPipeline(Pipeline[AnyStr]):
         )
         # Redirected or unreachable: each on its own now, in queue order.
         for i, reply in enumerate(replies) if erred or failed else ():
-            if i in failed or (isinstance(reply, _RECOVERABLE) and routes[i] & 3 != _THROUGH):
-                slot, mode, _ = _unpack(routes[i])
+            known = later.get(i)
+            through = known is not None and known & 3 == _THROUGH
+            if i in failed or (isinstance(reply, _RECOVERABLE) and not through):
+                args = queue[i][0]
+                mode = modes[i]
+                slot = _unpack(known)[0] if known is not None else self._slot_of(args)
                 attempt = failed.get(i) or _Attempt(None, True)
                 error = reply if isinstance(reply, RedisError) else None
                 try:
                     replies[i] = await dispatch.execute(
-                        queue[i][0], mode, slot, timeout, error=error, failed=attempt
+                        args, mode, slot, timeout, error=error, failed=attempt
                     )
                 except RedisError as exc:
                     replies[i] = exc
@@ -329,8 +365,11 @@ class ClusterPipeline(Pipeline[AnyStr]):
                     failed[i] = _Attempt(node, True)
             return [exc] * len(batch), True
 
+    def _slot_of(self, args: Sequence[Any]) -> int | None:
+        return command_slot(route_for(args), args, self._cluster._dispatch.encoding)
+
     async def reset(self) -> None:
-        self._routes = []
+        self._clear_routes()
         self._slot = None
         await super().reset()
 

@@ -14,7 +14,7 @@ import pytest
 
 import redspec
 from redspec.cluster import RedisCluster
-from tests.cluster.harness import Cluster, key_slot
+from tests.cluster.harness import Cluster, ClusterNode, key_slot
 
 
 @pytest.fixture(params=[3, 2], ids=["resp3", "resp2"])
@@ -275,3 +275,28 @@ async def test_config_set_reaches_every_node_and_special_replies(
     assert await rc.randomkey() == only.encode()
     # WAIT (agg_min over the primaries): no replicas here.
     assert await rc.wait(0, 100) == 0
+
+
+async def test_command_timeout_on_a_split_command(
+    rc: RedisCluster[bytes], cluster: Cluster
+) -> None:
+    keys = cluster.keys_on_every_primary(5, prefix="to")
+    await rc.mset({k: 1 for k in keys})
+    slow = cluster.slot_owner(key_slot(keys[0]))
+    sleeper = asyncio.ensure_future(asyncio.to_thread(slow.command, "DEBUG", "SLEEP", "0.8"))
+    for _ in range(500):  # until the node is asleep: its INFO stops answering quickly
+        if sleeper.done() or not await _answers_quickly(slow):
+            break
+    quick = rc.with_options(command_timeout=0.2)
+    with pytest.raises(redspec.TimeoutError, match="MGET"):
+        await quick.mget(*keys)
+    await sleeper
+    assert await rc.mget(*keys) == [b"1"] * len(keys)
+
+
+async def _answers_quickly(node: ClusterNode) -> bool:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(node.command, "PING"), 0.05)
+    except asyncio.TimeoutError:
+        return False
+    return True

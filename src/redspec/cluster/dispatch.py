@@ -53,6 +53,7 @@ from ..errors import (
     MovedError,
     ReadOnlyError,
     RedisError,
+    TimeoutError,
     TryAgainError,
 )
 from .routing import (
@@ -74,6 +75,9 @@ BACKOFF_MAX = 0.5
 RECONNECT_SLICE = 0.5
 # How long reads avoid a replica that could not be reached.
 DOWN_FOR = 1.0
+# From how many parallel calls their replies are collected after one wait per
+# connection rather than one await each.
+_WAIT_ALL_FROM = 8
 # Cursor bits that name the shard (by its lowest slot) in a cluster SCAN cursor.
 _SHARD_BITS = 14
 _SHARD_MASK = (1 << _SHARD_BITS) - 1
@@ -388,11 +392,36 @@ class Dispatcher:
                 futures = conn.send_many([calls[i][0] for i in indices])
                 for i, one in zip(indices, futures):
                     sent[i] = one
+        waited = False
+        if len(calls) > _WAIT_ALL_FROM and batches:
+            # Many replies: replies come in order on a connection, so wait for the
+            # last of each batch once, then read every future without awaiting it.
+            lasts: list[asyncio.Future[Any]] = []
+            for indices in batches.values():
+                last = sent[indices[-1]]
+                assert last is not None
+                lasts.append(last)
+            try:
+                _, late = await asyncio.wait(lasts, timeout=timeout)
+            except BaseException:  # cancelled: nobody will read these replies
+                for fut in sent:
+                    if fut is not None:
+                        fut.add_done_callback(_consume)
+                raise
+            if late:
+                message = f"no reply to {_name(calls[0][0])} within {timeout}s"
+                for fut in sent:
+                    if isinstance(fut, asyncio.Future) and not fut.done():
+                        if not isinstance(fut, asyncio.Task):
+                            fut.set_exception(TimeoutError(message))
+            waited = True
         replies: list[Any] = []
         for (args, slot, node), fut in zip(calls, sent):
             assert fut is not None
             try:
-                if timeout is None or isinstance(fut, asyncio.Task):
+                if waited and not isinstance(fut, asyncio.Task):
+                    replies.append(fut.result())
+                elif timeout is None or isinstance(fut, asyncio.Task):
                     replies.append(await fut)
                 else:
                     replies.append(await _timed(fut, timeout, args))

@@ -6,7 +6,15 @@ written once per event-loop turn, so callers that send in the same turn share
 one write (automatic pipelining). Replies are matched to futures in FIFO
 order. A future that is already done when its reply arrives (its caller
 cancelled or timed out) has the reply read and dropped: the stream never
-desynchronises, and the connection stays usable.
+desynchronises.
+
+Each command may carry a timeout; ``_liveness.py`` keeps the deadlines (one
+timer per connection) and decides when a connection that missed one is
+retired (no new commands) or presumed dead (closed).
+
+RESP3 attribute frames (``|``), which hiredis would hand over as replies of
+their own, are cut out of the stream before hiredis sees them and dropped:
+an attribute is never matched to a waiter, at the top level or nested.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from typing import Any, cast
 import hiredis
 
 from . import errors
+from ._frames import AttributeFilter
+from ._handshake import greet
+from ._liveness import INF, Liveness, Waiter, now
 from ._settings import ConnectionSettings
 
 __all__ = ["Connection", "ConnectionSettings"]
@@ -34,7 +45,7 @@ _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
 # is also a RESP3 value, so a sentinel is needed.
 _NOT_ENOUGH: Any = object()
-_AUTH_CODES = frozenset({"WRONGPASS", "NOAUTH"})
+
 # Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
 _KEEPALIVE = [
     (getattr(socket, name), value)
@@ -43,7 +54,7 @@ _KEEPALIVE = [
 ]
 
 
-class Connection(asyncio.Protocol):
+class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     """A connected, greeted RESP connection. Create it with ``await Connection.open(settings)``.
 
     ``on_push(frame)`` receives RESP3 push frames (pub/sub messages, client
@@ -56,19 +67,33 @@ class Connection(asyncio.Protocol):
     Error replies to commands fail their future with a ``ResponseError``
     subclass; error replies nested inside an aggregate reply (EXEC, a RESP3
     map) are delivered in place as ``ResponseError`` instances, not raised.
+
+    A retired connection (see ``_liveness.py``) is no longer usable, but
+    still reads the replies of calls in flight; ``on_lost`` is called when it
+    is retired, with a ``TimeoutError`` saying why.
     """
 
+    # The mixins' state too: they have no __slots__ of their own, since two
+    # bases with slots cannot be combined.
     __slots__ = (
+        "_abandoned",
+        "_abandoned_at",
+        "_attr_buf",
+        "_attributes_dropped",
         "_buffer",
         "_closed",
         "_flush_soon",
+        "_last_rx",
         "_loop",
         "_on_lost",
         "_on_push",
         "_paused",
         "_protocol",
         "_reader",
+        "_retired",
         "_settings",
+        "_timer",
+        "_timer_at",
         "_transport",
         "_usable",
         "_waiters",
@@ -87,12 +112,21 @@ class Connection(asyncio.Protocol):
         # reports through its exception, not through the callback.
         self._on_lost: LostHandler | None = None
         self._transport: asyncio.Transport | None = None
-        self._waiters: deque[asyncio.Future[Any]] = deque()
+        self._waiters: deque[Waiter] = deque()
         self._buffer: list[bytes] = []
         # Bound once: binding self._flush per command would allocate a method object.
         self._flush_soon = self._flush
         self._paused = False
         self._usable = False
+        self._retired = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = INF
+        self._last_rx = now()
+        self._abandoned: asyncio.Future[Any] | None = None
+        self._abandoned_at = 0.0
+        # Bytes of an attribute frame whose end has not arrived yet.
+        self._attr_buf: bytes | None = None
+        self._attributes_dropped = 0
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
         if settings.decode_responses:
@@ -167,96 +201,13 @@ class Connection(asyncio.Protocol):
             ) from exc
         except OSError as exc:  # includes ssl.SSLError and socket.gaierror
             raise errors.ConnectionError(f"cannot connect to {s.address}: {exc}") from exc
-        await self._greet()
-
-    async def _greet(self) -> None:
-        s = self._settings
-        if s.protocol == 3:
-            hello: list[Any] = ["HELLO", 3]
-            if s.password is not None:
-                hello += ["AUTH", s.username or "default", s.password]
-            if s.client_name:
-                hello += ["SETNAME", s.client_name]
-            replies = await self._round_trip([hello, *self._after_auth()])
-            first = replies[0]
-            if not (
-                isinstance(first, _ResponseError)
-                and (first.code == "NOPROTO" or "unknown command" in str(first).lower())
-            ):
-                self._check_greeting(replies)
-                self._protocol = 3
-                return
-            # A server without HELLO (Redis < 6) or without RESP3: greet in RESP2.
-            # The SELECT/SETINFO sent after HELLO are repeated; both are idempotent.
-        commands: list[list[Any]] = []
-        if s.password is not None:
-            if s.username is not None:
-                commands.append(["AUTH", s.username, s.password])
-            else:
-                commands.append(["AUTH", s.password])
-        if s.client_name:
-            commands.append(["CLIENT", "SETNAME", s.client_name])
-        commands += self._after_auth()
-        if commands:
-            replies = await self._round_trip(commands)
-            if s.password is not None and _is_password_not_needed(replies[0]):
-                # HELLO 3 AUTH accepts any password for a password-less default
-                # user; make RESP2 agree instead of failing on the same server.
-                replies[0] = b"OK"
-            self._check_greeting(replies)
-        self._protocol = 2
-
-    def _after_auth(self) -> list[list[Any]]:
-        s = self._settings
-        commands: list[list[Any]] = []
-        if s.db:
-            commands.append(["SELECT", s.db])
-        if s.lib_name:
-            commands.append(["CLIENT", "SETINFO", "LIB-NAME", s.lib_name])
-        if s.lib_version:
-            commands.append(["CLIENT", "SETINFO", "LIB-VER", s.lib_version])
-        return commands
-
-    async def _round_trip(self, commands: list[list[Any]]) -> list[Any]:
-        """Send all, then read all: one round trip for the whole greeting."""
-        return await asyncio.gather(*self.send_many(commands), return_exceptions=True)
-
-    def _check_greeting(self, replies: list[Any]) -> None:
-        s = self._settings
-        # An authentication failure makes every later command fail with NOAUTH:
-        # report the cause, whichever reply carries it.
-        for reply in replies:
-            if isinstance(reply, _ResponseError) and _is_auth_failure(reply):
-                raise errors.AuthenticationError(
-                    f"authentication failed for {s.address}: {self._scrub(str(reply))}"
-                )
-        first_error = next((r for r in replies if isinstance(r, _ResponseError)), None)
-        for reply in replies:
-            if isinstance(reply, errors.ConnectionError) and first_error is not None:
-                # A server that refuses a client (maxclients, protected mode)
-                # says why, then closes: keep the why, and keep it retryable.
-                raise errors.ConnectionError(
-                    f"{s.address} closed the connection during the handshake: "
-                    f"{self._scrub(str(first_error))}"
-                ) from reply
-            if isinstance(reply, BaseException) and not isinstance(reply, _ResponseError):
-                raise reply  # ConnectionError, ProtocolError
-        # CLIENT SETINFO (always sent last) is Redis 7.2+; older servers reject it, harmlessly.
-        setinfo_count = bool(s.lib_name) + bool(s.lib_version)
-        for reply in replies[: len(replies) - setinfo_count]:
-            if isinstance(reply, _ResponseError):
-                raise errors.error_from_reply(self._scrub(str(reply)))
-
-    def _scrub(self, message: str) -> str:
-        password = self._settings.password
-        if password:
-            message = message.replace(password, "***")
-        return message
+        self._protocol = await greet(self, s)
 
     def _discard(self) -> None:
         """Forget a connection whose open() failed: no callbacks, nothing pending."""
         self._on_lost = None
         self._usable = False
+        self._disarm()
         self._fail_pending(self._closed_error)
         if self._transport is not None:
             self._transport.abort()
@@ -265,13 +216,14 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- sending
 
-    def send(self, args: Sequence[Any]) -> asyncio.Future[Any]:
+    def send(self, args: Sequence[Any], timeout: float | None = None) -> asyncio.Future[Any]:
         """Queue one command; the future resolves with its reply.
 
         Arguments are str, bytes, memoryview, int or float; anything else
         raises ``DataError`` here, before anything is queued. On a connection
         that is no longer usable the future is already failed with
-        ``ConnectionError``.
+        ``ConnectionError``. With a ``timeout`` (seconds) the future fails
+        with ``TimeoutError`` when no reply came in time.
         """
         try:
             data = _pack(tuple(args))
@@ -281,6 +233,15 @@ class Connection(asyncio.Protocol):
         if not self._usable:
             fut.set_exception(self._closed_error())
             return fut
+        if timeout is None:
+            waiter: Waiter = (fut, INF, args, None)
+        else:
+            deadline = now() + timeout
+            waiter = (fut, deadline, args, timeout)
+            # With one timeout for all, deadlines only grow: the timer armed
+            # for an earlier one fires first, and nothing is done here.
+            if deadline < self._timer_at:
+                self._arm(deadline)
         buffer = self._buffer
         waiters = self._waiters
         if not buffer:
@@ -289,11 +250,11 @@ class Connection(asyncio.Protocol):
                 # sequential caller saves a loop iteration per command; callers
                 # joining in this same turn still share the next write.
                 self._transport.write(data)
-                waiters.append(fut)
+                waiters.append(waiter)
                 return fut
             self._loop.call_soon(self._flush_soon)
         buffer.append(data)
-        waiters.append(fut)
+        waiters.append(waiter)
         return fut
 
     def send_no_reply(self, args: Sequence[Any]) -> None:
@@ -313,8 +274,13 @@ class Connection(asyncio.Protocol):
             self._loop.call_soon(self._flush_soon)
         buffer.append(data)
 
-    def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
-        """Queue several commands back to back, in order; one future per command."""
+    def send_many(
+        self, commands: Sequence[Sequence[Any]], timeout: float | None = None
+    ) -> list[asyncio.Future[Any]]:
+        """Queue several commands back to back, in order; one future per command.
+
+        ``timeout`` applies to each reply, counted from now.
+        """
         try:
             packed = [_pack(tuple(args)) for args in commands]
         except TypeError as exc:
@@ -326,11 +292,16 @@ class Connection(asyncio.Protocol):
                 fut.set_exception(self._closed_error())
             return futures
         if packed:
+            deadline = INF if timeout is None else now() + timeout
+            if deadline < self._timer_at:
+                self._arm(deadline)
             buffer = self._buffer
             if not buffer:
                 self._loop.call_soon(self._flush_soon)
             buffer.extend(packed)
-            self._waiters.extend(futures)
+            self._waiters.extend(
+                (fut, deadline, args, timeout) for fut, args in zip(futures, commands)
+            )
         return futures
 
     def _flush(self) -> None:
@@ -338,7 +309,8 @@ class Connection(asyncio.Protocol):
         if self._paused or not buffer:
             return  # resume_writing() flushes what was held back
         transport = self._transport
-        if transport is None or not self._usable:
+        # A retired connection still writes what its callers queued before.
+        if transport is None or transport.is_closing():
             buffer.clear()
             return
         data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
@@ -363,6 +335,21 @@ class Connection(asyncio.Protocol):
         return len(self._waiters)
 
     @property
+    def is_retired(self) -> bool:
+        """Retired after a missed deadline: no new commands; calls in flight still finish."""
+        return self._retired
+
+    @property
+    def is_closed(self) -> bool:
+        """The transport is closed: nothing more will be read."""
+        return self._closed.done()
+
+    @property
+    def attributes_dropped(self) -> int:
+        """RESP3 attribute frames cut out of the reply stream so far."""
+        return self._attributes_dropped
+
+    @property
     def settings(self) -> ConnectionSettings:
         return self._settings
 
@@ -374,10 +361,16 @@ class Connection(asyncio.Protocol):
         """
         self._usable = False
         self._on_lost = None
+        self._disarm()
         self._fail_pending(self._closed_error if exc is None else lambda: exc)
         self._buffer.clear()
         if self._transport is not None:
-            self._transport.close()
+            if self._retired:
+                # What is still coming is owed to callers that gave up; a
+                # hung peer would also keep close() waiting to flush.
+                self._transport.abort()
+            else:
+                self._transport.close()
         elif not self._closed.done():
             self._closed.set_result(None)
 
@@ -386,7 +379,7 @@ class Connection(asyncio.Protocol):
         await asyncio.shield(self._closed)
 
     def __repr__(self) -> str:
-        state = "usable" if self._usable else "closed"
+        state = "usable" if self._usable else "retired" if self._retired else "closed"
         return f"<Connection {self._settings.address} resp{self._protocol} {state}>"
 
     # ------------------------------------------------ asyncio.Protocol callbacks
@@ -411,8 +404,17 @@ class Connection(asyncio.Protocol):
         self._usable = True
 
     def data_received(self, data: bytes) -> None:
+        self._last_rx = now()  # progress, for dead-peer detection
+        # A "|" byte anywhere (memchr: cheap) may start an attribute frame.
+        if self._attr_buf is None and b"|" not in data:
+            self._reader.feed(data)
+            self._read_replies()
+        else:
+            self._receive_with_bars(data)
+
+    def _read_replies(self) -> bool:
+        """Hand every whole reply hiredis holds to its waiter; False if the stream broke."""
         reader = self._reader
-        reader.feed(data)
         waiters = self._waiters
         try:
             reply = reader.gets()
@@ -421,7 +423,7 @@ class Connection(asyncio.Protocol):
                     self._deliver_push(reply)
                 else:
                     try:
-                        fut = waiters.popleft()
+                        fut = waiters.popleft()[0]
                     except IndexError:
                         self._unsolicited(reply)
                     else:
@@ -433,11 +435,16 @@ class Connection(asyncio.Protocol):
                                 fut.set_result(reply)
                 reply = reader.gets()
         except hiredis.ProtocolError as exc:
-            self._break(
-                errors.ProtocolError(
-                    f"invalid RESP from {self._settings.address}: {exc}; connection discarded"
-                )
-            )
+            self._break(self._protocol_error(str(exc)))
+            return False
+        if self._retired and self._drained():
+            self.close()
+        return True
+
+    def _protocol_error(self, what: str) -> errors.ProtocolError:
+        return errors.ProtocolError(
+            f"invalid RESP from {self._settings.address}: {what}; connection discarded"
+        )
 
     def _deliver_push(self, frame: Any) -> None:
         if self._on_push is None:
@@ -461,6 +468,7 @@ class Connection(asyncio.Protocol):
     def _break(self, exc: errors.ProtocolError) -> None:
         """The stream is corrupt: nothing after this point can be trusted."""
         self._usable = False
+        self._disarm()
         self._fail_pending(lambda: errors.ProtocolError(str(exc)))
         self._buffer.clear()
         if self._transport is not None:
@@ -482,6 +490,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._usable = False
         self._transport = None
+        self._disarm()
         self._buffer.clear()
         if self._waiters:
             reason = f": {exc}" if exc is not None else ""
@@ -518,25 +527,12 @@ class Connection(asyncio.Protocol):
         # would collect all their tracebacks.
         waiters = self._waiters
         while waiters:
-            fut = waiters.popleft()
+            fut = waiters.popleft()[0]
             if not fut.done():
                 fut.set_exception(make_error())
 
     def _closed_error(self) -> errors.ConnectionError:
         return errors.ConnectionError(f"connection to {self._settings.address} is closed")
 
-
-def _is_auth_failure(reply: errors.ResponseError) -> bool:
-    if reply.code in _AUTH_CODES:
-        return True
-    text = str(reply).lower()
-    # Pre-ACL servers answer AUTH with plain ERR replies.
-    return "invalid password" in text or "invalid username-password" in text
-
-
-def _is_password_not_needed(reply: Any) -> bool:
-    if not isinstance(reply, _ResponseError):
-        return False
-    text = str(reply).lower()
-    # Redis >= 6 says "called without any password configured", older ones "no password is set".
-    return "without any password configured" in text or "no password is set" in text
+    def _address(self) -> str:
+        return self._settings.address

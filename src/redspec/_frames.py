@@ -28,6 +28,7 @@ _BLOB = frozenset(b"$!=")
 # Aggregates of N frames: array, set, push; and of 2N frames: map, attribute.
 _AGGREGATE = frozenset(b"*~>")
 _PAIRS = frozenset(b"%|")
+_ATTRIBUTE = ord("|")
 
 
 class FrameError(ValueError):
@@ -37,15 +38,18 @@ class FrameError(ValueError):
 def frame_end(buf: bytes | bytearray, start: int) -> int | None:
     """The index just past the complete frame that starts at ``start``.
 
-    None when ``buf`` ends before the frame does (wait for more bytes).
-    Attributes nested anywhere inside are frames like any other. Raises
-    ``FrameError`` for bytes that are not RESP (including RESP3 streamed
-    strings and aggregates, which no server sends unasked).
+    For an attribute frame, its end (the map of N pairs), not the end of the
+    value it annotates. Attributes nested inside are not elements of their
+    aggregate: they annotate the element after them. None when ``buf`` ends
+    before the frame does (wait for more bytes). Raises ``FrameError`` for
+    bytes that are not RESP (including RESP3 streamed strings and
+    aggregates, which no server sends unasked).
     """
     pos = start
     # Frames still to skip at each open aggregate level; the outermost is the
     # frame asked about.
     todo = [1]
+    outermost = True
     while todo:
         if todo[-1] == 0:
             todo.pop()
@@ -57,6 +61,7 @@ def frame_end(buf: bytes | bytearray, start: int) -> int | None:
         kind = buf[pos]
         head = bytes(buf[pos + 1 : eol])
         pos = eol + 2
+        nested, outermost = not outermost, False
         if kind in _LINE:
             continue
         if kind in _BLOB:
@@ -71,6 +76,8 @@ def frame_end(buf: bytes | bytearray, start: int) -> int | None:
                 todo.append(count)
         elif kind in _PAIRS:
             count = _count(kind, head)
+            if kind == _ATTRIBUTE and nested:
+                todo[-1] += 1  # the element it annotates is still to come
             if count > 0:
                 todo.append(2 * count)
         else:

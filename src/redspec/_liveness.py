@@ -16,6 +16,10 @@ What a missed deadline says about the connection:
   server that stopped answering). Calls already in flight on it still get
   their replies, or time out on their own deadlines; once none is left
   waiting, it is closed (the rest of an abandoned reply is not read).
+- The oldest reply is large (``BIG_REPLY`` bytes or more are in, and it is
+  not complete) and its caller gives up: the connection is retired at that
+  moment, rather than at the next deadline, and closed if nobody else waits
+  (the rest of the reply is not downloaded).
 - The oldest reply is owed to a caller that gave up, and no byte at all has
   arrived for ``DEAD_PEER_GRACE`` seconds since that was noticed (or since
   the last byte, whichever is later): the peer is **presumed dead**. The
@@ -37,9 +41,10 @@ from typing import Any
 
 from . import errors
 
-__all__ = ["DEAD_PEER_GRACE", "INF", "Liveness", "Waiter", "timeout_error"]
+__all__ = ["BIG_REPLY", "DEAD_PEER_GRACE", "INF", "Liveness", "Waiter", "timeout_error"]
 
 DEAD_PEER_GRACE = 1.0
+BIG_REPLY = 1 << 20
 INF = float("inf")
 now = time.monotonic
 
@@ -69,6 +74,7 @@ class Liveness:
     _last_rx: float
     _abandoned: asyncio.Future[Any] | None
     _abandoned_at: float
+    _big_head: asyncio.Future[Any] | None
 
     def _notify_lost(self, exc: BaseException | None) -> None:
         raise NotImplementedError
@@ -135,6 +141,32 @@ class Liveness:
             return
         if next_at < INF:
             self._arm(next_at)
+
+    def _watch_big_reply(self) -> None:
+        """A large reply is coming in: retire the connection as soon as its caller gives up.
+
+        Called by ``data_received`` when hiredis holds ``BIG_REPLY`` bytes of an
+        incomplete reply. Watching the head's future costs one callback per
+        large reply, and none for small ones.
+        """
+        waiters = self._waiters
+        if not waiters:
+            return
+        head = waiters[0][0]
+        if head.done():
+            self._give_up_big_reply(head)
+        elif head is not self._big_head:
+            self._big_head = head
+            head.add_done_callback(self._give_up_big_reply)
+
+    def _give_up_big_reply(self, head: asyncio.Future[Any]) -> None:
+        waiters = self._waiters
+        # Still the head: its caller gave up (cancelled, timed out) before the
+        # reply was complete. Otherwise the reply came and was delivered.
+        if waiters and waiters[0][0] is head:
+            self._retire("a large reply is owed to a caller that gave up")
+            if self._retired and self._drained():
+                self.close()
 
     # ---------------------------------------------------------------- outcomes
 

@@ -31,7 +31,7 @@ import hiredis
 from . import errors
 from ._frames import AttributeFilter
 from ._handshake import greet
-from ._liveness import INF, Liveness, Waiter, now
+from ._liveness import BIG_REPLY, INF, Liveness, Waiter, now
 from ._settings import ConnectionSettings
 
 __all__ = ["Connection", "ConnectionSettings"]
@@ -45,6 +45,8 @@ _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
 # is also a RESP3 value, so a sentinel is needed.
 _NOT_ENOUGH: Any = object()
+# A read this large may be part of a large reply (see Liveness._watch_big_reply).
+_BIG_CHUNK = 16 << 10
 
 # Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
 _KEEPALIVE = [
@@ -80,6 +82,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         "_abandoned_at",
         "_attr_buf",
         "_attributes_dropped",
+        "_big_head",
         "_buffer",
         "_closed",
         "_flush_soon",
@@ -124,6 +127,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         self._last_rx = now()
         self._abandoned: asyncio.Future[Any] | None = None
         self._abandoned_at = 0.0
+        self._big_head: asyncio.Future[Any] | None = None
         # Bytes of an attribute frame whose end has not arrived yet.
         self._attr_buf: bytes | None = None
         self._attributes_dropped = 0
@@ -411,6 +415,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
             self._read_replies()
         else:
             self._receive_with_bars(data)
+        # Only large reads can be part of a large reply: small replies skip this.
+        if len(data) >= _BIG_CHUNK and self._reader.len() >= BIG_REPLY:
+            self._watch_big_reply()
 
     def _read_replies(self) -> bool:
         """Hand every whole reply hiredis holds to its waiter; False if the stream broke."""

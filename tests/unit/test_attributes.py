@@ -46,7 +46,7 @@ async def test_two_concurrent_callers_get_their_own_replies() -> None:
     async with FakeServer(handler) as server:
         conn = await Connection.open(server.settings())
         a, b = conn.send(("GET", "a")), conn.send(("GET", "b"))
-        assert await asyncio.gather(a, b) == [b"A", b"B"]
+        assert list(await asyncio.gather(a, b)) == [b"A", b"B"]
         assert conn.attributes_dropped == 1
         assert conn.pending == 0 and conn.is_usable
         conn.close()

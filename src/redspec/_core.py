@@ -9,9 +9,9 @@ Reconnection is on demand. A call that finds no usable connection waits for
 one (up to ``connect_timeout``, and never past its own ``command_timeout``);
 the first such call starts one connector task, which tries again while
 anybody is waiting and stops when nobody is. So an idle client whose server
-is gone makes no attempts. Attempts follow ``retry_delay``: every 10-50 ms
+is gone makes no attempts. Attempts follow ``retry_delay``: every 10-25 ms
 (jittered) for the first ``FAST_PROBE_WINDOW`` seconds of an outage, so that
-after a restart the first command succeeds within about 50 ms of the server
+after a restart the first command succeeds within about 25 ms of the server
 accepting connections; then backing off to ``BACKOFF_MAX``. The first
 connect of a client never succeeded fails at once instead (a wrong address or
 password should surface, not be waited out); so do rejected credentials and a
@@ -45,7 +45,7 @@ from .pool import ConnectionPool
 
 __all__ = ["BACKOFF_MAX", "FAST_PROBE", "FAST_PROBE_WINDOW", "ClientCore", "retry_delay"]
 
-FAST_PROBE = 0.05
+FAST_PROBE = 0.025
 FAST_PROBE_WINDOW = 5.0
 BACKOFF_MAX = 1.0
 CLOSE_WAIT = 2.0
@@ -55,10 +55,11 @@ def retry_delay(attempt: int, down_for: float, longest: float = BACKOFF_MAX) -> 
     """Seconds to wait before the next connection attempt.
 
     ``attempt`` attempts have failed in a row, the first ``down_for`` seconds
-    ago. A restart is usually over in well under a second: for the first
-    ``FAST_PROBE_WINDOW`` seconds of an outage, attempts come 10, 20, 40 ms
-    apart, then every 25-50 ms (jittered, so that many clients do not probe
-    in step). After that the delay doubles every second, up to ``longest``.
+    ago. A restart is usually over in a second or two: for the first
+    ``FAST_PROBE_WINDOW`` seconds of an outage, attempts come 10 and 20 ms
+    apart, then every 12.5-25 ms (jittered, so that many clients do not
+    probe in step). After that the delay doubles every second, up to
+    ``longest``.
     """
     if down_for < FAST_PROBE_WINDOW:
         base = min(0.01 * 2.0 ** min(attempt - 1, 8), FAST_PROBE)

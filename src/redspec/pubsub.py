@@ -15,7 +15,7 @@ delivered. Error replies that arrive before the token are raised by the
 call that caused them.
 
 Reconnection. When the connection drops, the subscriber reconnects (for as
-long as it is open: every 10-50 ms for the first seconds of an outage, then
+long as it is open: every 10-25 ms for the first seconds of an outage, then
 backing off, as ``_core.retry_delay`` says), subscribes to everything again
 in its first write, and then puts ``Message(kind="reconnected")`` in the
 stream. Delivery is at-most-once: messages published while the connection

@@ -101,6 +101,10 @@ class AttributeFilter:
     _reader: hiredis.Reader
     _attr_buf: bytes | None
     _attributes_dropped: int
+    _careful: bool
+
+    def _update_careful(self) -> None:
+        raise NotImplementedError
 
     def _read_replies(self) -> bool:
         raise NotImplementedError
@@ -123,6 +127,7 @@ class AttributeFilter:
         if self._attr_buf is not None:
             data = self._attr_buf + data
             self._attr_buf = None
+            self._update_careful()
             end = self._skip_attribute(data, 0)
             if end < 0:
                 return
@@ -164,6 +169,7 @@ class AttributeFilter:
                 self._break(self._protocol_error("attribute frame larger than 16 MiB"))
             else:
                 self._attr_buf = data[start:]
+                self._careful = True  # data_received: back here with the rest
             return -1
         self._attributes_dropped += 1
         return end

@@ -75,6 +75,8 @@ class Liveness:
     _abandoned: asyncio.Future[Any] | None
     _abandoned_at: float
     _big_head: asyncio.Future[Any] | None
+    _careful: bool
+    _attr_buf: bytes | None
 
     def _notify_lost(self, exc: BaseException | None) -> None:
         raise NotImplementedError
@@ -128,14 +130,19 @@ class Liveness:
             if self._abandoned is not head:
                 self._abandoned = head
                 self._abandoned_at = t
+                self._careful = True  # data_received notes when bytes arrive
             silent_since = max(self._abandoned_at, self._last_rx)
             if t - silent_since >= DEAD_PEER_GRACE:
                 self._presume_dead(t - silent_since)
                 return
             next_at = min(next_at, silent_since + DEAD_PEER_GRACE)
             self._retire("a reply is owed to a caller that gave up")
-        elif expired:
-            self._retire("a command timed out")
+        else:
+            if self._abandoned is not None:
+                self._abandoned = None
+                self._update_careful()
+            if expired:
+                self._retire("a command timed out")
         if self._retired and self._drained():
             self.close()
             return
@@ -170,12 +177,19 @@ class Liveness:
 
     # ---------------------------------------------------------------- outcomes
 
+    def _update_careful(self) -> None:
+        """Whether data_received must take its careful path (see there)."""
+        self._careful = (
+            self._attr_buf is not None or self._retired or self._abandoned is not None
+        )
+
     def _retire(self, why: str) -> None:
         """No new commands: the ones in flight finish (or time out), then it closes."""
         if not self._usable:
             return  # already retired, broken or closed
         self._usable = False
         self._retired = True
+        self._careful = True  # data_received closes it once drained
         self._notify_lost(errors.TimeoutError(f"connection to {self._address()} retired: {why}"))
 
     def _drained(self) -> bool:

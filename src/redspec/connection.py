@@ -82,8 +82,10 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         "_abandoned_at",
         "_attr_buf",
         "_attributes_dropped",
+        "_batch_time",
         "_big_head",
         "_buffer",
+        "_careful",
         "_closed",
         "_flush_soon",
         "_last_rx",
@@ -127,6 +129,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         self._last_rx = now()
         self._abandoned: asyncio.Future[Any] | None = None
         self._abandoned_at = 0.0
+        self._batch_time = 0.0
+        # data_received must take its careful path (see there).
+        self._careful = False
         self._big_head: asyncio.Future[Any] | None = None
         # Bytes of an attribute frame whose end has not arrived yet.
         self._attr_buf: bytes | None = None
@@ -237,16 +242,21 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         if not self._usable:
             fut.set_exception(self._closed_error())
             return fut
+        buffer = self._buffer
         if timeout is None:
             waiter: Waiter = (fut, INF, args, None)
         else:
-            deadline = now() + timeout
+            if not buffer or self._paused:
+                self._batch_time = now()
+            # Else a command queued earlier in this loop turn read the clock:
+            # its reading serves all the turn's commands (time.monotonic() per
+            # command would cost the pipelining callers several percent).
+            deadline = self._batch_time + timeout
             waiter = (fut, deadline, args, timeout)
             # With one timeout for all, deadlines only grow: the timer armed
             # for an earlier one fires first, and nothing is done here.
             if deadline < self._timer_at:
                 self._arm(deadline)
-        buffer = self._buffer
         waiters = self._waiters
         if not buffer:
             if not waiters and not self._paused and self._transport is not None:
@@ -296,7 +306,11 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
                 fut.set_exception(self._closed_error())
             return futures
         if packed:
-            deadline = INF if timeout is None else now() + timeout
+            if timeout is None:
+                deadline = INF
+            else:
+                self._batch_time = now()
+                deadline = self._batch_time + timeout
             if deadline < self._timer_at:
                 self._arm(deadline)
             buffer = self._buffer
@@ -408,14 +422,50 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         self._usable = True
 
     def data_received(self, data: bytes) -> None:
+        # The hot path. Anything unusual (a "|" byte that may start an
+        # attribute frame, found by memchr; an attribute still incomplete; a
+        # retired connection; an abandoned reply being watched for progress)
+        # takes the careful path. "124 in data", not 'b"|" in data': the
+        # latter first tries the needle as an int and clears a TypeError.
+        if self._careful or 124 in data:
+            self._receive_carefully(data)
+            return
+        reader = self._reader
+        reader.feed(data)
+        waiters = self._waiters
+        # _read_replies() inlined: a call per read costs the sequential caller.
+        try:
+            reply = reader.gets()
+            while reply is not _NOT_ENOUGH:
+                if type(reply) is _Push:
+                    self._deliver_push(reply)
+                else:
+                    try:
+                        fut = waiters.popleft()[0]
+                    except IndexError:
+                        self._unsolicited(reply)
+                    else:
+                        if not fut.done():
+                            if isinstance(reply, _ResponseError):
+                                fut.set_exception(reply)
+                            else:
+                                fut.set_result(reply)
+                reply = reader.gets()
+        except hiredis.ProtocolError as exc:
+            self._break(self._protocol_error(str(exc)))
+            return
+        # Only large reads can be part of a large reply: small replies skip this.
+        if len(data) >= _BIG_CHUNK and reader.len() >= BIG_REPLY:
+            self._watch_big_reply()
+
+    def _receive_carefully(self, data: bytes) -> None:
         self._last_rx = now()  # progress, for dead-peer detection
-        # A "|" byte anywhere (memchr: cheap) may start an attribute frame.
-        if self._attr_buf is None and b"|" not in data:
+        if self._attr_buf is None and 124 not in data:
             self._reader.feed(data)
-            self._read_replies()
+            if not self._read_replies():
+                return
         else:
             self._receive_with_bars(data)
-        # Only large reads can be part of a large reply: small replies skip this.
         if len(data) >= _BIG_CHUNK and self._reader.len() >= BIG_REPLY:
             self._watch_big_reply()
 

@@ -5,7 +5,10 @@ Every command carries its deadline in the connection's FIFO of waiters
 earliest deadline still pending, fails overdue callers with ``TimeoutError``
 and re-arms itself for the next; a reply that arrives costs no timer work.
 With one timeout for every call, deadlines grow along the FIFO, so the timer
-fires about once per timeout period under steady traffic.
+fires about once per timeout period under steady traffic. The timer lives in
+``_watchdog.py``'s thread, not in the event loop (see there why). Commands
+queued in one loop turn share one clock reading, taken by the first of them:
+a deadline can be early by the time the rest of that turn took.
 
 What a missed deadline says about the connection:
 
@@ -39,7 +42,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import errors
+from . import _watchdog, errors
 
 __all__ = ["BIG_REPLY", "DEAD_PEER_GRACE", "INF", "Liveness", "Waiter", "timeout_error"]
 
@@ -67,9 +70,9 @@ class Liveness:
     _loop: asyncio.AbstractEventLoop
     _waiters: deque[Waiter]
     _transport: asyncio.Transport | None
-    _usable: bool
+    is_usable: bool
     _retired: bool
-    _timer: asyncio.TimerHandle | None
+    _timer: _watchdog.TimerEntry | None
     _timer_at: float
     _last_rx: float
     _abandoned: asyncio.Future[Any] | None
@@ -96,14 +99,14 @@ class Liveness:
         """(Re)arm the connection's one timer to fire at ``at``."""
         timer = self._timer
         if timer is not None:
-            timer.cancel()
+            _watchdog.cancel(timer)
         self._timer_at = at
-        self._timer = self._loop.call_later(max(at - now(), 0.0), self._on_timer)
+        self._timer = _watchdog.call_at(at, self._loop, self._on_timer)
 
     def _disarm(self) -> None:
         timer = self._timer
         if timer is not None:
-            timer.cancel()
+            _watchdog.cancel(timer)
             self._timer = None
         self._timer_at = INF
 
@@ -185,9 +188,9 @@ class Liveness:
 
     def _retire(self, why: str) -> None:
         """No new commands: the ones in flight finish (or time out), then it closes."""
-        if not self._usable:
+        if not self.is_usable:
             return  # already retired, broken or closed
-        self._usable = False
+        self.is_usable = False
         self._retired = True
         self._careful = True  # data_received closes it once drained
         self._notify_lost(errors.TimeoutError(f"connection to {self._address()} retired: {why}"))
@@ -201,7 +204,7 @@ class Liveness:
             f"no data from {self._address()} for {silence:.1f}s while a reply was overdue: "
             "connection presumed dead and closed; the command may or may not have been executed"
         )
-        self._usable = False
+        self.is_usable = False
         self._retired = False
         self._fail_pending(lambda: errors.ConnectionError(message))
         transport = self._transport

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import hiredis
 
-from . import errors
+from . import _watchdog, errors
 from ._frames import AttributeFilter
 from ._handshake import greet
 from ._liveness import BIG_REPLY, INF, Liveness, Waiter, now
@@ -100,8 +100,11 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         "_timer",
         "_timer_at",
         "_transport",
-        "_usable",
         "_waiters",
+        # Connected, not closing, not broken, not retired: new commands can be
+        # sent. A plain attribute (read-only for users): the fast path reads it
+        # on every call.
+        "is_usable",
     )
 
     def __init__(
@@ -122,9 +125,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         # Bound once: binding self._flush per command would allocate a method object.
         self._flush_soon = self._flush
         self._paused = False
-        self._usable = False
+        self.is_usable = False
         self._retired = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: _watchdog.TimerEntry | None = None
         self._timer_at = INF
         self._last_rx = now()
         self._abandoned: asyncio.Future[Any] | None = None
@@ -215,7 +218,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     def _discard(self) -> None:
         """Forget a connection whose open() failed: no callbacks, nothing pending."""
         self._on_lost = None
-        self._usable = False
+        self.is_usable = False
         self._disarm()
         self._fail_pending(self._closed_error)
         if self._transport is not None:
@@ -239,7 +242,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         except TypeError as exc:
             raise errors.DataError(f"cannot encode command argument: {exc}") from None
         fut = self._loop.create_future()
-        if not self._usable:
+        if not self.is_usable:
             fut.set_exception(self._closed_error())
             return fut
         buffer = self._buffer
@@ -281,7 +284,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
             data = _pack(tuple(args))
         except TypeError as exc:
             raise errors.DataError(f"cannot encode command argument: {exc}") from None
-        if not self._usable:
+        if not self.is_usable:
             raise self._closed_error()
         buffer = self._buffer
         if not buffer:
@@ -301,7 +304,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
             raise errors.DataError(f"cannot encode command argument: {exc}") from None
         create_future = self._loop.create_future
         futures = [create_future() for _ in packed]
-        if not self._usable:
+        if not self.is_usable:
             for fut in futures:
                 fut.set_exception(self._closed_error())
             return futures
@@ -338,11 +341,6 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     # ---------------------------------------------------------------- state
 
     @property
-    def is_usable(self) -> bool:
-        """Connected, not closing, not broken: new commands can be sent."""
-        return self._usable
-
-    @property
     def protocol_version(self) -> int:
         """The RESP version negotiated: 3 after a successful HELLO 3, else 2."""
         return self._protocol
@@ -377,7 +375,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         Pending futures fail with ``exc`` if given, else ``ConnectionError``.
         ``on_lost`` is not called. Idempotent.
         """
-        self._usable = False
+        self.is_usable = False
         self._on_lost = None
         self._disarm()
         self._fail_pending(self._closed_error if exc is None else lambda: exc)
@@ -397,7 +395,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         await asyncio.shield(self._closed)
 
     def __repr__(self) -> str:
-        state = "usable" if self._usable else "retired" if self._retired else "closed"
+        state = "usable" if self.is_usable else "retired" if self._retired else "closed"
         return f"<Connection {self._settings.address} resp{self._protocol} {state}>"
 
     # ------------------------------------------------ asyncio.Protocol callbacks
@@ -419,7 +417,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
                     sock.setsockopt(socket.IPPROTO_TCP, option, value)
             except OSError:
                 pass
-        self._usable = True
+        self.is_usable = True
 
     def data_received(self, data: bytes) -> None:
         # The hot path. Anything unusual (a "|" byte that may start an
@@ -515,7 +513,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
             )
 
     def _unsolicited(self, reply: Any) -> None:
-        if not self._usable:
+        if not self.is_usable:
             return  # a late reply to a command failed by close()
         if self._on_push is not None:
             self._deliver_push(reply)  # RESP2 pub/sub messages arrive this way
@@ -524,7 +522,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
 
     def _break(self, exc: errors.ProtocolError) -> None:
         """The stream is corrupt: nothing after this point can be trusted."""
-        self._usable = False
+        self.is_usable = False
         self._disarm()
         self._fail_pending(lambda: errors.ProtocolError(str(exc)))
         self._buffer.clear()
@@ -541,11 +539,11 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
             self._flush()
 
     def eof_received(self) -> bool | None:
-        self._usable = False
+        self.is_usable = False
         return None  # let the transport close itself; connection_lost follows
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._usable = False
+        self.is_usable = False
         self._transport = None
         self._disarm()
         self._buffer.clear()

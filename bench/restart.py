@@ -42,7 +42,7 @@ from _embedded import EmbeddedRedis, _die_with_parent  # noqa: E402
 
 CHANNEL = b"restart:ch"
 MESSAGES = 100
-BEGIN, END = "<!-- restart.py begin -->", "<!-- restart.py end -->"
+BEGIN, END = "<!-- restart:begin -->", "<!-- restart:end -->"
 
 
 def ping_ok(port: int) -> bool:

@@ -27,6 +27,7 @@ import gc
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -469,7 +470,13 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
                 L.append(f"- {name}: {e}")
         L.append("")
     L += ["## Rerun", "", "```", "pip install -e '.[bench]'", ctx["command"], "```", ""]
-    path.write_text("\n".join(L))
+    # Other scripts' figures (bench/cluster.py, hol.py, restart.py) live in
+    # marked blocks of the same file, "<!-- NAME:begin -->" to "<!-- NAME:end -->": keep them.
+    kept = ""
+    if path.exists():
+        for block in re.finditer(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", path.read_text(), re.S):
+            kept += "\n" + block.group(0) + "\n"
+    path.write_text("\n".join(L) + kept)
 
 
 # ----------------------------------------------------------------------- main

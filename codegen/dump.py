@@ -26,10 +26,13 @@ The merge rules are in ``codegen/merge.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import socket
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -127,9 +130,13 @@ def parse_url(url: str) -> tuple[str, int, str | None, str | None]:
     parts = urlsplit(url if "://" in url else f"redis://{url}")
     if parts.scheme != "redis":
         raise DumpError("unsupported URL scheme (only redis://[[user]:password@]host:port)")
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise DumpError("bad port in the URL") from None
     return (
         parts.hostname or "127.0.0.1",
-        parts.port or 6379,
+        port,
         unquote(parts.username) if parts.username else None,
         unquote(parts.password) if parts.password else None,
     )
@@ -167,14 +174,23 @@ def _prune(d: dict[str, JSON]) -> dict[str, JSON]:
     return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
 
 
-def _norm_arg(a: Mapping[str, JSON]) -> dict[str, JSON]:
-    unknown = set(a) - set(_ARG_FIELDS) - {"arguments", "value"}
-    if unknown:
-        raise DumpError(f"unknown argument fields {sorted(unknown)} in {a.get('name')!r}")
+def _norm_arg(a: Mapping[str, JSON], dropped: set[str]) -> dict[str, JSON]:
+    # Fields a newer server may add are left out (and reported), not fatal.
+    dropped.update(set(a) - set(_ARG_FIELDS) - {"arguments", "value"})
     out: dict[str, JSON] = {k: a.get(k) for k in _ARG_FIELDS}
     out["flags"] = sorted(a.get("flags") or [])
-    out["arguments"] = [_norm_arg(c) for c in a.get("arguments") or []]
+    out["arguments"] = [_norm_arg(c, dropped) for c in a.get("arguments") or []]
     return _prune(out)
+
+
+def _tips(v: JSON) -> list[str]:
+    """Tips as a list: COMMAND INFO gives a set; a module command's docs (Redis 8.4+) may
+    carry them as ``hints``, a list or one space-separated string."""
+    if not v:
+        return []
+    if isinstance(v, str):
+        return v.split()
+    return [str(x) for x in v]
 
 
 def _norm_key_spec(ks: Mapping[str, JSON]) -> dict[str, JSON]:
@@ -195,14 +211,16 @@ def _info_entries(info: JSON) -> dict[str, dict[str, JSON]]:
             "arity": arity,
             "flags": sorted(flags or []),
             "acl_categories": sorted(acl or []),
-            "tips": sorted(tips or []),
+            "tips": sorted(_tips(tips)),
             "key_specs": [_norm_key_spec(k) for k in key_specs or []],
         }
         out.update(_info_entries(subs or []))
     return out
 
 
-def _doc_entries(docs: Mapping[str, JSON]) -> dict[str, tuple[str | None, dict[str, JSON]]]:
+def _doc_entries(
+    docs: Mapping[str, JSON], dropped: set[str]
+) -> dict[str, tuple[str | None, dict[str, JSON]]]:
     """COMMAND DOCS reply -> canonical name -> (container, normalised doc fields)."""
     out: dict[str, tuple[str | None, dict[str, JSON]]] = {}
 
@@ -210,7 +228,8 @@ def _doc_entries(docs: Mapping[str, JSON]) -> dict[str, tuple[str | None, dict[s
         fields: dict[str, JSON] = {k: d.get(k) for k in _DOC_FIELDS}
         fields["history"] = [list(h) for h in d.get("history") or []]
         fields["doc_flags"] = sorted(d.get("doc_flags") or [])
-        fields["arguments"] = [_norm_arg(a) for a in d.get("arguments") or []]
+        fields["arguments"] = [_norm_arg(a, dropped) for a in d.get("arguments") or []]
+        fields["hints"] = _tips(d.get("hints"))
         out[name] = (container, fields)
         for sub, sd in (d.get("subcommands") or {}).items():
             visit(_canon_name(sub), sd, name)
@@ -220,16 +239,28 @@ def _doc_entries(docs: Mapping[str, JSON]) -> dict[str, tuple[str | None, dict[s
     return out
 
 
-def build_raw(server: Mapping[str, str], docs: JSON, info: JSON) -> dict[str, JSON]:
+def build_raw(
+    server: Mapping[str, str],
+    docs: JSON,
+    info: JSON,
+    warn: Callable[[str], None] | None = None,
+) -> dict[str, JSON]:
     """Combine one server's COMMAND DOCS and COMMAND INFO into the raw dump shape."""
-    doc_entries = _doc_entries(docs)
+    dropped: set[str] = set()
+    doc_entries = _doc_entries(docs, dropped)
     info_entries = _info_entries(info)
     missing = sorted(set(info_entries) ^ set(doc_entries))
     if missing:
         raise DumpError(f"COMMAND DOCS and COMMAND INFO disagree on {missing[:10]}")
+    if dropped and warn is not None:
+        warn(f"{server.get('id')}: argument fields left out (unknown): {sorted(dropped)}")
     flat: dict[str, dict[str, JSON]] = {}
     for name, (_container, fields) in doc_entries.items():
-        flat[name] = _prune({**fields, **info_entries[name]})
+        info_fields = dict(info_entries[name])
+        hints = fields.pop("hints")
+        if hints:  # tips given in the docs (module commands, Redis 8.4+)
+            info_fields["tips"] = sorted(set(info_fields["tips"]) | set(hints))
+        flat[name] = _prune({**fields, **info_fields})
     top: dict[str, dict[str, JSON]] = {}
     for name in sorted(flat):
         container = doc_entries[name][0]
@@ -242,7 +273,7 @@ def build_raw(server: Mapping[str, str], docs: JSON, info: JSON) -> dict[str, JS
     return {"format": RAW_FORMAT, "server": dict(server), "commands": top}
 
 
-def dump_server(url: str) -> dict[str, JSON]:
+def dump_server(url: str, warn: Callable[[str], None] | None = None) -> dict[str, JSON]:
     """COMMAND DOCS + COMMAND INFO of one live server, as a raw dump."""
     host, port, user, password = parse_url(url)
     hello = ["HELLO", "3"]
@@ -254,9 +285,17 @@ def dump_server(url: str) -> dict[str, JSON]:
             ident = server_identity(c.call("INFO", "server"))
             docs = c.call("COMMAND", "DOCS")
             info = c.call("COMMAND", "INFO")
-    except OSError as e:
+    except (OSError, hiredis.ProtocolError) as e:
+        raise DumpError(f"{host}:{port}: {e or type(e).__name__}") from None
+    except DumpError as e:
         raise DumpError(f"{host}:{port}: {e}") from None
-    return build_raw(ident, docs, info)
+    return build_raw(ident, docs, info, warn)
+
+
+def count(raw: Mapping[str, JSON]) -> tuple[int, int]:
+    """(top-level commands, subcommands) of a raw dump."""
+    cmds = raw["commands"]
+    return len(cmds), sum(len(c.get("subcommands") or {}) for c in cmds.values())
 
 
 def to_text(obj: JSON) -> str:
@@ -264,8 +303,33 @@ def to_text(obj: JSON) -> str:
 
 
 def write(path: str, obj: JSON) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(to_text(obj))
+    """Write ``obj`` as JSON, atomically (see :func:`write_text`)."""
+    write_text(path, to_text(obj))
+
+
+def write_text(path: str, text: str) -> None:
+    """Write atomically: a temp file in the same directory, renamed over ``path``.
+
+    A failure (disk full, killed process) leaves any existing file untouched.
+    """
+    target = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target)
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if os.path.exists(target):
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read(path: str) -> JSON:

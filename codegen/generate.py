@@ -6,22 +6,23 @@ give the same files. ``check`` regenerates in memory and diffs.
 
 from __future__ import annotations
 
-import difflib
 import re
-import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from codegen import overlay as overlay_data
-from codegen.nodes import Node, Overlay, to_nodes
-from codegen.render import Converters, MethodSpec, RenderError, render_method, used_names
-from codegen.replies import Entry, ReplyError, load_replies
-from codegen.signatures import Model, Plan, PlanError, plan_command, pyname, q
-from codegen.spec import Command, Spec, load_spec
+from . import routing as routing_model
+from .describe import command_link, param_words, reply_words
+from .forms import project_overlay, variant_plan
+from .known import load_known, plans_of, render_known, widen
+from .nodes import Node, Overlay, to_nodes
+from .render import Converters, MethodSpec, RenderError, render_method, used_names
+from .replies import Entry, Reply, load_replies
+from .signatures import Model, Plan, PlanError, plan_command, pyname, q
+from .spec import Command, Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -116,6 +117,10 @@ class Result:
     missing_replies: list[str] = field(default_factory=list)
     arity: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    undescribed: list[str] = field(default_factory=list)  # no argument tree: *args methods
+    new_arguments: list[str] = field(default_factory=list)  # parameters the replies predate
+    known_arguments: str = ""  # codegen/known_arguments.txt for this spec
+    routing: list[str] = field(default_factory=list)  # routing the spec does not define
 
 
 # The servers the reply table and the overlay were written for. Against a spec
@@ -163,32 +168,77 @@ def _clean_md(text: str) -> str:
 
 
 def docstring(
-    cmd: Command, plan: Plan, spec: Spec, overlaid: bool, summary: str | None = None
+    cmd: Command,
+    plan: Plan,
+    spec: Spec,
+    overlaid: bool,
+    summary: str | None = None,
+    entry: Entry | None = None,
 ) -> list[str]:
     lines = [(cmd.summary or summary or f"The {cmd.name} command.").strip()]
     lines.append("")
     if cmd.complexity:
-        lines.append(f"Complexity: {cmd.complexity.strip()}")
+        lines.append(f"- Complexity: {cmd.complexity.strip()}")
     since = cmd.since or ""
     others = ", ".join(f"{_label(k)}: {v}" for k, v in sorted(cmd.since_by_server.items()))
     if since:
-        lines.append(f"Since: {since}" + (f" ({others})" if others else ""))
-    lines.append(f"Available on: {availability(cmd.available_in, spec)}.")
+        lines.append(f"- Since: {since}" + (f" ({others})" if others else ""))
+    lines.append(f"- Available on: {availability(cmd.available_in, spec)}.")
+    if cmd.module:
+        lines.append(f"- Module: {cmd.module}.")
     if cmd.is_deprecated:
-        lines.append(deprecation(cmd) + ".")
+        lines.append("- " + deprecation(cmd) + ".")
     if overlaid:
-        lines.append("Signature from the overlay (the server publishes no argument grammar).")
+        lines.append("- Signature from the overlay (the server publishes no argument grammar).")
+    if plan.undescribed:
+        lines.append(
+            "- The server described no arguments for this command: the keys its key specs "
+            "name, then the other arguments as the command's documentation gives them."
+        )
     args = [p for p in plan.params]
     if args:
         lines += ["", "Args:"]
         for p in args:
-            note = f"    {p.name}: {p.syntax}" if p.syntax else f"    {p.name}"
+            note = f"    {p.name}: {param_words(p, plan)}"
             if p.avail and set(p.avail) != set(cmd.available_in):
-                note += f" ({availability(p.avail, spec, only=True)})"
+                note += f" ({availability(p.avail, spec, only=True)[:1].upper()}"
+                note += f"{availability(p.avail, spec, only=True)[1:]}.)"
             if p.deprecated:
-                note += " (deprecated)"
+                note += " (Deprecated.)"
             lines.append(note)
+    if entry is not None and entry.base is not None:
+        lines += ["", "Returns:"]
+        for flags, _, src in entry.overloads:
+            key = "|".join(flags)
+            alts = [" and ".join(alt.split("&")) for alt in flags]
+            when = " or ".join(alts) if len(alts) < 3 else ", ".join(alts[:-1]) + " or " + alts[-1]
+            sentence = _reply_sentence(src, entry.notes.get(key, ""))
+            lines.append(f"    - With {when}: {sentence}")
+        sentence = _reply_sentence(entry.base_src, entry.base_note)
+        if entry.overloads:
+            lines.append(f"    - Otherwise: {sentence}")
+        else:
+            lines.append(f"    {sentence[:1].upper()}{sentence[1:]}")
+    vendors = {spec.server(i).vendor for i in cmd.available_in}
+    lines += ["", f"See {command_link(cmd.name, vendors == {'valkey'})}."]
     return lines
+
+
+def _reply_sentence(src: str, note: str) -> str:
+    words = reply_words(src)
+    return f"{words}; {note}." if note else f"{words}."
+
+
+def _variant_entry(entry: Entry, required: list[str]) -> Entry:
+    """The reply entry of a variant: the reply of the first line its required parameters
+    select (XPENDING +start for xpending_range); the lines before it still select theirs."""
+    for i, (flags, reply, src) in enumerate(entry.overloads):
+        if any(set(alt.split("&")) <= set(required) for alt in flags):
+            note = entry.notes.get("|".join(flags), "")
+            return Entry(
+                entry.command, reply, src, entry.overloads[:i], entry.where, note, entry.notes
+            )
+    return entry
 
 
 def deprecation(cmd: Command) -> str:
@@ -251,46 +301,37 @@ def _literal(v: Any) -> str:
     return repr(v)
 
 
-def build(
-    spec: Spec, replies: dict[str, Entry] | None = None, overlay: Mapping[str, Any] | None = None
-) -> Result:
-    res = Result()
-    ov = Overlay(overlay if overlay is not None else vars(overlay_data))
-    replies = load_replies() if replies is None else replies
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        autoescape=False,
-    )
-    header = (
-        f"# DO NOT EDIT: generated by `python -m codegen generate` from commands.json\n"
-        f"# (sha256 {spec.sha256})."
-    )
-    names = {c.name for c in spec.all_commands()}
-    strict = PINNED_SERVERS <= {s.id for s in spec.servers}
-    unmatched = res.errors if strict else res.unused
-    for cmd in sorted(ov.commands()):
-        if cmd not in names:
-            unmatched.append(f"overlay: {cmd} matches no command of the spec")
-    for cmd in sorted(replies):
-        if cmd not in names:
-            unmatched.append(f"reply table {replies[cmd].where}: {cmd} exists on no server")
-
+def plan_methods(
+    spec: Spec,
+    commands: Iterable[Command],
+    ov: Overlay,
+    replies: Mapping[str, Entry],
+    res: Result,
+    unmatched: list[str],
+    taken_names: Mapping[str, str] | None = None,
+    known: Mapping[str, frozenset[str]] | None = None,
+) -> tuple[dict[str, list[tuple[Command, Plan, MethodSpec]]], dict[str, Model]]:
+    """Plan the method of each of ``commands`` that gets one: by group, with the dataclasses
+    they need. Problems go to ``res`` (and ``unmatched``, per the strictness);
+    ``taken_names``: method names already in use (method -> what uses it); ``known``: the
+    parameters the reply table was written against (codegen/known.py)."""
     groups: dict[str, list[tuple[Command, Plan, MethodSpec]]] = {}
     models: dict[str, Model] = {}
-    taken: dict[str, str] = {}
-    for cmd in sorted(spec.all_commands(), key=lambda c: c.name):
+    taken: dict[str, str] = dict(taken_names or {})
+    for cmd in sorted(commands, key=lambda c: c.name):
         if not has_method(cmd):
             continue
-        bad = check_arity(cmd)
-        if bad and cmd.name not in KNOWN_ARITY:
-            res.arity.append(bad)
         try:
             plan = plan_command(cmd, ov)
         except PlanError as e:
             res.errors.append(str(e))
             continue
+        if plan.undescribed:
+            res.undescribed.append(cmd.name)
+        else:
+            bad = check_arity(cmd)
+            if bad and cmd.name not in KNOWN_ARITY:
+                res.arity.append(bad)
         for m in plan.models:
             if m.name in models and _model_src(models[m.name]) != _model_src(m):
                 res.errors.append(f"{cmd.name}: model {m.name} defined twice, differently")
@@ -303,11 +344,19 @@ def build(
         entry = replies.get(cmd.name)
         if entry is None:
             res.missing_replies.append(cmd.name)
+        else:
+            entry = fit_entry(entry, plan, unmatched)
+            if known is not None and cmd.name in known:
+                entry, fresh = widen(entry, plan, known[cmd.name])
+                if fresh:
+                    res.new_arguments.append(f"{cmd.name}: {', '.join(fresh)}")
         blocking = None
         if cmd.is_blocking:
-            blocking = ov.blocking(cmd.name) or (
-                ("timeout", "s") if plan.param("timeout") else ("", "s")
-            )
+            blocking = ov.blocking(cmd.name)
+            if blocking and blocking[0] and plan.param(blocking[0]) is None:
+                unmatched.append(f"overlay: BLOCKING[{cmd.name!r}] names no parameter")
+                blocking = None
+            blocking = blocking or (("timeout", "s") if plan.param("timeout") else ("", "s"))
         ms = MethodSpec(
             name=name,
             command=cmd.name,
@@ -318,14 +367,104 @@ def build(
                 spec,
                 ov.arguments(cmd.name) is not None and not cmd.arguments,
                 ov.summary(cmd.name),
+                entry,
             ),
             deprecated=deprecation(cmd) if cmd.is_deprecated else None,
             blocking=blocking,
             reply=entry,
         )
         groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
+    return groups, models
+
+
+def plan_variants(
+    spec: Spec,
+    ov: Overlay,
+    replies: Mapping[str, Entry],
+    res: Result,
+    unmatched: list[str],
+    groups: dict[str, list[tuple[Command, Plan, MethodSpec]]],
+) -> None:
+    """The second methods of commands (codegen/compat.py's VARIANTS: ``xpending_range``),
+    added to ``groups`` after the command's own."""
+    by_name = {c.name: c for c in spec.all_commands()}
+    taken = {ms.name: ms.command for group in groups.values() for _, _, ms in group}
+    for vname, variant in sorted((ov.data.get("VARIANTS") or {}).items()):
+        cmd = by_name.get(variant["command"])
+        if cmd is None:
+            unmatched.append(f"compat: VARIANTS[{vname!r}] names no command of the spec")
+            continue
+        try:
+            plan = variant_plan(plan_command(cmd, ov), vname, variant["required"])
+        except PlanError as e:
+            res.errors.append(str(e))
+            continue
+        if vname in taken:
+            res.errors.append(f"compat: VARIANTS[{vname!r}]: method name taken by {taken[vname]}")
+            continue
+        taken[vname] = cmd.name
+        entry = replies.get(cmd.name)
+        if entry is not None:
+            entry = _variant_entry(entry, variant["required"])
+        doc = docstring(cmd, plan, spec, False, ov.summary(cmd.name), entry)
+        doc[1:1] = ["", f"The {method_name(cmd, ov)}() form with {', '.join(variant['required'])}."]
+        ms = MethodSpec(
+            name=vname,
+            command=cmd.name,
+            readonly=cmd.is_readonly,
+            doc=doc,
+            deprecated=deprecation(cmd) if cmd.is_deprecated else None,
+            blocking=None,
+            reply=entry,
+        )
+        groups.setdefault(group_of(cmd, ov), []).append((cmd, plan, ms))
+
+
+def build(
+    spec: Spec,
+    replies: dict[str, Entry] | None = None,
+    overlay: Mapping[str, Any] | None = None,
+    *,
+    strict: bool = False,
+    known: Mapping[str, frozenset[str]] | None = None,
+) -> Result:
+    """Generate every module from ``spec``.
+
+    ``strict``: an overlay or reply-table entry that names a command, parameter or ``+flag``
+    the spec lacks is an error (CI, against the pinned servers); otherwise it is skipped and
+    listed in ``Result.unused`` (a user's spec from one server, or another server).
+    """
+    res = Result()
+    ov = Overlay(overlay if overlay is not None else project_overlay())
+    replies = load_replies() if replies is None else replies
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        autoescape=False,
+    )
+    header = (
+        f"# DO NOT EDIT: generated by `python -m codegen generate` from commands.json\n"
+        f"# (sha256 {spec.sha256})."
+    )
+    names = {c.name for c in spec.all_commands()}
+    unmatched = res.errors if strict else res.unused
+    for cmd in sorted(ov.commands()):
+        if cmd not in names:
+            unmatched.append(f"overlay: {cmd} matches no command of the spec")
+    for cmd in sorted(replies):
+        if cmd not in names:
+            unmatched.append(f"reply table {replies[cmd].where}: {cmd} exists on no server")
+
+    if known is None and not strict:
+        known = load_known()
+    groups, models = plan_methods(
+        spec, spec.all_commands(), ov, replies, res, unmatched, known=None if strict else known
+    )
+    res.known_arguments = render_known(plans_of(groups))
+    plan_variants(spec, ov, replies, res, unmatched, groups)
     for u in ov.unused(names):
-        res.errors.append(f"overlay: {u} matches no parameter")
+        unmatched.append(f"overlay: {u} matches no parameter")
 
     for pipeline in (False, True):
         pkg = "pipeline" if pipeline else "client"
@@ -395,6 +534,7 @@ def build(
             header=header, servers=_literal(tuple(s.id for s in spec.servers)), entries=entries
         )
     )
+    _add_routing(res, spec, env, header)
     res.files["__init__.py"] = (
         header + '\n"""Code generated from the spec: never edit by hand."""\n'
     )
@@ -404,6 +544,43 @@ def build(
         except SyntaxError as e:
             res.errors.append(f"generated {rel} does not compile: {e}")
     return res
+
+
+def fit_entry(entry: Entry, plan: Plan, unmatched: list[str]) -> Entry:
+    """``entry`` without the ``+flag`` alternatives that name no parameter of ``plan``
+    (a flag this spec's servers lack, like Valkey's ZSCAN NOSCORES on Redis); each one
+    dropped is listed in ``unmatched``."""
+    kept: list[tuple[tuple[str, ...], Reply, str]] = []
+    for flags, reply, src in entry.overloads:
+        alts = []
+        for alt in flags:
+            missing = [f for f in alt.split("&") if plan.param(f) is None]
+            if missing:
+                unmatched.append(
+                    f"reply table {entry.where}: {entry.command} +{alt}: no such parameter"
+                    f" (have {', '.join(p.name for p in plan.params) or 'none'})"
+                )
+            else:
+                alts.append(alt)
+        if alts:
+            kept.append((tuple(alts), reply, src))
+    if len(kept) == len(entry.overloads) and all(
+        k[0] == o[0] for k, o in zip(kept, entry.overloads)
+    ):
+        return entry
+    return replace(entry, overloads=kept)
+
+
+def _add_routing(res: Result, spec: Spec, env: jinja2.Environment, header: str) -> None:
+    """Cluster routing (codegen/routing.py): key positions and policies per command."""
+    model = routing_model.build_model(spec)
+    res.files["routing.py"] = _tidy(
+        env.get_template("routing.py.jinja").render(
+            header=header, **routing_model.render_context(model)
+        )
+    )
+    res.routing = [f"{k}: {v}" for k, v in sorted(model.underived.items())]
+    res.routing += model.disagreements
 
 
 def _plain(v: Any) -> Any:
@@ -443,6 +620,8 @@ def _imports(
             out.append("else:")
             out.append("    from redspec._deprecation import deprecated")
         out.append("")
+    if "_c." in text:
+        out.append("from redspec import _compat as _c")
     if "_e." in text:
         out.append("from redspec import _encode as _e")
     base = "PipelineBase" if pipeline else "ClientBase"
@@ -491,82 +670,3 @@ def _tidy(src: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out) + "\n"
-
-
-def _report(res: Result) -> None:
-    if res.missing_replies:
-        print(
-            f"{len(res.missing_replies)} command(s) lack a reply entry (typed RespValue): "
-            + ", ".join(res.missing_replies),
-            file=sys.stderr,
-        )
-    for a in res.arity:
-        print(f"arity mismatch: {a}", file=sys.stderr)
-    if res.unused:
-        print(
-            f"{len(res.unused)} reply/overlay entries name commands this spec's servers "
-            "do not have (skipped): " + "; ".join(res.unused),
-            file=sys.stderr,
-        )
-    for e in res.errors:
-        print(f"error: {e}", file=sys.stderr)
-
-
-def _build(spec_path: str) -> Result:
-    try:
-        return build(load_spec(spec_path))
-    except (ReplyError, GenerateError) as e:
-        r = Result()
-        r.errors.append(str(e))
-        return r
-
-
-def main_generate(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
-    res = _build(spec_path)
-    _report(res)
-    if res.errors:
-        print("generate failed; nothing written", file=sys.stderr)
-        return 1
-    write(res.files, Path(out_dir))
-    methods = {
-        m
-        for r, t in res.files.items()
-        if r.startswith("client/")
-        for m in re.findall(r"\n    async def (\w+)\(", t)
-    }
-    print(f"wrote {len(res.files)} files to {out_dir} ({len(methods)} command methods)")
-    return 0
-
-
-def write(files: Mapping[str, str], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for old in sorted(out.rglob("*.py")):
-        rel = old.relative_to(out).as_posix()
-        if rel not in files:
-            old.unlink()
-    for rel, text in sorted(files.items()):
-        p = out / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() or p.read_text() != text:
-            p.write_text(text)
-
-
-def main_check(spec_path: str = "commands.json", out_dir: str = "src/redspec/_generated") -> int:
-    res = _build(spec_path)
-    if res.errors:
-        _report(res)
-        return 1
-    out = Path(out_dir)
-    diffs: list[str] = []
-    on_disk = {p.relative_to(out).as_posix(): p.read_text() for p in sorted(out.rglob("*.py"))}
-    for rel in sorted(set(on_disk) | set(res.files)):
-        a, b = on_disk.get(rel, ""), res.files.get(rel, "")
-        if a != b:
-            diffs.extend(
-                difflib.unified_diff(a.splitlines(True), b.splitlines(True), f"a/{rel}", f"b/{rel}")
-            )
-    if diffs:
-        sys.stdout.writelines(diffs)
-        print(f"\n{out_dir} is out of date: run `python -m codegen generate`", file=sys.stderr)
-        return 1
-    return 0

@@ -135,17 +135,28 @@ class Overlay:
             "SUMMARIES",
             "UNITS",
             "PRELUDE",
+            "EXPIRY_LEAST",
+            # codegen/compat.py's (redis-py's call forms)
+            "POSITIONAL",
+            "OPTIONAL",
+            "EXTRA",
+            "FOLD",
+            "FORMS",
+            "LIST_OR_ARGS",
         ):
             names.update(self._section(sec))
         return names
 
     def _lookup(self, sec: str, cmd: str, key: str) -> Any:
+        """The entry for ``key``; an entry's key may list alternatives, ``"data|field_value"``
+        (Redis 7.0 names some arguments differently), used when any one of them matches."""
         m = self._section(sec).get(cmd)
         if m is None:
             return None
-        if key in m:
-            self.used.add((sec, cmd, key))
-            return m[key]
+        for k, v in m.items():
+            if k == key or key in k.split("|"):
+                self.used.add((sec, cmd, k))
+                return v
         return None
 
     def arguments(self, cmd: str) -> list[Any] | None:
@@ -162,10 +173,11 @@ class Overlay:
         return self._lookup("TYPES", cmd, name)
 
     def defaults(self, cmd: str) -> dict[str, str]:
-        m = dict(self._section("DEFAULTS").get(cmd) or {})
-        for k in m:
-            self.used.add(("DEFAULTS", cmd, k))
-        return m
+        """Parameter -> default; the caller marks the ones it applied (:meth:`mark_used`)."""
+        return dict(self._section("DEFAULTS").get(cmd) or {})
+
+    def mark_used(self, sec: str, cmd: str, key: str) -> None:
+        self.used.add((sec, cmd, key))
 
     def model_for(self, cmd: str, block: str) -> str | None:
         return self._lookup("MODELS", cmd, block)
@@ -206,6 +218,10 @@ class Overlay:
 
     def unit(self, cmd: str, arg: str) -> str | None:
         return self._lookup("UNITS", cmd, arg)
+
+    def expiry_least(self, cmd: str) -> int | None:
+        v = self._section("EXPIRY_LEAST").get(cmd)
+        return int(v) if v is not None else None
 
     def summary(self, cmd: str) -> str | None:
         v = self._section("SUMMARIES").get(cmd)

@@ -23,6 +23,12 @@ Sections:
   takes a ``timedelta`` (when the name does not say it: ``seconds``/``milliseconds``,
   EX/PX/BLOCK are recognised without an entry); "ms|at": milliseconds, or a
   ``datetime`` sent as unix milliseconds (RESTORE's ttl with ABSTTL).
+* ``EXPIRY_LEAST``: per command, the least value its expiry arguments take (the spec
+  says nothing of signs): the generated method refuses a smaller one (``timedelta`` and
+  ``datetime`` too) before sending. Which arguments are expiries the generator derives
+  (EX/PX/EXAT/PXAT, ``seconds``/``milliseconds``, unix times, UNITS); commands without
+  an entry take any value (EXPIRE -1 deletes the key). Checked against the servers by
+  tests/integration/test_expiry_bounds.py.
 * ``PRELUDE``: per command, statements run before the argument list is built
   (RESTORE: a ``datetime`` ttl is absolute, so it sets ABSTTL itself).
 """
@@ -157,15 +163,40 @@ ARGUMENTS: dict[str, list[Arg]] = {
 
 METHOD_NAMES: dict[str, str] = {"DEL": "delete"}
 
-_MAPPING = {"data": "mapping"}
+# A key may list alternatives ("data|field_value"): Redis 7.0 names these arguments
+# differently (7.2 renamed them), and a client generated from a 7.0 server alone keeps the
+# parameter names of the shipped one.
+_GROUP = {"group|groupname": "group"}
+_CONSUMER = {"group|groupname": "group", "consumer|consumername": "consumer"}
+_FLUSH = {"flush-type|async": "flush-type"}
+_UNIT = {"unit|index_unit": "unit"}
 RENAMES: dict[str, dict[str, str]] = {
-    "HSET": _MAPPING,
-    "HMSET": _MAPPING,
-    "MSET": _MAPPING,
-    "MSETNX": _MAPPING,
-    "ZADD": _MAPPING,
-    "XADD": {"data": "fields"},
-    "CONFIG SET": _MAPPING,
+    "HSET": {"data|field_value": "mapping"},
+    "HMSET": {"data|field_value": "mapping"},
+    "MSET": {"data|key_value": "mapping"},
+    "MSETNX": {"data|key_value": "mapping"},
+    "ZADD": {"data|score_member": "mapping"},
+    "XADD": {"data|field_value": "fields"},
+    "CONFIG SET": {"data|parameter_value": "mapping"},
+    "GEOADD": {"data|longitude_latitude_member": "data"},
+    "ACL CAT": {"category|categoryname": "category"},
+    "BITCOUNT": _UNIT,
+    "BITPOS": _UNIT,
+    "CLIENT UNBLOCK": {"unblock-type|timeout_error": "unblock-type"},
+    "CLUSTER ADDSLOTSRANGE": {"range|start-slot_end-slot": "range"},
+    "CLUSTER DELSLOTSRANGE": {"range|start-slot_end-slot": "range"},
+    "CLUSTER RESET": {"reset-type|hard_soft": "reset-type"},
+    "FLUSHALL": _FLUSH,
+    "FLUSHDB": _FLUSH,
+    "FUNCTION FLUSH": _FLUSH,
+    "SCRIPT FLUSH": _FLUSH,
+    "SHUTDOWN": {"save-selector|nosave_save": "save-selector"},
+    "XGROUP CREATE": _GROUP,
+    "XGROUP SETID": _GROUP,
+    "XGROUP DESTROY": _GROUP,
+    "XGROUP CREATECONSUMER": _CONSUMER,
+    "XGROUP DELCONSUMER": _CONSUMER,
+    "XINFO CONSUMERS": _GROUP,
 }
 
 _WEIGHTS = {"weights": "Sequence[float]"}
@@ -233,6 +264,23 @@ GROUPS: dict[str, str] = {}
 
 PRELUDE: dict[str, list[str]] = {
     "RESTORE": ["if isinstance(ttl, datetime): absttl = True"],
+}
+
+EXPIRY_LEAST: dict[str, int] = {
+    # "invalid expire time in 'set' command" for 0 and below
+    "SET": 1,
+    "GETEX": 1,
+    "SETEX": 1,
+    "PSETEX": 1,
+    # "invalid expire time, must be >= 0" (0: expire at once)
+    "HEXPIRE": 0,
+    "HPEXPIRE": 0,
+    "HEXPIREAT": 0,
+    "HPEXPIREAT": 0,
+    "HSETEX": 0,
+    "HGETEX": 0,
+    # "Invalid TTL value, must be >= 0" (0: no expiry)
+    "RESTORE": 0,
 }
 
 UNITS: dict[str, dict[str, str]] = {

@@ -35,6 +35,8 @@ class Param:
     avail: tuple[str, ...] = ()
     syntax: str = ""
     deprecated: bool = False
+    list_or_args: bool = False  # *args that also take one list or tuple (redis-py's forms)
+    note: str = ""  # what a redis-py form parameter means (codegen/compat.py)
 
     def given(self) -> str:
         if self.is_bool or self.default == "()":
@@ -66,6 +68,16 @@ class Plan:
     # required oneofs flattened into keywords: exactly one of each group must be
     # given (the @overloads say so to the type checker; _e.exactly_one at run time)
     choices: list[list[str]] = field(default_factory=list)
+    # parameter -> the optional parameter it needs (ZRANDMEMBER's withscores needs
+    # count): checked at run time, and no @overload lets one go without the other
+    needs: dict[str, str] = field(default_factory=dict)
+    # the server published no argument tree (older module commands): keys from the key
+    # specs, then plain arguments as the arity allows
+    undescribed: bool = False
+    # redis-py form parameters standing in for a required choice (GEOSEARCH member=):
+    # overloads of their own, where the spec's alternatives are absent
+    forms: list[str] = field(default_factory=list)
+    folds: bool = False  # redis-py form statements reassign parameters (codegen/compat.py)
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

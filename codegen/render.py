@@ -7,8 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.replies import UNKNOWN, Entry, Reply
-from codegen.signatures import Item, Param, Plan, q
+from .replies import UNKNOWN, Entry, Reply
+from .signatures import Item, Param, Plan, q
 
 LINE = 100
 IND = "    "
@@ -28,6 +28,11 @@ class Converters:
     def name(self, conv: str | None) -> str | None:
         if conv is None:
             return None
+        if _binary(conv):
+            # A binary payload a decoding client cannot decode strictly comes
+            # back in DecodeError.reply, escaped: keep_bytes marks the converter
+            # that turns it into the server's bytes (see redspec._text).
+            conv = f"keep_bytes({conv})"
         # Every lower-case identifier in a converter expression is a converter
         # function (``_name`` are lambda parameters of recursive types).
         code = re.sub(r"'[^']*'|\"[^\"]*\"", "", conv)  # record field names are strings
@@ -55,15 +60,51 @@ class MethodSpec:
     reply: Entry | None
 
 
+def _binary(conv: str | None) -> bool:
+    return conv is not None and re.search(r"\bto_binary\b", conv) is not None
+
+
+def _guarded(spec: MethodSpec, body: list[str], binary: list[tuple[str, str]]) -> list[str]:
+    """The body inside ``try``. Misuse (a TypeError, AttributeError or IndexError from
+    building argv or packing it) is explained by ``_e.misuse`` from the parameters'
+    annotations, on this failure path only: naming the parameter costs the calls
+    that succeed nothing. ``binary``: (condition, converter) of a binary reply."""
+    out = [f"{IND * 2}try:"]
+    out += [f"{IND}{ln}" if ln else ln for ln in body]
+    if binary:
+        out.append(f"{IND * 2}except _e.DecodeError as _exc:")
+        for cond, conv in binary:
+            if cond:
+                out.append(f"{IND * 3}if {cond}:")
+                out.append(f"{IND * 4}return {conv}(_exc.reply)")
+            else:
+                out.append(f"{IND * 3}return {conv}(_exc.reply)")
+        if all(cond for cond, _ in binary):
+            out.append(f"{IND * 3}raise")
+    out.append(f"{IND * 2}except _e.MISUSE as _exc:")
+    out.append(f"{IND * 3}_e.misuse({q(spec.command)}, {q(spec.name)}, locals(), _exc)")
+    out.append(f"{IND * 3}raise")
+    return out
+
+
 def _opt_ann(p: Param) -> str:
     if p.default == "None" and not p.ann.endswith("None"):
         return f"{p.ann} | None"
     return p.ann
 
 
+def _list_ann(p: Param) -> str:
+    return f"Sequence[{p.ann}]"
+
+
 def _param_src(p: Param, mode: str | None = None, stub: bool = False) -> str:
-    """One parameter; mode: None (as planned), "false", "true", "any" (overload variants)."""
+    """One parameter; mode: None (as planned), "false", "true", "any" (overload variants);
+    for ``*args`` that also take one list: "args" or "list" (the overload's form)."""
     if p.varargs:
+        if mode == "list":
+            return f"{p.name}: {_list_ann(p)}"
+        if p.list_or_args and mode is None and not stub:
+            return f"*{p.name}: {p.ann} | {_list_ann(p)}"
         return f"*{p.name}: {p.ann}"
     ann, default = _opt_ann(p), p.default
     if mode is not None:
@@ -98,13 +139,21 @@ def _signature(
 ) -> list[str]:
     parts = ["self"]
     star_done = False
+    modes = modes or {}
     for p in params:
+        mode = modes.get(p.name)
+        if mode == "omit":
+            continue
+        if p.varargs and mode == "list":
+            # the one list is positional-only: the implementation has *args, no keyword
+            parts += [_param_src(p, mode, stub), "/"]
+            continue
         if p.varargs:
             star_done = True
         elif not p.positional and not star_done:
             parts.append("*")
             star_done = True
-        parts.append(_param_src(p, (modes or {}).get(p.name), stub))
+        parts.append(_param_src(p, mode, stub))
     head = f"{IND}{kw} {name}("
     tail = f") -> {ret}:"
     one = head + ", ".join(parts) + tail
@@ -254,8 +303,52 @@ def _overload_plan(
     if "None" in anns:
         anns = [a for a in anns if a != "None"] + ["None"]
     union = Reply(" | ".join(anns), None)
+    if len(anns) == 1 or len({r.ann for _, r in out}) == 1:
+        # every flag gives the same type (PING's status or bulk): overloads would
+        # differ in nothing; the converters still differ (see _render_method)
+        return _choice_overloads(spec, plan, [({}, union)]), union
     out.append(({f: "any" for f in flags_all}, union))
-    return _choice_overloads(spec, plan, out), union
+    return _choice_overloads(spec, plan, _with_needs(plan, out)), union
+
+
+def _with_needs(
+    plan: Plan, out: list[tuple[dict[str, str], Reply]]
+) -> list[tuple[dict[str, str], Reply]]:
+    """Overloads that never let a parameter go without the one it needs
+    (``zrandmember(k, withscores=True)`` without ``count`` matches none)."""
+    needs = {}
+    for dep, head in plan.needs.items():
+        hp = plan.param(head)
+        if hp is None or (hp.default != "None" and not hp.is_bool):
+            continue
+        if hp.positional and any(
+            b.positional and b.default for b in plan.params[: plan.params.index(hp)]
+        ):
+            continue  # it cannot lose its default in an overload
+        needs[dep] = head
+    result: list[tuple[dict[str, str], Reply]] = []
+    for modes, reply in out:
+        variants = [dict(modes)]
+        for dep, head in needs.items():
+            if dep not in modes:
+                continue
+            nxt: list[dict[str, str]] = []
+            for m in variants:
+                dm, hm = m[dep], m.get(head)
+                if dm == "false" or hm == "true":
+                    nxt.append(m)
+                elif hm == "false":
+                    if dm == "any":
+                        nxt.append({**m, dep: "false"})
+                elif dm == "true":
+                    nxt.append({**m, head: "true"})
+                else:  # both may or may not be given: two overloads
+                    nxt += [{**m, dep: "false"}, {**m, head: "true"}]
+            variants = nxt
+        for m in variants:
+            if all(m != r for r, _ in result):
+                result.append((m, reply))
+    return result
 
 
 def _choice_overloads(
@@ -265,6 +358,8 @@ def _choice_overloads(
     (``vsim(k, ele=...)`` / ``values=...`` / ``fp32=...``): the picked one without a
     default, the others ``None``; so a call with none or two of them is a type error."""
     if not plan.choices:
+        if any(p.list_or_args for p in plan.params):
+            return _list_forms(plan, out)
         return out if len(out) > 1 else []
     combos: list[list[str]] = [[]]
     for group in plan.choices:
@@ -280,12 +375,29 @@ def _choice_overloads(
                             f"{spec.command}: {g} both selects a reply and is a required choice"
                         )
                     m[g] = "true" if g == pick else "false"
+            m.update((f, "omit") for f in plan.forms)
             result.append((m, reply))
-    return result
+        if plan.forms:
+            # redis-py's spelling of the choices (GEOSEARCH member=, radius=...): an
+            # overload of its own, without the spec's alternatives
+            m = dict(modes)
+            m.update((g, "omit") for group in plan.choices for g in group)
+            result.append((m, reply))
+    return _list_forms(plan, result)
+
+
+def _list_forms(
+    plan: Plan, out: list[tuple[dict[str, str], Reply]]
+) -> list[tuple[dict[str, str], Reply]]:
+    """``*keys`` that also take one list: each overload twice, ``(*keys)`` and ``(keys, /)``."""
+    many = next((p for p in plan.params if p.list_or_args), None)
+    if many is None:
+        return out
+    return [({**m, many.name: form}, r) for m, r in out for form in ("args", "list")]
 
 
 def _split(ann: str) -> list[str]:
-    from codegen.replies import _split_union
+    from .replies import _split_union
 
     return _split_union(ann)
 
@@ -322,7 +434,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
     # the converters: (condition, converter name) in priority order, then the default
     entry = spec.reply
     choices: list[tuple[str, str | None]] = []
-    if overloads and entry:
+    if entry and entry.overloads:
         for flags, reply, _ in entry.overloads:
             cond = " or ".join(
                 " and ".join(plan.param(f).given() for f in alt.split("&"))  # type: ignore[union-attr]
@@ -331,7 +443,16 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
             choices.append((cond, convs.name(reply.conv)))
     base = entry.base if entry and entry.base else UNKNOWN
     default_conv = convs.name(base.conv)
-    static = _static(plan.items)
+    binary: list[tuple[str, str]] = []
+    if overloads and entry:
+        for (cond, c), (_, reply, _) in zip(choices, entry.overloads):
+            if c and _binary(reply.conv):
+                binary.append((cond, c))
+    if default_conv and _binary(base.conv):
+        binary.append(("", default_conv))
+    # (a parameter the fold statements narrowed loses its narrowing inside a starred
+    # tuple display in mypy's generic classes: such methods build a list)
+    static = _static(plan.items) and not plan.folds
     if static and not choices and not spec.blocking:
         argv = _tuple_src(plan.items)
     else:
@@ -354,7 +475,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         else:
             conv_expr = str(default_conv)
         body.append(f"{IND * 2}return self._call({argv}, {mode}, {conv_expr})")
-        return out + body
+        return out + _guarded(spec, body, [])
     call = f"self._call({argv}, {mode})"
     if spec.blocking:
         pname, unit = spec.blocking
@@ -384,8 +505,11 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         body.append(
             f"{IND * 2}return {default_conv}({value})" if default_conv else f"{IND * 2}return _r"
         )
-        return out + body
-    choices = [(cond, c) for cond, c in choices if c != default_conv]
+        return out + _guarded(spec, body, binary)
+    # A choice that converts as the default does is needed only before one that does not
+    # (the first matching choice wins: `rev` given must not fall through to `withscores`).
+    while choices and choices[-1][1] == default_conv:
+        choices.pop()
     for cond, c in choices:
         body.append(f"{IND * 2}if {cond}:")
         body.append(f"{IND * 3}return {c}(await {call})" if c else f"{IND * 3}return await {call}")
@@ -394,7 +518,7 @@ def _render_method(spec: MethodSpec, plan: Plan, convs: Converters, pipeline: bo
         if default_conv
         else f"{IND * 2}return await {call}"
     )
-    return out + body
+    return out + _guarded(spec, body, binary)
 
 
 def used_names(src: str, names: Any) -> list[str]:

@@ -32,6 +32,9 @@ class Entry:
     base_src: str = ""
     overloads: list[tuple[tuple[str, ...], Reply, str]] = field(default_factory=list)
     where: str = ""
+    # the table's comments (docstrings): of the base line, and per "+flags" text
+    base_note: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 # ---- type expressions ----------------------------------------------------
@@ -366,11 +369,17 @@ def parse_table(
                                 "most specific overload first"
                             )
             e.overloads.append((flags, reply, typ))
+            e.notes[m.group("flags")] = _comment(raw)
         else:
             if e.base is not None:
                 raise ReplyError(f"{where}:{lineno}: second entry without + for {cmd}")
             e.base = reply
             e.base_src = typ
+            e.base_note = _comment(raw)
+
+
+def _comment(raw: str) -> str:
+    return raw.split("#", 1)[1].strip() if "#" in raw else ""
 
 
 def load_replies(directory: str | Path = REPLIES_DIR) -> dict[str, Entry]:

@@ -14,8 +14,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from codegen.nodes import Node, Overlay, is_ident_token, to_nodes
-from codegen.plan import (
+from .forms import apply_forms
+from .nodes import Node, Overlay, is_ident_token, to_nodes
+from .plan import (
     _BASE_TYPES,
     SCALARS,
     Item,
@@ -28,7 +29,7 @@ from codegen.plan import (
     pyname,
     q,
 )
-from codegen.structures import StructureRules
+from .structures import StructureRules
 
 __all__ = [
     "Item",
@@ -80,6 +81,20 @@ class _Walker(StructureRules):
 
     def scalar(self, n: Node, name: str | None = None) -> tuple[str, str]:
         """(annotation, encoding wrapper) of a scalar node."""
+        ann, wrap = self._scalar(n, name)
+        least = self.ov.expiry_least(self.cmd)
+        expiry = re.search(r"_e\.(seconds|millis|unix_seconds|unix_millis)\(", wrap)
+        if least is not None and expiry:
+            # An expiry of a command whose server refuses small ones (overlay
+            # EXPIRY_LEAST): the wrapper checks it, naming command and parameter.
+            wrap = re.sub(
+                r"_e\.(seconds|millis|unix_seconds|unix_millis)\(\{0?\}\)",
+                rf'_e.\1({{0}}, {least}, "{self.cmd}", "{{0}}")',
+                wrap.replace("{}", "{0}"),
+            )
+        return ann, wrap
+
+    def _scalar(self, n: Node, name: str | None = None) -> tuple[str, str]:
         key = (name or n.name).lower()
         tok = (n.token or "").upper()
         unit = self.ov.unit(self.cmd, n.name)
@@ -389,6 +404,8 @@ class _Walker(StructureRules):
             names = ", ".join(d.name for d in dep_all)
             msg = f"{self.cmd}: {names} needs {head.name}"
             self.checks.append(f"if {self.ref_missing(head)} and {cond}: raise DataError({q(msg)})")
+            for d in deps:
+                self.plan.needs[d.name] = head.name
         return out
 
     @staticmethod
@@ -422,6 +439,9 @@ def plan_command(cmd: Any, overlay: Overlay) -> Plan:
     """The parameters and encoding of one command's method."""
     plan = Plan(command=cmd.name)
     args = overlay.arguments(cmd.name)
+    undescribed = not cmd.arguments and not cmd.is_container
+    if args is None and undescribed and cmd.arity != len(cmd.name.split(" ")):
+        return plan_undescribed(cmd)
     nodes = to_nodes(args if args is not None else cmd.arguments)
     w = _Walker(plan, tuple(cmd.available_in), overlay)
     words = [("x", q(part)) for part in cmd.name.split(" ")]
@@ -432,6 +452,7 @@ def plan_command(cmd: Any, overlay: Overlay) -> Plan:
     _finish(plan, nodes, overlay)
     for stmt in overlay.prelude(cmd.name):
         plan.checks.append(stmt)
+    apply_forms(plan, overlay)
     return plan
 
 
@@ -440,7 +461,8 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
     for name, default in overlay.defaults(plan.command).items():
         p = plan.param(name)
         if p is None:
-            raise PlanError(f"overlay default for {plan.command}: no parameter {q(name)}")
+            continue  # reported by Overlay.unused(): this spec's servers lack the parameter
+        overlay.mark_used("DEFAULTS", plan.command, name)
         p.kind = "opt"
         p.default = default
     req = [p for p in plan.params if p.kind == "req"]
@@ -480,8 +502,13 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
             if p.ann.startswith(("Mapping", "Sequence[tuple")):
                 continue
             p.seq = True
-            p.ann = f"Sequence[{p.ann}]"
-            conv = f"{p.name} = _e.seq({p.name}, {q(p.name)})"
+            if p.ann == "KeyT":
+                # keys: a list or tuple of them, or one key alone (redis-py's blpop("k", 0))
+                p.ann = "KeyT | Sequence[KeyT]"
+                conv = f"{p.name} = _c.key_list({p.name}, {q(p.name)})"
+            else:
+                p.ann = f"Sequence[{p.ann}]"
+                conv = f"{p.name} = _e.seq({p.name}, {q(p.name)})"
             if p.default == "None":
                 conv = f"if {p.name} is not None: {conv}"
             plan.checks.insert(0, conv)
@@ -493,3 +520,58 @@ def _finish(plan: Plan, nodes: list[Node], overlay: Overlay) -> None:
         + [p for p in positional if p.varargs]
         + kw
     )
+
+
+def _fixed_key_offsets(cmd: Any, words: int) -> list[int]:
+    """Offsets (0 = first argument after the name) of the keys the key specs place at
+    fixed positions, up to the first spec that does not (a range to the end, a keyword
+    search, a key count)."""
+    offsets: list[int] = []
+    for ks in cmd.key_specs:
+        bs, fk = ks.begin_search, ks.find_keys
+        if bs.get("type") != "index" or fk.get("type") != "range":
+            break
+        first = int(bs["spec"]["index"]) - words
+        last = int(fk["spec"].get("lastkey", 0))
+        step = int(fk["spec"].get("keystep", 1)) or 1
+        if first < 0 or last < 0:
+            break
+        offsets.extend(range(first, first + last + 1, step))
+    return sorted(set(offsets))
+
+
+def plan_undescribed(cmd: Any) -> Plan:
+    """A command whose server describes no arguments (modules that predate command docs):
+    its keys (from the key specs) as positional parameters, then plain arguments as the
+    arity allows: named ones up to the minimum, ``*args`` when more may follow."""
+    words = len(cmd.name.split(" "))
+    plan = Plan(command=cmd.name, undescribed=True)
+    keys = _fixed_key_offsets(cmd, words)
+    arity = cmd.arity
+    minimum = (abs(arity) - words) if arity else 0
+    fixed = max([minimum, *(k + 1 for k in keys)])
+    if arity > 0:
+        fixed = max(fixed, arity - words)
+    n_keys = len(keys)
+    n_args = fixed - n_keys
+    items: list[Item] = [("x", q(part)) for part in cmd.name.split(" ")]
+    ki = ai = 0
+    for pos in range(fixed):
+        if pos in keys:
+            ki += 1
+            name, ann = ("key" if n_keys == 1 else f"key{ki}"), "KeyT"
+        else:
+            ai += 1
+            name, ann = ("arg" if n_args == 1 else f"arg{ai}"), "ValueT"
+        plan.params.append(
+            Param(name, ann, "req", positional=True, syntax=name, avail=tuple(cmd.available_in))
+        )
+        items.append(("x", name))
+    if arity <= 0:
+        plan.params.append(
+            Param("args", "ValueT", "req", positional=True, varargs=True, multiple=True,
+                  syntax="[arg ...]", avail=tuple(cmd.available_in))
+        )
+        items.append(("*", "args"))
+    plan.items = items
+    return plan

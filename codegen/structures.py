@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from codegen.nodes import Node, is_ident_token
-from codegen.plan import SCALARS, Item, Model, Param, PlanError, camel, pyname, q
+from .nodes import Node, is_ident_token
+from .plan import SCALARS, Item, Model, Param, PlanError, camel, pyname, q
 
 
 class StructureRules:

@@ -13,6 +13,7 @@ from ._generated.models import (
 )
 from .client import Redis
 from .errors import (
+    ArgumentTypeError,
     AskError,
     AuthenticationError,
     BusyLoadingError,
@@ -21,6 +22,7 @@ from .errors import (
     ConnectionError,
     CrossSlotError,
     DataError,
+    DecodeError,
     MovedError,
     NoScriptError,
     PoolTimeoutError,
@@ -44,10 +46,12 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .cluster import RedisCluster
     from .lock import Lock, LockError, LockNotOwnedError
     from .pipeline import Pending, Pipeline
     from .pubsub import Message, PubSub
     from .scripting import Script
+    from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel
     from .streams import StreamConsumer, StreamReader
 
 # The layers above the client load on first use: ``import redspec`` stays as
@@ -61,7 +65,11 @@ _LAZY = {
     "Pipeline": "pipeline",
     "Message": "pubsub",
     "PubSub": "pubsub",
+    "RedisCluster": "cluster",
     "Script": "scripting",
+    "MasterNotFoundError": "sentinel",
+    "ReplicaNotFoundError": "sentinel",
+    "Sentinel": "sentinel",
     "StreamConsumer": "streams",
     "StreamReader": "streams",
 }
@@ -81,6 +89,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AskError",
     "AuthenticationError",
     "BitfieldGet",
@@ -93,10 +102,12 @@ __all__ = [
     "ConnectionError",
     "CrossSlotError",
     "DataError",
+    "DecodeError",
     "GeoMatch",
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "Message",
     "MovedError",
     "NoScriptError",
@@ -109,9 +120,12 @@ __all__ = [
     "PubSub",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
+    "Sentinel",
     "StreamConsumer",
     "StreamConsumerInfo",
     "StreamEntry",

@@ -19,8 +19,14 @@ rejected handshake at any time.
 
 A shared connection that missed a deadline is retired (see
 ``_liveness.py``): the next call connects a fresh one, while the retired one
-finishes the calls in flight on it and then closes; ``aclose()`` closes it
-too.
+finishes the calls in flight on it and then closes; ``aclose()`` and
+``relocate()`` close it too.
+
+Moving (Sentinel). ``relocate(settings)`` points the client at another
+server: calls in flight on the old one fail with ``ConnectionError`` (their
+outcome is unknown; they are never re-sent), and every later call connects to
+the new address. ``locate``, when set, is awaited before every connection
+attempt and may relocate the client first (a rediscovery after a loss).
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ._base import READ
+from ._liveness import timeout_error
 from ._settings import ConnectionSettings
 from .connection import Connection, PushHandler
 from .errors import (
@@ -79,9 +86,12 @@ class ClientCore:
         "_draining",
         "_ever_connected",
         "_last_error",
+        "_nudge",
         "_waiters",
         "closed",
         "conn",
+        "locate",
+        "on_error_reply",
         "pool",
         "retry_reads",
         "settings",
@@ -108,6 +118,12 @@ class ClientCore:
         self._connector: asyncio.Task[None] | None = None
         self._ever_connected = False
         self._last_error: RedisError | None = None
+        # Set by a layer that moves the client (Sentinel); see relocate().
+        self.locate: Callable[[], Awaitable[None]] | None = None
+        # Given to every connection opened here (see Connection.on_error_reply).
+        self.on_error_reply: Callable[[ResponseError], None] | None = None
+        # Resolved to end the connector's backoff sleep early (a relocation).
+        self._nudge: asyncio.Future[None] | None = None
         # When the server was first found unreachable (None: it was not).
         self._down_since: float | None = None
         # Retired shared connections still finishing their calls in flight.
@@ -203,7 +219,10 @@ class ClientCore:
         try:
             while True:
                 try:
-                    conn = await _open(self.settings, None)
+                    if self.locate is not None:
+                        await self.locate()
+                    settings = self.settings
+                    conn = await _open(settings, None)
                 except (AuthenticationError, ResponseError) as exc:
                     # Rejected credentials or handshake: retrying cannot help.
                     self._fail_waiters(exc)
@@ -220,11 +239,15 @@ class ClientCore:
                     if not self._waiters:
                         return  # nobody is waiting: try again on the next call
                     attempt += 1
-                    await asyncio.sleep(retry_delay(attempt, t - self._down_since, longest))
+                    await self._pause(retry_delay(attempt, t - self._down_since, longest))
                     continue
                 if self.closed:
                     conn.close(ConnectionError("client closed"))
                     return
+                if settings is not self.settings:
+                    conn.close()  # relocated while connecting: go to the new address
+                    continue
+                conn.on_error_reply = self.on_error_reply
                 old = self.conn
                 if old is not None and not old.is_closed:
                     self._draining.add(old)  # retired: finishing its calls in flight
@@ -240,6 +263,46 @@ class ClientCore:
                 return
         finally:
             self._connector = None
+
+    async def _pause(self, delay: float) -> None:
+        """The backoff sleep; relocate() ends it early."""
+        loop = asyncio.get_running_loop()
+        nudge = self._nudge = loop.create_future()
+        handle = loop.call_later(delay, _settle, nudge)
+        try:
+            await nudge
+        finally:
+            handle.cancel()
+            self._nudge = None
+
+    def relocate(self, settings: ConnectionSettings, reason: str) -> bool:
+        """Point the client at another server; False if it is already there or closed.
+
+        The shared connection and every pooled one (leased ones too) are
+        closed: their callers get ``ConnectionError`` naming ``reason``, since a
+        command in flight may or may not have run on the old server. Later
+        calls, blocking commands and pub/sub reconnects go to the new address.
+        """
+        if self.closed or settings == self.settings:
+            return False
+        old = self.settings.address
+        self.settings = settings
+        error = ConnectionError(
+            f"{reason}: the connection to {old} was closed; "
+            "the command may or may not have been executed"
+        )
+        # Every connection to the old server goes, including any still finishing
+        # calls: a reply from a demoted master would acknowledge a lost write.
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close(error)
+        for old_conn in self._draining:
+            old_conn.close(error)
+        self._draining.clear()
+        self.pool.retarget(settings.address, error)
+        if self._nudge is not None:
+            _settle(self._nudge)
+        return True
 
     def _fail_waiters(self, exc: BaseException) -> None:
         waiters, self._waiters = self._waiters, []
@@ -264,8 +327,14 @@ class ClientCore:
     async def _open_exclusive(self, on_push: PushHandler | None) -> Connection:
         # Waiting for the shared connection first gives exclusive users the same
         # lazy connect, reconnect wait and fail-fast credentials check.
-        await self.connection()
-        return await _open(self.settings, on_push)
+        while True:
+            await self.connection()
+            settings = self.settings
+            conn = await _open(settings, on_push)
+            if settings is self.settings:
+                conn.on_error_reply = self.on_error_reply
+                return conn
+            conn.close()  # relocated while opening: open at the new address
 
     # ------------------------------------------------------------ closing
 
@@ -294,6 +363,11 @@ class ClientCore:
             _, late = await asyncio.wait(waits, timeout=CLOSE_WAIT)
             for fut in late:
                 fut.cancel()
+
+
+def _settle(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def _open(settings: ConnectionSettings, on_push: PushHandler | None) -> Connection:
@@ -328,3 +402,24 @@ def _expire_call(
             f"still connecting to {settings.address}"
         )
     )
+
+
+async def _timed(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> Any:
+    """Await a reply for at most ``timeout`` seconds (a timer per call).
+
+    Kept for layers that time a future themselves (the cluster dispatcher).
+    Prefer ``conn.send(args, timeout)``: the connection then keeps the
+    deadline with one timer for all its calls, and retires itself when a
+    reply is overdue (see ``_liveness.py``), which a future failed from
+    outside cannot tell it.
+    """
+    handle = fut.get_loop().call_later(timeout, _expire_reply, fut, timeout, args)
+    try:
+        return await fut
+    finally:
+        handle.cancel()
+
+
+def _expire_reply(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> None:
+    if not fut.done():
+        fut.set_exception(timeout_error(args, timeout))

@@ -1,19 +1,30 @@
-"""The greeting a fresh connection sends before any command: HELLO/AUTH, SETNAME, SELECT, SETINFO.
+"""Opening a connection: the socket, TLS, and the greeting sent before any command.
 
-All of it goes out in one write and comes back in one round trip. A server
-without HELLO (Redis < 6) or without RESP3 is greeted again in RESP2.
+The greeting (HELLO/AUTH, SETNAME, SELECT, READONLY, SETINFO) goes out in one
+write and comes back in one round trip. A server without HELLO (Redis < 6)
+or without RESP3 is greeted again in RESP2.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from . import errors
 from ._settings import ConnectionSettings
+from ._tls import connect_tls
 
-__all__ = ["greet"]
+__all__ = ["connect_and_greet", "greet", "tune_socket"]
+
+# Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
+_KEEPALIVE = [
+    (getattr(socket, name), value)
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+]
 
 _ResponseError = errors.ResponseError
 _AUTH_CODES = frozenset({"WRONGPASS", "NOAUTH"})
@@ -23,6 +34,47 @@ class _Sender(Protocol):
     def send_many(
         self, commands: Sequence[Sequence[Any]], timeout: float | None = None
     ) -> list[asyncio.Future[Any]]: ...
+
+
+async def connect_and_greet(
+    conn: Any, loop: asyncio.AbstractEventLoop, s: ConnectionSettings
+) -> int:
+    """Connect the protocol ``conn`` (a ``Connection``) and greet; the RESP version agreed."""
+    try:
+        if s.path is not None:
+            if s.ssl is not None and not s.server_hostname:
+                raise errors.DataError("TLS over a unix socket needs server_hostname")
+            await loop.create_unix_connection(
+                lambda: conn, s.path, ssl=s.ssl, server_hostname=s.server_hostname
+            )
+        elif s.ssl is not None:
+            await connect_tls(loop, lambda: conn, s)  # names a plain-text server
+        else:
+            await loop.create_connection(lambda: conn, s.host, s.port)
+    except ssl.SSLCertVerificationError as exc:
+        raise errors.ConnectionError(
+            f"TLS certificate verification failed for {s.address}: {exc.verify_message}"
+        ) from exc
+    except OSError as exc:  # includes ssl.SSLError and socket.gaierror
+        raise errors.ConnectionError(f"cannot connect to {s.address}: {exc}") from exc
+    return await greet(conn, s)
+
+
+def tune_socket(sock: socket.socket | None) -> None:
+    """TCP options of a fresh connection (nothing for unix sockets)."""
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    # Already the default of asyncio and uvloop; set it to be sure, since a
+    # delayed small write costs a whole round trip.
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A peer that vanished without a FIN (a dead host, a dropped NAT
+        # entry) is noticed by keepalive probes even when no command waits.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for option, value in _KEEPALIVE:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except OSError:
+        pass
 
 
 async def greet(conn: _Sender, s: ConnectionSettings) -> int:
@@ -72,6 +124,8 @@ def _after_auth(s: ConnectionSettings) -> list[list[Any]]:
     commands: list[list[Any]] = []
     if s.db:
         commands.append(["SELECT", s.db])
+    if s.readonly:
+        commands.append(["READONLY"])
     if s.lib_name:
         commands.append(["CLIENT", "SETINFO", "LIB-NAME", s.lib_name])
     if s.lib_version:

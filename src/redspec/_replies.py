@@ -26,6 +26,7 @@ __all__ = [
     "dict_of",
     "entries",
     "geo_matches",
+    "keep_bytes",
     "list_of",
     "pairs_of",
     "record_of",
@@ -96,6 +97,28 @@ def to_binary(x: Any) -> Any:
     return bytes(x)
 
 
+class KeepBytes:
+    """A converter of a binary reply (``keep_bytes(to_binary)``).
+
+    Under ``encoding_errors="strict"`` a decoding client fails a reply that is
+    not text with ``DecodeError``; a binary payload is never text, so the
+    generated method (or the pipeline) converts ``DecodeError.reply`` (decoded
+    with escapes, lossless) with this converter instead of failing.
+    """
+
+    __slots__ = ("conv",)
+
+    def __init__(self, conv: Conv) -> None:
+        self.conv = conv
+
+    def __call__(self, x: Any) -> Any:
+        return self.conv(x)
+
+
+def keep_bytes(conv: Conv) -> KeepBytes:
+    return KeepBytes(conv)
+
+
 def to_set(x: Any) -> Any:
     """RESP3 set (hiredis gives a list) or RESP2 array -> set."""
     if x is None:
@@ -112,11 +135,12 @@ def to_tuple(x: Any) -> Any:
 def list_of(item: Conv | None) -> Conv:
     if item is None:
         return _identity
+    each: Conv = item
 
     def conv(x: Any) -> Any:
         if x is None:
             return None
-        return [item(v) for v in x]
+        return [each(v) for v in x]
 
     return conv
 
@@ -124,11 +148,12 @@ def list_of(item: Conv | None) -> Conv:
 def set_of(item: Conv | None) -> Conv:
     if item is None:
         return to_set
+    each: Conv = item
 
     def conv(x: Any) -> Any:
         if x is None:
             return None
-        return {item(v) for v in x}
+        return {each(v) for v in x}
 
     return conv
 
@@ -282,7 +307,7 @@ def pairs_of(first: Conv | None, second: Conv | None) -> Conv:
 
 # tuple.__new__ builds the NamedTuple without its Python-level __new__: stream
 # replies carry hundreds of entries, and this is most of their conversion cost.
-_new_tuple = tuple.__new__
+_new_tuple: Callable[..., Any] = tuple.__new__
 
 
 def to_entry(x: Any) -> Any:
@@ -366,6 +391,12 @@ def _fields(x: Any) -> dict[str, Any]:
     return {(k.decode() if k.__class__ is bytes else k): v for k, v in _pairs(x)}
 
 
+def _field(f: dict[str, Any], name: str) -> Any:
+    # Any, not Any | None: the record declares what the supported servers send; a
+    # field an older server lacks comes back None rather than failing the reply.
+    return f.get(name)
+
+
 def to_stream_info(x: Any) -> Any:
     """XINFO STREAM -> StreamInfo."""
     if x is None:
@@ -375,10 +406,10 @@ def to_stream_info(x: Any) -> Any:
         to_int(f.get("length")),
         to_int(f.get("radix-tree-keys")),
         to_int(f.get("radix-tree-nodes")),
-        f.get("last-generated-id"),
-        f.get("max-deleted-entry-id"),
+        _field(f, "last-generated-id"),
+        _field(f, "max-deleted-entry-id"),
         to_int(f.get("entries-added")),
-        f.get("recorded-first-entry-id"),
+        _field(f, "recorded-first-entry-id"),
         to_int(f.get("groups")),
         to_entry(f.get("first-entry")),
         to_entry(f.get("last-entry")),
@@ -391,10 +422,10 @@ def to_group_info(x: Any) -> Any:
         return None
     f = _fields(x)
     return StreamGroupInfo(
-        f.get("name"),
+        _field(f, "name"),
         to_int(f.get("consumers")),
         to_int(f.get("pending")),
-        f.get("last-delivered-id"),
+        _field(f, "last-delivered-id"),
         to_int(f.get("entries-read")),
         to_int(f.get("lag")),
     )
@@ -406,7 +437,10 @@ def to_consumer_info(x: Any) -> Any:
         return None
     f = _fields(x)
     return StreamConsumerInfo(
-        f.get("name"), to_int(f.get("pending")), to_int(f.get("idle")), to_int(f.get("inactive"))
+        _field(f, "name"),
+        to_int(f.get("pending")),
+        to_int(f.get("idle")),
+        to_int(f.get("inactive")),
     )
 
 

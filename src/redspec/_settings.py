@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ssl
+import ssl as _ssl
 from dataclasses import dataclass, field
 
+from ._text import check_encoding_errors
 from .errors import DataError
 
 __all__ = ["DEFAULT_COMMAND_TIMEOUT", "ConnectionSettings"]
@@ -28,6 +29,8 @@ class ConnectionSettings:
     """Immutable connection settings.
 
     ``path`` selects a unix socket (``host`` and ``port`` are then ignored).
+    ``readonly`` sends READONLY in the greeting (a cluster replica then
+    serves reads of the slots its primary owns).
     ``protocol`` is the RESP version asked for with HELLO; a server without
     HELLO gets RESP2. The password is kept out of ``repr``.
     """
@@ -40,17 +43,21 @@ class ConnectionSettings:
     password: str | None = field(default=None, repr=False)
     protocol: int = 3
     client_name: str | None = None
-    ssl: ssl.SSLContext | None = None
+    ssl: _ssl.SSLContext | None = None
     server_hostname: str | None = None
     connect_timeout: float | None = 5.0
     decode_responses: bool = False
     encoding: str = "utf-8"
+    # What to do with text the encoding cannot hold, both ways (see _text.py).
+    encoding_errors: str = "strict"
     lib_name: str = "redspec"
     lib_version: str = field(default_factory=_package_version)
+    readonly: bool = False
 
     def __post_init__(self) -> None:
         if self.protocol not in (2, 3):
             raise DataError(f"protocol must be 2 or 3, not {self.protocol!r}")
+        check_encoding_errors(self.encoding_errors)
 
     @property
     def address(self) -> str:

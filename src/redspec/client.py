@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import ssl as _ssl
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, TypedDict, overload
@@ -19,10 +19,11 @@ from ._base import READ, WRITE
 from ._core import ClientCore
 from ._generated.client import Commands
 from ._settings import DEFAULT_COMMAND_TIMEOUT, ConnectionSettings
+from ._text import check_encoding_errors
 from .connection import Connection, PushHandler
 from .errors import DataError
 from .helpers import ClientHelpers
-from .url import parse_url
+from .url import is_sentinel_url, parse_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -41,6 +42,7 @@ class _Keywords(TypedDict, total=False):
     ssl: _ssl.SSLContext | bool | None
     protocol: int
     encoding: str
+    encoding_errors: str
     connect_timeout: float | None
     command_timeout: float | None
     max_connections: int
@@ -91,6 +93,14 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
       ``ssl_cert_reqs`` (``"required"``, ``"optional"``, ``"none"``) and
       ``ssl_check_hostname``. The chain and host name are verified by default.
     - ``unix_socket_path``: connect to a unix socket instead of host:port.
+    - ``encoding`` ("utf-8"): how str arguments are written and, with
+      ``decode_responses=True``, how replies are read.
+    - ``encoding_errors`` ("strict"): what to do with bytes that are not text in
+      that encoding. "strict": a reply holding them fails its call with
+      ``DecodeError`` (the connection goes on), and text the encoding cannot
+      hold is refused with ``DataError`` before sending. "surrogateescape":
+      lossless (such a str written back gives the original bytes); "replace",
+      "backslashreplace", "ignore" as in ``bytes.decode``.
     """
 
     __slots__ = ("_core", "_fast_max", "_timeout")
@@ -102,7 +112,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     _fast_max: int
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[bytes],
         host: str = ...,
         port: int = ...,
@@ -112,7 +122,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[str],
         host: str = ...,
         port: int = ...,
@@ -122,7 +132,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
     ) -> None: ...
 
     @overload
-    def __init__(
+    def __init__(  # pyrefly: ignore[inconsistent-overload]  (it does not expand Unpack)
         self: Redis[Any],
         host: str = ...,
         port: int = ...,
@@ -143,6 +153,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         protocol: int = 3,
         decode_responses: bool = False,
         encoding: str = "utf-8",
+        encoding_errors: str = "strict",
         connect_timeout: float | None = 5.0,
         command_timeout: float | None = DEFAULT_COMMAND_TIMEOUT,
         max_connections: int = 50,
@@ -156,46 +167,32 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ssl_cert_reqs: str | None = None,
         ssl_check_hostname: bool | None = None,
     ) -> None:
-        _check_str("host", host, optional=False)
-        _check_str("unix_socket_path", unix_socket_path)
-        _check_str("username", username)
-        _check_str("password", password)
-        _check_str("client_name", client_name)
-        try:
-            codecs.lookup(encoding)
-        except (LookupError, TypeError):
-            raise DataError(f"unknown encoding {encoding!r}") from None
-        _check_int("port", port, 0, 65535)
-        _check_int("db", db, 0, None)
-        _check_int("max_connections", max_connections, 1, None)
-        for name, value in (
-            ("connect_timeout", connect_timeout),
-            ("command_timeout", command_timeout),
-            ("pool_timeout", pool_timeout),
-        ):
-            _check_timeout(name, value)
-        context = _ssl_context(
-            ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
-        )
-        settings = ConnectionSettings(
+        settings, retry, max_conns, pool_wait = prepare_settings(
             host=host,
             port=port,
-            path=unix_socket_path,
             db=db,
             username=username,
             password=password,
+            ssl=ssl,
             protocol=protocol,
-            client_name=client_name,
-            ssl=context,
-            connect_timeout=connect_timeout,
-            decode_responses=bool(decode_responses),
+            decode_responses=decode_responses,
             encoding=encoding,
-        )
-        self._core = ClientCore(
-            settings,
-            retry_reads=bool(retry_reads),
+            encoding_errors=encoding_errors,
+            connect_timeout=connect_timeout,
+            command_timeout=command_timeout,
             max_connections=max_connections,
             pool_timeout=pool_timeout,
+            client_name=client_name,
+            unix_socket_path=unix_socket_path,
+            retry_reads=retry_reads,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_cert_reqs=ssl_cert_reqs,
+            ssl_check_hostname=ssl_check_hostname,
+        )
+        self._core = ClientCore(
+            settings, retry_reads=retry, max_connections=max_conns, pool_timeout=pool_wait
         )
         self._set_timeout(command_timeout)
 
@@ -229,7 +226,15 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         setting of the constructor may be given as a query parameter; keywords
         passed here win over the URL. ``decode_responses=true`` in the query
         works, but only the keyword makes the type ``Redis[str]``.
+
+        ``redis+sentinel://h1:26379,h2:26379/mymaster/0`` gives a client of
+        that service's master through a ``Sentinel`` the client owns (see
+        ``redspec.sentinel``).
         """
+        if is_sentinel_url(url):
+            from .sentinel import client_from_url
+
+            return client_from_url(url, settings)
         options = parse_url(url)
         options.update(settings)
         return cls(**options)
@@ -279,7 +284,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         return self._call(args, WRITE)
 
     @asynccontextmanager
-    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncIterator[Connection]:
+    async def _exclusive(self, on_push: PushHandler | None = None) -> AsyncGenerator[Connection]:
         """A connection for the caller alone, for stateful sessions.
 
         ``async with client._exclusive() as conn:`` leases a connection from the
@@ -316,6 +321,10 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         ``ConnectionError("client closed")``."""
         await self._core.aclose()
 
+    async def close(self) -> None:
+        """``aclose()`` under redis-py's name."""
+        await self._core.aclose()
+
     @property
     def settings(self) -> ConnectionSettings:
         return self._core.settings
@@ -330,6 +339,78 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         tls = " ssl" if s.ssl is not None else ""
         state = " closed" if self._core.closed else ""
         return f"<{type(self).__name__} {where} db={s.db}{tls}{state}>"
+
+
+def prepare_settings(
+    *,
+    host: str,
+    port: int,
+    db: int,
+    username: str | None,
+    password: str | None,
+    ssl: _ssl.SSLContext | bool | None,
+    protocol: int,
+    decode_responses: bool,
+    encoding: str,
+    connect_timeout: float | None,
+    command_timeout: float | None,
+    max_connections: int,
+    pool_timeout: float | None,
+    client_name: str | None,
+    unix_socket_path: str | None,
+    retry_reads: bool,
+    ssl_ca_certs: str | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    ssl_cert_reqs: str | None,
+    ssl_check_hostname: bool | None,
+    encoding_errors: str = "strict",
+) -> tuple[ConnectionSettings, bool, int, float | None]:
+    """Check every setting of ``Redis`` and build the connection settings.
+
+    Returns (settings, retry_reads, max_connections, pool_timeout): what a
+    ``ClientCore`` is made from. Shared with ``RedisCluster``, whose nodes
+    are each served by a core made the same way. Raises ``DataError``
+    naming the bad setting (never a password's value).
+    """
+    _check_str("host", host, optional=False)
+    _check_str("unix_socket_path", unix_socket_path)
+    _check_str("username", username)
+    _check_str("password", password)
+    _check_str("client_name", client_name)
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    check_encoding_errors(encoding_errors)
+    _check_int("port", port, 0, 65535)
+    _check_int("db", db, 0, None)
+    _check_int("max_connections", max_connections, 1, None)
+    for name, value in (
+        ("connect_timeout", connect_timeout),
+        ("command_timeout", command_timeout),
+        ("pool_timeout", pool_timeout),
+    ):
+        _check_timeout(name, value)
+    context = _ssl_context(
+        ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname
+    )
+    settings = ConnectionSettings(
+        host=host,
+        port=port,
+        path=unix_socket_path,
+        db=db,
+        username=username,
+        password=password,
+        protocol=protocol,
+        client_name=client_name,
+        ssl=context,
+        connect_timeout=connect_timeout,
+        decode_responses=bool(decode_responses),
+        encoding=encoding,
+        encoding_errors=encoding_errors,
+    )
+    return settings, bool(retry_reads), max_connections, pool_timeout
 
 
 def _check_str(name: str, value: object, *, optional: bool = True) -> None:
@@ -403,7 +484,7 @@ def _ssl_context(
         context = _ssl.create_default_context(cafile=ca_certs)
         if certfile is not None:
             context.load_cert_chain(certfile, keyfile)
-    except (OSError, _ssl.SSLError) as exc:
+    except OSError as exc:  # ssl.SSLError included
         raise DataError(f"cannot load TLS certificates: {exc}") from None
     if reqs == _ssl.CERT_NONE:
         if check_hostname:

@@ -20,26 +20,24 @@ an attribute is never matched to a waiter, at the top level or nested.
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import hiredis
 
-from . import _watchdog, errors
+from . import _text, _watchdog, errors
 from ._frames import AttributeFilter
-from ._handshake import greet
+from ._handshake import connect_and_greet, tune_socket
 from ._liveness import BIG_REPLY, INF, Liveness, Waiter, now
 from ._settings import ConnectionSettings
+from ._text import UNDECODABLE as _undecodable
 
 __all__ = ["Connection", "ConnectionSettings"]
 
 PushHandler = Callable[[list[Any]], None]
 LostHandler = Callable[[BaseException | None], None]
 
-_pack = hiredis.pack_command
 _Push = hiredis.PushNotification
 _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
@@ -48,12 +46,6 @@ _NOT_ENOUGH: Any = object()
 # A read this large may be part of a large reply (see Liveness._watch_big_reply).
 _BIG_CHUNK = 16 << 10
 
-# Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
-_KEEPALIVE = [
-    (getattr(socket, name), value)
-    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
-    if hasattr(socket, name)
-]
 
 
 class Connection(Liveness, AttributeFilter, asyncio.Protocol):
@@ -65,6 +57,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     being usable for any reason other than ``close()``: the peer closed it
     (``exc`` is None or the OSError), or it sent bytes that are not RESP
     (``exc`` is a ``ProtocolError``). Neither callback may raise.
+    ``on_error_reply(err)``, if set, also sees each error reply to a command
+    (the Sentinel layer watches for READONLY); it is called after the caller's
+    future is failed, and any exception it raises goes to the loop's handler.
 
     Error replies to commands fail their future with a ``ResponseError``
     subclass; error replies nested inside an aggregate reply (EXEC, a RESP3
@@ -92,6 +87,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         "_loop",
         "_on_lost",
         "_on_push",
+        "_pack",
         "_paused",
         "_protocol",
         "_reader",
@@ -105,6 +101,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         # sent. A plain attribute (read-only for users): the fast path reads it
         # on every call.
         "is_usable",
+        "on_error_reply",
     )
 
     def __init__(
@@ -141,13 +138,17 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         self._attributes_dropped = 0
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
+        # str arguments in settings.encoding (hiredis's own packer for UTF-8).
+        self._pack = _text.packer(settings)
+        self.on_error_reply: Callable[[errors.ResponseError], None] | None = None
         if settings.decode_responses:
-            # Strict decoding would raise inside gets() and break the stream.
+            # Never an error handler that raises: inside gets() that would lose
+            # the reply (see _text for how "strict" fails just its caller).
             self._reader = hiredis.Reader(
                 replyError=errors.error_from_reply,
                 notEnoughData=_NOT_ENOUGH,
                 encoding=settings.encoding,
-                errors="surrogateescape",
+                errors=_text.reader_errors(settings),
             )
         else:
             self._reader = hiredis.Reader(
@@ -173,47 +174,30 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         conn = cls(settings, asyncio.get_running_loop(), on_push)
         timeout = settings.connect_timeout
         try:
+            opening = connect_and_greet(conn, conn._loop, settings)
             if timeout is None:
-                await conn._connect_and_greet()
+                conn._protocol = await opening
             else:
-                await asyncio.wait_for(conn._connect_and_greet(), timeout)
+                conn._protocol = await asyncio.wait_for(opening, timeout)
         except errors.RedisError:
             conn._discard()
             raise
         except asyncio.TimeoutError:
             conn._discard()
+            hint = ""
+            if settings.ssl is not None and conn._transport is None:
+                hint = (
+                    " (the TLS handshake did not complete: a server that does not speak "
+                    "TLS on this port never answers it)"
+                )
             raise errors.TimeoutError(
-                f"timed out after {timeout}s connecting to {settings.address}"
+                f"timed out after {timeout}s connecting to {settings.address}{hint}"
             ) from None
         except BaseException:
             conn._discard()
             raise
         conn._on_lost = on_lost
         return conn
-
-    async def _connect_and_greet(self) -> None:
-        s = self._settings
-        loop = self._loop
-        try:
-            if s.path is not None:
-                if s.ssl is not None and not s.server_hostname:
-                    raise errors.DataError("TLS over a unix socket needs server_hostname")
-                await loop.create_unix_connection(
-                    lambda: self, s.path, ssl=s.ssl, server_hostname=s.server_hostname
-                )
-            elif s.ssl is not None:
-                await loop.create_connection(
-                    lambda: self, s.host, s.port, ssl=s.ssl, server_hostname=s.server_hostname
-                )
-            else:
-                await loop.create_connection(lambda: self, s.host, s.port)
-        except ssl.SSLCertVerificationError as exc:
-            raise errors.ConnectionError(
-                f"TLS certificate verification failed for {s.address}: {exc.verify_message}"
-            ) from exc
-        except OSError as exc:  # includes ssl.SSLError and socket.gaierror
-            raise errors.ConnectionError(f"cannot connect to {s.address}: {exc}") from exc
-        self._protocol = await greet(self, s)
 
     def _discard(self) -> None:
         """Forget a connection whose open() failed: no callbacks, nothing pending."""
@@ -238,9 +222,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         with ``TimeoutError`` when no reply came in time.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         fut = self._loop.create_future()
         if not self.is_usable:
             fut.set_exception(self._closed_error())
@@ -281,9 +265,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         arrays (RESP2) and go to ``on_push``; no future waits for them.
         """
         try:
-            data = _pack(tuple(args))
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            data = self._pack(tuple(args))
+        except (TypeError, ValueError) as exc:
+            raise _text.pack_error(args, exc, self._settings) from None
         if not self.is_usable:
             raise self._closed_error()
         buffer = self._buffer
@@ -298,10 +282,11 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
 
         ``timeout`` applies to each reply, counted from now.
         """
+        pack = self._pack
         try:
-            packed = [_pack(tuple(args)) for args in commands]
-        except TypeError as exc:
-            raise errors.DataError(f"cannot encode command argument: {exc}") from None
+            packed = [pack(tuple(args)) for args in commands]
+        except (TypeError, ValueError):
+            raise _text.batch_pack_error(commands, pack, self._settings) from None
         create_future = self._loop.create_future
         futures = [create_future() for _ in packed]
         if not self.is_usable:
@@ -403,20 +388,7 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self._transport = cast(asyncio.Transport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Already the default of asyncio and uvloop; set it to be sure,
-            # since a delayed small write costs a whole round trip.
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                # A peer that vanished without a FIN (a dead host, a dropped NAT
-                # entry) would leave callers waiting forever when no
-                # command_timeout is set: keepalive probes notice it.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-                for option, value in _KEEPALIVE:
-                    sock.setsockopt(socket.IPPROTO_TCP, option, value)
-            except OSError:
-                pass
+        tune_socket(transport.get_extra_info("socket"))
         self.is_usable = True
 
     def data_received(self, data: bytes) -> None:
@@ -435,6 +407,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         try:
             reply = reader.gets()
             while reply is not _NOT_ENOUGH:
+                if _undecodable and self._fail_undecodable(reply):
+                    reply = reader.gets()
+                    continue
                 if type(reply) is _Push:
                     self._deliver_push(reply)
                 else:
@@ -446,12 +421,16 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
                         if not fut.done():
                             if isinstance(reply, _ResponseError):
                                 fut.set_exception(reply)
+                                if self.on_error_reply is not None:
+                                    self._report_error_reply(reply)
                             else:
                                 fut.set_result(reply)
                 reply = reader.gets()
         except hiredis.ProtocolError as exc:
             self._break(self._protocol_error(str(exc)))
             return
+        if _undecodable:
+            _text.keep_undecodable(self)  # the failures of a reply not whole yet
         # Only large reads can be part of a large reply: small replies skip this.
         if len(data) >= _BIG_CHUNK and reader.len() >= BIG_REPLY:
             self._watch_big_reply()
@@ -474,6 +453,9 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
         try:
             reply = reader.gets()
             while reply is not _NOT_ENOUGH:
+                if _undecodable and self._fail_undecodable(reply):
+                    reply = reader.gets()
+                    continue
                 if type(reply) is _Push:
                     self._deliver_push(reply)
                 else:
@@ -486,15 +468,41 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
                         if not fut.done():
                             if isinstance(reply, _ResponseError):
                                 fut.set_exception(reply)
+                                if self.on_error_reply is not None:
+                                    self._report_error_reply(reply)
                             else:
                                 fut.set_result(reply)
                 reply = reader.gets()
         except hiredis.ProtocolError as exc:
             self._break(self._protocol_error(str(exc)))
             return False
+        if _undecodable:
+            _text.keep_undecodable(self)
         if self._retired and self._drained():
             self.close()
         return True
+
+    def _fail_undecodable(self, reply: Any) -> bool:
+        """A strict decoder noted bytes that are not text (rare): fail the caller of that
+        reply alone, True. Push frames and unsolicited replies go on escaped (False)."""
+        message = _text.take_undecodable(self)
+        if message is None or type(reply) is _Push or not self._waiters:
+            return False
+        fut = self._waiters.popleft()[0]
+        if not fut.done():
+            error = errors.DecodeError(message)
+            error.reply = reply  # binary payloads (DUMP) are converted from it
+            fut.set_exception(error)
+        return True
+
+    def _report_error_reply(self, reply: errors.ResponseError) -> None:
+        assert self.on_error_reply is not None
+        try:
+            self.on_error_reply(reply)
+        except Exception as exc:
+            self._loop.call_exception_handler(
+                {"message": "redspec on_error_reply handler failed", "exception": exc}
+            )
 
     def _protocol_error(self, what: str) -> errors.ProtocolError:
         return errors.ProtocolError(
@@ -544,6 +552,8 @@ class Connection(Liveness, AttributeFilter, asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.is_usable = False
+        if _undecodable:
+            _text.forget_undecodable(self)
         self._transport = None
         self._disarm()
         self._buffer.clear()

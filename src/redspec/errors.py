@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 
 __all__ = [
+    "ArgumentTypeError",
     "AskError",
     "AuthenticationError",
     "BusyLoadingError",
@@ -20,6 +21,7 @@ __all__ = [
     "ConnectionError",
     "CrossSlotError",
     "DataError",
+    "DecodeError",
     "MovedError",
     "NoScriptError",
     "PoolTimeoutError",
@@ -60,7 +62,23 @@ class ProtocolError(RedisError):
 
 
 class DataError(RedisError, ValueError):
-    """Bad input, detected before anything was sent."""
+    """Bad input, detected before anything was sent (or a reply that is not text)."""
+
+
+class ArgumentTypeError(DataError, TypeError):
+    """An argument of a type that cannot be sent (a dict where a value was expected,
+    a list where keys go as separate arguments...); nothing was sent."""
+
+
+class DecodeError(DataError):
+    """A reply holds bytes that are not text in the client's encoding
+    (``decode_responses=True`` with the default ``encoding_errors="strict"``).
+
+    Only the call that asked for that reply fails; the connection goes on.
+    ``reply`` is the reply decoded with ``surrogateescape`` (nothing lost).
+    """
+
+    reply: object = None
 
 
 class ResponseError(RedisError):

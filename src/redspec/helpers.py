@@ -54,27 +54,33 @@ class ClientHelpers(ClientBase[AnyStr]):
         return options
 
     async def scan_iter(
-        self, *, match: PatternT | None = None, count: int | None = None, type: str | None = None
+        self,
+        match: PatternT | None = None,
+        count: int | None = None,
+        type: str | None = None,
+        *,
+        _type: str | None = None,
     ) -> AsyncIterator[AnyStr]:
         """Every key (matching ``match``, of ``type``), each page fetched on demand.
 
         SCAN guarantees every key present for the whole iteration is returned,
-        possibly more than once.
+        possibly more than once. ``_type`` is redis-py's name for ``type``.
         """
         options = self._scan_options(match, count)
+        type = type if _type is None else _type
         if type is not None:
             options += ["TYPE", type]
         async for key in self._cursor(("SCAN",), options):
             yield key
 
     async def sscan_iter(
-        self, key: KeyT, *, match: PatternT | None = None, count: int | None = None
+        self, key: KeyT, match: PatternT | None = None, count: int | None = None
     ) -> AsyncIterator[AnyStr]:
         async for member in self._cursor(("SSCAN", key), self._scan_options(match, count)):
             yield member
 
     async def hscan_iter(
-        self, key: KeyT, *, match: PatternT | None = None, count: int | None = None
+        self, key: KeyT, match: PatternT | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[AnyStr, AnyStr]]:
         """(field, value) pairs of a hash."""
         it = self._cursor(("HSCAN", key), self._scan_options(match, count))
@@ -82,7 +88,7 @@ class ClientHelpers(ClientBase[AnyStr]):
             yield field, await it.__anext__()
 
     async def zscan_iter(
-        self, key: KeyT, *, match: PatternT | None = None, count: int | None = None
+        self, key: KeyT, match: PatternT | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[AnyStr, float]]:
         """(member, score) pairs of a sorted set."""
         it = self._cursor(("ZSCAN", key), self._scan_options(match, count))
@@ -91,8 +97,9 @@ class ClientHelpers(ClientBase[AnyStr]):
 
     # ------------------------------------------------ pipelines, transactions
 
-    def pipeline(self, transaction: bool = False) -> Pipeline[AnyStr]:
-        """A batch sent in one write; ``transaction=True`` wraps it in MULTI/EXEC."""
+    def pipeline(self, transaction: bool = True) -> Pipeline[AnyStr]:
+        """A batch sent in one write, wrapped in MULTI/EXEC as in redis-py;
+        ``transaction=False`` sends it as a plain batch."""
         from .pipeline import Pipeline
 
         return Pipeline(self, transaction)  # type: ignore[arg-type]

@@ -9,8 +9,11 @@ one write and fills every Pending in order.
   it: a pipeline is a batch, not an isolation unit). A batch holding a
   blocking command (BLPOP, XREAD BLOCK...) runs on a pooled connection of its
   own instead, so it never stalls the shared one.
-* ``transaction=True``: an exclusive connection runs MULTI ... EXEC. The
-  redis-py WATCH flow works as there: ``await p.watch(k)`` switches the
+* ``transaction=True`` (the default, as in redis-py): MULTI ... EXEC. Without
+  WATCH the whole transaction goes over the shared connection as one
+  contiguous write, so no other task's command can land inside it. The
+  redis-py WATCH flow works as there: ``await p.watch(k)`` takes an
+  exclusive connection from the pool and switches the
   pipeline to immediate mode, where ``await p.get(k)`` runs at once; then
   ``p.multi()`` starts queueing; ``execute()`` raises ``WatchError`` when a
   watched key changed. The exclusive connection goes back to the pool clean
@@ -29,10 +32,13 @@ from typing import TYPE_CHECKING, Any, AnyStr, Generic, TypeVar
 
 from ._generated.meta import COMMANDS
 from ._generated.pipeline import PipelineCommands
+from ._replies import KeepBytes
 from .errors import (
     ConnectionError,
+    DecodeError,
     RedisError,
     ResponseError,
+    TimeoutError,
     WatchError,
     error_from_reply,
 )
@@ -41,7 +47,8 @@ if TYPE_CHECKING:
     from .client import Redis
     from .connection import Connection
 
-T = TypeVar("T")
+# Covariant: a Pending[bytes] is a Pending[bytes | None] (it only hands values out).
+T_co = TypeVar("T_co", covariant=True)
 Conv = Callable[[Any], Any]
 
 __all__ = ["Pending", "Pipeline"]
@@ -79,7 +86,7 @@ def _consume(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
-class Pending(Generic[T]):
+class Pending(Generic[T_co]):
     """The future result of one queued command; ``result()`` once executed.
 
     In a watching transaction (immediate mode, between ``watch()`` and
@@ -96,8 +103,10 @@ class Pending(Generic[T]):
 
     def _resolve(self, raw: Any) -> None:
         if isinstance(raw, BaseException):
-            self._error = raw
-            return
+            if not (isinstance(raw, DecodeError) and type(self._conv) is KeepBytes):
+                self._error = raw
+                return
+            raw = raw.reply  # a binary payload (DUMP): its converter restores the bytes
         try:
             self._value = raw if self._conv is None else self._conv(raw)
         except Exception as exc:  # a reply of an unexpected shape
@@ -108,16 +117,16 @@ class Pending(Generic[T]):
         """True once the reply (or the error) is in."""
         return self._value is not _UNSET or self._error is not None
 
-    def result(self) -> T:
+    def result(self) -> T_co:
         """The reply, converted; raises the command's error if it failed."""
         if self._error is not None:
             raise self._error
         if self._value is _UNSET:
             raise RedisError("the pipeline has not been executed yet")
-        value: T = self._value
+        value: T_co = self._value
         return value
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[Any, None, T_co]:
         fut = self._future
         if fut is not None and not self.done:
             try:
@@ -303,13 +312,22 @@ class Pipeline(PipelineCommands[AnyStr]):
         if not queue and not self._watching:
             self._explicit_multi = False
             return []
-        pool = self._client._core.pool
+        commands = _with_loads(scripts, [("MULTI",), *(args for args, _ in queue), ("EXEC",)])
         if self._conn is None:
-            self._conn = await pool.acquire()
+            # No WATCH: MULTI ... EXEC goes over the shared connection in one contiguous
+            # write (send_many queues it back to back in one event-loop turn), so no other
+            # task's command can fall inside the transaction.
+            self._explicit_multi = False
+            core = self._client._core
+            shared = core.conn
+            if shared is None or not shared.is_usable:
+                shared = await core.connection()
+            replies = await _gather(shared.send_many(commands, self._client._timeout))
+            return self._exec_results(queue, scripts, replies)
+        pool = self._client._core.pool
         conn = self._conn
         clean = False  # True once EXEC (or its refusal) came back: no state left
         try:
-            commands = _with_loads(scripts, [("MULTI",), *(args for args, _ in queue), ("EXEC",)])
             replies = await _gather(conn.send_many(commands, self._client._timeout))
             clean = True
         finally:
@@ -323,6 +341,12 @@ class Pipeline(PipelineCommands[AnyStr]):
                 pool.release(conn)
             else:
                 await self._unwatch_and_release()
+        return self._exec_results(queue, scripts, replies)
+
+    @staticmethod
+    def _exec_results(
+        queue: _Queue, scripts: dict[str, str | bytes], replies: list[Any]
+    ) -> list[Any]:
         loads, replies = replies[: len(scripts)], replies[len(scripts) :]
         exec_reply = replies[-1]
         if isinstance(exec_reply, ResponseError):
@@ -394,7 +418,7 @@ async def _gather(futures: list[asyncio.Future[Any]]) -> list[Any]:
         for fut in futures:
             try:
                 replies.append(await fut)
-            except ResponseError as e:
+            except (ResponseError, DecodeError) as e:  # this command's own failure
                 replies.append(e)
     except BaseException:
         for fut in futures:
@@ -419,3 +443,14 @@ def _fill(queue: _Queue, replies: list[Any], loads: list[Any]) -> list[Any]:
             f"expected {len(queue)} replies from the transaction, got {len(replies)}"
         )
     return results
+
+
+def _expire_all(futures: list[asyncio.Future[Any]], message: str) -> None:
+    """Fail every unanswered future with ``TimeoutError(message)``.
+
+    Kept for the cluster pipeline, which times its batches itself; this
+    pipeline passes its timeout to ``send_many`` (one timer per connection).
+    """
+    for fut in futures:
+        if not fut.done():
+            fut.set_exception(TimeoutError(message))

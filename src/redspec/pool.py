@@ -130,6 +130,17 @@ class ConnectionPool:
             self._busy -= 1
             self._idle.append(conn)
 
+    def retarget(self, address: str, exc: BaseException) -> None:
+        """The server moved (Sentinel): close every connection, the pool stays open.
+
+        Idle connections go; leased ones are closed under their holders (who
+        get ``exc``) and free their slots when released.
+        """
+        self._address = address
+        idle, self._idle = self._idle, []
+        for conn in (*idle, *self._leased):
+            conn.close(exc)
+
     def close(self) -> list[Connection]:
         """Close every connection, leased ones too (their callers get ConnectionError).
 

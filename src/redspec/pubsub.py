@@ -125,6 +125,9 @@ class PubSub(Generic[AnyStr]):
         settings = client.settings
         self._decode = settings.decode_responses
         self._encoding = settings.encoding
+        # Push frames that are not text arrive escaped under "strict" (never lost).
+        policy = settings.encoding_errors
+        self._errors = "surrogateescape" if policy == "strict" else policy
         self._empty: Any = "" if self._decode else b""
         self._ignore_confirmations = ignore_subscribe_messages
         self._messages: deque[Message[AnyStr] | errors.RedisError] = deque()
@@ -241,6 +244,7 @@ class PubSub(Generic[AnyStr]):
                     self._conn = None
                     self._client._core.pool.release(conn, reuse=False)
                 self._fail_barriers()
+                self._lost()
                 reconnect = lost = True
         except BaseException as exc:
             err: BaseException = exc
@@ -307,6 +311,10 @@ class PubSub(Generic[AnyStr]):
             if ready is not None and not ready.done():
                 ready.set_result(conn)
             return conn
+
+    def _lost(self) -> None:
+        """The connection was lost; reconnecting follows. A hook (the cluster's PubSub
+        moves shard channels whose slot is served elsewhere now)."""
 
     def _fail_barriers(self) -> None:
         while self._barriers:
@@ -439,8 +447,8 @@ class PubSub(Generic[AnyStr]):
         elif not isinstance(name, (str, bytes)):
             name = str(name)  # a number, sent in its decimal form
         if self._decode:
-            return name.decode(self._encoding) if isinstance(name, bytes) else name
-        return name.encode(self._encoding) if isinstance(name, str) else name
+            return name.decode(self._encoding, self._errors) if isinstance(name, bytes) else name
+        return name.encode(self._encoding, self._errors) if isinstance(name, str) else name
 
     @property
     def subscribed(self) -> bool:

@@ -72,7 +72,7 @@ class Script(Generic[AnyStr]):
         keys: Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
         *,
-        client: Pipeline[AnyStr] | Redis[AnyStr] | None = None,
+        client: Pipeline[Any] | Redis[Any] | None = None,
     ) -> Any:
         """Run the script: ``await script(keys=[...], args=[...])``.
 

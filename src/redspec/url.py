@@ -3,6 +3,10 @@
 - ``redis://[[user]:password@]host[:port][/db][?setting=value&...]``
 - ``rediss://...`` the same over TLS (``ssl=True``; chain and host name verified)
 - ``unix://[[user]:password@]/path/to/socket[?db=0&...]``
+- ``redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db][?...]``
+  (``rediss+sentinel://`` for TLS): the sentinels (port 26379 by default) and
+  the service; the user and password are the data nodes'. The query may also
+  hold the ``Sentinel`` settings (``sentinel_password``, ``sentinel_ssl``...).
 
 Any keyword setting of ``Redis`` may be a query parameter
 (``?command_timeout=0.5&protocol=2&decode_responses=true``); its text is
@@ -19,7 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import DataError
 
-__all__ = ["parse_url"]
+__all__ = ["is_sentinel_url", "parse_sentinel_url", "parse_url"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -59,6 +63,7 @@ _QUERY: dict[str, Callable[[str], Any]] = {
     "protocol": int,
     "decode_responses": _bool,
     "encoding": _str,
+    "encoding_errors": _str,
     "connect_timeout": _seconds,
     "command_timeout": _seconds,
     "max_connections": int,
@@ -72,7 +77,32 @@ _QUERY: dict[str, Callable[[str], Any]] = {
     "ssl_cert_reqs": _str,
     "ssl_check_hostname": _bool,
 }
-_SECRET = frozenset({"password"})
+_SENTINEL_QUERY: dict[str, Callable[[str], Any]] = {
+    **_QUERY,
+    "sentinel_username": _str,
+    "sentinel_password": _str,
+    "sentinel_ssl": _bool,
+    "sentinel_ssl_ca_certs": _str,
+    "sentinel_ssl_certfile": _str,
+    "sentinel_ssl_keyfile": _str,
+    "sentinel_ssl_cert_reqs": _str,
+    "sentinel_ssl_check_hostname": _bool,
+    "sentinel_timeout": _seconds,
+    "check_interval": float,
+}
+_SECRET = frozenset({"password", "sentinel_password"})
+_SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+
+
+def _bad_port(netloc: str) -> str:
+    """What is wrong with the port; only the part after the credentials is quoted."""
+    host = netloc.rpartition("@")[2]
+    text = host.rpartition("]")[2] if host.startswith("[") else host
+    port = text.rpartition(":")[2]
+    return (
+        f"the URL's port {port!r} is not a port number (0-65535): "
+        "redis://host:6379/0, [::1]:6379 for an IPv6 address"
+    )
 
 
 def parse_url(url: str) -> dict[str, Any]:
@@ -81,9 +111,12 @@ def parse_url(url: str) -> dict[str, Any]:
         raise DataError(f"a URL must be a str, not {type(url).__name__}")
     try:
         parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        raise DataError("the URL's host is malformed (an IPv6 address goes in [])") from None
+    try:
         port = parts.port
     except ValueError:
-        raise DataError("malformed URL (check the host and port)") from None
+        raise DataError(_bad_port(parts.netloc)) from None
     scheme = parts.scheme.lower()
     options: dict[str, Any] = {}
     if parts.username:
@@ -109,17 +142,27 @@ def parse_url(url: str) -> dict[str, Any]:
         options["unix_socket_path"] = unquote(parts.path)
     else:
         raise DataError(f"unsupported URL scheme {scheme!r}: use redis://, rediss:// or unix://")
-    if parts.fragment:
+    _read_query(parts.query, parts.fragment, _QUERY, options)
+    if options.get("ssl") is False and scheme == "rediss":
+        raise DataError("ssl=false contradicts the rediss:// scheme")
+    return options
+
+
+def _read_query(
+    query_text: str, fragment: str, table: dict[str, Callable[[str], Any]], options: dict[str, Any]
+) -> None:
+    """Add the query's settings to ``options``, converted by ``table``."""
+    if fragment:
         raise DataError("a URL fragment (#...) has no meaning here")
     seen: set[str] = set()
     try:
-        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        query = parse_qsl(query_text, keep_blank_values=True, strict_parsing=bool(query_text))
     except ValueError:
         raise DataError("malformed URL query string") from None
     for name, text in query:
-        convert = _QUERY.get(name)
+        convert = table.get(name)
         if convert is None:
-            known = ", ".join(sorted(_QUERY))
+            known = ", ".join(sorted(table))
             raise DataError(f"unknown URL parameter {name!r}; known: {known}")
         if name in seen or (name == "db" and "db" in options):
             raise DataError(f"URL parameter {name!r} given twice")
@@ -129,6 +172,61 @@ def parse_url(url: str) -> dict[str, Any]:
         except ValueError:
             shown = "***" if name in _SECRET else repr(text)
             raise DataError(f"URL parameter {name}={shown} is not a valid value") from None
-    if options.get("ssl") is False and scheme == "rediss":
-        raise DataError("ssl=false contradicts the rediss:// scheme")
-    return options
+
+
+def is_sentinel_url(url: object) -> bool:
+    return isinstance(url, str) and url.partition("://")[0].lower() in _SENTINEL_SCHEMES
+
+
+def _sentinel_address(text: str) -> tuple[str, int]:
+    if text.startswith("["):  # [IPv6]:port
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else rest
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon:
+            host, port_text = text, ""
+    if not host:
+        raise DataError("a sentinel URL names a sentinel without a host")
+    try:
+        port = int(port_text) if port_text else 26379
+    except ValueError:
+        raise DataError("a sentinel URL has a sentinel port that is not a number") from None
+    if not 0 < port < 65536:
+        raise DataError(f"a sentinel URL has sentinel port {port}")
+    return (unquote(host), port)
+
+
+def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
+    """The sentinels, the service name and the keyword settings of a sentinel URL."""
+    if not is_sentinel_url(url):
+        raise DataError("a sentinel URL starts with redis+sentinel:// or rediss+sentinel://")
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    options: dict[str, Any] = {}
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if user:
+            options["username"] = unquote(user)
+        if colon:
+            options["password"] = unquote(password)
+    sentinels = [_sentinel_address(h) for h in hosts.split(",") if h]
+    if not sentinels:
+        raise DataError(
+            "a sentinel URL needs at least one sentinel: redis+sentinel://host:26379/name"
+        )
+    path = [unquote(p) for p in parts.path.split("/") if p]
+    if not path or len(path) > 2:
+        raise DataError("a sentinel URL path is /service or /service/db, like /mymaster/0")
+    if len(path) == 2:
+        try:
+            options["db"] = int(path[1])
+        except ValueError:
+            raise DataError(
+                "the database in a sentinel URL must be a number, like /mymaster/0"
+            ) from None
+    if parts.scheme.lower() == "rediss+sentinel":
+        options["ssl"] = True
+        options["sentinel_ssl"] = True
+    _read_query(parts.query, parts.fragment, _SENTINEL_QUERY, options)
+    return sentinels, path[0], options

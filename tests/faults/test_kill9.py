@@ -45,14 +45,15 @@ async def test_kill9_under_incr_load(durable: RedisServer) -> None:
 
     try:
         tasks = [asyncio.ensure_future(worker()) for _ in range(TASKS)]
-        await until(lambda: len(acked) >= 2000, what="2000 INCRs before the kill")
+        await until(lambda: len(acked) >= 1000, 60, what="1000 INCRs before the kill")
         before_kill = len(acked)
         await asyncio.to_thread(durable.kill)  # SIGKILL, mid-flight
         t_down = time.monotonic()
         await asyncio.to_thread(durable.start)  # replays the append-only file
         up_after = time.monotonic() - t_down
-        target = len(acked) + 2000
-        await until(lambda: len(acked) >= target, what="2000 INCRs after the restart")
+        # Every INCR waits for an fsync: slow when other tests load the disk.
+        target = len(acked) + 1000
+        await until(lambda: len(acked) >= target, 60, what="1000 INCRs after the restart")
         stop.set()
         await asyncio.gather(*tasks)
         final = int(await r.get("kill9:n") or 0)

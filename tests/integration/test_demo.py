@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.servers import RedisServer
+
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
 STARTED = re.compile(r"started embedded Redis (\S+) \(pid (\d+)\) on redis://127\.0\.0\.1:(\d+)/0")
 
@@ -67,3 +69,22 @@ def test_demo_stops_its_server_when_terminated() -> None:
             proc.wait()
     assert proc.returncode in (0, 130), out + err
     assert not _is_redis_server(int(started.group(2)))
+
+
+def test_first_program_of_the_pypi_page_runs(redis8: RedisServer) -> None:
+    """The program a pip user copies first (docs/PYPI.md, the wheel's description) works."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "PYPI.md").read_text()
+    program = re.search(r"```python\n(.*?)```", page, re.S)
+    assert program is not None
+    source = program.group(1)
+    url = "redis://localhost:6379/0"
+    assert source.count(url) == 2
+    source = source.replace(url, redis8.url + "/0")
+    proc = subprocess.run(
+        [sys.executable, "-c", source], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "b'hello'"
+    assert int(lines[1]) >= 1
+    assert lines[2] == "hello"

@@ -31,7 +31,7 @@ async def _scan_calls(r: redspec.Redis[bytes]) -> int:
 
 
 async def test_scan_iter_pages_match_and_type(client: redspec.Redis[bytes]) -> None:
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     for i in range(300):
         p.set(f"str:{i}", i)
     for i in range(20):
@@ -58,7 +58,7 @@ async def test_scan_iter_pages_match_and_type(client: redspec.Redis[bytes]) -> N
 
 async def test_hscan_sscan_zscan(any_protocol_client: redspec.Redis[bytes]) -> None:
     r = any_protocol_client
-    await r.hset("h", {f"f{i}": i for i in range(200)})
+    await r.hset("h", mapping={f"f{i}": i for i in range(200)})
     await r.sadd("s", *[f"m{i}" for i in range(200)])
     await r.zadd("z", {f"z{i}": i / 2 for i in range(200)})
     pairs = [pair async for pair in r.hscan_iter("h", count=20)]
@@ -74,7 +74,7 @@ async def test_hscan_sscan_zscan(any_protocol_client: redspec.Redis[bytes]) -> N
 
 async def test_scan_iter_decoded(redis8: RedisServer) -> None:
     async with redspec.Redis(redis8.host, redis8.port, decode_responses=True) as r:
-        await r.hset("dh", {"é": "ü"})
+        await r.hset("dh", mapping={"é": "ü"})
         assert [p async for p in r.hscan_iter("dh")] == [("é", "ü")]
 
 

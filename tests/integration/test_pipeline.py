@@ -51,11 +51,11 @@ async def test_results_in_order_and_pending_handles(
     any_protocol_client: redspec.Redis[bytes],
 ) -> None:
     r = any_protocol_client
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         a = p.set("a", 1)
         b = p.get("a")
         c = p.incr("n")
-        d = p.hset("h", {"f": "v"})
+        d = p.hset("h", mapping={"f": "v"})
         e = p.hgetall("h")
         f = p.zadd("z", {"m": 1.5})
         g = p.zrange("z", 0, -1, withscores=True)
@@ -77,7 +77,7 @@ async def test_results_in_order_and_pending_handles(
 
 async def test_decoded_pipeline(redis8: RedisServer) -> None:
     async with redspec.Redis(redis8.host, redis8.port, decode_responses=True, protocol=2) as r:
-        p = r.pipeline()
+        p = r.pipeline(transaction=False)
         p.set("dk", "é")
         got = p.get("dk")
         assert await p.execute() == [True, "é"]
@@ -86,7 +86,7 @@ async def test_decoded_pipeline(redis8: RedisServer) -> None:
 
 async def test_whole_batch_in_one_write(client: redspec.Redis[bytes]) -> None:
     counting = await _count_writes(client)
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     for i in range(10):
         p.set(f"k{i}", i)
     p.mget(*[f"k{i}" for i in range(10)])
@@ -98,7 +98,7 @@ async def test_whole_batch_in_one_write(client: redspec.Redis[bytes]) -> None:
 
 async def test_error_raised_after_all_replies(client: redspec.Redis[bytes]) -> None:
     await client.set("s", "text")
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     p.set("before", 1)
     bad = p.incr("s")
     p.set("after", 2)
@@ -113,7 +113,7 @@ async def test_error_raised_after_all_replies(client: redspec.Redis[bytes]) -> N
 
 async def test_error_returned_in_place(client: redspec.Redis[bytes]) -> None:
     await client.set("s", "text")
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     p.set("x", 1)
     bad = p.incr("s")
     p.lpush("s", "v")
@@ -128,7 +128,7 @@ async def test_error_returned_in_place(client: redspec.Redis[bytes]) -> None:
 
 
 async def test_empty_pipeline_and_reuse(client: redspec.Redis[bytes]) -> None:
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     assert p and await p.execute() == []
     p.incr("r")
     assert await p.execute() == [1]
@@ -142,7 +142,7 @@ async def test_shared_connection_with_concurrent_users(client: redspec.Redis[byt
             await client.incr(f"c{i}")
 
     async def batcher(i: int) -> list[Any]:
-        p = client.pipeline()
+        p = client.pipeline(transaction=False)
         for j in range(20):
             p.set(f"p{i}:{j}", j)
             p.get(f"p{i}:{j}")
@@ -157,7 +157,7 @@ async def test_shared_connection_with_concurrent_users(client: redspec.Redis[byt
 async def test_blocking_command_in_pipeline_does_not_stall_shared_connection(
     client: redspec.Redis[bytes],
 ) -> None:
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     p.set("before", 1)
     popped = p.blpop(["bq"], timeout=2)
     batch = asyncio.ensure_future(p.execute())
@@ -173,7 +173,7 @@ async def test_blocking_command_in_pipeline_does_not_stall_shared_connection(
 
 async def test_pipeline_timeout_leaves_client_usable(client: redspec.Redis[bytes]) -> None:
     r = client.with_options(command_timeout=0.2)
-    p = r.pipeline()
+    p = r.pipeline(transaction=False)
     p.execute_command("DEBUG", "SLEEP", "0.4")
     p.set("late", 1)
     with pytest.raises(redspec.TimeoutError):
@@ -184,7 +184,7 @@ async def test_pipeline_timeout_leaves_client_usable(client: redspec.Redis[bytes
 
 
 async def test_cancelled_pipeline_does_not_desynchronise(client: redspec.Redis[bytes]) -> None:
-    p = client.pipeline()
+    p = client.pipeline(transaction=False)
     p.execute_command("DEBUG", "SLEEP", "0.2")
     for i in range(5):
         p.set(f"x{i}", i)
@@ -207,24 +207,24 @@ async def test_ten_op_pipeline_speedup(
             await client.set(f"k{i}", i)
 
     async def pipelined() -> None:
-        p = client.pipeline()
+        p = client.pipeline(transaction=False)
         for i in range(10):
             p.set(f"k{i}", i)
         await p.execute()
 
-    async def best_of(fn: Any) -> float:
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(rounds):
-                await fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
+    async def timed(fn: Any) -> float:
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            await fn()
+        return time.perf_counter() - t0
 
     await sequential()
     await pipelined()
-    seq = await best_of(sequential)
-    pipe = await best_of(pipelined)
+    # Interleaved, best of 7: a burst of load on a shared machine hits both alike.
+    seq, pipe = float("inf"), float("inf")
+    for _ in range(7):
+        seq = min(seq, await timed(sequential))
+        pipe = min(pipe, await timed(pipelined))
     speedup = seq / pipe
     with capsys.disabled():
         print(

@@ -117,7 +117,7 @@ async def test_incr_in_flight_when_connection_dies_is_applied_at_most_once(
         await admin.execute_command(
             "CONFIG", "SET", "client-output-buffer-limit", "normal 100kb 0 0"
         )
-        async with r.pipeline() as p:
+        async with r.pipeline(transaction=False) as p:
             p.debug("SLEEP", 0.05)
             incr = p.incr("n")
             p.get("big")

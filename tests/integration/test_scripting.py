@@ -67,7 +67,7 @@ async def test_script_in_pipeline_after_flush(r: redspec.Redis[bytes]) -> None:
     script = r.register_script(GET_AND_ADD)
     await script(keys=["p"], args=[1])
     await r.script_flush()  # the server forgot it; the pipeline must still work
-    p = r.pipeline()
+    p = r.pipeline(transaction=False)
     first = script(keys=["p"], args=[10], client=p)
     p.get("p")
     second = script(keys=["p"], args=[100], client=p)
@@ -95,7 +95,7 @@ async def test_broken_script_in_pipeline_reports_the_compile_error(
     r: redspec.Redis[bytes],
 ) -> None:
     broken = r.register_script("return +")
-    p = r.pipeline()
+    p = r.pipeline(transaction=False)
     call = broken(client=p)
     p.set("fine", 1)
     results = await p.execute(raise_on_error=False)
@@ -132,8 +132,9 @@ async def test_eval_family_takes_keys_and_args(r: redspec.Redis[bytes]) -> None:
     assert await r.evalsha_ro(sha, keys=["a"], args=["b", 5]) == [b"a", b"b", b"5"]
     assert await r.eval_ro(ECHO, keys=["x"], args=[1, 2]) == [b"x", b"1", b"2"]
     assert await r.eval("return 1") == 1
+    assert await r.eval(ECHO, keys="k") == [b"k"]  # one key alone, as in redis-py
     with pytest.raises(redspec.DataError):
-        await r.eval(ECHO, keys="not-a-sequence")
+        await r.eval(ECHO, keys=["k"], args="not-a-sequence")
 
 
 async def test_functions_load_fcall_list_dump_restore_delete(r: redspec.Redis[bytes]) -> None:
@@ -167,7 +168,7 @@ async def test_functions_load_fcall_list_dump_restore_delete(r: redspec.Redis[by
 
 async def test_fcall_in_pipeline(r: redspec.Redis[bytes]) -> None:
     await r.function_load(LIB)
-    p = r.pipeline()
+    p = r.pipeline(transaction=False)
     added = p.fcall("rs_add", keys=["pf"], args=[2])
     read = p.fcall_ro("rs_get", keys=["pf"])
     assert await p.execute() == [2, b"2"]

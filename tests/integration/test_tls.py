@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 from urllib.parse import quote
@@ -113,3 +114,37 @@ async def test_bad_tls_files_are_data_errors(tmp_path: Path) -> None:
         redspec.Redis(ssl_ca_certs="ca.pem")
     with pytest.raises(redspec.DataError):
         redspec.Redis(ssl=True, ssl_cert_reqs="sometimes")
+
+
+async def test_tls_to_a_plain_text_server_says_so_at_once(redis8: RedisServer) -> None:
+    # A plain Redis reads the ClientHello as the start of an inline command and
+    # waits for its end: the handshake never completes. redspec notices that the
+    # port answers plain RESP and says so instead of waiting out connect_timeout.
+    url = f"rediss://{redis8.host}:{redis8.port}/0?ssl_cert_reqs=none&connect_timeout=20"
+    r = redspec.Redis.from_url(url)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(redspec.ConnectionError) as info:
+        await _ping(r)
+    elapsed = loop.time() - started
+    message = str(info.value)
+    assert "does not speak TLS" in message and "redis://" in message, message
+    assert elapsed < 10, elapsed  # not the 20 s connect_timeout
+    # the server was not disturbed
+    async with redspec.Redis(redis8.host, redis8.port) as plain:
+        assert await plain.ping() == b"PONG"
+
+
+async def test_tls_to_a_silent_server_times_out_naming_the_handshake() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)  # takes the ClientHello, answers nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        r = redspec.Redis("127.0.0.1", port, ssl=True, ssl_cert_reqs="none", connect_timeout=1)
+        with pytest.raises(redspec.TimeoutError, match="TLS handshake"):
+            await _ping(r)
+    finally:
+        server.close()
+        await server.wait_closed()

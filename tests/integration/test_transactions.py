@@ -159,7 +159,7 @@ async def test_watch_flow_and_conflict(any_protocol_client: redspec.Redis[bytes]
 async def test_watch_errors_and_empty_exec(one_slot: redspec.Redis[bytes]) -> None:
     r = one_slot
     with pytest.raises(redspec.RedisError, match="transactional"):
-        await r.pipeline().watch("k")
+        await r.pipeline(transaction=False).watch("k")
     async with r.pipeline(transaction=True) as p:
         await p.watch("k")
         assert await p.execute() == []  # EXEC of nothing still checks the watch

@@ -11,7 +11,7 @@ from redspec._generated.client import Commands
 from redspec._generated.models import BitfieldGet, BitfieldSet, StreamTrim
 from redspec._generated.pipeline import PipelineCommands
 from redspec.pipeline import Pending
-from redspec.types import GeoMatch, RespValue, StreamEntry
+from redspec.types import GeoMatch, PendingEntry, RespValue, StreamEntry
 
 
 class C(Commands[AnyStr]):
@@ -25,7 +25,14 @@ class P(PipelineCommands[AnyStr]):
 async def strings(rb: C[bytes], rs: C[str], flag: bool) -> None:
     assert_type(await rb.get("k"), bytes | None)
     assert_type(await rs.get("k"), str | None)
+    assert_type(await rb.set("k", "v"), bool)
+    assert_type(await rb.set("k", "v", ex=10), bool)
     assert_type(await rb.set("k", "v", ex=10, nx=True), bool | None)
+    assert_type(await rb.set("k", "v", xx=True, keepttl=True), bool | None)
+    assert_type(await rs.set("k", "v", ifeq="old"), bool | None)
+    assert_type(await rb.set("k", "v", nx=flag), bool | bytes | None)
+    assert_type(await rb.ping(), bytes)
+    assert_type(await rs.ping("hi"), str)
     assert_type(await rb.set("k", "v", get=True), bytes | None)
     assert_type(await rs.set("k", "v", get=True), str | None)
     assert_type(await rb.set("k", "v", get=flag), bool | bytes | None)
@@ -47,6 +54,10 @@ async def collections(rb: C[bytes], rs: C[str]) -> None:
     assert_type(await rb.zadd("z", {"a": 1.0}, incr=True), float | None)
     assert_type(await rb.smembers("s"), set[bytes])
     assert_type(await rb.lpop("l"), bytes | None)
+    assert_type(await rb.zrandmember("z"), bytes | None)
+    assert_type(await rb.zrandmember("z", count=2), list[bytes])
+    assert_type(await rb.zrandmember("z", count=2, withscores=True), list[tuple[bytes, float]])
+    assert_type(await rs.hrandfield("h", count=2, withvalues=True), list[tuple[str, str]])
     assert_type(await rb.lpop("l", 2), list[bytes] | None)
     assert_type(await rb.blpop(["a"], 1.5), tuple[bytes, bytes] | None)
     assert_type(
@@ -57,10 +68,9 @@ async def collections(rb: C[bytes], rs: C[str]) -> None:
 
 async def streams_geo_scripts(rb: C[bytes], rs: C[str]) -> None:
     assert_type(await rs.xrange("s", "-", "+"), list[StreamEntry[str]])
-    assert_type(await rb.xadd("s", {"f": "v"}), bytes | None)
-    assert_type(
-        await rb.xadd("s", {"f": 1}, trim=StreamTrim("MAXLEN", 10, operator="~")), bytes | None
-    )
+    assert_type(await rb.xadd("s", {"f": "v"}), bytes)
+    assert_type(await rb.xadd("s", {"f": "v"}, nomkstream=True), bytes | None)
+    assert_type(await rb.xadd("s", {"f": 1}, trim=StreamTrim("MAXLEN", 10, operator="~")), bytes)
     assert_type(await rb.xread({"s": "0-0"}, block=100), dict[bytes, list[StreamEntry[bytes]]])
     assert_type(
         await rs.xreadgroup("g", "c", {"s": ">"}, count=1), dict[str, list[StreamEntry[str]]]
@@ -98,8 +108,46 @@ async def vectors_binary_durations(rb: C[bytes], rs: C[str], when: datetime) -> 
     assert_type(await rb.waitaof(1, 0, 100), tuple[int, int])
 
 
+async def redis_py_forms(rb: C[bytes], rs: C[str], keys: list[str]) -> None:
+    # codegen/compat.py: redis-py's spellings, typed like the spec's
+    assert_type(await rb.mget(keys), list[bytes | None])
+    assert_type(await rb.delete(("a", "b")), int)
+    assert_type(await rs.blpop("k", 1), tuple[str, str] | None)
+    assert_type(await rb.hset("h", "f", "v"), int)
+    assert_type(await rb.hset("h", mapping={"a": 1}, items=["b", 2]), int)
+    assert_type(await rb.expire("k", 10, nx=True), bool)
+    assert_type(await rb.xadd("s", {"f": 1}, "1-0", maxlen=10, approximate=False), bytes)
+    assert_type(await rb.xtrim("s", minid="1-0"), int)
+    assert_type(await rs.xrange("s", "-", "+", 10), list[StreamEntry[str]])
+    assert_type(
+        await rs.xreadgroup(groupname="g", consumername="c", streams={"s": ">"}, count=1),
+        dict[str, list[StreamEntry[str]]],
+    )
+    assert_type(await rb.xpending_range("s", "g", "-", "+", 10), list[PendingEntry[bytes]])
+    assert_type(await rb.xclaim("s", "g", "c", 0, ["1-0"], justid=True), list[bytes])
+    assert_type(await rb.zrange("z", 0, 1, desc=True, withscores=True), list[tuple[bytes, float]])
+    assert_type(await rb.zadd("z", {"a": 1}, nx=True, ch=True), int)
+    assert_type(await rb.geoadd("g", values=(1.0, 2.0, "m")), int)
+    assert_type(await rb.geosearch("g", member="m", radius=1, unit="km"), list[bytes])
+    assert_type(
+        await rb.geosearch("g", longitude=1, latitude=2, width=1, height=2, withdist=True),
+        list[GeoMatch[bytes]],
+    )
+    assert_type(await rb.scan(_type="string"), tuple[int, list[bytes]])
+    assert_type(await rb.config_set("maxmemory", "10mb"), bool)
+    assert_type(await rb.flushall(asynchronous=True), bool)
+
+
+def _optional(pending: Pending[bytes | None]) -> bytes | None:
+    return pending.result()
+
+
 def pipeline(p: P[bytes]) -> None:
     assert_type(p.get("k"), Pending[bytes | None])
-    assert_type(p.set("k", 1), Pending[bool | None])
+    assert_type(p.set("k", 1), Pending[bool])
+    assert_type(p.set("k", 1, nx=True), Pending[bool | None])
+    # Pending is covariant: a Pending[bytes] is a Pending[bytes | None]
+    assert_type(_optional(p.xadd("s", {"f": 1})), bytes | None)
+    assert_type(p.ping(), Pending[bytes])
     assert_type(p.zrange("z", 0, 1, withscores=True), Pending[list[tuple[bytes, float]]])
     assert_type(p.get("k").result(), bytes | None)

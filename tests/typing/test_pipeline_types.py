@@ -19,7 +19,9 @@ async def pipelines(r: redspec.Redis[bytes], rs: redspec.Redis[str]) -> None:
     assert_type(got, redspec.Pending[bytes | None])
     assert_type(got.result(), bytes | None)
     assert_type(p.incr("n"), redspec.Pending[int])
-    assert_type(p.set("k", 1), redspec.Pending[bool | None])
+    assert_type(p.set("k", 1), redspec.Pending[bool])
+    maybe: list[redspec.Pending[bytes | None]] = [p.getdel("k"), p.xadd("s", {"f": 1})]
+    assert_type(maybe[1].result(), bytes | None)  # Pending is covariant
     assert_type(p.hgetall("h"), redspec.Pending[dict[bytes, bytes]])
     assert_type(p.zrange("z", 0, -1, withscores=True), redspec.Pending[list[tuple[bytes, float]]])
     assert_type(p.xrange("s", "-", "+"), redspec.Pending[list[StreamEntry[bytes]]])

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from codegen.generate import build, main_check
+from codegen.generate import build
+from codegen.regenerate import main_check
 from codegen.replies import ReplyError, load_replies, parse_table, reply_type
 from codegen.signatures import plural, pyname
 from codegen.spec import load_spec
@@ -37,6 +38,7 @@ def _mini() -> Any:
         load_spec(FIXTURES / "mini_commands.json"),
         replies=load_replies(FIXTURES / "mini_replies"),
         overlay=MINI_OVERLAY,
+        strict=True,
     )
 
 
@@ -68,7 +70,7 @@ def test_committed_tree_matches_spec() -> None:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        assert main_check("commands.json", "src/redspec/_generated") == 0
+        assert main_check("commands.json", "src/redspec/_generated", strict=True) == 0
     finally:
         os.chdir(cwd)
 
@@ -124,6 +126,7 @@ def test_overlay_entry_without_command_is_an_error() -> None:
         load_spec(FIXTURES / "mini_commands.json"),
         replies=load_replies(FIXTURES / "mini_replies"),
         overlay=overlay,
+        strict=True,
     )
     assert any("NOSUCH matches no command" in e for e in res.errors)
     overlay = dict(MINI_OVERLAY, RENAMES={"GET": {"nosuch": "x"}})
@@ -131,15 +134,47 @@ def test_overlay_entry_without_command_is_an_error() -> None:
         load_spec(FIXTURES / "mini_commands.json"),
         replies=load_replies(FIXTURES / "mini_replies"),
         overlay=overlay,
+        strict=True,
     )
     assert any("nosuch" in e for e in res.errors)
+
+
+def test_lenient_build_skips_and_lists_what_the_spec_lacks() -> None:
+    """Without strict, entries naming a command, parameter or +flag the spec lacks are
+    skipped and listed; the rest is generated as in strict mode."""
+    replies = load_replies(FIXTURES / "mini_replies")
+    parse_table("NOSUCHCMD int\n", "x.txt", replies)
+    parse_table("GET +nosuchflag int\n", "y.txt", replies)
+    overlay = dict(
+        MINI_OVERLAY,
+        METHOD_NAMES={"DEL": "delete", "NOSUCH": "x"},
+        RENAMES={**MINI_OVERLAY["RENAMES"], "GET": {"nosuch": "x"}},
+        DEFAULTS={**MINI_OVERLAY["DEFAULTS"], "GET": {"nosuch": "1"}},
+    )
+    spec = load_spec(FIXTURES / "mini_commands.json")
+    res = build(spec, replies=replies, overlay=overlay)
+    assert res.errors == []
+    listed = "\n".join(res.unused)
+    for what in ("NOSUCH matches no command", "NOSUCHCMD exists on no server",
+                 "GET +nosuchflag: no such parameter", "RENAMES['GET']['nosuch']",
+                 "DEFAULTS['GET']['nosuch']"):  # fmt: skip
+        assert what in listed, (what, listed)
+    # GET keeps its base reply type, without the dropped overload
+    assert "async def get(self, key: KeyT) -> AnyStr | None:" in res.files["client/string.py"]
+    strict = build(spec, replies=replies, overlay=overlay, strict=True)
+    assert len(strict.errors) == 5, strict.errors
 
 
 def test_reply_table_errors() -> None:
     replies = load_replies(FIXTURES / "mini_replies")
     parse_table("NOSUCHCMD int\n", "x.txt", replies)
     parse_table("GET +nosuchflag int\n", "y.txt", replies)
-    res = build(load_spec(FIXTURES / "mini_commands.json"), replies=replies, overlay=MINI_OVERLAY)
+    res = build(
+        load_spec(FIXTURES / "mini_commands.json"),
+        replies=replies,
+        overlay=MINI_OVERLAY,
+        strict=True,
+    )
     assert any("NOSUCHCMD exists on no server" in e for e in res.errors)
     assert any("+nosuchflag: no such parameter" in e for e in res.errors)
     with pytest.raises(ReplyError):
@@ -164,7 +199,7 @@ def test_project_tables_parse() -> None:
 
 
 def test_arity_check_reports_unknown_mismatches() -> None:
-    res = build(load_spec(ROOT / "commands.json"))
+    res = build(load_spec(ROOT / "commands.json"), strict=True)
     assert res.errors == []
     assert res.arity == []  # CLIENT KILL and the spec gaps are known (SPEC-NOTES §8)
 
@@ -188,3 +223,32 @@ def test_every_command_has_a_method() -> None:
         assert meta["method"] == name
         assert callable(getattr(Commands, name)), cmd.name
         assert callable(getattr(PipelineCommands, name)), cmd.name
+
+
+def test_parameters_the_reply_table_predates_widen_the_reply() -> None:
+    """A ZRANGE whose `rev` the reply table was not written against: given, the reply may
+    have another shape, so that overload (first) returns RespValue; generate lists it."""
+    spec = load_spec(FIXTURES / "mini_commands.json")
+    replies = load_replies(FIXTURES / "mini_replies")
+    known = {"ZRANGE": frozenset({"key", "start", "stop", "sortby", "limit", "withscores"})}
+    res = build(spec, replies=replies, overlay=MINI_OVERLAY, known=known)
+    assert res.errors == [] and res.new_arguments == ["ZRANGE: rev"]
+    text = res.files["client/sorted_set.py"]
+    stubs = [b for b in text.split("@overload")[1:] if "def zrange(" in b.split("\n")[1]]
+    widened = [b for b in stubs if "rev: Literal[True]," in b]
+    assert len(widened) == 1 and "-> RespValue: ..." in widened[0]
+    assert stubs.index(widened[0]) == 1  # right after the base overload: it wins when given
+    assert "withscores: bool = ...," in widened[0]  # whatever withscores says
+    body = text[text.index("def zrange(", text.index(widened[0])) :]
+    assert "            if rev:\n                return await self._call(argv, READ)\n" in body
+    # against the pinned servers nothing is new: strict builds never widen
+    assert build(spec, replies=replies, overlay=MINI_OVERLAY, strict=True).new_arguments == []
+
+
+def test_known_arguments_file_is_current() -> None:
+    from codegen.known import KNOWN_PATH, load_known
+
+    res = build(load_spec(ROOT / "commands.json"), strict=True)
+    assert KNOWN_PATH.read_text() == res.known_arguments
+    known = load_known()
+    assert known["ZRANGE"] >= {"withscores", "rev", "limit"} and "GET" in known

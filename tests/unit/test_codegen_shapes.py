@@ -221,9 +221,12 @@ async def test_mpop_family() -> None:
     f = Fake(None)
     await f.bzmpop(1.5, ["z"], "MIN")
     assert f.calls == [(["BZMPOP", 1.5, 1, "z", "MIN"], ("blocking", 1.5))]
+    f = Fake(None)
+    await f.lmpop("ab", "LEFT")  # one key alone, as redis-py's blpop("k", 0) takes it
+    assert f.argv == ["LMPOP", 1, "ab", "LEFT"]
     f = Fake()
     with pytest.raises(DataError, match="keys"):
-        await f.lmpop("ab", "LEFT")
+        await f.lmpop(object(), "LEFT")  # type: ignore[arg-type]
     assert f.calls == []
 
 

@@ -77,7 +77,10 @@ def test_settings_are_converted() -> None:
         ("redis://h?command_timeout=-1", "command_timeout"),
         ("redis://h?decode_responses=maybe", "decode_responses"),
         ("redis://h/zero", "database number"),
-        ("redis://h:99999", "malformed"),
+        ("redis://h:99999", "the URL's port '99999' is not a port number"),
+        ("redis://host:notaport", "the URL's port 'notaport' is not a port number"),
+        ("redis://user:pw@host:6379x/0", "port '6379x'"),
+        ("redis://[::1:6379", "the URL's host"),
         ("http://h", "scheme"),
         ("unix://", "socket path"),
         ("rediss://h?ssl=false", "contradicts"),
@@ -89,9 +92,10 @@ def test_bad_urls(url: str, match: str) -> None:
 
 
 def test_errors_never_quote_the_password() -> None:
-    with pytest.raises(redspec.DataError) as info:
-        parse_url("redis://:hunter2@h:99999")
-    assert "hunter2" not in str(info.value)
+    for url in ("redis://:hunter2@h:99999", "redis://u:hunter2@h:bad", "redis://:hunter2@[h"):
+        with pytest.raises(redspec.DataError) as info:
+            parse_url(url)
+        assert "hunter2" not in str(info.value)
     with pytest.raises(redspec.DataError) as info:
         parse_url("redis://h?password=hunter2&password=x")
     assert "hunter2" not in str(info.value)

@@ -566,7 +566,17 @@ async def test_decode_responses_never_breaks_on_invalid_utf8() -> None:
         return DEFAULT
 
     async with FakeServer(handler) as server:
+        # strict (the default): that call fails with DecodeError, the stream goes on
         conn = await Connection.open(server.settings(decode_responses=True))
+        bad, good = conn.send(("GETBIN",)), conn.send(("ECHO", "héllo"))
+        with pytest.raises(redspec.DecodeError, match="utf-8") as info:
+            await bad
+        assert info.value.reply == "\udcff\udcfe"  # what binary replies are converted from
+        assert await good == "héllo"
+        assert await conn.send(("ECHO", "again")) == "again"
+        conn.close()
+        settings = server.settings(decode_responses=True, encoding_errors="surrogateescape")
+        conn = await Connection.open(settings)
         assert await conn.send(("GETBIN",)) == "\udcff\udcfe"
         assert await conn.send(("ECHO", "héllo")) == "héllo"
         conn.close()

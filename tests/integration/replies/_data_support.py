@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 import redspec
+from codegen.compat import VARIANTS
 from redspec._generated.meta import COMMANDS
 from redspec.pipeline import Pending
 from tests.reply_check import assert_reply_matches, check
@@ -58,6 +59,11 @@ _AVAILABLE: dict[str, tuple[str, ...]] = {
     for meta in COMMANDS.values()
     if meta["method"]
 }
+# second methods of a command (redis-py's xpending_range for XPENDING)
+_AVAILABLE.update(
+    (name, tuple(KINDS[s] for s in COMMANDS[v["command"]]["available_in"]))
+    for name, v in VARIANTS.items()
+)
 
 
 def client_for(server: RedisServer, protocol: int, **settings: Any) -> Any:

@@ -14,8 +14,8 @@ CASES = Cases(HashCommands, pipelines=True)
 @CASES.case("hset", "hsetnx", "hmset", "hget", "hmget", "hgetall", "hdel", "hexists", "hlen")
 async def fields(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": b"2"}, expect=2)
-    await c.check(r.hset, "h", {"a": "x"}, expect=0)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": b"2"}, expect=2)
+    await c.check(r.hset, "h", mapping={"a": "x"}, expect=0)
     await c.check(r.hsetnx, "h", "a", "y", expect=False)
     await c.check(r.hsetnx, "h", "c", 3, expect=True)
     await c.check(r.hmset, "h", {"d": 4, "e": 5.5}, expect=True)
@@ -34,7 +34,7 @@ async def fields(c: Ctx) -> None:
 @CASES.case("hset", "hkeys", "hvals", "hstrlen", "hincrby", "hincrbyfloat")
 async def values(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": "hello"}, expect=2)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": "hello"}, expect=2)
     assert sorted(await c.check(r.hkeys, "h")) == c.v([b"a", b"b"])
     assert sorted(await c.check(r.hvals, "h")) == c.v([b"1", b"hello"])
     await c.check(r.hkeys, "nokey", expect=[])
@@ -48,7 +48,7 @@ async def values(c: Ctx) -> None:
 @CASES.case("hset", "hrandfield")
 async def hrandfield(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": 2}, expect=2)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": 2}, expect=2)
     assert await c.check(r.hrandfield, "h") in c.v({b"a", b"b"})
     await c.check(r.hrandfield, "nokey", expect=None)
     assert sorted(await c.check(r.hrandfield, "h", count=5)) == c.v([b"a", b"b"])
@@ -64,7 +64,7 @@ async def hrandfield(c: Ctx) -> None:
 @CASES.case("hset", "hscan")
 async def hscan(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": 2, "c": 3}, expect=3)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": 2, "c": 3}, expect=3)
     await c.check(r.hscan, "h", 0, expect=(0, {b"a": b"1", b"b": b"2", b"c": b"3"}))
     await c.check(r.hscan, "h", 0, match="a*", count=100, expect=(0, {b"a": b"1"}))
     await c.check(r.hscan, "nokey", 0, expect=(0, {}))
@@ -73,7 +73,7 @@ async def hscan(c: Ctx) -> None:
 @CASES.case("hset", "hscan", servers=["redis8", "valkey8"])  # NOVALUES: Redis 7.4+
 async def hscan_novalues(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": 2}, expect=2)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": 2}, expect=2)
     cursor, found = await c.check(r.hscan, "h", 0, novalues=True)
     assert cursor == 0 and sorted(found) == c.v([b"a", b"b"])
 
@@ -92,7 +92,7 @@ async def hscan_novalues(c: Ctx) -> None:
 )
 async def field_expiry(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": 2, "c": 3}, expect=3)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": 2, "c": 3}, expect=3)
     await c.check(r.hexpire, "h", 100, "a", "zz", expect=[1, -2])
     await c.check(r.hexpire, "h", timedelta(seconds=100), "a", condition="NX", expect=[0])
     await c.check(r.hexpire, "nokey", 100, "a", expect=[-2])
@@ -115,7 +115,7 @@ async def field_expiry(c: Ctx) -> None:
 @CASES.case("hset", "hgetdel", "hgetex", "hsetex", "httl")
 async def get_set_with_expiry(c: Ctx) -> None:
     r = c.r
-    await c.check(r.hset, "h", {"a": 1, "b": 2}, expect=2)
+    await c.check(r.hset, "h", mapping={"a": 1, "b": 2}, expect=2)
     await c.check(r.hgetdel, "h", "a", "zz", expect=[b"1", None])
     await c.check(r.hgetdel, "nokey", "a", expect=[None])
     await c.check(r.hgetex, "h", "b", "zz", ex=100, expect=[b"2", None])

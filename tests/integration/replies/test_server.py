@@ -172,15 +172,16 @@ async def test_config(r: redspec.Redis[bytes], admin: ConfiguredServer, protocol
     await calls.check(r.config_get, "rt-no-such-parameter", expect={})
     both = await calls.check(r.config_get, "maxmemory-samples", "hz")
     assert set(both) == {b"maxmemory-samples", b"hz"}
-    await calls.check(r.config_set, {"maxmemory-samples": 7, "hz": both[b"hz"]}, expect=True)
+    settings = {"maxmemory-samples": 7, "hz": both[b"hz"]}
+    await calls.check(r.config_set, mapping=settings, expect=True)
     assert await _config_value(r, "maxmemory-samples") == b"7"
-    await r.config_set({"maxmemory-samples": both[b"maxmemory-samples"]})
+    await r.config_set(mapping={"maxmemory-samples": both[b"maxmemory-samples"]})
     await calls.check(r.config_resetstat, expect=True)
     assert (await calls.check(r.config_help))[0].startswith(b"CONFIG <subcommand>")
     await calls.error(r.config_rewrite, match="without a config file")
     a = client_for(admin, protocol)
     try:
-        await a.config_set({"maxmemory-samples": 6 + protocol})
+        await a.config_set(mapping={"maxmemory-samples": 6 + protocol})
         await calls.check(a.config_rewrite, expect=True)
         assert f"maxmemory-samples {6 + protocol}" in _read(admin.config)
     finally:
@@ -254,7 +255,7 @@ async def test_command_introspection(r: redspec.Redis[bytes]) -> None:
 
 async def test_latency(r: redspec.Redis[bytes]) -> None:
     before = await _config_value(r, "latency-monitor-threshold")
-    await r.config_set({"latency-monitor-threshold": 1})
+    await r.config_set(mapping={"latency-monitor-threshold": 1})
     try:
         await r.latency_reset()
         await r.debug("SLEEP", "0.01")
@@ -273,13 +274,13 @@ async def test_latency(r: redspec.Redis[bytes]) -> None:
         assert await calls.check(r.latency_reset) >= 0
         assert (await calls.check(r.latency_help))[0].startswith(b"LATENCY <subcommand>")
     finally:
-        await r.config_set({"latency-monitor-threshold": before})
+        await r.config_set(mapping={"latency-monitor-threshold": before})
         await r.delete("rt:k")
 
 
 async def test_slowlog(r: redspec.Redis[bytes]) -> None:
     before = await _config_value(r, "slowlog-log-slower-than")
-    await r.config_set({"slowlog-log-slower-than": 0})
+    await r.config_set(mapping={"slowlog-log-slower-than": 0})
     try:
         await calls.check(r.slowlog_reset, expect=True)
         await r.echo("rt-slow")
@@ -289,7 +290,7 @@ async def test_slowlog(r: redspec.Redis[bytes]) -> None:
         assert await calls.check(r.slowlog_len) >= 2
         assert (await calls.check(r.slowlog_help))[0].startswith(b"SLOWLOG <subcommand>")
     finally:
-        await r.config_set({"slowlog-log-slower-than": before})
+        await r.config_set(mapping={"slowlog-log-slower-than": before})
         await r.slowlog_reset()
 
 
@@ -342,11 +343,11 @@ async def test_valkey_bgsave_cancel(valkey8: RedisServer, protocol: int) -> None
         await calls.error(r.bgsave, operation="CANCEL", match="not in progress or scheduled")
         # A per-key delay keeps the child busy long enough to be cancelled.
         await r.set("rt:k", "v")
-        await r.config_set({"rdb-key-save-delay": 5_000_000})
+        await r.config_set(mapping={"rdb-key-save-delay": 5_000_000})
         await calls.check(r.bgsave, expect=b"Background saving started")
         await calls.check(r.bgsave, operation="CANCEL", expect=b"Background saving cancelled")
     finally:
-        await r.config_set({"rdb-key-save-delay": 0})
+        await r.config_set(mapping={"rdb-key-save-delay": 0})
         await r.delete("rt:k")
         await r.aclose()
     wait_until("the cancelled child to go", lambda: _idle(valkey8))
@@ -386,6 +387,19 @@ def _link_up(replica: RedisServer) -> bool:
     return info_field(replica, "replication", "master_link_status") == "up"
 
 
+def _failed_over(server: RedisServer) -> bool:
+    """``server`` handed its primary role over, and its FAILOVER is finished.
+
+    ROLE says "slave" as soon as the old primary starts following the new one;
+    the failover ends only when the new primary answered its PSYNC, and until
+    then REPLICAOF and FAILOVER are refused ("not allowed while failing over").
+    """
+    return (
+        raw(server, "ROLE")[0] == b"slave"
+        and info_field(server, "replication", "master_failover_state") == "no-failover"
+    )
+
+
 async def test_replication_and_failover(protocol: int) -> None:
     primary = start_server("redis8", args=_replica_args())
     replica = start_server("redis8", args=_replica_args())
@@ -403,10 +417,10 @@ async def test_replication_and_failover(protocol: int) -> None:
         assert as_primary[0] == b"master" and as_primary[2][0][1] == str(replica.port).encode()  # type: ignore[index]
 
         await calls.check(rp.failover, timeout=5000, expect=True)
-        wait_until("the failover", lambda: raw(primary, "ROLE")[0] == b"slave", timeout=10)
+        wait_until("the failover", lambda: _failed_over(primary), timeout=10)
         wait_until("the old primary to sync", lambda: _link_up(primary))
         await calls.check(rr.failover, to=(primary.host, primary.port), expect=True)
-        wait_until("the failback", lambda: raw(replica, "ROLE")[0] == b"slave", timeout=10)
+        wait_until("the failback", lambda: _failed_over(replica), timeout=10)
         await calls.error(rp.failover, abort=True, match="No failover in progress")
 
         with pytest.warns(DeprecationWarning):
@@ -417,6 +431,37 @@ async def test_replication_and_failover(protocol: int) -> None:
     finally:
         await rp.aclose()
         await rr.aclose()
+        primary.stop()
+        replica.stop()
+
+
+def test_failover_is_finished_only_when_the_state_says_so() -> None:
+    """Why the test above waits for master_failover_state, not only for ROLE.
+
+    A target that does not answer (here: stopped) holds the old primary in
+    failover-in-progress with ROLE already "slave": a test that waited on ROLE
+    alone then sent REPLICAOF and got "not allowed while failing over" (a
+    loaded machine made the same window by answering late).
+    """
+    primary = start_server("redis8", args=_replica_args())
+    replica = start_server("redis8", args=_replica_args())
+    try:
+        raw(replica, "REPLICAOF", primary.host, primary.port)
+        wait_until("the replica to sync", lambda: _link_up(replica))
+        assert replica.proc is not None
+        os.kill(replica.proc.pid, signal.SIGSTOP)
+        try:
+            raw(primary, "SET", "rt:k", "v")  # the stopped target falls behind
+            raw(primary, "FAILOVER", "TO", replica.host, replica.port, "TIMEOUT", 100, "FORCE")
+            wait_until("the old primary to follow", lambda: raw(primary, "ROLE")[0] == b"slave")
+            assert not _failed_over(primary)
+            with pytest.raises(redspec.ResponseError, match="not allowed while failing over"):
+                raw(primary, "REPLICAOF", "NO", "ONE")
+        finally:
+            os.kill(replica.proc.pid, signal.SIGCONT)
+        wait_until("the failover to finish", lambda: _failed_over(primary), timeout=10)
+        assert raw(primary, "REPLICAOF", "NO", "ONE") == b"OK"
+    finally:
         primary.stop()
         replica.stop()
 
@@ -460,7 +505,7 @@ async def test_shutdown(protocol: int) -> None:
 async def test_valkey_commandlog(valkey8: RedisServer, protocol: int) -> None:
     r = client_for(valkey8, protocol)
     before = await _config_value(r, "commandlog-execution-slower-than")
-    await r.config_set({"commandlog-execution-slower-than": 0})
+    await r.config_set(mapping={"commandlog-execution-slower-than": 0})
     try:
         await calls.check(r.commandlog_reset, "slow", expect=True)
         await r.echo("rt-slow")
@@ -475,7 +520,7 @@ async def test_valkey_commandlog(valkey8: RedisServer, protocol: int) -> None:
         await calls.check(r.commandlog_reset, "large-reply", expect=True)
         assert (await calls.check(r.commandlog_help))[0].startswith(b"COMMANDLOG <subcommand>")
     finally:
-        await r.config_set({"commandlog-execution-slower-than": before})
+        await r.config_set(mapping={"commandlog-execution-slower-than": before})
         await r.aclose()
 
 

@@ -108,13 +108,13 @@ async def xread(c: Ctx) -> None:
 async def groups(c: Ctx) -> None:
     r = c.r
     await c.check(r.xgroup_create, "s", "g", "$", mkstream=True, expect=True)
-    await c.check(r.xgroup_create, "s", "g2", "0", entriesread=0, expect=True)
+    await c.check(r.xgroup_create, "s", "g2", "0", entries_read=0, expect=True)
     await c.check(r.xadd, "s", {"f": "v"}, id="1-0", expect=b"1-0")
     await c.check(r.xadd, "s", {"f": "w"}, id="2-0", expect=b"2-0")
     await c.check(r.xgroup_createconsumer, "s", "g", "c0", expect=True)
     await c.check(r.xgroup_createconsumer, "s", "g", "c0", expect=False)
     await c.check(r.xgroup_setid, "s", "g", "0", expect=True)
-    await c.check(r.xgroup_setid, "s", "g2", "$", entriesread=2, expect=True)
+    await c.check(r.xgroup_setid, "s", "g2", "$", entries_read=2, expect=True)
     await c.check(
         r.xreadgroup, "g", "c1", {"s": ">"}, count=1, expect={b"s": [E(b"1-0", {b"f": b"v"})]}
     )
@@ -142,7 +142,16 @@ async def groups(c: Ctx) -> None:
     assert [x.name for x in consumers] == v([b"c0"])
 
 
-@CASES.case("xadd", "xgroup_create", "xreadgroup", "xdel", "xclaim", "xautoclaim", "xpending")
+@CASES.case(
+    "xadd",
+    "xgroup_create",
+    "xreadgroup",
+    "xdel",
+    "xclaim",
+    "xautoclaim",
+    "xpending",
+    "xpending_range",
+)
 async def claims(c: Ctx) -> None:
     r = c.r
     for i in (1, 2, 3):
@@ -165,8 +174,13 @@ async def claims(c: Ctx) -> None:
         [(b"1-0", b"c1", 2), (b"2-0", b"c1", 1), (b"3-0", b"c1", 2)]
     )
     assert all(isinstance(p.idle, int) for p in pending)
-    await c.check(r.xpending, "s", "g", idle=0, start="-", end="+", count=1, consumer="c1")
-    await c.check(r.xpending, "s", "g", start="-", end="+", count=10, consumer="nobody", expect=[])
+    await c.check(r.xpending, "s", "g", idle=0, start="-", end="+", count=1, consumername="c1")
+    await c.check(
+        r.xpending, "s", "g", start="-", end="+", count=10, consumername="nobody", expect=[]
+    )
+    ranged = await c.check(r.xpending_range, "s", "g", "-", "+", 10)
+    assert [p.id for p in ranged] == c.v([b"1-0", b"2-0", b"3-0"])
+    await c.check(r.xpending_range, "s", "g", "-", "+", 10, consumername="nobody", expect=[])
     # XAUTOCLAIM drops the deleted entry from the PEL and reports its id.
     await c.check(
         r.xautoclaim,

@@ -12,9 +12,9 @@ class C(Commands[AnyStr]):
 
 
 async def misuse(r: C[bytes]) -> None:
-    await r.delete(1)  # E: arg-type
+    await r.delete(1)  # E: call-overload
     await r.lmove("a", "b", "UP", "LEFT")  # E: arg-type
-    await r.xadd("s", ["f", "v"])  # E: arg-type
+    await r.xadd("s", ["f", "v"])  # E: call-overload
     await r.hset("h", mapping=[("a", 1)])  # E: arg-type
     await r.geosearch("g", frommember="m", byradius=(1, "LIGHTYEARS"))  # E: arg-type
     StreamTrim("SIZE", 10)  # E: arg-type

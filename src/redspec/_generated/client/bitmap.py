@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import AnyStr, Literal
+from typing import AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
@@ -27,26 +27,35 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Counts the number of set bits (population counting) in a string.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            start: An integer.
+            end: An integer.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer.
+
+        See [BITCOUNT](https://redis.io/docs/latest/commands/bitcount/) on redis.io.
         """
-        if start is None and (unit is not None or end is not None):
-            raise DataError("BITCOUNT: unit, end needs start")
-        argv: list[object] = ["BITCOUNT", key]
-        if start is not None:
-            if end is None:
-                raise DataError("BITCOUNT: end is required with start")
-            argv.extend((start, end))
-            if unit is not None:
-                argv.append(unit)
-        return await self._call(argv, READ)
+        try:
+            if start is None and (unit is not None or end is not None):
+                raise DataError("BITCOUNT: unit, end needs start")
+            argv: list[object] = ["BITCOUNT", key]
+            if start is not None:
+                if end is None:
+                    raise DataError("BITCOUNT: end is required with start")
+                argv.extend((start, end))
+                if unit is not None:
+                    argv.append(unit)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITCOUNT", "bitcount", locals(), _exc)
+            raise
 
     async def bitfield(
         self,
@@ -56,31 +65,41 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int | None]:
         """Performs arbitrary bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            operations: [GET encoding offset | SET encoding offset value | INCRBY encoding
+            key: A key.
+            operations: `[GET encoding offset | SET encoding offset value | INCRBY encoding
                 offset increment | OVERFLOW <WRAP | SAT | FAIL> [GET encoding offset | SET
                 encoding offset value | INCRBY encoding offset increment | OVERFLOW <WRAP | SAT
-                | FAIL> ...]]
+                | FAIL> ...]]`: a sequence of a BitfieldGet or a BitfieldSet or a BitfieldIncrby
+                or a BitfieldOverflow.
+
+        Returns:
+            A list of integers (or None); nil for an INCRBY refused by OVERFLOW FAIL.
+
+        See [BITFIELD](https://redis.io/docs/latest/commands/bitfield/) on redis.io.
         """
-        operations = _e.seq(operations, "operations")
-        argv: list[object] = ["BITFIELD", key]
-        for _op in operations:
-            if isinstance(_op, BitfieldGet):
-                argv.extend(("GET", _op.encoding, _op.offset))
-            elif isinstance(_op, BitfieldSet):
-                argv.extend(("SET", _op.encoding, _op.offset, _op.value))
-            elif isinstance(_op, BitfieldIncrby):
-                argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
-            elif isinstance(_op, BitfieldOverflow):
-                argv.extend(("OVERFLOW", _op.overflow))
-            else:
-                raise DataError("BITFIELD: unexpected operation " + repr(_op))
-        return await self._call(argv, WRITE)
+        try:
+            operations = _e.seq(operations, "operations")
+            argv: list[object] = ["BITFIELD", key]
+            for _op in operations:
+                if isinstance(_op, BitfieldGet):
+                    argv.extend(("GET", _op.encoding, _op.offset))
+                elif isinstance(_op, BitfieldSet):
+                    argv.extend(("SET", _op.encoding, _op.offset, _op.value))
+                elif isinstance(_op, BitfieldIncrby):
+                    argv.extend(("INCRBY", _op.encoding, _op.offset, _op.increment))
+                elif isinstance(_op, BitfieldOverflow):
+                    argv.extend(("OVERFLOW", _op.overflow))
+                else:
+                    raise DataError("BITFIELD: unexpected operation " + repr(_op))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD", "bitfield", locals(), _exc)
+            raise
 
     async def bitfield_ro(
         self,
@@ -90,38 +109,75 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Performs arbitrary read-only bitfield integer operations on strings.
 
-        Complexity: O(1) for each subcommand specified
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each subcommand specified
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            get: [GET encoding offset [GET encoding offset ...]]
-        """
-        argv: list[object] = ["BITFIELD_RO", key]
-        if get is not None:
-            for _t in _e.seq(get, "get"):
-                argv.extend(("GET", _t[0], _t[1]))
-        return await self._call(argv, READ)
+            key: A key.
+            get: `[GET encoding offset [GET encoding offset ...]]`: a sequence of a tuple (a
+                value (str, bytes, int or float), an integer).
 
+        Returns:
+            A list of integers.
+
+        See [BITFIELD_RO](https://redis.io/docs/latest/commands/bitfield_ro/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["BITFIELD_RO", key]
+            if get is not None:
+                for _t in _e.seq(get, "get"):
+                    argv.extend(("GET", _t[0], _t[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITFIELD_RO", "bitfield_ro", locals(), _exc)
+            raise
+
+    @overload
     async def bitop(
         self,
         operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
         destkey: KeyT,
         *keys: KeyT,
+    ) -> int: ...
+    @overload
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        keys: Sequence[KeyT],
+        /,
+    ) -> int: ...
+    async def bitop(
+        self,
+        operation: Literal["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"],
+        destkey: KeyT,
+        *keys: KeyT | Sequence[KeyT],
     ) -> int:
         """Performs bitwise operations on multiple strings, and stores the result.
 
-        Complexity: O(N)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: <AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>
-            destkey: destkey
-            keys: key [key ...]
+            operation: `<AND | OR | XOR | NOT | DIFF | DIFF1 | ANDOR | ONE>`: one of "AND",
+                "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE".
+            destkey: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; length of the destination string.
+
+        See [BITOP](https://redis.io/docs/latest/commands/bitop/) on redis.io.
         """
-        return await self._call(("BITOP", operation, destkey, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("BITOP", operation, destkey, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITOP", "bitop", locals(), _exc)
+            raise
 
     async def bitpos(
         self,
@@ -134,53 +190,80 @@ class BitmapCommands(ClientBase[AnyStr]):
     ) -> int:
         """Finds the first set (1) or clear (0) bit in a string.
 
-        Complexity: O(N)
-        Since: 2.8.7
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)
+        - Since: 2.8.7
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            bit: bit
-            start: [start]
-            end: [end]
-            unit: [BYTE | BIT]
+            key: A key.
+            bit: An integer.
+            start: An integer.
+            end: An integer. Needs start.
+            unit: `[BYTE | BIT]`: one of "BYTE", "BIT". Needs start.
+
+        Returns:
+            An integer; -1 when not found.
+
+        See [BITPOS](https://redis.io/docs/latest/commands/bitpos/) on redis.io.
         """
-        if end is None and unit is not None:
-            raise DataError("BITPOS: unit needs end")
-        if start is None and (end is not None or unit is not None):
-            raise DataError("BITPOS: end, unit needs start")
-        argv: list[object] = ["BITPOS", key, bit]
-        if start is not None:
-            argv.append(start)
-            if end is not None:
-                argv.append(end)
-                if unit is not None:
-                    argv.append(unit)
-        return await self._call(argv, READ)
+        try:
+            if end is None and unit is not None:
+                raise DataError("BITPOS: unit needs end")
+            if start is None and (end is not None or unit is not None):
+                raise DataError("BITPOS: end, unit needs start")
+            argv: list[object] = ["BITPOS", key, bit]
+            if start is not None:
+                argv.append(start)
+                if end is not None:
+                    argv.append(end)
+                    if unit is not None:
+                        argv.append(unit)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("BITPOS", "bitpos", locals(), _exc)
+            raise
 
     async def getbit(self, key: KeyT, offset: int) -> int:
         """Returns a bit value by offset.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
+            key: A key.
+            offset: An integer.
+
+        Returns:
+            An integer; the bit value, 0 or 1.
+
+        See [GETBIT](https://redis.io/docs/latest/commands/getbit/) on redis.io.
         """
-        return await self._call(("GETBIT", key, offset), READ)
+        try:
+            return await self._call(("GETBIT", key, offset), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETBIT", "getbit", locals(), _exc)
+            raise
 
     async def setbit(self, key: KeyT, offset: int, value: int) -> int:
         """Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: An integer.
+
+        Returns:
+            An integer; the previous bit value, 0 or 1.
+
+        See [SETBIT](https://redis.io/docs/latest/commands/setbit/) on redis.io.
         """
-        return await self._call(("SETBIT", key, offset, value), WRITE)
+        try:
+            return await self._call(("SETBIT", key, offset, value), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETBIT", "setbit", locals(), _exc)
+            raise

@@ -22,71 +22,134 @@ class ConnectionCommands(ClientBase[AnyStr]):
     async def client_capa(self, *capabilities: ValueT) -> bool:
         """A client claims its capability.
 
-        Complexity: O(1)
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
-            capabilities: capability [capability ...]
+            capabilities: `capability [capability ...]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT CAPA](https://valkey.io/commands/client-capa/) on valkey.io.
         """
-        return to_ok(await self._call(("CLIENT", "CAPA", *capabilities), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "CAPA", *capabilities), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT CAPA", "client_capa", locals(), _exc)
+            raise
 
     async def client_getname(self) -> AnyStr | None:
         """Returns the name of the connection.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string, or None.
+
+        See [CLIENT GETNAME](https://redis.io/docs/latest/commands/client-getname/) on redis.io.
         """
-        return await self._call(("CLIENT", "GETNAME"), WRITE)
+        try:
+            return await self._call(("CLIENT", "GETNAME"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETNAME", "client_getname", locals(), _exc)
+            raise
 
     async def client_getredir(self) -> int:
         """Returns the client ID to which the connection's tracking notifications are redirected.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer; -1 tracking off, 0 not redirecting, else a client id.
+
+        See [CLIENT GETREDIR](https://redis.io/docs/latest/commands/client-getredir/) on redis.io.
         """
-        return await self._call(("CLIENT", "GETREDIR"), WRITE)
+        try:
+            return await self._call(("CLIENT", "GETREDIR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT GETREDIR", "client_getredir", locals(), _exc)
+            raise
 
     async def client_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CLIENT HELP](https://redis.io/docs/latest/commands/client-help/) on redis.io.
         """
-        return await self._call(("CLIENT", "HELP"), WRITE)
+        try:
+            return await self._call(("CLIENT", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT HELP", "client_help", locals(), _exc)
+            raise
 
     async def client_id(self) -> int:
         """Returns the unique client ID of the connection.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [CLIENT ID](https://redis.io/docs/latest/commands/client-id/) on redis.io.
         """
-        return await self._call(("CLIENT", "ID"), WRITE)
+        try:
+            return await self._call(("CLIENT", "ID"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT ID", "client_id", locals(), _exc)
+            raise
 
     async def client_import_source(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Mark this client as an import source when server is in import mode.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT IMPORT-SOURCE](https://valkey.io/commands/client-import-source/) on valkey.io.
         """
-        return to_ok(await self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "IMPORT-SOURCE", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT IMPORT-SOURCE", "client_import_source", locals(), _exc)
+            raise
 
     async def client_info(self) -> AnyStr:
         """Returns information about the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLIENT INFO](https://redis.io/docs/latest/commands/client-info/) on redis.io.
         """
-        return await self._call(("CLIENT", "INFO"), WRITE)
+        try:
+            return await self._call(("CLIENT", "INFO"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT INFO", "client_info", locals(), _exc)
+            raise
 
     async def client_kill(
         self,
@@ -101,37 +164,48 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> int:
         """Terminates open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            id: [ID client-id]
-            type: [TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>]
-            user: [USER username]
-            addr: [ADDR addr]
-            laddr: [LADDR laddr]
-            skipme: [SKIPME <YES | NO>]
-            maxage: [MAXAGE maxage] (only Redis 8.2.3, Valkey 8.1.8)
+            id: `[ID client-id]`: an integer.
+            type: `[TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>]`: one of
+                "NORMAL", "MASTER", "PRIMARY", "SLAVE", "REPLICA", "PUBSUB".
+            user: `[USER username]`: a value (str, bytes, int or float).
+            addr: `[ADDR addr]`: a value (str, bytes, int or float).
+            laddr: `[LADDR laddr]`: a value (str, bytes, int or float).
+            skipme: `[SKIPME <YES | NO>]`: one of "YES", "NO".
+            maxage: `[MAXAGE maxage]`: an integer. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            An integer; clients killed (the legacy ip:port form, which answers OK, is not
+            generated).
+
+        See [CLIENT KILL](https://redis.io/docs/latest/commands/client-kill/) on redis.io.
         """
-        if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
-            raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
-        argv: list[object] = ["CLIENT", "KILL"]
-        if id is not None:
-            argv.extend(("ID", id))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return await self._call(argv, WRITE)
+        try:
+            if not (id is not None or type is not None or user is not None or addr is not None or laddr is not None or skipme is not None or maxage is not None):
+                raise DataError("CLIENT KILL: give at least one of id, type, user, addr, laddr, skipme, maxage")
+            argv: list[object] = ["CLIENT", "KILL"]
+            if id is not None:
+                argv.extend(("ID", id))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT KILL", "client_kill", locals(), _exc)
+            raise
 
     async def client_list(
         self,
@@ -146,60 +220,88 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Lists open connections.
 
-        Complexity: O(N) where N is the number of client connections
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of client connections
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            type: [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]
-            ids: [ID client-id [client-id ...]]
-            user: [USER username] (Valkey only)
-            addr: [ADDR addr] (Valkey only)
-            laddr: [LADDR laddr] (Valkey only)
-            skipme: [SKIPME <YES | NO>] (Valkey only)
-            maxage: [MAXAGE maxage] (Valkey only)
+            type: `[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>]`: one of "NORMAL", "MASTER",
+                "REPLICA", "PUBSUB".
+            ids: `[ID client-id [client-id ...]]`: a sequence of integers.
+            user: `[USER username]`: a value (str, bytes, int or float). (Valkey only.)
+            addr: `[ADDR addr]`: a value (str, bytes, int or float). (Valkey only.)
+            laddr: `[LADDR laddr]`: a value (str, bytes, int or float). (Valkey only.)
+            skipme: `[SKIPME <YES | NO>]`: one of "YES", "NO". (Valkey only.)
+            maxage: `[MAXAGE maxage]`: an integer. (Valkey only.)
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLIENT LIST](https://redis.io/docs/latest/commands/client-list/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "LIST"]
-        if type is not None:
-            argv.extend(("TYPE", type))
-        if ids is not None:
-            argv.append("ID")
-            argv.extend(_e.seq(ids, "ids"))
-        if user is not None:
-            argv.extend(("USER", user))
-        if addr is not None:
-            argv.extend(("ADDR", addr))
-        if laddr is not None:
-            argv.extend(("LADDR", laddr))
-        if skipme is not None:
-            argv.extend(("SKIPME", skipme))
-        if maxage is not None:
-            argv.extend(("MAXAGE", maxage))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["CLIENT", "LIST"]
+            if type is not None:
+                argv.extend(("TYPE", type))
+            if ids is not None:
+                argv.append("ID")
+                argv.extend(_e.seq(ids, "ids"))
+            if user is not None:
+                argv.extend(("USER", user))
+            if addr is not None:
+                argv.extend(("ADDR", addr))
+            if laddr is not None:
+                argv.extend(("LADDR", laddr))
+            if skipme is not None:
+                argv.extend(("SKIPME", skipme))
+            if maxage is not None:
+                argv.extend(("MAXAGE", maxage))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT LIST", "client_list", locals(), _exc)
+            raise
 
     async def client_no_evict(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Sets the client eviction mode of the connection.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT NO-EVICT](https://redis.io/docs/latest/commands/client-no-evict/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "NO-EVICT", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "NO-EVICT", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-EVICT", "client_no_evict", locals(), _exc)
+            raise
 
     async def client_no_touch(self, enabled: Literal["ON", "OFF"]) -> bool:
         """Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            enabled: <ON | OFF>
+            enabled: `<ON | OFF>`: one of "ON", "OFF".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT NO-TOUCH](https://redis.io/docs/latest/commands/client-no-touch/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "NO-TOUCH", enabled), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "NO-TOUCH", enabled), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT NO-TOUCH", "client_no_touch", locals(), _exc)
+            raise
 
     async def client_pause(
         self,
@@ -209,18 +311,27 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Suspends commands processing.
 
-        Complexity: O(1)
-        Since: 3.0.0 (Redis 7.0.15: 2.9.50)
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0 (Redis 7.0.15: 2.9.50)
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            mode: [WRITE | ALL]
+            timeout: Milliseconds (an int or a timedelta).
+            mode: `[WRITE | ALL]`: one of "WRITE", "ALL".
+
+        Returns:
+            True (OK).
+
+        See [CLIENT PAUSE](https://redis.io/docs/latest/commands/client-pause/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
-        if mode is not None:
-            argv.append(mode)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLIENT", "PAUSE", _e.millis(timeout)]
+            if mode is not None:
+                argv.append(mode)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT PAUSE", "client_pause", locals(), _exc)
+            raise
 
     @overload
     async def client_setinfo(self, *, lib_name: ValueT, lib_ver: None = ...) -> bool: ...
@@ -234,43 +345,73 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Sets information specific to the client or connection.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            lib_name: [LIB-NAME libname]
-            lib_ver: [LIB-VER libver]
+            lib_name: `[LIB-NAME libname]`: a value (str, bytes, int or float). Exactly one of
+                lib_name, lib_ver.
+            lib_ver: `[LIB-VER libver]`: a value (str, bytes, int or float). Exactly one of
+                lib_name, lib_ver.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT SETINFO](https://redis.io/docs/latest/commands/client-setinfo/) on redis.io.
         """
-        if (lib_name is not None) + (lib_ver is not None) != 1:
-            _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
-        argv: list[object] = ["CLIENT", "SETINFO"]
-        if lib_name is not None:
-            argv.extend(("LIB-NAME", lib_name))
-        if lib_ver is not None:
-            argv.extend(("LIB-VER", lib_ver))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            if (lib_name is not None) + (lib_ver is not None) != 1:
+                _e.exactly_one("CLIENT SETINFO", lib_name=lib_name, lib_ver=lib_ver)
+            argv: list[object] = ["CLIENT", "SETINFO"]
+            if lib_name is not None:
+                argv.extend(("LIB-NAME", lib_name))
+            if lib_ver is not None:
+                argv.extend(("LIB-VER", lib_ver))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETINFO", "client_setinfo", locals(), _exc)
+            raise
 
     async def client_setname(self, connection_name: ValueT) -> bool:
         """Sets the connection name.
 
-        Complexity: O(1)
-        Since: 2.6.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            connection_name: connection-name
+            connection_name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLIENT SETNAME](https://redis.io/docs/latest/commands/client-setname/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "SETNAME", connection_name), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "SETNAME", connection_name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT SETNAME", "client_setname", locals(), _exc)
+            raise
 
     async def client_trackinginfo(self) -> dict[AnyStr, RespValue]:
         """Returns information about server-assisted client-side caching for the connection.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with flags, redirect, prefixes.
+
+        See [CLIENT TRACKINGINFO](https://redis.io/docs/latest/commands/client-trackinginfo/) on
+        redis.io.
         """
-        return _C1(await self._call(("CLIENT", "TRACKINGINFO"), WRITE))
+        try:
+            return _C1(await self._call(("CLIENT", "TRACKINGINFO"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT TRACKINGINFO", "client_trackinginfo", locals(), _exc)
+            raise
 
     async def client_unblock(
         self,
@@ -280,57 +421,88 @@ class ConnectionCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Unblocks a client blocked by a blocking command from a different connection.
 
-        Complexity: O(log N) where N is the number of client connections
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) where N is the number of client connections
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            client_id: client-id
-            unblock_type: [TIMEOUT | ERROR]
+            client_id: An integer.
+            unblock_type: `[TIMEOUT | ERROR]`: one of "TIMEOUT", "ERROR".
+
+        Returns:
+            True or False; whether the client was blocked and got unblocked.
+
+        See [CLIENT UNBLOCK](https://redis.io/docs/latest/commands/client-unblock/) on redis.io.
         """
-        argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
-        if unblock_type is not None:
-            argv.append(unblock_type)
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["CLIENT", "UNBLOCK", client_id]
+            if unblock_type is not None:
+                argv.append(unblock_type)
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNBLOCK", "client_unblock", locals(), _exc)
+            raise
 
     async def client_unpause(self) -> bool:
         """Resumes processing commands from paused clients.
 
-        Complexity: O(N) Where N is the number of paused clients
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) Where N is the number of paused clients
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLIENT UNPAUSE](https://redis.io/docs/latest/commands/client-unpause/) on redis.io.
         """
-        return to_ok(await self._call(("CLIENT", "UNPAUSE"), WRITE))
+        try:
+            return to_ok(await self._call(("CLIENT", "UNPAUSE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CLIENT UNPAUSE", "client_unpause", locals(), _exc)
+            raise
 
     async def echo(self, message: ValueT) -> AnyStr:
         """Returns the given string.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            message: message
-        """
-        return await self._call(("ECHO", message), WRITE)
+            message: A value (str, bytes, int or float).
 
-    @overload
-    async def ping(self, message: None = ...) -> AnyStr: ...
-    @overload
-    async def ping(self, message: ValueT) -> AnyStr: ...
-    @overload
-    async def ping(self, message: ValueT | None = ...) -> AnyStr: ...
+        Returns:
+            A string.
+
+        See [ECHO](https://redis.io/docs/latest/commands/echo/) on redis.io.
+        """
+        try:
+            return await self._call(("ECHO", message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ECHO", "echo", locals(), _exc)
+            raise
+
     async def ping(self, message: ValueT | None = None) -> AnyStr:
         """Returns the server's liveliness response.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            message: [message]
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            - With message: a string; the message echoed.
+            - Otherwise: a status string; PONG.
+
+        See [PING](https://redis.io/docs/latest/commands/ping/) on redis.io.
         """
-        argv: list[object] = ["PING"]
-        if message is not None:
-            argv.append(message)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PING"]
+            if message is not None:
+                argv.append(message)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PING", "ping", locals(), _exc)
+            raise

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_float, to_geo_match, tuple_of
@@ -28,32 +29,49 @@ class GeoCommands(ClientBase[AnyStr]):
     async def geoadd(
         self,
         key: KeyT,
-        data: Sequence[tuple[float, float, ValueT]],
+        values: Sequence[tuple[float, float, ValueT]] | Sequence[ValueT],
         *,
         condition: Literal["NX", "XX"] | None = None,
         ch: bool = False,
+        nx: bool = False,
+        xx: bool = False,
     ) -> int:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            data: longitude latitude member [longitude latitude member ...]
-            condition: [NX | XX]
-            ch: [CH]
+            key: A key.
+            values: `longitude latitude member [longitude latitude member ...]`: a sequence of a
+                tuple (a number, a number, a value (str, bytes, int or float)) or a sequence of
+                values.
+            condition: `[NX | XX]`: one of "NX", "XX".
+            ch: Sends CH when True.
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOADD](https://redis.io/docs/latest/commands/geoadd/) on redis.io.
         """
-        argv: list[object] = ["GEOADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if ch:
-            argv.append("CH")
-        for _t in _e.seq(data, "data"):
-            argv.extend((_t[0], _t[1], _t[2]))
-        return await self._call(argv, WRITE)
+        try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
+            argv: list[object] = ["GEOADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if ch:
+                argv.append("CH")
+            for _t in _e.seq(values, "values"):
+                argv.extend((_t[0], _t[1], _t[2]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOADD", "geoadd", locals(), _exc)
+            raise
 
     async def geodist(
         self,
@@ -65,46 +83,73 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> float | None:
         """Returns the distance between two members of a geospatial index.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member1: member1
-            member2: member2
-            unit: [M | KM | FT | MI]
+            key: A key.
+            member1: A value (str, bytes, int or float).
+            member2: A value (str, bytes, int or float).
+            unit: `[M | KM | FT | MI]`: one of "M", "KM", "FT", "MI".
+
+        Returns:
+            A float, or None.
+
+        See [GEODIST](https://redis.io/docs/latest/commands/geodist/) on redis.io.
         """
-        argv: list[object] = ["GEODIST", key, member1, member2]
-        if unit is not None:
-            argv.append(unit)
-        return to_float(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["GEODIST", key, member1, member2]
+            if unit is not None:
+                argv.append(unit)
+            return to_float(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEODIST", "geodist", locals(), _exc)
+            raise
 
     async def geohash(self, key: KeyT, *members: ValueT) -> list[AnyStr | None]:
         """Returns members from a geospatial index as geohash strings.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [GEOHASH](https://redis.io/docs/latest/commands/geohash/) on redis.io.
         """
-        return await self._call(("GEOHASH", key, *members), READ)
+        try:
+            return await self._call(("GEOHASH", key, *members), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOHASH", "geohash", locals(), _exc)
+            raise
 
     async def geopos(self, key: KeyT, *members: ValueT) -> list[tuple[float, float] | None]:
         """Returns the longitude and latitude of members from a geospatial index.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of tuples (or None).
+
+        See [GEOPOS](https://redis.io/docs/latest/commands/geopos/) on redis.io.
         """
-        return _C1(await self._call(("GEOPOS", key, *members), READ))
+        try:
+            return _C1(await self._call(("GEOPOS", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOPOS", "geopos", locals(), _exc)
+            raise
 
     @overload
     async def georadius(
@@ -253,52 +298,63 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a coordinate, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS", "georadius", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember(
@@ -439,52 +495,64 @@ class GeoCommands(ClientBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a member, optionally stores
         the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
         arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
+        redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER", "georadiusbymember", locals(), _exc)
+            raise
 
     @overload
     async def georadiusbymember_ro(
@@ -578,43 +646,54 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a member.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
+        redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
-        argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
+            argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", locals(), _exc)
+            raise
 
     @overload
     async def georadius_ro(
@@ -714,44 +793,54 @@ class GeoCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Returns members from a geospatial index that are within a distance from a coordinate.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS_RO: any needs count")
-        argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS_RO: any needs count")
+            argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS_RO", "georadius_ro", locals(), _exc)
+            raise
 
     @overload
     async def geosearch(
@@ -822,6 +911,26 @@ class GeoCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[False] = ...,
+        withdist: Literal[False] = ...,
+        withhash: Literal[False] = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -880,6 +989,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: Literal[True],
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[True],
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[GeoMatch[AnyStr]]: ...
     @overload
     async def geosearch(
@@ -950,6 +1079,26 @@ class GeoCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: Literal[True],
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -1008,6 +1157,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: Literal[True],
+    ) -> list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: Literal[True],
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[GeoMatch[AnyStr]]: ...
     @overload
     async def geosearch(
@@ -1072,6 +1241,26 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> list[AnyStr] | list[GeoMatch[AnyStr]]: ...
+    @overload
+    async def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]: ...
     async def geosearch(
         self,
@@ -1087,58 +1276,89 @@ class GeoCommands(ClientBase[AnyStr]):
         withcoord: bool = False,
         withdist: bool = False,
         withhash: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> list[AnyStr] | list[GeoMatch[AnyStr]]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
+            key: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCH: any needs count")
-        argv: list[object] = ["GEOSEARCH", key]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if withcoord or withdist or withhash:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCH: any needs count")
+            argv: list[object] = ["GEOSEARCH", key]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if withcoord or withdist or withhash:
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCH", "geosearch", locals(), _exc)
+            raise
 
     @overload
     async def geosearchstore(
@@ -1199,6 +1419,25 @@ class GeoCommands(ClientBase[AnyStr]):
         count: int | None = ...,
         any: bool = ...,
         storedist: bool = ...,
+    ) -> int: ...
+    @overload
+    async def geosearchstore(
+        self,
+        destination: KeyT,
+        source: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> int: ...
     async def geosearchstore(
         self,
@@ -1213,49 +1452,79 @@ class GeoCommands(ClientBase[AnyStr]):
         count: int | None = None,
         any: bool = False,
         storedist: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> int:
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            source: source
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            storedist: [STOREDIST]
+            destination: A key.
+            source: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            storedist: Sends STOREDIST when True.
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOSEARCHSTORE](https://redis.io/docs/latest/commands/geosearchstore/) on redis.io.
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCHSTORE: any needs count")
-        argv: list[object] = ["GEOSEARCHSTORE", destination, source]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if storedist:
-            argv.append("STOREDIST")
-        return await self._call(argv, WRITE)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCHSTORE: any needs count")
+            argv: list[object] = ["GEOSEARCHSTORE", destination, source]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if storedist:
+                argv.append("STOREDIST")
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCHSTORE", "geosearchstore", locals(), _exc)
+            raise

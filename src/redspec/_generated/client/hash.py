@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import dict_of, pairs_of, to_bool, to_float, to_int, to_ok, tuple_of
@@ -31,28 +33,46 @@ class HashCommands(ClientBase[AnyStr]):
         """Deletes one or more fields and their values from a hash. Deletes the hash if no fields
         remain.
 
-        Complexity: O(N) where N is the number of fields to be removed.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields to be removed.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [HDEL](https://redis.io/docs/latest/commands/hdel/) on redis.io.
         """
-        return await self._call(("HDEL", key, *fields), WRITE)
+        try:
+            return await self._call(("HDEL", key, *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HDEL", "hdel", locals(), _exc)
+            raise
 
     async def hexists(self, key: KeyT, field: ValueT) -> bool:
         """Determines whether a field exists in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HEXISTS](https://redis.io/docs/latest/commands/hexists/) on redis.io.
         """
-        return to_bool(await self._call(("HEXISTS", key, field), READ))
+        try:
+            return to_bool(await self._call(("HEXISTS", key, field), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXISTS", "hexists", locals(), _exc)
+            raise
 
     async def hexpire(
         self,
@@ -63,22 +83,31 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using relative time to expire (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            seconds: seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIRE](https://redis.io/docs/latest/commands/hexpire/) on redis.io.
         """
-        argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HEXPIRE", key, _e.seconds(seconds, 0, "HEXPIRE", "seconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRE", "hexpire", locals(), _exc)
+            raise
 
     async def hexpireat(
         self,
@@ -89,73 +118,118 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using an absolute Unix timestamp (seconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HEXPIREAT](https://redis.io/docs/latest/commands/hexpireat/) on redis.io.
         """
-        argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HEXPIREAT", key, _e.unix_seconds(unix_time_seconds, 0, "HEXPIREAT", "unix_time_seconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIREAT", "hexpireat", locals(), _exc)
+            raise
 
     async def hexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in seconds.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; unix seconds; -1 no expiry, -2 no field.
+
+        See [HEXPIRETIME](https://redis.io/docs/latest/commands/hexpiretime/) on redis.io.
         """
-        return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HEXPIRETIME", "hexpiretime", locals(), _exc)
+            raise
 
     async def hget(self, key: KeyT, field: ValueT) -> AnyStr | None:
         """Returns the value of a field in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [HGET](https://redis.io/docs/latest/commands/hget/) on redis.io.
         """
-        return await self._call(("HGET", key, field), READ)
+        try:
+            return await self._call(("HGET", key, field), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGET", "hget", locals(), _exc)
+            raise
 
     async def hgetall(self, key: KeyT) -> dict[AnyStr, AnyStr]:
         """Returns all fields and values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [HGETALL](https://redis.io/docs/latest/commands/hgetall/) on redis.io.
         """
-        return _C1(await self._call(("HGETALL", key), READ))
+        try:
+            return _C1(await self._call(("HGETALL", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETALL", "hgetall", locals(), _exc)
+            raise
 
     async def hgetdel(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
         """Returns the value of a field and deletes it from the hash.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETDEL](https://redis.io/docs/latest/commands/hgetdel/) on redis.io.
         """
-        return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
+        try:
+            return await self._call(("HGETDEL", key, "FIELDS", len(fields), *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETDEL", "hgetdel", locals(), _exc)
+            raise
 
     async def hgetex(
         self,
@@ -170,130 +244,212 @@ class HashCommands(ClientBase[AnyStr]):
         """Get the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HGETEX](https://redis.io/docs/latest/commands/hgetex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["HGETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("HGETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["HGETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 0, "HGETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 0, "HGETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HGETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HGETEX", "pxat")))
+            if persist:
+                argv.append("PERSIST")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HGETEX", "hgetex", locals(), _exc)
+            raise
 
     async def hincrby(self, key: KeyT, field: ValueT, increment: int) -> int:
         """Increments the integer value of a field in a hash by a number. Uses 0 as initial value if
         the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [HINCRBY](https://redis.io/docs/latest/commands/hincrby/) on redis.io.
         """
-        return await self._call(("HINCRBY", key, field, increment), WRITE)
+        try:
+            return await self._call(("HINCRBY", key, field, increment), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBY", "hincrby", locals(), _exc)
+            raise
 
     async def hincrbyfloat(self, key: KeyT, field: ValueT, increment: float) -> float:
         """Increments the floating point value of a field by a number. Uses 0 as initial value if the
         field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            increment: increment
+            key: A key.
+            field: A value (str, bytes, int or float).
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [HINCRBYFLOAT](https://redis.io/docs/latest/commands/hincrbyfloat/) on redis.io.
         """
-        return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
+        try:
+            return to_float(await self._call(("HINCRBYFLOAT", key, field, increment), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HINCRBYFLOAT", "hincrbyfloat", locals(), _exc)
+            raise
 
     async def hkeys(self, key: KeyT) -> list[AnyStr]:
         """Returns all fields in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HKEYS](https://redis.io/docs/latest/commands/hkeys/) on redis.io.
         """
-        return await self._call(("HKEYS", key), READ)
+        try:
+            return await self._call(("HKEYS", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HKEYS", "hkeys", locals(), _exc)
+            raise
 
     async def hlen(self, key: KeyT) -> int:
         """Returns the number of fields in a hash.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return await self._call(("HLEN", key), READ)
+            key: A key.
 
-    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]:
+        Returns:
+            An integer.
+
+        See [HLEN](https://redis.io/docs/latest/commands/hlen/) on redis.io.
+        """
+        try:
+            return await self._call(("HLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HLEN", "hlen", locals(), _exc)
+            raise
+
+    @overload
+    async def hmget(self, key: KeyT, *fields: ValueT) -> list[AnyStr | None]: ...
+    @overload
+    async def hmget(self, key: KeyT, fields: Sequence[ValueT], /) -> list[AnyStr | None]: ...
+    async def hmget(self, key: KeyT, *fields: ValueT | Sequence[ValueT]) -> list[AnyStr | None]:
         """Returns the values of all fields in a hash.
 
-        Complexity: O(N) where N is the number of fields being requested.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields being requested.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [HMGET](https://redis.io/docs/latest/commands/hmget/) on redis.io.
         """
-        return await self._call(("HMGET", key, *fields), READ)
+        try:
+            if len(fields) == 1 and isinstance(fields[0], (list, tuple)):
+                fields = tuple(fields[0])
+            return await self._call(("HMGET", key, *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HMGET", "hmget", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 4.0.0; use HSET with multiple field-value pairs")
     async def hmset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> bool:
         """Sets the values of multiple fields.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 4.0.0; use HSET with multiple field-value pairs.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 4.0.0; use HSET with multiple field-value pairs.
 
         Args:
-            key: key
-            mapping: field value [field value ...]
+            key: A key.
+            mapping: `field value [field value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [HMSET](https://redis.io/docs/latest/commands/hmset/) on redis.io.
         """
-        return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            return to_ok(await self._call(("HMSET", key, *_e.pairs(mapping, "mapping")), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HMSET", "hmset", locals(), _exc)
+            raise
 
     async def hpersist(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Removes the expiration time for each specified field
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers; -2 no field, -1 no expiry, 1 removed.
+
+        See [HPERSIST](https://redis.io/docs/latest/commands/hpersist/) on redis.io.
         """
-        return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
+        try:
+            return await self._call(("HPERSIST", key, "FIELDS", len(fields), *fields), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPERSIST", "hpersist", locals(), _exc)
+            raise
 
     async def hpexpire(
         self,
@@ -304,22 +460,31 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using relative time to expire (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRE](https://redis.io/docs/latest/commands/hpexpire/) on redis.io.
         """
-        argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HPEXPIRE", key, _e.millis(milliseconds, 0, "HPEXPIRE", "milliseconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRE", "hpexpire", locals(), _exc)
+            raise
 
     async def hpexpireat(
         self,
@@ -330,48 +495,75 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Set expiry for hash field using an absolute Unix timestamp (milliseconds)
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            fields: field [field ...]
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            fields: `field [field ...]`: one or more values.
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIREAT](https://redis.io/docs/latest/commands/hpexpireat/) on redis.io.
         """
-        argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(fields)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["HPEXPIREAT", key, _e.unix_millis(unix_time_milliseconds, 0, "HPEXPIREAT", "unix_time_milliseconds")]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(fields)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIREAT", "hpexpireat", locals(), _exc)
+            raise
 
     async def hpexpiretime(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the expiration time of a hash field as a Unix timestamp, in msec.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPEXPIRETIME](https://redis.io/docs/latest/commands/hpexpiretime/) on redis.io.
         """
-        return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HPEXPIRETIME", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPEXPIRETIME", "hpexpiretime", locals(), _exc)
+            raise
 
     async def hpttl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in milliseconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HPTTL](https://redis.io/docs/latest/commands/hpttl/) on redis.io.
         """
-        return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HPTTL", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HPTTL", "hpttl", locals(), _exc)
+            raise
 
     @overload
     async def hrandfield(
@@ -386,7 +578,7 @@ class HashCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withvalues: Literal[True],
     ) -> list[tuple[AnyStr, AnyStr]]: ...
     @overload
@@ -403,6 +595,14 @@ class HashCommands(ClientBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withvalues: Literal[False] = ...,
+    ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None: ...
+    @overload
+    async def hrandfield(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withvalues: bool = ...,
     ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None: ...
     async def hrandfield(
@@ -414,31 +614,43 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[tuple[AnyStr, AnyStr]] | list[AnyStr] | None:
         """Returns one or more random fields from a hash.
 
-        Complexity: O(N) where N is the number of fields returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of fields returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withvalues: [WITHVALUES]
+            key: A key.
+            count: An integer.
+            withvalues: Sends WITHVALUES when True. Needs count.
+
+        Returns:
+            - With withvalues: a list of (string, string) pairs; a negative count may repeat
+                fields.
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
+
+        See [HRANDFIELD](https://redis.io/docs/latest/commands/hrandfield/) on redis.io.
         """
-        if count is None and withvalues:
-            raise DataError("HRANDFIELD: withvalues needs count")
-        argv: list[object] = ["HRANDFIELD", key]
-        if count is not None:
-            argv.append(count)
+        try:
+            if count is None and withvalues:
+                raise DataError("HRANDFIELD: withvalues needs count")
+            argv: list[object] = ["HRANDFIELD", key]
+            if count is not None:
+                argv.append(count)
+                if withvalues:
+                    argv.append("WITHVALUES")
             if withvalues:
-                argv.append("WITHVALUES")
-        if withvalues:
-            return _C2(await self._call(argv, READ))
-        return await self._call(argv, READ)
+                return _C2(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HRANDFIELD", "hrandfield", locals(), _exc)
+            raise
 
     @overload
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -448,7 +660,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -458,7 +670,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -467,7 +679,7 @@ class HashCommands(ClientBase[AnyStr]):
     async def hscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -475,43 +687,77 @@ class HashCommands(ClientBase[AnyStr]):
     ) -> tuple[int, dict[AnyStr, AnyStr]] | tuple[int, list[AnyStr]]:
         """Iterates over fields and values of a hash.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            novalues: [NOVALUES] (only Redis 8.2.3, Valkey 8.1.8)
-        """
-        argv: list[object] = ["HSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if novalues:
-            argv.append("NOVALUES")
-        if novalues:
-            return _C3(await self._call(argv, READ))
-        return _C4(await self._call(argv, READ))
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            novalues: Sends NOVALUES when True. (Only Redis 8.2.3, Valkey 8.1.8.)
 
-    async def hset(self, key: KeyT, mapping: Mapping[ValueT, ValueT]) -> int:
+        Returns:
+            - With novalues: a tuple (integer, list of strings).
+            - Otherwise: a tuple (integer, dict of strings to strings); (cursor, {field:
+                value}); flat array on the wire.
+
+        See [HSCAN](https://redis.io/docs/latest/commands/hscan/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["HSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if novalues:
+                argv.append("NOVALUES")
+            if novalues:
+                return _C3(await self._call(argv, READ))
+            return _C4(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSCAN", "hscan", locals(), _exc)
+            raise
+
+    async def hset(
+        self,
+        key: KeyT,
+        field: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+        items: Sequence[ValueT] | None = None,
+    ) -> int:
         """Creates or modifies the value of a field in a hash.
 
-        Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
+        - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when
             the command is called with multiple field/value pairs.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            mapping: field value [field value ...]
+            key: A key.
+            field: with value: set this one field (redis-py form)
+            value: the value of field (redis-py form)
+            mapping: `field value [field value ...]`: a mapping of values to values.
+            items: fields and values, flat: [f1, v1, f2, v2] (redis-py form)
+
+        Returns:
+            An integer; number of fields added.
+
+        See [HSET](https://redis.io/docs/latest/commands/hset/) on redis.io.
         """
-        return await self._call(("HSET", key, *_e.pairs(mapping, "mapping")), WRITE)
+        try:
+            mapping = _c.field_values("HSET", mapping, field, value, items)
+            argv: list[object] = ["HSET", key]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSET", "hset", locals(), _exc)
+            raise
 
     async def hsetex(
         self,
@@ -528,87 +774,136 @@ class HashCommands(ClientBase[AnyStr]):
         """Set the value of one or more fields of a given hash key, and optionally set their
         expiration.
 
-        Complexity: O(N) where N is the number of fields being set.
-        Since: 8.0.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of fields being set.
+        - Since: 8.0.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            condition: [FNX | FXX]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            condition: `[FNX | FXX]`: one of "FNX", "FXX".
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            True or False; True when all fields were set.
+
+        See [HSETEX](https://redis.io/docs/latest/commands/hsetex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["HSETEX", key]
-        if condition is not None:
-            argv.append(condition)
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        argv.extend(("FIELDS", len(fields)))
-        argv.extend(_e.pairs(fields, "fields"))
-        return to_bool(await self._call(argv, WRITE))
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("HSETEX", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["HSETEX", key]
+            if condition is not None:
+                argv.append(condition)
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 0, "HSETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 0, "HSETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 0, "HSETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 0, "HSETEX", "pxat")))
+            if keepttl:
+                argv.append("KEEPTTL")
+            argv.extend(("FIELDS", len(fields)))
+            argv.extend(_e.pairs(fields, "fields"))
+            return to_bool(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETEX", "hsetex", locals(), _exc)
+            raise
 
     async def hsetnx(self, key: KeyT, field: ValueT, value: ValueT) -> bool:
         """Sets the value of a field in a hash only when the field doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
-            value: value
+            key: A key.
+            field: A value (str, bytes, int or float).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [HSETNX](https://redis.io/docs/latest/commands/hsetnx/) on redis.io.
         """
-        return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
+        try:
+            return to_bool(await self._call(("HSETNX", key, field, value), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("HSETNX", "hsetnx", locals(), _exc)
+            raise
 
     async def hstrlen(self, key: KeyT, field: ValueT) -> int:
         """Returns the length of the value of a field.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            field: field
+            key: A key.
+            field: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [HSTRLEN](https://redis.io/docs/latest/commands/hstrlen/) on redis.io.
         """
-        return await self._call(("HSTRLEN", key, field), READ)
+        try:
+            return await self._call(("HSTRLEN", key, field), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HSTRLEN", "hstrlen", locals(), _exc)
+            raise
 
     async def httl(self, key: KeyT, *fields: ValueT) -> list[int]:
         """Returns the TTL in seconds of a hash field.
 
-        Complexity: O(N) where N is the number of specified fields
-        Since: 7.4.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(N) where N is the number of specified fields
+        - Since: 7.4.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            fields: field [field ...]
+            key: A key.
+            fields: `field [field ...]`: one or more values.
+
+        Returns:
+            A list of integers.
+
+        See [HTTL](https://redis.io/docs/latest/commands/httl/) on redis.io.
         """
-        return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
+        try:
+            return await self._call(("HTTL", key, "FIELDS", len(fields), *fields), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HTTL", "httl", locals(), _exc)
+            raise
 
     async def hvals(self, key: KeyT) -> list[AnyStr]:
         """Returns all values in a hash.
 
-        Complexity: O(N) where N is the size of the hash.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the size of the hash.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of strings.
+
+        See [HVALS](https://redis.io/docs/latest/commands/hvals/) on redis.io.
         """
-        return await self._call(("HVALS", key), READ)
+        try:
+            return await self._call(("HVALS", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("HVALS", "hvals", locals(), _exc)
+            raise

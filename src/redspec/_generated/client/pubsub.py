@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, ClientBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -19,101 +20,176 @@ class PubsubCommands(ClientBase[AnyStr]):
     async def publish(self, channel: ValueT, message: ValueT) -> int:
         """Posts a message to a channel.
 
-        Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and
-            M is the total number of subscribed patterns (by any client).
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel
+            and M is the total number of subscribed patterns (by any client).
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channel: channel
-            message: message
+            channel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; receivers.
+
+        See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
-        return await self._call(("PUBLISH", channel, message), WRITE)
+        try:
+            return await self._call(("PUBLISH", channel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     async def pubsub_channels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active channels.
 
-        Complexity: O(N) where N is the number of active channels, and assuming constant time
+        - Complexity: O(N) where N is the number of active channels, and assuming constant time
             pattern matching (relatively short channels and patterns)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     async def pubsub_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
-        return await self._call(("PUBSUB", "HELP"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     async def pubsub_numpat(self) -> int:
         """Returns a count of unique pattern subscriptions.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
-        return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        try:
+            return await self._call(("PUBSUB", "NUMPAT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     async def pubsub_numsub(self, *channels: ValueT) -> dict[AnyStr, int]:
         """Returns a count of subscribers to channels.
 
-        Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channels: [channel [channel ...]]
+            channels: `[channel [channel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
-        return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "NUMSUB", *channels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     async def pubsub_shardchannels(self, pattern: PatternT | None = None) -> list[AnyStr]:
         """Returns the active shard channels.
 
-        Complexity: O(N) where N is the number of active shard channels, and assuming constant time
-            pattern matching (relatively short shard channels).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of active shard channels, and assuming constant
+            time pattern matching (relatively short shard channels).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
+        redis.io.
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     async def pubsub_shardnumsub(self, *shardchannels: ValueT) -> dict[AnyStr, int]:
         """Returns the count of subscribers of shard channels.
 
-        Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
+        - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
             channels
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannels: [shardchannel [shardchannel ...]]
+            shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
+        redis.io.
         """
-        return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        try:
+            return _C1(await self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     async def spublish(self, shardchannel: ValueT, message: ValueT) -> int:
         """Post a message to a shard channel
 
-        Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of clients subscribed to the receiving shard
+            channel.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannel: shardchannel
-            message: message
+            shardchannel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
-        return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        try:
+            return await self._call(("SPUBLISH", shardchannel, message), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

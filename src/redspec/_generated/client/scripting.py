@@ -7,14 +7,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import AnyStr, Literal
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
-from redspec._replies import dict_of, list_of, record_of, to_binary, to_bool, to_ok, to_set
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    record_of,
+    to_binary,
+    to_bool,
+    to_ok,
+    to_set,
+)
 from redspec.types import KeyT, RespValue, ValueT
 
-_C1 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
-_C2 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
-_C3 = list_of(to_bool)
+_C1 = keep_bytes(to_binary)
+_C2 = list_of(record_of({"functions": list_of(record_of({"flags": to_set}))}))
+_C3 = record_of({"running_script": dict_of(None, None), "engines": dict_of(None, dict_of(None, None))})
+_C4 = list_of(to_bool)
 
 
 class ScriptingCommands(ClientBase[AnyStr]):
@@ -23,182 +34,283 @@ class ScriptingCommands(ClientBase[AnyStr]):
     async def eval(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            script: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVAL](https://redis.io/docs/latest/commands/eval/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("EVAL", script, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL", "eval", locals(), _exc)
+            raise
 
     async def evalsha(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1: sha1
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            sha1: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVALSHA](https://redis.io/docs/latest/commands/evalsha/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("EVALSHA", sha1, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA", "evalsha", locals(), _exc)
+            raise
 
     async def evalsha_ro(
         self,
         sha1: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script by SHA1 digest.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1: sha1
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            sha1: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVALSHA_RO](https://redis.io/docs/latest/commands/evalsha_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("EVALSHA_RO", sha1, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVALSHA_RO", "evalsha_ro", locals(), _exc)
+            raise
 
     async def eval_ro(
         self,
         script: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Executes a read-only server-side Lua script.
 
-        Complexity: Depends on the script that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the script that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            script: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [EVAL_RO](https://redis.io/docs/latest/commands/eval_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("EVAL_RO", script, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("EVAL_RO", "eval_ro", locals(), _exc)
+            raise
 
     async def fcall(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function: function
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            function: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [FCALL](https://redis.io/docs/latest/commands/fcall/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("FCALL", function, len(keys), *keys, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL", "fcall", locals(), _exc)
+            raise
 
     async def fcall_ro(
         self,
         function: ValueT,
-        keys: Sequence[KeyT] = (),
+        keys: KeyT | Sequence[KeyT] = (),
         args: Sequence[ValueT] = (),
     ) -> RespValue:
         """Invokes a read-only function.
 
-        Complexity: Depends on the function that is executed.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on the function that is executed.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function: function
-            keys: [key [key ...]]
-            args: [arg [arg ...]]
+            function: A value (str, bytes, int or float).
+            keys: `[key [key ...]]`: a key or a sequence of keys.
+            args: `[arg [arg ...]]`: a sequence of values.
+
+        Returns:
+            Any RESP value.
+
+        See [FCALL_RO](https://redis.io/docs/latest/commands/fcall_ro/) on redis.io.
         """
-        args = _e.seq(args, "args")
-        keys = _e.seq(keys, "keys")
-        return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
+        try:
+            args = _e.seq(args, "args")
+            keys = _c.key_list(keys, "keys")
+            return await self._call(("FCALL_RO", function, len(keys), *keys, *args), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("FCALL_RO", "fcall_ro", locals(), _exc)
+            raise
 
     async def function_delete(self, library_name: ValueT) -> bool:
         """Deletes a library and its functions.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            library_name: library-name
+            library_name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION DELETE](https://redis.io/docs/latest/commands/function-delete/) on redis.io.
         """
-        return to_ok(await self._call(("FUNCTION", "DELETE", library_name), WRITE))
+        try:
+            return to_ok(await self._call(("FUNCTION", "DELETE", library_name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DELETE", "function_delete", locals(), _exc)
+            raise
 
     async def function_dump(self) -> bytes:
         """Dumps all libraries into a serialized binary payload.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            Bytes; the serialized libraries (bytes, even on Redis[str]).
+
+        See [FUNCTION DUMP](https://redis.io/docs/latest/commands/function-dump/) on redis.io.
         """
-        return to_binary(await self._call(("FUNCTION", "DUMP"), WRITE))
+        try:
+            return _C1(await self._call(("FUNCTION", "DUMP"), WRITE))
+        except _e.DecodeError as _exc:
+            return _C1(_exc.reply)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION DUMP", "function_dump", locals(), _exc)
+            raise
 
     async def function_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Deletes all libraries and functions.
 
-        Complexity: O(N) where N is the number of functions deleted
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions deleted
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION FLUSH](https://redis.io/docs/latest/commands/function-flush/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION FLUSH", "function_flush", locals(), _exc)
+            raise
 
     async def function_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [FUNCTION HELP](https://redis.io/docs/latest/commands/function-help/) on redis.io.
         """
-        return await self._call(("FUNCTION", "HELP"), WRITE)
+        try:
+            return await self._call(("FUNCTION", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION HELP", "function_help", locals(), _exc)
+            raise
 
     async def function_kill(self) -> bool:
         """Terminates a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK); NOTBUSY error when nothing runs.
+
+        See [FUNCTION KILL](https://redis.io/docs/latest/commands/function-kill/) on redis.io.
         """
-        return to_ok(await self._call(("FUNCTION", "KILL"), WRITE))
+        try:
+            return to_ok(await self._call(("FUNCTION", "KILL"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION KILL", "function_kill", locals(), _exc)
+            raise
 
     async def function_list(
         self,
@@ -208,37 +320,56 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> list[dict[AnyStr, RespValue]]:
         """Returns information about all libraries.
 
-        Complexity: O(N) where N is the number of functions
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            libraryname: [LIBRARYNAME library-name-pattern]
-            withcode: [WITHCODE]
+            libraryname: `[LIBRARYNAME library-name-pattern]`: a value (str, bytes, int or
+                float).
+            withcode: Sends WITHCODE when True.
+
+        Returns:
+            A list of dicts.
+
+        See [FUNCTION LIST](https://redis.io/docs/latest/commands/function-list/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "LIST"]
-        if libraryname is not None:
-            argv.extend(("LIBRARYNAME", libraryname))
-        if withcode:
-            argv.append("WITHCODE")
-        return _C1(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "LIST"]
+            if libraryname is not None:
+                argv.extend(("LIBRARYNAME", libraryname))
+            if withcode:
+                argv.append("WITHCODE")
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LIST", "function_list", locals(), _exc)
+            raise
 
     async def function_load(self, function_code: ValueT, *, replace: bool = False) -> AnyStr:
         """Creates a library.
 
-        Complexity: O(1) (considering compilation time is redundant)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) (considering compilation time is redundant)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            function_code: function-code
-            replace: [REPLACE]
+            function_code: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+
+        Returns:
+            A string; the library name.
+
+        See [FUNCTION LOAD](https://redis.io/docs/latest/commands/function-load/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "LOAD"]
-        if replace:
-            argv.append("REPLACE")
-        argv.append(function_code)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["FUNCTION", "LOAD"]
+            if replace:
+                argv.append("REPLACE")
+            argv.append(function_code)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION LOAD", "function_load", locals(), _exc)
+            raise
 
     async def function_restore(
         self,
@@ -248,106 +379,187 @@ class ScriptingCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Restores all libraries from a payload.
 
-        Complexity: O(N) where N is the number of functions on the payload
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of functions on the payload
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            serialized_value: serialized-value
-            policy: [FLUSH | APPEND | REPLACE]
+            serialized_value: A value (str, bytes, int or float).
+            policy: `[FLUSH | APPEND | REPLACE]`: one of "FLUSH", "APPEND", "REPLACE".
+
+        Returns:
+            True (OK).
+
+        See [FUNCTION RESTORE](https://redis.io/docs/latest/commands/function-restore/) on redis.io.
         """
-        argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
-        if policy is not None:
-            argv.append(policy)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["FUNCTION", "RESTORE", serialized_value]
+            if policy is not None:
+                argv.append(policy)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION RESTORE", "function_restore", locals(), _exc)
+            raise
 
     async def function_stats(self) -> dict[AnyStr, RespValue]:
         """Returns information about a function during execution.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with running_script, engines.
+
+        See [FUNCTION STATS](https://redis.io/docs/latest/commands/function-stats/) on redis.io.
         """
-        return _C2(await self._call(("FUNCTION", "STATS"), WRITE))
+        try:
+            return _C3(await self._call(("FUNCTION", "STATS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FUNCTION STATS", "function_stats", locals(), _exc)
+            raise
 
     async def script_debug(self, mode: Literal["YES", "SYNC", "NO"]) -> bool:
         """Sets the debug mode of server-side Lua scripts.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mode: <YES | SYNC | NO>
+            mode: `<YES | SYNC | NO>`: one of "YES", "SYNC", "NO".
+
+        Returns:
+            True (OK).
+
+        See [SCRIPT DEBUG](https://redis.io/docs/latest/commands/script-debug/) on redis.io.
         """
-        return to_ok(await self._call(("SCRIPT", "DEBUG", mode), WRITE))
+        try:
+            return to_ok(await self._call(("SCRIPT", "DEBUG", mode), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT DEBUG", "script_debug", locals(), _exc)
+            raise
 
     async def script_exists(self, *sha1s: ValueT) -> list[bool]:
         """Determines whether server-side Lua scripts exist in the script cache.
 
-        Complexity: O(N) with N being the number of scripts to check (so checking a single script is
-            an O(1) operation).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts to check (so checking a single script
+            is an O(1) operation).
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sha1s: sha1 [sha1 ...]
+            sha1s: `sha1 [sha1 ...]`: one or more values.
+
+        Returns:
+            A list of bools.
+
+        See [SCRIPT EXISTS](https://redis.io/docs/latest/commands/script-exists/) on redis.io.
         """
-        return _C3(await self._call(("SCRIPT", "EXISTS", *sha1s), WRITE))
+        try:
+            return _C4(await self._call(("SCRIPT", "EXISTS", *sha1s), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT EXISTS", "script_exists", locals(), _exc)
+            raise
 
     async def script_flush(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
         """Removes all server-side Lua scripts from the script cache.
 
-        Complexity: O(N) with N being the number of scripts in cache
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of scripts in cache
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+
+        Returns:
+            True (OK).
+
+        See [SCRIPT FLUSH](https://redis.io/docs/latest/commands/script-flush/) on redis.io.
         """
-        argv: list[object] = ["SCRIPT", "FLUSH"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SCRIPT", "FLUSH"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT FLUSH", "script_flush", locals(), _exc)
+            raise
 
     async def script_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SCRIPT HELP](https://redis.io/docs/latest/commands/script-help/) on redis.io.
         """
-        return await self._call(("SCRIPT", "HELP"), WRITE)
+        try:
+            return await self._call(("SCRIPT", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT HELP", "script_help", locals(), _exc)
+            raise
 
     async def script_kill(self) -> bool:
         """Terminates a server-side Lua script during execution.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK); NOTBUSY error when nothing runs.
+
+        See [SCRIPT KILL](https://redis.io/docs/latest/commands/script-kill/) on redis.io.
         """
-        return to_ok(await self._call(("SCRIPT", "KILL"), WRITE))
+        try:
+            return to_ok(await self._call(("SCRIPT", "KILL"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT KILL", "script_kill", locals(), _exc)
+            raise
 
     async def script_load(self, script: ValueT) -> AnyStr:
         """Loads a server-side Lua script to the script cache.
 
-        Complexity: O(N) with N being the length in bytes of the script body.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the length in bytes of the script body.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            script: script
+            script: A value (str, bytes, int or float).
+
+        Returns:
+            A string; the SHA1 digest.
+
+        See [SCRIPT LOAD](https://redis.io/docs/latest/commands/script-load/) on redis.io.
         """
-        return await self._call(("SCRIPT", "LOAD", script), WRITE)
+        try:
+            return await self._call(("SCRIPT", "LOAD", script), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT LOAD", "script_load", locals(), _exc)
+            raise
 
     async def script_show(self, sha1: ValueT) -> AnyStr:
         """Show server-side Lua script in the script cache.
 
-        Complexity: O(1).
-        Since: 8.0.0
-        Available on: Valkey only.
+        - Complexity: O(1).
+        - Since: 8.0.0
+        - Available on: Valkey only.
 
         Args:
-            sha1: sha1
+            sha1: A value (str, bytes, int or float).
+
+        Returns:
+            A string; Valkey only: the script body.
+
+        See [SCRIPT SHOW](https://valkey.io/commands/script-show/) on valkey.io.
         """
-        return await self._call(("SCRIPT", "SHOW", sha1), WRITE)
+        try:
+            return await self._call(("SCRIPT", "SHOW", sha1), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCRIPT SHOW", "script_show", locals(), _exc)
+            raise

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import (
@@ -49,98 +50,170 @@ class ServerCommands(ClientBase[AnyStr]):
     async def acl_cat(self, category: ValueT | None = None) -> list[AnyStr]:
         """Lists the ACL categories, or the commands inside a category.
 
-        Complexity: O(1) since the categories and commands are a fixed set.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) since the categories and commands are a fixed set.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            category: [category]
+            category: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [ACL CAT](https://redis.io/docs/latest/commands/acl-cat/) on redis.io.
         """
-        argv: list[object] = ["ACL", "CAT"]
-        if category is not None:
-            argv.append(category)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "CAT"]
+            if category is not None:
+                argv.append(category)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL CAT", "acl_cat", locals(), _exc)
+            raise
 
     async def acl_deluser(self, *usernames: ValueT) -> int:
         """Deletes ACL users, and terminates their connections.
 
-        Complexity: O(1) amortized time considering the typical user.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) amortized time considering the typical user.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            usernames: username [username ...]
+            usernames: `username [username ...]`: one or more values.
+
+        Returns:
+            An integer; users deleted.
+
+        See [ACL DELUSER](https://redis.io/docs/latest/commands/acl-deluser/) on redis.io.
         """
-        return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        try:
+            return await self._call(("ACL", "DELUSER", *usernames), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DELUSER", "acl_deluser", locals(), _exc)
+            raise
 
     async def acl_dryrun(self, username: ValueT, command: ValueT, *args: ValueT) -> AnyStr:
         """Simulates the execution of a command by a user, without executing the command.
 
-        Complexity: O(1).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            command: command
-            args: [arg [arg ...]]
+            username: A value (str, bytes, int or float).
+            command: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            A status string or a string; +OK when permitted, else a bulk string with the reason.
+
+        See [ACL DRYRUN](https://redis.io/docs/latest/commands/acl-dryrun/) on redis.io.
         """
-        return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        try:
+            return await self._call(("ACL", "DRYRUN", username, command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL DRYRUN", "acl_dryrun", locals(), _exc)
+            raise
 
     async def acl_genpass(self, bits: int | None = None) -> AnyStr:
         """Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            bits: [bits]
+            bits: An integer.
+
+        Returns:
+            A string.
+
+        See [ACL GENPASS](https://redis.io/docs/latest/commands/acl-genpass/) on redis.io.
         """
-        argv: list[object] = ["ACL", "GENPASS"]
-        if bits is not None:
-            argv.append(bits)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ACL", "GENPASS"]
+            if bits is not None:
+                argv.append(bits)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GENPASS", "acl_genpass", locals(), _exc)
+            raise
 
     async def acl_getuser(self, username: ValueT) -> dict[AnyStr, RespValue] | None:
         """Lists the ACL rules of a user.
 
-        Complexity: O(N). Where N is the number of password, command and pattern rules that the user
-            has.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of password, command and pattern rules that the
+            user has.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
+            username: A value (str, bytes, int or float).
+
+        Returns:
+            A dict with flags, passwords, commands, keys, channels, selectors, or None.
+
+        See [ACL GETUSER](https://redis.io/docs/latest/commands/acl-getuser/) on redis.io.
         """
-        return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        try:
+            return _C1(await self._call(("ACL", "GETUSER", username), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL GETUSER", "acl_getuser", locals(), _exc)
+            raise
 
     async def acl_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [ACL HELP](https://redis.io/docs/latest/commands/acl-help/) on redis.io.
         """
-        return await self._call(("ACL", "HELP"), WRITE)
+        try:
+            return await self._call(("ACL", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL HELP", "acl_help", locals(), _exc)
+            raise
 
     async def acl_list(self) -> list[AnyStr]:
         """Dumps the effective rules in ACL file format.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL LIST](https://redis.io/docs/latest/commands/acl-list/) on redis.io.
         """
-        return await self._call(("ACL", "LIST"), WRITE)
+        try:
+            return await self._call(("ACL", "LIST"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LIST", "acl_list", locals(), _exc)
+            raise
 
     async def acl_load(self) -> bool:
         """Reloads the rules from the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL LOAD](https://redis.io/docs/latest/commands/acl-load/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "LOAD"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOAD", "acl_load", locals(), _exc)
+            raise
 
     @overload
     async def acl_log(
@@ -166,133 +239,234 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[dict[AnyStr, RespValue]] | bool:
         """Lists recent security events generated due to ACL rules.
 
-        Complexity: O(N) with N being the number of entries shown.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of entries shown.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
-            reset: [RESET]
+            count: An integer. At most one of count, reset.
+            reset: Sends RESET when True. At most one of count, reset.
+
+        Returns:
+            - With reset: True (OK).
+            - Otherwise: a list of dicts.
+
+        See [ACL LOG](https://redis.io/docs/latest/commands/acl-log/) on redis.io.
         """
-        if (count is not None) + (not not reset) > 1:
-            _e.at_most_one("ACL LOG", count=count, reset=reset)
-        argv: list[object] = ["ACL", "LOG"]
-        if count is not None:
-            argv.append(count)
-        if reset:
-            argv.append("RESET")
-        if reset:
-            return to_ok(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            if (count is not None) + (not not reset) > 1:
+                _e.at_most_one("ACL LOG", count=count, reset=reset)
+            argv: list[object] = ["ACL", "LOG"]
+            if count is not None:
+                argv.append(count)
+            if reset:
+                argv.append("RESET")
+            if reset:
+                return to_ok(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL LOG", "acl_log", locals(), _exc)
+            raise
 
     async def acl_save(self) -> bool:
         """Saves the effective ACL rules in the configured ACL file.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [ACL SAVE](https://redis.io/docs/latest/commands/acl-save/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SAVE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SAVE", "acl_save", locals(), _exc)
+            raise
 
     async def acl_setuser(self, username: ValueT, *rules: ValueT) -> bool:
         """Creates and modifies an ACL user and its rules.
 
-        Complexity: O(N). Where N is the number of rules provided.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of rules provided.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            username: username
-            rules: [rule [rule ...]]
+            username: A value (str, bytes, int or float).
+            rules: `[rule [rule ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [ACL SETUSER](https://redis.io/docs/latest/commands/acl-setuser/) on redis.io.
         """
-        return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        try:
+            return to_ok(await self._call(("ACL", "SETUSER", username, *rules), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL SETUSER", "acl_setuser", locals(), _exc)
+            raise
 
     async def acl_users(self) -> list[AnyStr]:
         """Lists all ACL users.
 
-        Complexity: O(N). Where N is the number of configured users.
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N). Where N is the number of configured users.
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of strings.
+
+        See [ACL USERS](https://redis.io/docs/latest/commands/acl-users/) on redis.io.
         """
-        return await self._call(("ACL", "USERS"), WRITE)
+        try:
+            return await self._call(("ACL", "USERS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL USERS", "acl_users", locals(), _exc)
+            raise
 
     async def acl_whoami(self) -> AnyStr:
         """Returns the authenticated username of the current connection.
 
-        Complexity: O(1)
-        Since: 6.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [ACL WHOAMI](https://redis.io/docs/latest/commands/acl-whoami/) on redis.io.
         """
-        return await self._call(("ACL", "WHOAMI"), WRITE)
+        try:
+            return await self._call(("ACL", "WHOAMI"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ACL WHOAMI", "acl_whoami", locals(), _exc)
+            raise
 
     async def bgrewriteaof(self) -> AnyStr:
         """Asynchronously rewrites the append-only file to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "Background append only file rewriting started/scheduled".
+
+        See [BGREWRITEAOF](https://redis.io/docs/latest/commands/bgrewriteaof/) on redis.io.
         """
-        return await self._call(("BGREWRITEAOF",), WRITE)
+        try:
+            return await self._call(("BGREWRITEAOF",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGREWRITEAOF", "bgrewriteaof", locals(), _exc)
+            raise
 
     async def bgsave(self, *, operation: Literal["SCHEDULE", "CANCEL"] | None = None) -> AnyStr:
         """Asynchronously saves the database(s) to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            operation: [SCHEDULE | CANCEL]
+            operation: `[SCHEDULE | CANCEL]`: one of "SCHEDULE", "CANCEL".
+
+        Returns:
+            A status string; "Background saving started", "... scheduled", "... cancelled"
+            (Valkey CANCEL).
+
+        See [BGSAVE](https://redis.io/docs/latest/commands/bgsave/) on redis.io.
         """
-        argv: list[object] = ["BGSAVE"]
-        if operation is not None:
-            argv.append(operation)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["BGSAVE"]
+            if operation is not None:
+                argv.append(operation)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("BGSAVE", "bgsave", locals(), _exc)
+            raise
 
     async def command(
         self,
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]]]:
         """Returns detailed information about all commands.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of CommandInfo dicts; bare COMMAND: COMMAND INFO of every command.
+
+        See [COMMAND](https://redis.io/docs/latest/commands/command/) on redis.io.
         """
-        return _C3(await self._call(("COMMAND",), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND", "command", locals(), _exc)
+            raise
 
     async def command_count(self) -> int:
         """Returns a count of commands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [COMMAND COUNT](https://redis.io/docs/latest/commands/command-count/) on redis.io.
         """
-        return await self._call(("COMMAND", "COUNT"), WRITE)
+        try:
+            return await self._call(("COMMAND", "COUNT"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND COUNT", "command_count", locals(), _exc)
+            raise
 
     async def command_docs(self, *command_names: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns documentary information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to Doc dicts; command name -> its doc map.
+
+        See [COMMAND DOCS](https://redis.io/docs/latest/commands/command-docs/) on redis.io.
         """
-        return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        try:
+            return _C4(await self._call(("COMMAND", "DOCS", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND DOCS", "command_docs", locals(), _exc)
+            raise
 
     async def command_getkeys(self, command: ValueT, *args: ValueT) -> list[AnyStr]:
         """Extracts the key names from an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND GETKEYS](https://redis.io/docs/latest/commands/command-getkeys/) on redis.io.
         """
-        return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        try:
+            return await self._call(("COMMAND", "GETKEYS", command, *args), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYS", "command_getkeys", locals(), _exc)
+            raise
 
     async def command_getkeysandflags(
         self,
@@ -301,24 +475,44 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, set[AnyStr]]]:
         """Extracts the key names and access flags for an arbitrary command.
 
-        Complexity: O(N) where N is the number of arguments to the command
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of arguments to the command
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command: command (only Redis 8.2.3, Valkey 8.1.8)
-            args: [arg [arg ...]] (only Redis 8.2.3, Valkey 8.1.8)
+            command: A value (str, bytes, int or float). (Only Redis 8.2.3, Valkey 8.1.8.)
+            args: `[arg [arg ...]]`: one or more values. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            A list of tuples.
+
+        See [COMMAND
+        GETKEYSANDFLAGS](https://redis.io/docs/latest/commands/command-getkeysandflags/) on
+        redis.io.
         """
-        return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        try:
+            return _C5(await self._call(("COMMAND", "GETKEYSANDFLAGS", command, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND GETKEYSANDFLAGS", "command_getkeysandflags", locals(), _exc)
+            raise
 
     async def command_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMAND HELP](https://redis.io/docs/latest/commands/command-help/) on redis.io.
         """
-        return await self._call(("COMMAND", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMAND", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND HELP", "command_help", locals(), _exc)
+            raise
 
     async def command_info(
         self,
@@ -326,14 +520,23 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[tuple[AnyStr, int, set[AnyStr], int, int, int, set[AnyStr], set[AnyStr], list[dict[AnyStr, RespValue]], list[RespValue]]]] | None]:
         """Returns information about one, multiple or all commands.
 
-        Complexity: O(N) where N is the number of commands to look up
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands to look up
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            command_names: [command-name [command-name ...]]
+            command_names: `[command-name [command-name ...]]`: one or more values.
+
+        Returns:
+            A list of CommandInfo dicts (or None); None for an unknown name.
+
+        See [COMMAND INFO](https://redis.io/docs/latest/commands/command-info/) on redis.io.
         """
-        return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        try:
+            return _C3(await self._call(("COMMAND", "INFO", *command_names), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND INFO", "command_info", locals(), _exc)
+            raise
 
     async def command_list(
         self,
@@ -344,25 +547,37 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns a list of command names.
 
-        Complexity: O(N) where N is the total number of Redis commands
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Redis commands
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            module: [MODULE module-name]
-            aclcat: [ACLCAT category]
-            pattern: [PATTERN pattern]
+            module: `[MODULE module-name]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            aclcat: `[ACLCAT category]`: a value (str, bytes, int or float). At most one of
+                module, aclcat, pattern.
+            pattern: `[PATTERN pattern]`: a glob-style pattern. At most one of module, aclcat,
+                pattern.
+
+        Returns:
+            A list of strings.
+
+        See [COMMAND LIST](https://redis.io/docs/latest/commands/command-list/) on redis.io.
         """
-        if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
-            _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
-        argv: list[object] = ["COMMAND", "LIST"]
-        if module is not None:
-            argv.extend(("FILTERBY", "MODULE", module))
-        if aclcat is not None:
-            argv.extend(("FILTERBY", "ACLCAT", aclcat))
-        if pattern is not None:
-            argv.extend(("FILTERBY", "PATTERN", pattern))
-        return await self._call(argv, WRITE)
+        try:
+            if (module is not None) + (aclcat is not None) + (pattern is not None) > 1:
+                _e.at_most_one("COMMAND LIST", module=module, aclcat=aclcat, pattern=pattern)
+            argv: list[object] = ["COMMAND", "LIST"]
+            if module is not None:
+                argv.extend(("FILTERBY", "MODULE", module))
+            if aclcat is not None:
+                argv.extend(("FILTERBY", "ACLCAT", aclcat))
+            if pattern is not None:
+                argv.extend(("FILTERBY", "PATTERN", pattern))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMAND LIST", "command_list", locals(), _exc)
+            raise
 
     async def commandlog_get(
         self,
@@ -371,122 +586,236 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the specified command log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
-            count: count
-            type: <slow | large-request | large-reply>
+            count: An integer.
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            A list of tuples; id, unix time, duration us or size, argv, client addr, client
+            name.
+
+        See [COMMANDLOG GET](https://valkey.io/commands/commandlog-get/) on valkey.io.
         """
-        return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        try:
+            return _C6(await self._call(("COMMANDLOG", "GET", count, type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG GET", "commandlog_get", locals(), _exc)
+            raise
 
     async def commandlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
+
+        Returns:
+            A list of status strings.
+
+        See [COMMANDLOG HELP](https://valkey.io/commands/commandlog-help/) on valkey.io.
         """
-        return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG HELP", "commandlog_help", locals(), _exc)
+            raise
 
     async def commandlog_len(self, type: Literal["slow", "large-request", "large-reply"]) -> int:
         """Returns the number of entries in the specified type of command log.
 
-        Complexity: O(1)
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(1)
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            An integer.
+
+        See [COMMANDLOG LEN](https://valkey.io/commands/commandlog-len/) on valkey.io.
         """
-        return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        try:
+            return await self._call(("COMMANDLOG", "LEN", type), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG LEN", "commandlog_len", locals(), _exc)
+            raise
 
     async def commandlog_reset(self, type: Literal["slow", "large-request", "large-reply"]) -> bool:
         """Clears all entries from the specified type of command log.
 
-        Complexity: O(N) where N is the number of entries in the commandlog
-        Since: 8.1.0
-        Available on: Valkey only.
+        - Complexity: O(N) where N is the number of entries in the commandlog
+        - Since: 8.1.0
+        - Available on: Valkey only.
 
         Args:
-            type: <slow | large-request | large-reply>
+            type: `<slow | large-request | large-reply>`: one of "slow", "large-request",
+                "large-reply".
+
+        Returns:
+            True (OK).
+
+        See [COMMANDLOG RESET](https://valkey.io/commands/commandlog-reset/) on valkey.io.
         """
-        return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        try:
+            return to_ok(await self._call(("COMMANDLOG", "RESET", type), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("COMMANDLOG RESET", "commandlog_reset", locals(), _exc)
+            raise
 
     async def config_get(self, *parameters: ValueT) -> dict[AnyStr, AnyStr]:
         """Returns the effective values of configuration parameters.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            parameters: parameter [parameter ...]
+            parameters: `parameter [parameter ...]`: one or more values.
+
+        Returns:
+            A dict of strings to strings.
+
+        See [CONFIG GET](https://redis.io/docs/latest/commands/config-get/) on redis.io.
         """
-        return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        try:
+            return _C7(await self._call(("CONFIG", "GET", *parameters), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG GET", "config_get", locals(), _exc)
+            raise
 
     async def config_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CONFIG HELP](https://redis.io/docs/latest/commands/config-help/) on redis.io.
         """
-        return await self._call(("CONFIG", "HELP"), WRITE)
+        try:
+            return await self._call(("CONFIG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG HELP", "config_help", locals(), _exc)
+            raise
 
     async def config_resetstat(self) -> bool:
         """Resets the server's statistics.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG RESETSTAT](https://redis.io/docs/latest/commands/config-resetstat/) on redis.io.
         """
-        return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        try:
+            return to_ok(await self._call(("CONFIG", "RESETSTAT"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG RESETSTAT", "config_resetstat", locals(), _exc)
+            raise
 
     async def config_rewrite(self) -> bool:
         """Persists the effective configuration to file.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        """
-        return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
-    async def config_set(self, mapping: Mapping[ValueT, ValueT]) -> bool:
+        Returns:
+            True (OK).
+
+        See [CONFIG REWRITE](https://redis.io/docs/latest/commands/config-rewrite/) on redis.io.
+        """
+        try:
+            return to_ok(await self._call(("CONFIG", "REWRITE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG REWRITE", "config_rewrite", locals(), _exc)
+            raise
+
+    async def config_set(
+        self,
+        name: ValueT | None = None,
+        value: ValueT | None = None,
+        *,
+        mapping: Mapping[ValueT, ValueT] | None = None,
+    ) -> bool:
         """Sets configuration parameters in-flight.
 
-        Complexity: O(N) when N is the number of configuration parameters provided
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) when N is the number of configuration parameters provided
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: parameter value [parameter value ...]
+            name: with value: set this one parameter (redis-py form)
+            value: the value of name (redis-py form)
+            mapping: `parameter value [parameter value ...]`: a mapping of values to values.
+
+        Returns:
+            True (OK).
+
+        See [CONFIG SET](https://redis.io/docs/latest/commands/config-set/) on redis.io.
         """
-        return to_ok(await self._call(("CONFIG", "SET", *_e.pairs(mapping, "mapping")), WRITE))
+        try:
+            mapping = _c.field_values("CONFIG SET", mapping, name, value, None)
+            argv: list[object] = ["CONFIG", "SET"]
+            argv.extend(_e.pairs(mapping, "mapping"))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("CONFIG SET", "config_set", locals(), _exc)
+            raise
 
     async def dbsize(self) -> int:
         """Returns the number of keys in the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [DBSIZE](https://redis.io/docs/latest/commands/dbsize/) on redis.io.
         """
-        return await self._call(("DBSIZE",), READ)
+        try:
+            return await self._call(("DBSIZE",), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("DBSIZE", "dbsize", locals(), _exc)
+            raise
 
     async def debug(self, subcommand: ValueT, *arguments: ValueT) -> RespValue:
         """A container for debugging commands.
 
-        Complexity: Depends on subcommand.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Complexity: Depends on subcommand.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            subcommand: subcommand
-            arguments: [argument [argument ...]]
+            subcommand: A value (str, bytes, int or float).
+            arguments: `[argument [argument ...]]`: one or more values.
+
+        Returns:
+            Any RESP value; depends on the subcommand.
+
+        See [DEBUG](https://redis.io/docs/latest/commands/debug/) on redis.io.
         """
-        return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        try:
+            return await self._call(("DEBUG", subcommand, *arguments), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEBUG", "debug", locals(), _exc)
+            raise
 
     async def failover(
         self,
@@ -498,260 +827,476 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Starts a coordinated failover from a server to one of its replicas.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            to: [TO host port [FORCE]]
-            force: [FORCE]
-            abort: [ABORT]
-            timeout: [TIMEOUT milliseconds]
-        """
-        if to is None and force:
-            raise DataError("FAILOVER: force needs to")
-        argv: list[object] = ["FAILOVER"]
-        if to is not None:
-            argv.extend(("TO", to[0], to[1]))
-            if force:
-                argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", _e.millis(timeout)))
-        return to_ok(await self._call(argv, WRITE))
+            to: `[TO host port [FORCE]]`: (host, port): a tuple (a value (str, bytes, int or
+                float), an integer).
+            force: Sends FORCE when True. Needs to.
+            abort: Sends ABORT when True.
+            timeout: `[TIMEOUT milliseconds]`: milliseconds (an int or a timedelta).
 
-    async def flushall(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
+        Returns:
+            True (OK).
+
+        See [FAILOVER](https://redis.io/docs/latest/commands/failover/) on redis.io.
+        """
+        try:
+            if to is None and force:
+                raise DataError("FAILOVER: force needs to")
+            argv: list[object] = ["FAILOVER"]
+            if to is not None:
+                argv.extend(("TO", to[0], to[1]))
+                if force:
+                    argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", _e.millis(timeout)))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FAILOVER", "failover", locals(), _exc)
+            raise
+
+    async def flushall(
+        self,
+        *,
+        flush_type: Literal["ASYNC", "SYNC"] | None = None,
+        asynchronous: bool = False,
+    ) -> bool:
         """Removes all keys from all databases.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
-        """
-        argv: list[object] = ["FLUSHALL"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+            asynchronous: flush_type="ASYNC" (redis-py form)
 
-    async def flushdb(self, *, flush_type: Literal["ASYNC", "SYNC"] | None = None) -> bool:
+        Returns:
+            True (OK).
+
+        See [FLUSHALL](https://redis.io/docs/latest/commands/flushall/) on redis.io.
+        """
+        try:
+            flush_type = _c.flag_choice("FLUSHALL", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHALL"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHALL", "flushall", locals(), _exc)
+            raise
+
+    async def flushdb(
+        self,
+        *,
+        flush_type: Literal["ASYNC", "SYNC"] | None = None,
+        asynchronous: bool = False,
+    ) -> bool:
         """Remove all keys from the current database.
 
-        Complexity: O(N) where N is the number of keys in the selected database
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys in the selected database
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            flush_type: [ASYNC | SYNC]
+            flush_type: `[ASYNC | SYNC]`: one of "ASYNC", "SYNC".
+            asynchronous: flush_type="ASYNC" (redis-py form)
+
+        Returns:
+            True (OK).
+
+        See [FLUSHDB](https://redis.io/docs/latest/commands/flushdb/) on redis.io.
         """
-        argv: list[object] = ["FLUSHDB"]
-        if flush_type is not None:
-            argv.append(flush_type)
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            flush_type = _c.flag_choice("FLUSHDB", flush_type, ASYNC=asynchronous)
+            argv: list[object] = ["FLUSHDB"]
+            if flush_type is not None:
+                argv.append(flush_type)
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("FLUSHDB", "flushdb", locals(), _exc)
+            raise
 
     async def info(self, *sections: ValueT) -> AnyStr:
         """Returns information and statistics about the server.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            sections: [section [section ...]]
+            sections: `[section [section ...]]`: one or more values.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [INFO](https://redis.io/docs/latest/commands/info/) on redis.io.
         """
-        return await self._call(("INFO", *sections), WRITE)
+        try:
+            return await self._call(("INFO", *sections), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("INFO", "info", locals(), _exc)
+            raise
 
     async def lastsave(self) -> int:
         """Returns the Unix timestamp of the last successful save to disk.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [LASTSAVE](https://redis.io/docs/latest/commands/lastsave/) on redis.io.
         """
-        return await self._call(("LASTSAVE",), WRITE)
+        try:
+            return await self._call(("LASTSAVE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LASTSAVE", "lastsave", locals(), _exc)
+            raise
 
     async def latency_doctor(self) -> AnyStr:
         """Returns a human-readable latency analysis report.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [LATENCY DOCTOR](https://redis.io/docs/latest/commands/latency-doctor/) on redis.io.
         """
-        return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("LATENCY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY DOCTOR", "latency_doctor", locals(), _exc)
+            raise
 
     async def latency_graph(self, event: ValueT) -> AnyStr:
         """Returns a latency graph for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A string.
+
+        See [LATENCY GRAPH](https://redis.io/docs/latest/commands/latency-graph/) on redis.io.
         """
-        return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        try:
+            return await self._call(("LATENCY", "GRAPH", event), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY GRAPH", "latency_graph", locals(), _exc)
+            raise
 
     async def latency_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [LATENCY HELP](https://redis.io/docs/latest/commands/latency-help/) on redis.io.
         """
-        return await self._call(("LATENCY", "HELP"), WRITE)
+        try:
+            return await self._call(("LATENCY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HELP", "latency_help", locals(), _exc)
+            raise
 
     async def latency_histogram(self, *commands: ValueT) -> dict[AnyStr, dict[AnyStr, RespValue]]:
         """Returns the cumulative distribution of latencies of a subset or all commands.
 
-        Complexity: O(N) where N is the number of commands with latency information being retrieved.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of commands with latency information being
+            retrieved.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            commands: [command [command ...]]
+            commands: `[command [command ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to dicts; command -> its calls and {bucket us: count}.
+
+        See [LATENCY HISTOGRAM](https://redis.io/docs/latest/commands/latency-histogram/) on
+        redis.io.
         """
-        return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        try:
+            return _C8(await self._call(("LATENCY", "HISTOGRAM", *commands), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTOGRAM", "latency_histogram", locals(), _exc)
+            raise
 
     async def latency_history(self, event: ValueT) -> list[tuple[int, int]]:
         """Returns timestamp-latency samples for an event.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            event: event
+            event: A value (str, bytes, int or float).
+
+        Returns:
+            A list of tuples; (unix time, latency ms).
+
+        See [LATENCY HISTORY](https://redis.io/docs/latest/commands/latency-history/) on redis.io.
         """
-        return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        try:
+            return _C9(await self._call(("LATENCY", "HISTORY", event), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY HISTORY", "latency_history", locals(), _exc)
+            raise
 
     async def latency_latest(self) -> list[tuple[AnyStr, int, int, int]]:
         """Returns the latest latency samples for all events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of tuples; (event, unix time, latest ms, max ms).
+
+        See [LATENCY LATEST](https://redis.io/docs/latest/commands/latency-latest/) on redis.io.
         """
-        return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        try:
+            return _C10(await self._call(("LATENCY", "LATEST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY LATEST", "latency_latest", locals(), _exc)
+            raise
 
     async def latency_reset(self, *events: ValueT) -> int:
         """Resets the latency data for one or more events.
 
-        Complexity: O(1)
-        Since: 2.8.13
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.13
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            events: [event [event ...]]
+            events: `[event [event ...]]`: one or more values.
+
+        Returns:
+            An integer; events reset.
+
+        See [LATENCY RESET](https://redis.io/docs/latest/commands/latency-reset/) on redis.io.
         """
-        return await self._call(("LATENCY", "RESET", *events), WRITE)
+        try:
+            return await self._call(("LATENCY", "RESET", *events), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("LATENCY RESET", "latency_reset", locals(), _exc)
+            raise
 
     async def lolwut(self, *, version: int | None = None) -> AnyStr:
         """Displays computer art and the Redis version
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            version: [VERSION version]
+            version: `[VERSION version]`: an integer.
+
+        Returns:
+            A string.
+
+        See [LOLWUT](https://redis.io/docs/latest/commands/lolwut/) on redis.io.
         """
-        argv: list[object] = ["LOLWUT"]
-        if version is not None:
-            argv.extend(("VERSION", version))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["LOLWUT"]
+            if version is not None:
+                argv.extend(("VERSION", version))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("LOLWUT", "lolwut", locals(), _exc)
+            raise
 
     async def memory_doctor(self) -> AnyStr:
         """Outputs a memory problems report.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY DOCTOR](https://redis.io/docs/latest/commands/memory-doctor/) on redis.io.
         """
-        return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        try:
+            return await self._call(("MEMORY", "DOCTOR"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY DOCTOR", "memory_doctor", locals(), _exc)
+            raise
 
     async def memory_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MEMORY HELP](https://redis.io/docs/latest/commands/memory-help/) on redis.io.
         """
-        return await self._call(("MEMORY", "HELP"), WRITE)
+        try:
+            return await self._call(("MEMORY", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY HELP", "memory_help", locals(), _exc)
+            raise
 
     async def memory_malloc_stats(self) -> AnyStr:
         """Returns the allocator statistics.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [MEMORY MALLOC-STATS](https://redis.io/docs/latest/commands/memory-malloc-stats/) on
+        redis.io.
         """
-        return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        try:
+            return await self._call(("MEMORY", "MALLOC-STATS"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY MALLOC-STATS", "memory_malloc_stats", locals(), _exc)
+            raise
 
     async def memory_purge(self) -> bool:
         """Asks the allocator to release memory.
 
-        Complexity: Depends on how much memory is allocated, could be slow
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Depends on how much memory is allocated, could be slow
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [MEMORY PURGE](https://redis.io/docs/latest/commands/memory-purge/) on redis.io.
         """
-        return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        try:
+            return to_ok(await self._call(("MEMORY", "PURGE"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY PURGE", "memory_purge", locals(), _exc)
+            raise
 
     async def memory_stats(self) -> dict[AnyStr, RespValue]:
         """Returns details about memory usage.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A dict with db.[0-9]*, *.ratio, *.percentage, fragmentation.
+
+        See [MEMORY STATS](https://redis.io/docs/latest/commands/memory-stats/) on redis.io.
         """
-        return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        try:
+            return _C11(await self._call(("MEMORY", "STATS"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY STATS", "memory_stats", locals(), _exc)
+            raise
 
     async def memory_usage(self, key: KeyT, *, samples: int | None = None) -> int | None:
         """Estimates the memory usage of a key.
 
-        Complexity: O(N) where N is the number of samples.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of samples.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            samples: [SAMPLES count]
+            key: A key.
+            samples: `[SAMPLES count]`: an integer.
+
+        Returns:
+            An integer, or None; None for a missing key.
+
+        See [MEMORY USAGE](https://redis.io/docs/latest/commands/memory-usage/) on redis.io.
         """
-        argv: list[object] = ["MEMORY", "USAGE", key]
-        if samples is not None:
-            argv.extend(("SAMPLES", samples))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["MEMORY", "USAGE", key]
+            if samples is not None:
+                argv.extend(("SAMPLES", samples))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("MEMORY USAGE", "memory_usage", locals(), _exc)
+            raise
 
     async def module_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [MODULE HELP](https://redis.io/docs/latest/commands/module-help/) on redis.io.
         """
-        return await self._call(("MODULE", "HELP"), WRITE)
+        try:
+            return await self._call(("MODULE", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE HELP", "module_help", locals(), _exc)
+            raise
 
     async def module_list(self) -> list[dict[AnyStr, AnyStr | int | list[AnyStr]]]:
         """Returns all loaded modules.
 
-        Complexity: O(N) where N is the number of loaded modules.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of loaded modules.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; name, path: bulk; ver: int; args: list.
+
+        See [MODULE LIST](https://redis.io/docs/latest/commands/module-list/) on redis.io.
         """
-        return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        try:
+            return _C12(await self._call(("MODULE", "LIST"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LIST", "module_list", locals(), _exc)
+            raise
 
     async def module_load(self, path: ValueT, *args: ValueT) -> bool:
         """Loads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            args: [arg [arg ...]]
+            path: A value (str, bytes, int or float).
+            args: `[arg [arg ...]]`: one or more values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOAD](https://redis.io/docs/latest/commands/module-load/) on redis.io.
         """
-        return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "LOAD", path, *args), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOAD", "module_load", locals(), _exc)
+            raise
 
     async def module_loadex(
         self,
@@ -762,35 +1307,54 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Loads a module using extended parameters.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            path: path
-            config: [CONFIG name value [CONFIG name value ...]]
-            args: [ARGS args [args ...]]
+            path: A value (str, bytes, int or float).
+            config: `[CONFIG name value [CONFIG name value ...]]`: a mapping of values to
+                values.
+            args: `[ARGS args [args ...]]`: a sequence of values.
+
+        Returns:
+            True (OK).
+
+        See [MODULE LOADEX](https://redis.io/docs/latest/commands/module-loadex/) on redis.io.
         """
-        argv: list[object] = ["MODULE", "LOADEX", path]
-        if config is not None:
-            for _k, _v in config.items():
-                argv.extend(("CONFIG", _k, _v))
-        if args is not None:
-            argv.append("ARGS")
-            argv.extend(_e.seq(args, "args"))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["MODULE", "LOADEX", path]
+            if config is not None:
+                for _k, _v in config.items():
+                    argv.extend(("CONFIG", _k, _v))
+            if args is not None:
+                argv.append("ARGS")
+                argv.extend(_e.seq(args, "args"))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE LOADEX", "module_loadex", locals(), _exc)
+            raise
 
     async def module_unload(self, name: ValueT) -> bool:
         """Unloads a module.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            name: name
+            name: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [MODULE UNLOAD](https://redis.io/docs/latest/commands/module-unload/) on redis.io.
         """
-        return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        try:
+            return to_ok(await self._call(("MODULE", "UNLOAD", name), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("MODULE UNLOAD", "module_unload", locals(), _exc)
+            raise
 
     @overload
     async def replicaof(
@@ -817,27 +1381,36 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Configures a server as replica of another, or promotes it to a master.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; "OK", or "OK Already connected to specified master".
+
+        See [REPLICAOF](https://redis.io/docs/latest/commands/replicaof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("REPLICAOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
-        argv: list[object] = ["REPLICAOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("REPLICAOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("REPLICAOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("REPLICAOF", host=host, no_one=no_one)
+            argv: list[object] = ["REPLICAOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("REPLICAOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("REPLICAOF", "replicaof", locals(), _exc)
+            raise
 
     async def restore_asking(
         self,
@@ -852,51 +1425,79 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for migrating keys in a cluster.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: An integer.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE-ASKING](https://redis.io/docs/latest/commands/restore-asking/) on redis.io.
         """
-        argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["RESTORE-ASKING", key, ttl, serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime)))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE-ASKING", "restore_asking", locals(), _exc)
+            raise
 
     async def role(self) -> list[RespValue]:
         """Returns the replication role.
 
-        Complexity: O(1)
-        Since: 2.8.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of RESP values; [master, offset, [[ip, port, offset]...]] | [slave, host,
+            port, state, offset] | [sentinel, [names]].
+
+        See [ROLE](https://redis.io/docs/latest/commands/role/) on redis.io.
         """
-        return await self._call(("ROLE",), WRITE)
+        try:
+            return await self._call(("ROLE",), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ROLE", "role", locals(), _exc)
+            raise
 
     async def save(self) -> bool:
         """Synchronously saves the database(s) to disk.
 
-        Complexity: O(N) where N is the total number of keys in all databases
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of keys in all databases
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SAVE](https://redis.io/docs/latest/commands/save/) on redis.io.
         """
-        return to_ok(await self._call(("SAVE",), WRITE))
+        try:
+            return to_ok(await self._call(("SAVE",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SAVE", "save", locals(), _exc)
+            raise
 
     async def shutdown(
         self,
@@ -908,27 +1509,36 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> bool:
         """Synchronously saves the database(s) to disk and shuts down the Redis server.
 
-        Complexity: O(N) when saving, where N is the total number of keys in all databases when
+        - Complexity: O(N) when saving, where N is the total number of keys in all databases when
             saving data, otherwise O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            save_selector: [NOSAVE | SAVE]
-            now: [NOW]
-            force: [FORCE]
-            abort: [ABORT]
+            save_selector: `[NOSAVE | SAVE]`: one of "NOSAVE", "SAVE".
+            now: Sends NOW when True.
+            force: Sends FORCE when True.
+            abort: Sends ABORT when True.
+
+        Returns:
+            True (OK); only SHUTDOWN ABORT replies; otherwise the server exits.
+
+        See [SHUTDOWN](https://redis.io/docs/latest/commands/shutdown/) on redis.io.
         """
-        argv: list[object] = ["SHUTDOWN"]
-        if save_selector is not None:
-            argv.append(save_selector)
-        if now:
-            argv.append("NOW")
-        if force:
-            argv.append("FORCE")
-        if abort:
-            argv.append("ABORT")
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SHUTDOWN"]
+            if save_selector is not None:
+                argv.append(save_selector)
+            if now:
+                argv.append("NOW")
+            if force:
+                argv.append("FORCE")
+            if abort:
+                argv.append("ABORT")
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SHUTDOWN", "shutdown", locals(), _exc)
+            raise
 
     @overload
     async def slaveof(
@@ -956,28 +1566,37 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> AnyStr:
         """Sets a Redis server as a replica of another, or promotes it to being a master.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use REPLICAOF.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use REPLICAOF.
 
         Args:
-            host: [host]
-            port: [port]
-            no_one: [NO ONE]
+            host: A value (str, bytes, int or float). Exactly one of host, no_one.
+            port: An integer.
+            no_one: A flag. Exactly one of host, no_one.
+
+        Returns:
+            A status string; as REPLICAOF.
+
+        See [SLAVEOF](https://redis.io/docs/latest/commands/slaveof/) on redis.io.
         """
-        if host is None and port is not None:
-            raise DataError("SLAVEOF: port needs host")
-        if (host is not None) + (not not no_one) != 1:
-            _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
-        argv: list[object] = ["SLAVEOF"]
-        if host is not None:
-            if port is None:
-                raise DataError("SLAVEOF: port is required with host")
-            argv.extend((host, port))
-        if no_one:
-            argv.extend(("NO", "ONE"))
-        return await self._call(argv, WRITE)
+        try:
+            if host is None and port is not None:
+                raise DataError("SLAVEOF: port needs host")
+            if (host is not None) + (not not no_one) != 1:
+                _e.exactly_one("SLAVEOF", host=host, no_one=no_one)
+            argv: list[object] = ["SLAVEOF"]
+            if host is not None:
+                if port is None:
+                    raise DataError("SLAVEOF: port is required with host")
+                argv.extend((host, port))
+            if no_one:
+                argv.extend(("NO", "ONE"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLAVEOF", "slaveof", locals(), _exc)
+            raise
 
     async def slowlog_get(
         self,
@@ -985,64 +1604,118 @@ class ServerCommands(ClientBase[AnyStr]):
     ) -> list[tuple[int, int, int, list[AnyStr], AnyStr, AnyStr]]:
         """Returns the slow log's entries.
 
-        Complexity: O(N) where N is the number of entries returned
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries returned
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            count: [count]
+            count: An integer.
+
+        Returns:
+            A list of tuples; id, unix time, duration us, argv, client addr, client name.
+
+        See [SLOWLOG GET](https://redis.io/docs/latest/commands/slowlog-get/) on redis.io.
         """
-        argv: list[object] = ["SLOWLOG", "GET"]
-        if count is not None:
-            argv.append(count)
-        return _C6(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["SLOWLOG", "GET"]
+            if count is not None:
+                argv.append(count)
+            return _C6(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG GET", "slowlog_get", locals(), _exc)
+            raise
 
     async def slowlog_help(self) -> list[AnyStr]:
         """Show helpful text about the different subcommands
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [SLOWLOG HELP](https://redis.io/docs/latest/commands/slowlog-help/) on redis.io.
         """
-        return await self._call(("SLOWLOG", "HELP"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG HELP", "slowlog_help", locals(), _exc)
+            raise
 
     async def slowlog_len(self) -> int:
         """Returns the number of entries in the slow log.
 
-        Complexity: O(1)
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [SLOWLOG LEN](https://redis.io/docs/latest/commands/slowlog-len/) on redis.io.
         """
-        return await self._call(("SLOWLOG", "LEN"), WRITE)
+        try:
+            return await self._call(("SLOWLOG", "LEN"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG LEN", "slowlog_len", locals(), _exc)
+            raise
 
     async def slowlog_reset(self) -> bool:
         """Clears all entries from the slow log.
 
-        Complexity: O(N) where N is the number of entries in the slowlog
-        Since: 2.2.12
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the slowlog
+        - Since: 2.2.12
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [SLOWLOG RESET](https://redis.io/docs/latest/commands/slowlog-reset/) on redis.io.
         """
-        return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        try:
+            return to_ok(await self._call(("SLOWLOG", "RESET"), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SLOWLOG RESET", "slowlog_reset", locals(), _exc)
+            raise
 
     async def swapdb(self, index1: int, index2: int) -> bool:
         """Swaps two Redis databases.
 
-        Complexity: O(N) where N is the count of clients watching or blocking on keys from both
+        - Complexity: O(N) where N is the count of clients watching or blocking on keys from both
             databases.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            index1: index1
-            index2: index2
+            index1: An integer.
+            index2: An integer.
+
+        Returns:
+            True (OK).
+
+        See [SWAPDB](https://redis.io/docs/latest/commands/swapdb/) on redis.io.
         """
-        return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        try:
+            return to_ok(await self._call(("SWAPDB", index1, index2), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SWAPDB", "swapdb", locals(), _exc)
+            raise
 
     async def time(self) -> tuple[AnyStr, AnyStr]:
         """Returns the server time.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A tuple (string, string); (unix seconds, microseconds) as decimal strings.
+
+        See [TIME](https://redis.io/docs/latest/commands/time/) on redis.io.
         """
-        return _C13(await self._call(("TIME",), WRITE))
+        try:
+            return _C13(await self._call(("TIME",), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("TIME", "time", locals(), _exc)
+            raise

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -20,150 +22,285 @@ class SetCommands(ClientBase[AnyStr]):
     async def sadd(self, key: KeyT, *members: ValueT) -> int:
         """Adds one or more members to a set. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
-        return await self._call(("SADD", key, *members), WRITE)
+        try:
+            return await self._call(("SADD", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     async def scard(self, key: KeyT) -> int:
         """Returns the number of members in a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return await self._call(("SCARD", key), READ)
+            key: A key.
 
-    async def sdiff(self, *keys: KeyT) -> set[AnyStr]:
+        Returns:
+            An integer.
+
+        See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
+        """
+        try:
+            return await self._call(("SCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
+
+    @overload
+    async def sdiff(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sdiff(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the difference of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return to_set(await self._call(("SDIFF", *keys), READ))
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+        Returns:
+            A set of strings.
+
+        See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SDIFF", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
+
+    @overload
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-        """
-        return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    async def sinter(self, *keys: KeyT) -> set[AnyStr]:
+        Returns:
+            An integer.
+
+        See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SDIFFSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
+
+    @overload
+    async def sinter(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sinter(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sinter(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return to_set(await self._call(("SINTER", *keys), READ))
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    async def sintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+        Returns:
+            A set of strings.
+
+        See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SINTER", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
+
+    @overload
+    async def sintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
-        """
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
 
-    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int:
+        Returns:
+            An integer.
+
+        See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
+
+    @overload
+    async def sinterstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the intersect of multiple sets in a key.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SINTERSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     async def sismember(self, key: KeyT, member: ValueT) -> bool:
         """Determines whether a member belongs to a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
-        return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        try:
+            return to_bool(await self._call(("SISMEMBER", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     async def smembers(self, key: KeyT) -> set[AnyStr]:
         """Returns all members of a set.
 
-        Complexity: O(N) where N is the set cardinality.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the set cardinality.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return to_set(await self._call(("SMEMBERS", key), READ))
+            key: A key.
 
-    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]:
+        Returns:
+            A set of strings.
+
+        See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
+        """
+        try:
+            return to_set(await self._call(("SMEMBERS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
+
+    @overload
+    async def smismember(self, key: KeyT, *members: ValueT) -> list[bool]: ...
+    @overload
+    async def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> list[bool]: ...
+    async def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[bool]:
         """Determines whether multiple members belong to a set.
 
-        Complexity: O(N) where N is the number of elements being checked for membership
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements being checked for membership
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of bools.
+
+        See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
-        return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return _C1(await self._call(("SMISMEMBER", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     async def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> bool:
         """Moves a member from one set to another.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            member: member
+            source: A key.
+            destination: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
-        return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        try:
+            return to_bool(await self._call(("SMOVE", source, destination, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     async def spop(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -175,21 +312,31 @@ class SetCommands(ClientBase[AnyStr]):
         """Returns one or more random members from a set after removing them. Deletes the set if the
         last member was popped.
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
             passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a set of strings.
+            - Otherwise: a string, or None.
+
+        See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        if count is not None:
-            return to_set(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            if count is not None:
+                return to_set(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     async def srandmember(self, key: KeyT, count: None = ...) -> AnyStr | None: ...
@@ -208,83 +355,141 @@ class SetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[AnyStr] | None:
         """Get one or multiple random members from a set
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of
-            the passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value
+            of the passed count.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a list of strings; an array: a negative count repeats members.
+            - Otherwise: a string, or None.
+
+        See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     async def srem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
 
-        Complexity: O(N) where N is the number of members to be removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members to be removed.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
-        return await self._call(("SREM", key, *members), WRITE)
+        try:
+            return await self._call(("SREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     async def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
     ) -> tuple[int, list[AnyStr]]:
         """Iterates over members of a set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-        """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C2(await self._call(argv, READ))
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
 
-    async def sunion(self, *keys: KeyT) -> set[AnyStr]:
+        Returns:
+            A tuple (integer, list of strings); (cursor, members).
+
+        See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C2(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
+
+    @overload
+    async def sunion(self, *keys: KeyT) -> set[AnyStr]: ...
+    @overload
+    async def sunion(self, keys: Sequence[KeyT], /) -> set[AnyStr]: ...
+    async def sunion(self, *keys: KeyT | Sequence[KeyT]) -> set[AnyStr]:
         """Returns the union of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return to_set(await self._call(("SUNION", *keys), READ))
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int:
+        Returns:
+            A set of strings.
+
+        See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return to_set(await self._call(("SUNION", *keys), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
+
+    @overload
+    async def sunionstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the union of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("SUNIONSTORE", destination, *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

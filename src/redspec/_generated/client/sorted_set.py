@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._replies import list_of, pairs_of, to_float, to_int, tuple_of
@@ -33,7 +34,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def bzmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -41,68 +42,96 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Removes and returns a member by score from one or more sorted sets. Blocks until a member is
         available otherwise. Deletes the sorted set if the last element was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            keys: key [key ...]
-            where: <MIN | MAX>
-            count: [COUNT count]
+            timeout: A number.
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<MIN | MAX>`: one of "MIN", "MAX".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of (string, float) pairs), or None; (key, [(member, score),
+            ...]); None on timeout.
+
+        See [BZMPOP](https://redis.io/docs/latest/commands/bzmpop/) on redis.io.
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BZMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        _r = await self._call_blocking(argv, timeout)
-        return _C1(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BZMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            _r = await self._call_blocking(argv, timeout)
+            return _C1(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZMPOP", "bzmpop", locals(), _exc)
+            raise
 
     async def bzpopmax(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the highest score from one or more sorted sets. Blocks
         until a member available otherwise.  Deletes the sorted set if the last element was popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string, float), or None; (key, member, score); None on timeout.
+
+        See [BZPOPMAX](https://redis.io/docs/latest/commands/bzpopmax/) on redis.io.
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMAX", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMAX", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMAX", "bzpopmax", locals(), _exc)
+            raise
 
     async def bzpopmin(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         timeout: float,
     ) -> tuple[AnyStr, AnyStr, float] | None:
         """Removes and returns the member with the lowest score from one or more sorted sets. Blocks
         until a member is available otherwise. Deletes the sorted set if the last element was
         popped.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string, float), or None; (key, member, score); None on timeout.
+
+        See [BZPOPMIN](https://redis.io/docs/latest/commands/bzpopmin/) on redis.io.
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BZPOPMIN", *keys, timeout)
-        _r = await self._call_blocking(argv, timeout)
-        return _C2(_r)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BZPOPMIN", *keys, timeout)
+            _r = await self._call_blocking(argv, timeout)
+            return _C2(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("BZPOPMIN", "bzpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zadd(
@@ -114,6 +143,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[False] = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int: ...
     @overload
     async def zadd(
@@ -125,6 +158,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: Literal[True],
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> float | None: ...
     @overload
     async def zadd(
@@ -136,6 +173,10 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = ...,
         ch: bool = ...,
         incr: bool = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
     ) -> int | float | None: ...
     async def zadd(
         self,
@@ -146,130 +187,238 @@ class SortedSetCommands(ClientBase[AnyStr]):
         comparison: Literal["GT", "LT"] | None = None,
         ch: bool = False,
         incr: bool = False,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> int | float | None:
         """Adds one or more members to a sorted set, or updates their scores. Creates the key if it
         doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            mapping: score member [score member ...]
-            condition: [NX | XX]
-            comparison: [GT | LT]
-            ch: [CH]
-            incr: [INCR]
+            key: A key.
+            mapping: `score member [score member ...]`: a mapping of values to numbers.
+            condition: `[NX | XX]`: one of "NX", "XX".
+            comparison: `[GT | LT]`: one of "GT", "LT".
+            ch: Sends CH when True.
+            incr: Sends INCR when True.
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+            gt: comparison="GT": only raise scores (redis-py form)
+            lt: comparison="LT": only lower scores (redis-py form)
+
+        Returns:
+            - With incr: a float, or None; the new score; None when NX/XX/GT/LT refused it.
+            - Otherwise: an integer; elements added (changed, with CH).
+
+        See [ZADD](https://redis.io/docs/latest/commands/zadd/) on redis.io.
         """
-        argv: list[object] = ["ZADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if comparison is not None:
-            argv.append(comparison)
-        if ch:
-            argv.append("CH")
-        if incr:
-            argv.append("INCR")
-        for _k, _v in mapping.items():
-            argv.extend((_v, _k))
-        if incr:
-            return to_float(await self._call(argv, WRITE))
-        return await self._call(argv, WRITE)
+        try:
+            condition = _c.flag_choice("ZADD", condition, NX=nx, XX=xx)
+            comparison = _c.flag_choice("ZADD", comparison, GT=gt, LT=lt)
+            argv: list[object] = ["ZADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if comparison is not None:
+                argv.append(comparison)
+            if ch:
+                argv.append("CH")
+            if incr:
+                argv.append("INCR")
+            for _k, _v in mapping.items():
+                argv.extend((_v, _k))
+            if incr:
+                return to_float(await self._call(argv, WRITE))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZADD", "zadd", locals(), _exc)
+            raise
 
     async def zcard(self, key: KeyT) -> int:
         """Returns the number of members in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [ZCARD](https://redis.io/docs/latest/commands/zcard/) on redis.io.
         """
-        return await self._call(("ZCARD", key), READ)
+        try:
+            return await self._call(("ZCARD", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCARD", "zcard", locals(), _exc)
+            raise
 
     async def zcount(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Returns the count of members in a sorted set that have scores within a range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+
+        Returns:
+            An integer.
+
+        See [ZCOUNT](https://redis.io/docs/latest/commands/zcount/) on redis.io.
         """
-        return await self._call(("ZCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZCOUNT", "zcount", locals(), _exc)
+            raise
 
     @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[False] = ...) -> list[AnyStr]: ...
     @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
     async def zdiff(self, *keys: KeyT, withscores: Literal[True]) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zdiff(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zdiff(
         self,
         *keys: KeyT,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
     async def zdiff(
         self,
-        *keys: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    async def zdiff(
+        self,
+        *keys: KeyT | Sequence[KeyT],
         withscores: bool = False,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the difference between multiple sorted sets.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            withscores: [WITHSCORES]
-        """
-        argv: list[object] = ["ZDIFF", len(keys)]
-        argv.extend(keys)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            withscores: Sends WITHSCORES when True.
 
-    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int:
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZDIFF](https://redis.io/docs/latest/commands/zdiff/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZDIFF", len(keys)]
+            argv.extend(keys)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFF", "zdiff", locals(), _exc)
+            raise
+
+    @overload
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT) -> int: ...
+    @overload
+    async def zdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> int: ...
+    async def zdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> int:
         """Stores the difference of multiple sorted sets in a key.
 
-        Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the
-            sets, N is the size of the first set, and K is the size of the result set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all
+            the sets, N is the size of the first set, and K is the size of the result set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [ZDIFFSTORE](https://redis.io/docs/latest/commands/zdiffstore/) on redis.io.
         """
-        return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return await self._call(("ZDIFFSTORE", destination, len(keys), *keys), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZDIFFSTORE", "zdiffstore", locals(), _exc)
+            raise
 
     async def zincrby(self, key: KeyT, increment: float, member: ValueT) -> float:
         """Increments the score of a member in a sorted set.
 
-        Complexity: O(log(N)) where N is the number of elements in the sorted set.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) where N is the number of elements in the sorted set.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
-            member: member
+            key: A key.
+            increment: A number.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            A float.
+
+        See [ZINCRBY](https://redis.io/docs/latest/commands/zincrby/) on redis.io.
         """
-        return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        try:
+            return to_float(await self._call(("ZINCRBY", key, increment, member), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINCRBY", "zincrby", locals(), _exc)
+            raise
 
     @overload
     async def zinter(
         self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[False] = ...,
@@ -285,110 +434,195 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zinter(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zinter(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zinter(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
     async def zinter(
         self,
-        *keys: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the intersect of multiple sorted sets.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
-            withscores: [WITHSCORES]
-        """
-        argv: list[object] = ["ZINTER", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+            withscores: Sends WITHSCORES when True.
 
-    async def zintercard(self, *keys: KeyT, limit: int | None = None) -> int:
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZINTER](https://redis.io/docs/latest/commands/zinter/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTER", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTER", "zinter", locals(), _exc)
+            raise
+
+    @overload
+    async def zintercard(self, *keys: KeyT, limit: int | None = ...) -> int: ...
+    @overload
+    async def zintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> int: ...
+    async def zintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> int:
         """Returns the number of members of the intersect of multiple sorted sets.
 
-        Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number
-            of input sorted sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the
+            number of input sorted sets.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
-        """
-        argv: list[object] = ["ZINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return await self._call(argv, READ)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
 
+        Returns:
+            An integer.
+
+        See [ZINTERCARD](https://redis.io/docs/latest/commands/zintercard/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERCARD", "zintercard", locals(), _exc)
+            raise
+
+    @overload
     async def zinterstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zinterstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
         """Stores the intersect of multiple sorted sets in a key.
 
-        Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
+        - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K
             being the number of input sorted sets and M being the number of elements in the
             resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+
+        Returns:
+            An integer.
+
+        See [ZINTERSTORE](https://redis.io/docs/latest/commands/zinterstore/) on redis.io.
         """
-        argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZINTERSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZINTERSTORE", "zinterstore", locals(), _exc)
+            raise
 
     async def zlexcount(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Returns the number of members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)) with N being the number of elements in the sorted set.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N)) with N being the number of elements in the sorted set.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [ZLEXCOUNT](https://redis.io/docs/latest/commands/zlexcount/) on redis.io.
         """
-        return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        try:
+            return await self._call(("ZLEXCOUNT", key, min, max), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZLEXCOUNT", "zlexcount", locals(), _exc)
+            raise
 
     async def zmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["MIN", "MAX"],
         *,
         count: int | None = None,
@@ -396,72 +630,116 @@ class SortedSetCommands(ClientBase[AnyStr]):
         """Returns the highest- or lowest-scoring members from one or more sorted sets after removing
         them. Deletes the sorted set if the last member was popped.
 
-        Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of
-            elements in the sorted set, and M being the number of elements popped.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number
+            of elements in the sorted set, and M being the number of elements popped.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            where: <MIN | MAX>
-            count: [COUNT count]
-        """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["ZMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C1(await self._call(argv, WRITE))
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<MIN | MAX>`: one of "MIN", "MAX".
+            count: `[COUNT count]`: an integer.
 
-    async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]:
+        Returns:
+            A tuple (string, list of (string, float) pairs), or None; None when every key is
+            empty.
+
+        See [ZMPOP](https://redis.io/docs/latest/commands/zmpop/) on redis.io.
+        """
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["ZMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C1(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMPOP", "zmpop", locals(), _exc)
+            raise
+
+    @overload
+    async def zmscore(self, key: KeyT, *members: ValueT) -> list[float | None]: ...
+    @overload
+    async def zmscore(self, key: KeyT, members: Sequence[ValueT], /) -> list[float | None]: ...
+    async def zmscore(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> list[float | None]:
         """Returns the score of one or more members in a sorted set.
 
-        Complexity: O(N) where N is the number of members being requested.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members being requested.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of floats (or None); None for a missing member.
+
+        See [ZMSCORE](https://redis.io/docs/latest/commands/zmscore/) on redis.io.
         """
-        return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return _C4(await self._call(("ZMSCORE", key, *members), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZMSCORE", "zmscore", locals(), _exc)
+            raise
 
     async def zpopmax(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the highest-scoring members from a sorted set after removing them. Deletes the
         sorted set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            A list of (string, float) pairs; flat [member, score] without COUNT on RESP3: still
+            pairs.
+
+        See [ZPOPMAX](https://redis.io/docs/latest/commands/zpopmax/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMAX", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMAX", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMAX", "zpopmax", locals(), _exc)
+            raise
 
     async def zpopmin(self, key: KeyT, count: int | None = None) -> list[tuple[AnyStr, float]]:
         """Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted
         set if the last member was popped.
 
-        Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
+        - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being
             the number of elements popped.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            A list of (string, float) pairs.
+
+        See [ZPOPMIN](https://redis.io/docs/latest/commands/zpopmin/) on redis.io.
         """
-        argv: list[object] = ["ZPOPMIN", key]
-        if count is not None:
-            argv.append(count)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["ZPOPMIN", key]
+            if count is not None:
+                argv.append(count)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZPOPMIN", "zpopmin", locals(), _exc)
+            raise
 
     @overload
     async def zrandmember(
@@ -476,7 +754,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
         self,
         key: KeyT,
         *,
-        count: int | None = ...,
+        count: int,
         withscores: Literal[True],
     ) -> list[tuple[AnyStr, float]]: ...
     @overload
@@ -493,6 +771,14 @@ class SortedSetCommands(ClientBase[AnyStr]):
         key: KeyT,
         *,
         count: int | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None: ...
+    @overload
+    async def zrandmember(
+        self,
+        key: KeyT,
+        *,
+        count: int,
         withscores: bool = ...,
     ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None: ...
     async def zrandmember(
@@ -504,25 +790,36 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> AnyStr | list[tuple[AnyStr, float]] | list[AnyStr] | None:
         """Returns one or more random members from a sorted set.
 
-        Complexity: O(N) where N is the number of members returned
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members returned
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
-            withscores: [WITHSCORES]
+            key: A key.
+            count: An integer.
+            withscores: Sends WITHSCORES when True. Needs count.
+
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - With count: a list of strings.
+            - Otherwise: a string, or None; None when the key is missing.
+
+        See [ZRANDMEMBER](https://redis.io/docs/latest/commands/zrandmember/) on redis.io.
         """
-        if count is None and withscores:
-            raise DataError("ZRANDMEMBER: withscores needs count")
-        argv: list[object] = ["ZRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
+        try:
+            if count is None and withscores:
+                raise DataError("ZRANDMEMBER: withscores needs count")
+            argv: list[object] = ["ZRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+                if withscores:
+                    argv.append("WITHSCORES")
             if withscores:
-                argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANDMEMBER", "zrandmember", locals(), _exc)
+            raise
 
     @overload
     async def zrange(
@@ -535,6 +832,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[False] = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr]: ...
     @overload
     async def zrange(
@@ -547,6 +849,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: Literal[True],
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[tuple[AnyStr, float]]: ...
     @overload
     async def zrange(
@@ -559,6 +866,11 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = ...,
         limit: tuple[int, int] | None = ...,
         withscores: bool = ...,
+        desc: bool = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
     async def zrange(
         self,
@@ -570,35 +882,56 @@ class SortedSetCommands(ClientBase[AnyStr]):
         rev: bool = False,
         limit: tuple[int, int] | None = None,
         withscores: bool = False,
+        desc: bool = False,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
-            sortby: [BYSCORE | BYLEX]
-            rev: [REV]
-            limit: [LIMIT offset count]
-            withscores: [WITHSCORES]
+            key: A key.
+            start: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            stop: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            sortby: `[BYSCORE | BYLEX]`: one of "BYSCORE", "BYLEX".
+            rev: Sends REV when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            withscores: Sends WITHSCORES when True.
+            desc: rev=True (redis-py form)
+            byscore: sortby="BYSCORE" (redis-py form)
+            bylex: sortby="BYLEX" (redis-py form)
+            offset: with num, limit=(offset, num) (redis-py form)
+            num: with offset, limit=(offset, num) (redis-py form)
+
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZRANGE](https://redis.io/docs/latest/commands/zrange/) on redis.io.
         """
-        argv: list[object] = ["ZRANGE", key, start, stop]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            sortby, rev, limit = _c.zrange_args("ZRANGE", sortby, rev, limit, desc, byscore, bylex, offset, num)
+            argv: list[object] = ["ZRANGE", key, start, stop]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGE", "zrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the BYLEX argument")
     async def zrangebylex(
@@ -611,23 +944,32 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns members in a sorted set within a lexicographical range.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYLEX argument.
 
         Args:
-            key: key
-            min: min
-            max: max
-            limit: [LIMIT offset count]
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            A list of strings.
+
+        See [ZRANGEBYLEX](https://redis.io/docs/latest/commands/zrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYLEX", key, min, max]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYLEX", key, min, max]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYLEX", "zrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrangebyscore(
@@ -671,28 +1013,38 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of scores.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 1.0.5
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
+        - Since: 1.0.5
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the BYSCORE argument.
 
         Args:
-            key: key
-            min: min
-            max: max
-            withscores: [WITHSCORES]
-            limit: [LIMIT offset count]
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            withscores: Sends WITHSCORES when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZRANGEBYSCORE](https://redis.io/docs/latest/commands/zrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANGEBYSCORE", key, min, max]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGEBYSCORE", "zrangebyscore", locals(), _exc)
+            raise
 
     async def zrangestore(
         self,
@@ -707,28 +1059,37 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int:
         """Stores a range of members from sorted set in a key.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements stored into the destination key.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            dst: dst
-            src: src
-            min: min
-            max: max
-            sortby: [BYSCORE | BYLEX]
-            rev: [REV]
-            limit: [LIMIT offset count]
+            dst: A key.
+            src: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            sortby: `[BYSCORE | BYLEX]`: one of "BYSCORE", "BYLEX".
+            rev: Sends REV when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            An integer.
+
+        See [ZRANGESTORE](https://redis.io/docs/latest/commands/zrangestore/) on redis.io.
         """
-        argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
-        if sortby is not None:
-            argv.append(sortby)
-        if rev:
-            argv.append("REV")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["ZRANGESTORE", dst, src, min, max]
+            if sortby is not None:
+                argv.append(sortby)
+            if rev:
+                argv.append("REV")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANGESTORE", "zrangestore", locals(), _exc)
+            raise
 
     @overload
     async def zrank(
@@ -763,84 +1124,130 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int | tuple[int, float] | None:
         """Returns the index of a member in a sorted set ordered by ascending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
-            withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            member: A value (str, bytes, int or float).
+            withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None; None when the member or key is missing.
+
+        See [ZRANK](https://redis.io/docs/latest/commands/zrank/) on redis.io.
         """
-        argv: list[object] = ["ZRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZRANK", "zrank", locals(), _exc)
+            raise
 
     async def zrem(self, key: KeyT, *members: ValueT) -> int:
         """Removes one or more members from a sorted set. Deletes the sorted set if all members were
         removed.
 
-        Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
+        - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the
             number of elements to be removed.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [ZREM](https://redis.io/docs/latest/commands/zrem/) on redis.io.
         """
-        return await self._call(("ZREM", key, *members), WRITE)
+        try:
+            return await self._call(("ZREM", key, *members), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREM", "zrem", locals(), _exc)
+            raise
 
     async def zremrangebylex(self, key: KeyT, min: ValueT, max: ValueT) -> int:
         """Removes members in a sorted set within a lexicographical range. Deletes the sorted set if
         all members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: A value (str, bytes, int or float).
+            max: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYLEX](https://redis.io/docs/latest/commands/zremrangebylex/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYLEX", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYLEX", "zremrangebylex", locals(), _exc)
+            raise
 
     async def zremrangebyrank(self, key: KeyT, start: int, stop: int) -> int:
         """Removes members in a sorted set within a range of indexes. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYRANK](https://redis.io/docs/latest/commands/zremrangebyrank/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYRANK", key, start, stop), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYRANK", "zremrangebyrank", locals(), _exc)
+            raise
 
     async def zremrangebyscore(self, key: KeyT, min: RangeT, max: RangeT) -> int:
         """Removes members in a sorted set within a range of scores. Deletes the sorted set if all
         members were removed.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements removed by the operation.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            min: min
-            max: max
+            key: A key.
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+
+        Returns:
+            An integer.
+
+        See [ZREMRANGEBYSCORE](https://redis.io/docs/latest/commands/zremrangebyscore/) on redis.io.
         """
-        return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        try:
+            return await self._call(("ZREMRANGEBYSCORE", key, min, max), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREMRANGEBYSCORE", "zremrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrange(
@@ -880,24 +1287,34 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of indexes in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements returned.
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV argument.
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV argument.
 
         Args:
-            key: key
-            start: start
-            stop: stop
-            withscores: [WITHSCORES]
+            key: A key.
+            start: An integer.
+            stop: An integer.
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZREVRANGE](https://redis.io/docs/latest/commands/zrevrange/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGE", key, start, stop]
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGE", key, start, stop]
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGE", "zrevrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments")
     async def zrevrangebylex(
@@ -910,23 +1327,32 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr]:
         """Returns members in a sorted set within a lexicographical range in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYLEX arguments.
 
         Args:
-            key: key
-            max: max
-            min: min
-            limit: [LIMIT offset count]
+            key: A key.
+            max: A value (str, bytes, int or float).
+            min: A value (str, bytes, int or float).
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            A list of strings.
+
+        See [ZREVRANGEBYLEX](https://redis.io/docs/latest/commands/zrevrangebylex/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYLEX", key, max, min]
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYLEX", "zrevrangebylex", locals(), _exc)
+            raise
 
     @overload
     async def zrevrangebyscore(
@@ -970,28 +1396,38 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns members in a sorted set within a range of scores in reverse order.
 
-        Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
+        - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the
             number of elements being returned. If M is constant (e.g. always asking for the first 10
             elements with LIMIT), you can consider it O(log(N)).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
 
         Args:
-            key: key
-            max: max
-            min: min
-            withscores: [WITHSCORES]
-            limit: [LIMIT offset count]
+            key: A key.
+            max: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            min: An index, a score ("(1.5", "-inf") or a lex bound ("[a").
+            withscores: Sends WITHSCORES when True.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZREVRANGEBYSCORE](https://redis.io/docs/latest/commands/zrevrangebyscore/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
-        if withscores:
-            argv.append("WITHSCORES")
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANGEBYSCORE", key, max, min]
+            if withscores:
+                argv.append("WITHSCORES")
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANGEBYSCORE", "zrevrangebyscore", locals(), _exc)
+            raise
 
     @overload
     async def zrevrank(
@@ -1026,27 +1462,37 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> int | tuple[int, float] | None:
         """Returns the index of a member in a sorted set ordered by descending scores.
 
-        Complexity: O(log(N))
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log(N))
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
-            withscore: [WITHSCORE] (only Redis 8.2.3, Valkey 8.1.8)
+            key: A key.
+            member: A value (str, bytes, int or float).
+            withscore: Sends WITHSCORE when True. (Only Redis 8.2.3, Valkey 8.1.8.)
+
+        Returns:
+            - With withscore: a tuple (integer, float), or None.
+            - Otherwise: an integer, or None.
+
+        See [ZREVRANK](https://redis.io/docs/latest/commands/zrevrank/) on redis.io.
         """
-        argv: list[object] = ["ZREVRANK", key, member]
-        if withscore:
-            argv.append("WITHSCORE")
-        if withscore:
-            return _C5(await self._call(argv, READ))
-        return await self._call(argv, READ)
+        try:
+            argv: list[object] = ["ZREVRANK", key, member]
+            if withscore:
+                argv.append("WITHSCORE")
+            if withscore:
+                return _C5(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZREVRANK", "zrevrank", locals(), _exc)
+            raise
 
     @overload
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1056,7 +1502,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1066,7 +1512,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = ...,
         *,
         match: PatternT | None = ...,
         count: int | None = ...,
@@ -1075,7 +1521,7 @@ class SortedSetCommands(ClientBase[AnyStr]):
     async def zscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
@@ -1083,47 +1529,77 @@ class SortedSetCommands(ClientBase[AnyStr]):
     ) -> tuple[int, list[tuple[AnyStr, float]]] | tuple[int, list[AnyStr]]:
         """Iterates over members and scores of a sorted set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            noscores: [NOSCORES] (Valkey only)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            noscores: Sends NOSCORES when True. (Valkey only.)
+
+        Returns:
+            - With noscores: a tuple (integer, list of strings); Valkey only.
+            - Otherwise: a tuple (integer, list of (string, float) pairs); cursor is a bulk
+                string; scores are strings even on RESP3.
+
+        See [ZSCAN](https://redis.io/docs/latest/commands/zscan/) on redis.io.
         """
-        argv: list[object] = ["ZSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if noscores:
-            argv.append("NOSCORES")
-        if noscores:
-            return _C6(await self._call(argv, READ))
-        return _C7(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["ZSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if noscores:
+                argv.append("NOSCORES")
+            if noscores:
+                return _C6(await self._call(argv, READ))
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCAN", "zscan", locals(), _exc)
+            raise
 
     async def zscore(self, key: KeyT, member: ValueT) -> float | None:
         """Returns the score of a member in a sorted set.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            A float, or None.
+
+        See [ZSCORE](https://redis.io/docs/latest/commands/zscore/) on redis.io.
         """
-        return to_float(await self._call(("ZSCORE", key, member), READ))
+        try:
+            return to_float(await self._call(("ZSCORE", key, member), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("ZSCORE", "zscore", locals(), _exc)
+            raise
 
     @overload
     async def zunion(
         self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[False] = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: Literal[False] = ...,
@@ -1139,69 +1615,130 @@ class SortedSetCommands(ClientBase[AnyStr]):
     @overload
     async def zunion(
         self,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: Literal[True],
+    ) -> list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zunion(
+        self,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+        withscores: bool = ...,
+    ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
+    @overload
+    async def zunion(
+        self,
+        keys: Sequence[KeyT],
+        /,
+        *,
         weights: Sequence[float] | None = ...,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
         withscores: bool = ...,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]: ...
     async def zunion(
         self,
-        *keys: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
         withscores: bool = False,
     ) -> list[AnyStr] | list[tuple[AnyStr, float]]:
         """Returns the union of multiple sorted sets.
 
-        Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
-            withscores: [WITHSCORES]
-        """
-        argv: list[object] = ["ZUNION", len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        if withscores:
-            argv.append("WITHSCORES")
-        if withscores:
-            return _C3(await self._call(argv, READ))
-        return await self._call(argv, READ)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+            withscores: Sends WITHSCORES when True.
 
+        Returns:
+            - With withscores: a list of (string, float) pairs.
+            - Otherwise: a list of strings.
+
+        See [ZUNION](https://redis.io/docs/latest/commands/zunion/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNION", len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            if withscores:
+                argv.append("WITHSCORES")
+            if withscores:
+                return _C3(await self._call(argv, READ))
+            return await self._call(argv, READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNION", "zunion", locals(), _exc)
+            raise
+
+    @overload
     async def zunionstore(
         self,
         destination: KeyT,
         *keys: KeyT,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    @overload
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        keys: Sequence[KeyT],
+        /,
+        *,
+        weights: Sequence[float] | None = ...,
+        aggregate: Literal["SUM", "MIN", "MAX"] | None = ...,
+    ) -> int: ...
+    async def zunionstore(
+        self,
+        destination: KeyT,
+        *keys: KeyT | Sequence[KeyT],
         weights: Sequence[float] | None = None,
         aggregate: Literal["SUM", "MIN", "MAX"] | None = None,
     ) -> int:
         """Stores the union of multiple sorted sets in a key.
 
-        Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and
-            M being the number of elements in the resulting sorted set.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets,
+            and M being the number of elements in the resulting sorted set.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-            weights: [WEIGHTS weight [weight ...]]
-            aggregate: [AGGREGATE <SUM | MIN | MAX>]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            weights: `[WEIGHTS weight [weight ...]]`: a sequence of numbers.
+            aggregate: `[AGGREGATE <SUM | MIN | MAX>]`: one of "SUM", "MIN", "MAX".
+
+        Returns:
+            An integer.
+
+        See [ZUNIONSTORE](https://redis.io/docs/latest/commands/zunionstore/) on redis.io.
         """
-        argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
-        argv.extend(keys)
-        if weights is not None:
-            argv.append("WEIGHTS")
-            argv.extend(_e.seq(weights, "weights"))
-        if aggregate is not None:
-            argv.extend(("AGGREGATE", aggregate))
-        return await self._call(argv, WRITE)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["ZUNIONSTORE", destination, len(keys)]
+            argv.extend(keys)
+            if weights is not None:
+                argv.append("WEIGHTS")
+                argv.extend(_e.seq(weights, "weights"))
+            if aggregate is not None:
+                argv.extend(("AGGREGATE", aggregate))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("ZUNIONSTORE", "zunionstore", locals(), _exc)
+            raise

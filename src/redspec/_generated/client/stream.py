@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, ClientBase
 from redspec._generated.models import StreamTrim
@@ -53,96 +55,180 @@ _C7 = list_of(to_pending_entry)
 class StreamCommands(ClientBase[AnyStr]):
     __slots__ = ()
 
-    async def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> int:
+    async def xack(self, key: KeyT, groupname: ValueT, *ids: StreamIdT) -> int:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            ids: id [id ...]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return await self._call(("XACK", key, group, *ids), WRITE)
+        try:
+            return await self._call(("XACK", key, groupname, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     async def xackdel(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> list[int]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            group: group
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
-        """
-        argv: list[object] = ["XACKDEL", key, group]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
 
+        Returns:
+            A list of integers; per id: -1 no such id, 1 acked+deleted, 2 acked, still
+                referenced.
+
+        See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
+
+    @overload
     async def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: Literal[False] = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> AnyStr: ...
+    @overload
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: Literal[True],
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> AnyStr | None: ...
+    @overload
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: bool = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> AnyStr | None: ...
+    async def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = "*",
         *,
         nomkstream: bool = False,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
         trim: StreamTrim | None = None,
-        id: StreamIdT | Literal["*"] = "*",
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
+        limit: int | None = None,
     ) -> AnyStr | None:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
-        Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
+        - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
             entries evicted.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            nomkstream: [NOMKSTREAM]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
-            trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
-            id: id
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            id: A stream id ("1700000000000-0") or one of "*"; default "*".
+            nomkstream: Sends NOMKSTREAM when True.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            trim: `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`: a StreamTrim.
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+            limit: with approximate trimming: LIMIT (redis-py form)
+
+        Returns:
+            - With nomkstream: a string, or None; None on a missing key.
+            - Otherwise: a string; the new id.
+
+        See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return await self._call(argv, WRITE)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -151,10 +237,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -163,10 +249,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -174,10 +260,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = "0-0",
         *,
         count: int | None = None,
         justid: bool = False,
@@ -185,34 +271,45 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of messages in a consumer group, as if the messages were
         delivered to as consumer group member.
 
-        Complexity: O(1) if COUNT is small.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) if COUNT is small.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-            min_idle_time: min-idle-time
-            start: start
-            count: [COUNT count]
-            justid: [JUSTID]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            start: A stream id ("1700000000000-0"); default "0-0".
+            count: `[COUNT count]`: an integer.
+            justid: Sends JUSTID when True.
+
+        Returns:
+            - With justid: a tuple (string, list of strings, list of strings).
+            - Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+                strings); (next cursor, claimed entries, ids deleted meanwhile).
+
+        See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        if justid:
-            return _C1(await self._call(argv, WRITE))
-        return _C2(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            if justid:
+                return _C1(await self._call(argv, WRITE))
+            return _C2(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -226,8 +323,25 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[False] = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> list[StreamEntry[AnyStr]]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -241,10 +355,44 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[True],
+        lastid: StreamIdT | None = ...,
+    ) -> list[AnyStr]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> list[StreamEntry[AnyStr]] | list[AnyStr]: ...
+    @overload
+    async def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
         idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
@@ -255,10 +403,10 @@ class StreamCommands(ClientBase[AnyStr]):
     async def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        *ids: StreamIdT,
+        *ids: StreamIdT | Sequence[StreamIdT],
         idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
@@ -269,54 +417,76 @@ class StreamCommands(ClientBase[AnyStr]):
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
 
-        Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-            min_idle_time: min-idle-time
-            ids: id [id ...]
-            idle: [IDLE ms]
-            time: [TIME unix-time-milliseconds]
-            retrycount: [RETRYCOUNT count]
-            force: [FORCE]
-            justid: [JUSTID]
-            lastid: [LASTID lastid]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            ids: `id [id ...]`: one or more stream ids, or one list or tuple of them.
+            idle: `[IDLE ms]`: milliseconds (an int or a timedelta).
+            time: `[TIME unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime).
+            retrycount: `[RETRYCOUNT count]`: an integer.
+            force: Sends FORCE when True.
+            justid: Sends JUSTID when True.
+            lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
+
+        Returns:
+            - With justid: a list of strings.
+            - Otherwise: a list of StreamEntry (id, fields) tuples.
+
+        See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        if justid:
-            return await self._call(argv, WRITE)
-        return _C3(await self._call(argv, WRITE))
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            if justid:
+                return await self._call(argv, WRITE)
+            return _C3(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     async def xdel(self, key: KeyT, *ids: StreamIdT) -> int:
         """Returns the number of messages after removing them from a stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ids: id [id ...]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return await self._call(("XDEL", key, *ids), WRITE)
+        try:
+            return await self._call(("XDEL", key, *ids), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     async def xdelex(
         self,
@@ -326,160 +496,262 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> list[int]:
         """Deletes one or multiple entries from the stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 deleted, 2 not deleted (referenced).
+
+        See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return await self._call(argv, WRITE)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     async def xgroup_create(
         self,
         key: KeyT,
-        group: ValueT,
-        id: StreamIdT | Literal["$"],
+        groupname: ValueT,
+        id: StreamIdT | Literal["$"] = "$",
         *,
         mkstream: bool = False,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> bool:
         """Creates a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            id: id
-            mkstream: [MKSTREAM]
-            entriesread: [ENTRIESREAD entriesread]
-        """
-        argv: list[object] = ["XGROUP", "CREATE", key, group, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return to_ok(await self._call(argv, WRITE))
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$"; default "$".
+            mkstream: Sends MKSTREAM when True.
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
 
-    async def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> bool:
+        Returns:
+            True (OK).
+
+        See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
+
+    async def xgroup_createconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> bool:
         """Creates a consumer in a consumer group.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-        """
-        return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE))
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
 
-    async def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> int:
+        Returns:
+            True or False; created (0 or 1).
+
+        See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
+        redis.io.
+        """
+        try:
+            return to_bool(await self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
+
+    async def xgroup_delconsumer(self, key: KeyT, groupname: ValueT, consumername: ValueT) -> int:
         """Deletes a consumer from a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-        """
-        return await self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
 
-    async def xgroup_destroy(self, key: KeyT, group: ValueT) -> bool:
+        Returns:
+            An integer; pending entries the consumer had.
+
+        See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
+        redis.io.
+        """
+        try:
+            return await self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
+
+    async def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> bool:
         """Destroys a consumer group.
 
-        Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the group's pending entries list
+            (PEL).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; destroyed (0 or 1).
+
+        See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return to_bool(await self._call(("XGROUP", "DESTROY", key, group), WRITE))
+        try:
+            return to_bool(await self._call(("XGROUP", "DESTROY", key, groupname), WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     async def xgroup_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return await self._call(("XGROUP", "HELP"), WRITE)
+        try:
+            return await self._call(("XGROUP", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     async def xgroup_setid(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         id: StreamIdT | Literal["$"],
         *,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> bool:
         """Sets the last-delivered ID of a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            id: id
-            entriesread: [ENTRIESREAD entriesread]
-        """
-        argv: list[object] = ["XGROUP", "SETID", key, group, id]
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return to_ok(await self._call(argv, WRITE))
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$".
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
 
-    async def xinfo_consumers(self, key: KeyT, group: ValueT) -> list[StreamConsumerInfo[AnyStr]]:
+        Returns:
+            True (OK).
+
+        See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
+
+    async def xinfo_consumers(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+    ) -> list[StreamConsumerInfo[AnyStr]]:
         """Returns a list of the consumers in a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            A list of StreamConsumerInfo records.
+
+        See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return _C4(await self._call(("XINFO", "CONSUMERS", key, group), READ))
+        try:
+            return _C4(await self._call(("XINFO", "CONSUMERS", key, groupname), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     async def xinfo_groups(self, key: KeyT) -> list[StreamGroupInfo[AnyStr]]:
         """Returns a list of the consumer groups of a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of StreamGroupInfo records.
+
+        See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        try:
+            return _C5(await self._call(("XINFO", "GROUPS", key), READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     async def xinfo_help(self) -> list[AnyStr]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return await self._call(("XINFO", "HELP"), WRITE)
+        try:
+            return await self._call(("XINFO", "HELP"), WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     async def xinfo_stream(
@@ -514,146 +786,183 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> StreamInfo[AnyStr] | dict[AnyStr, list[StreamEntry[AnyStr]] | RespValue]:
         """Returns information about a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            full: [FULL]
-            count: [COUNT count]
+            key: A key.
+            full: Sends FULL when True.
+            count: `[COUNT count]`: an integer. Needs full.
+
+        Returns:
+            - With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            - Otherwise: a StreamInfo.
+
+        See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        if full:
-            return _C6(await self._call(argv, READ))
-        return to_stream_info(await self._call(argv, READ))
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            if full:
+                return _C6(await self._call(argv, READ))
+            return to_stream_info(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     async def xlen(self, key: KeyT) -> int:
         """Return the number of messages in a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return await self._call(("XLEN", key), READ)
+        try:
+            return await self._call(("XLEN", key), READ)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> PendingSummary[AnyStr]: ...
     @overload
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> list[PendingEntry[AnyStr]]: ...
     @overload
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT | None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]: ...
     async def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = None,
         start: StreamIdT | None = None,
         end: StreamIdT | None = None,
         count: int | None = None,
-        consumer: ValueT | None = None,
+        consumername: ValueT | None = None,
     ) -> PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            idle: [IDLE min-idle-time]
-            start: [start]
-            end: [end]
-            count: [count]
-            consumer: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            - With start: a list of PendingEntry records.
+            - Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumer, end, count needs start")
-        argv: list[object] = ["XPENDING", key, group]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumer is not None:
-                argv.append(consumer)
-        if start is not None:
-            return _C7(await self._call(argv, READ))
-        return to_pending_summary(await self._call(argv, READ))
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            if start is not None:
+                return _C7(await self._call(argv, READ))
+            return to_pending_summary(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     async def xrange(
         self,
         key: KeyT,
-        start: StreamIdT,
-        end: StreamIdT,
-        *,
+        start: StreamIdT = "-",
+        end: StreamIdT = "+",
         count: int | None = None,
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs.
 
-        Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g.
-            always asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements being returned. If N is constant
+            (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
-            count: [COUNT count]
+            key: A key.
+            start: A stream id ("1700000000000-0"); default "-".
+            end: A stream id ("1700000000000-0"); default "+".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     async def xread(
         self,
@@ -665,32 +974,41 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns messages from multiple streams with IDs greater than the ones requested. Blocks
         until a message is available otherwise.
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            A dict of stream name to its list of StreamEntry.
+
+        See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, READ)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, READ)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     async def xreadgroup(
         self,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         streams: Mapping[KeyT, StreamIdT],
         *,
         count: int | None = None,
@@ -700,62 +1018,80 @@ class StreamCommands(ClientBase[AnyStr]):
         """Returns new or historical messages from a stream for a consumer in a group. Blocks until a
         message is available otherwise.
 
-        Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If
-            M is constant (e.g. always asking for the first 10 elements with COUNT), you can
+        - Complexity: For each stream mentioned: O(M) with M being the number of elements returned.
+            If M is constant (e.g. always asking for the first 10 elements with COUNT), you can
             consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time
             in order to serve the N clients blocked on the stream getting new data.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            group: group
-            consumer: consumer
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
-            noack: [NOACK]
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+            noack: Sends NOACK when True.
+
+        Returns:
+            A dict of stream name to its list of StreamEntry; an entry deleted while pending has
+            empty fields.
+
+        See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        if block is None:
-            _r = await self._call(argv, WRITE)
-        else:
-            _r = await self._call_blocking(argv, _e.millis(block) / 1000)
-        return stream_map(_r)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            if block is None:
+                _r = await self._call(argv, WRITE)
+            else:
+                _r = await self._call_blocking(argv, _e.millis(block) / 1000)
+            return stream_map(_r)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     async def xrevrange(
         self,
         key: KeyT,
-        end: StreamIdT,
-        start: StreamIdT,
-        *,
+        end: StreamIdT = "+",
+        start: StreamIdT = "-",
         count: int | None = None,
     ) -> list[StreamEntry[AnyStr]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
 
-        Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always
-            asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g.
+            always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            end: end
-            start: start
-            count: [COUNT count]
+            key: A key.
+            end: A stream id ("1700000000000-0"); default "+".
+            start: A stream id ("1700000000000-0"); default "-".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return _C3(await self._call(argv, READ))
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return _C3(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     async def xsetid(
         self,
@@ -767,55 +1103,137 @@ class StreamCommands(ClientBase[AnyStr]):
     ) -> bool:
         """An internal command for replicating stream values.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            last_id: last-id
-            entriesadded: [ENTRIESADDED entries-added]
-            maxdeletedid: [MAXDELETEDID max-deleted-id]
+            key: A key.
+            last_id: A stream id ("1700000000000-0").
+            entriesadded: `[ENTRIESADDED entries-added]`: an integer.
+            maxdeletedid: `[MAXDELETEDID max-deleted-id]`: a stream id ("1700000000000-0").
+
+        Returns:
+            True (OK).
+
+        See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return to_ok(await self._call(argv, WRITE))
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return to_ok(await self._call(argv, WRITE))
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     async def xtrim(
         self,
         key: KeyT,
-        strategy: Literal["MAXLEN", "MINID"],
-        threshold: ValueT,
+        strategy: Literal["MAXLEN", "MINID"] | None = None,
+        threshold: ValueT | None = None,
         *,
         operator: Literal["=", "~"] | None = None,
         limit: int | None = None,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
     ) -> int:
         """Deletes messages from the beginning of a stream.
 
-        Complexity: O(N), with N being the number of evicted entries. Constant times are very small
-            however, since entries are organized in macro nodes containing multiple entries that can
-            be released with a single deallocation.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N), with N being the number of evicted entries. Constant times are very
+            small however, since entries are organized in macro nodes containing multiple entries
+            that can be released with a single deallocation.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            strategy: <MAXLEN | MINID>
-            threshold: threshold
-            operator: [= | ~]
-            limit: [LIMIT count]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            key: A key.
+            strategy: `<MAXLEN | MINID>`: one of "MAXLEN", "MINID".
+            threshold: A value (str, bytes, int or float).
+            operator: `[= | ~]`: one of "=", "~".
+            limit: `[LIMIT count]`: an integer.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return await self._call(argv, WRITE)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return await self._call(argv, WRITE)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
+
+    async def xpending_range(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        start: StreamIdT,
+        end: StreamIdT,
+        count: int,
+        *,
+        idle: int | None = None,
+        consumername: ValueT | None = None,
+    ) -> list[PendingEntry[AnyStr]]:
+        """Returns the information and entries from a stream consumer group's pending entries list.
+
+        The xpending() form with start, end, count.
+
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+            number of entries per call is O(1). O(M), where M is the total number of entries scanned
+            when used with the IDLE filter. When the command returns just the summary and the list
+            of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
+            iterating every consumer.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Args:
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            A list of PendingEntry records.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
+        """
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return _C7(await self._call(argv, READ))
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

@@ -33,91 +33,163 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     def cluster_addslots(self, *slots: int) -> Pending[bool]:
         """Assigns new hash slots to a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTS](https://redis.io/docs/latest/commands/cluster-addslots/) on redis.io.
         """
-        return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "ADDSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTS", "cluster_addslots", locals(), _exc)
+            raise
 
     def cluster_addslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Assigns new hash slot ranges to a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER ADDSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-addslotsrange/) on
+        redis.io.
         """
-        argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "ADDSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER ADDSLOTSRANGE", "cluster_addslotsrange", locals(), _exc)
+            raise
 
     def cluster_bumpepoch(self) -> Pending[AnyStr]:
         """Advances the cluster config epoch.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A status string; "BUMPED <epoch>" or "STILL <epoch>".
+
+        See [CLUSTER BUMPEPOCH](https://redis.io/docs/latest/commands/cluster-bumpepoch/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "BUMPEPOCH"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER BUMPEPOCH", "cluster_bumpepoch", locals(), _exc)
+            raise
 
     def cluster_count_failure_reports(self, node_id: ValueT) -> Pending[int]:
         """Returns the number of active failure reports active for a node.
 
-        Complexity: O(N) where N is the number of failure reports
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of failure reports
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNT-FAILURE-REPORTS](https://redis.io/docs/latest/commands/cluster-count-failure-reports/)
+        on redis.io.
         """
-        return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNT-FAILURE-REPORTS", "cluster_count_failure_reports", locals(), _exc)
+            raise
 
     def cluster_countkeysinslot(self, slot: int) -> Pending[int]:
         """Returns the number of keys in a hash slot.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
+            slot: An integer.
+
+        Returns:
+            An integer.
+
+        See [CLUSTER
+        COUNTKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-countkeysinslot/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "COUNTKEYSINSLOT", slot), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER COUNTKEYSINSLOT", "cluster_countkeysinslot", locals(), _exc)
+            raise
 
     def cluster_delslots(self, *slots: int) -> Pending[bool]:
         """Sets hash slots as unbound for a node.
 
-        Complexity: O(N) where N is the total number of hash slot arguments
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of hash slot arguments
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slots: slot [slot ...]
+            slots: `slot [slot ...]`: one or more integers.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTS](https://redis.io/docs/latest/commands/cluster-delslots/) on redis.io.
         """
-        return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "DELSLOTS", *slots), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTS", "cluster_delslots", locals(), _exc)
+            raise
 
     def cluster_delslotsrange(self, range: Sequence[tuple[int, int]]) -> Pending[bool]:
         """Sets hash slot ranges as unbound for a node.
 
-        Complexity: O(N) where N is the total number of the slots between the start slot and end
+        - Complexity: O(N) where N is the total number of the slots between the start slot and end
             slot arguments.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            range: start-slot end-slot [start-slot end-slot ...]
+            range: `start-slot end-slot [start-slot end-slot ...]`: a sequence of a tuple (an
+                integer, an integer).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER DELSLOTSRANGE](https://redis.io/docs/latest/commands/cluster-delslotsrange/) on
+        redis.io.
         """
-        argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
-        for _t in _e.seq(range, "range"):
-            argv.extend((_t[0], _t[1]))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "DELSLOTSRANGE"]
+            for _t in _e.seq(range, "range"):
+                argv.extend((_t[0], _t[1]))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER DELSLOTSRANGE", "cluster_delslotsrange", locals(), _exc)
+            raise
 
     def cluster_failover(
         self,
@@ -126,90 +198,164 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Forces a replica to perform a manual failover of its master.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            options: [FORCE | TAKEOVER]
+            options: `[FORCE | TAKEOVER]`: one of "FORCE", "TAKEOVER".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FAILOVER](https://redis.io/docs/latest/commands/cluster-failover/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "FAILOVER"]
-        if options is not None:
-            argv.append(options)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "FAILOVER"]
+            if options is not None:
+                argv.append(options)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FAILOVER", "cluster_failover", locals(), _exc)
+            raise
 
     def cluster_flushslots(self) -> Pending[bool]:
         """Deletes all slots information from a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FLUSHSLOTS](https://redis.io/docs/latest/commands/cluster-flushslots/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FLUSHSLOTS"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FLUSHSLOTS", "cluster_flushslots", locals(), _exc)
+            raise
 
     def cluster_forget(self, node_id: ValueT) -> Pending[bool]:
         """Removes a node from the nodes table.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER FORGET](https://redis.io/docs/latest/commands/cluster-forget/) on redis.io.
         """
-        return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "FORGET", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER FORGET", "cluster_forget", locals(), _exc)
+            raise
 
     def cluster_getkeysinslot(self, slot: int, count: int) -> Pending[list[AnyStr]]:
         """Returns the key names in a hash slot.
 
-        Complexity: O(N) where N is the number of requested keys
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of requested keys
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            count: count
+            slot: An integer.
+            count: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER GETKEYSINSLOT](https://redis.io/docs/latest/commands/cluster-getkeysinslot/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "GETKEYSINSLOT", slot, count), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER GETKEYSINSLOT", "cluster_getkeysinslot", locals(), _exc)
+            raise
 
     def cluster_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [CLUSTER HELP](https://redis.io/docs/latest/commands/cluster-help/) on redis.io.
         """
-        return self._call(("CLUSTER", "HELP"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER HELP", "cluster_help", locals(), _exc)
+            raise
 
     def cluster_info(self) -> Pending[AnyStr]:
         """Returns information about the state of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER INFO](https://redis.io/docs/latest/commands/cluster-info/) on redis.io.
         """
-        return self._call(("CLUSTER", "INFO"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "INFO"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER INFO", "cluster_info", locals(), _exc)
+            raise
 
     def cluster_keyslot(self, key: ValueT) -> Pending[int]:
         """Returns the hash slot for a key.
 
-        Complexity: O(N) where N is the number of bytes in the key
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of bytes in the key
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [CLUSTER KEYSLOT](https://redis.io/docs/latest/commands/cluster-keyslot/) on redis.io.
         """
-        return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "KEYSLOT", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER KEYSLOT", "cluster_keyslot", locals(), _exc)
+            raise
 
     def cluster_links(self) -> Pending[list[dict[AnyStr, AnyStr | int]]]:
         """Returns a list of all TCP links to and from peer nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; direction, node, events: bulk; create-time, send-buffer-*: int.
+
+        See [CLUSTER LINKS](https://redis.io/docs/latest/commands/cluster-links/) on redis.io.
         """
-        return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        try:
+            return self._call(("CLUSTER", "LINKS"), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER LINKS", "cluster_links", locals(), _exc)
+            raise
 
     def cluster_meet(
         self,
@@ -219,107 +365,193 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Forces a node to handshake with another node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            ip: ip
-            port: port
-            cluster_bus_port: [cluster-bus-port]
+            ip: A value (str, bytes, int or float).
+            port: An integer.
+            cluster_bus_port: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER MEET](https://redis.io/docs/latest/commands/cluster-meet/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "MEET", ip, port]
-        if cluster_bus_port is not None:
-            argv.append(cluster_bus_port)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "MEET", ip, port]
+            if cluster_bus_port is not None:
+                argv.append(cluster_bus_port)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MEET", "cluster_meet", locals(), _exc)
+            raise
 
     def cluster_myid(self) -> Pending[AnyStr]:
         """Returns the ID of a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYID](https://redis.io/docs/latest/commands/cluster-myid/) on redis.io.
         """
-        return self._call(("CLUSTER", "MYID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYID", "cluster_myid", locals(), _exc)
+            raise
 
     def cluster_myshardid(self) -> Pending[AnyStr]:
         """Returns the shard ID of a node.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
+
+        Returns:
+            A string.
+
+        See [CLUSTER MYSHARDID](https://redis.io/docs/latest/commands/cluster-myshardid/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "MYSHARDID"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER MYSHARDID", "cluster_myshardid", locals(), _exc)
+            raise
 
     def cluster_nodes(self) -> Pending[AnyStr]:
         """Returns the cluster configuration for a node.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string; verbatim string on RESP3.
+
+        See [CLUSTER NODES](https://redis.io/docs/latest/commands/cluster-nodes/) on redis.io.
         """
-        return self._call(("CLUSTER", "NODES"), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "NODES"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER NODES", "cluster_nodes", locals(), _exc)
+            raise
 
     def cluster_replicas(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings; CLUSTER NODES lines.
+
+        See [CLUSTER REPLICAS](https://redis.io/docs/latest/commands/cluster-replicas/) on redis.io.
         """
-        return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "REPLICAS", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICAS", "cluster_replicas", locals(), _exc)
+            raise
 
     def cluster_replicate(self, node_id: ValueT) -> Pending[bool]:
         """Configure a node as replica of a master node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER REPLICATE](https://redis.io/docs/latest/commands/cluster-replicate/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "REPLICATE", node_id), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER REPLICATE", "cluster_replicate", locals(), _exc)
+            raise
 
     def cluster_reset(self, *, reset_type: Literal["HARD", "SOFT"] | None = None) -> Pending[bool]:
         """Resets a node.
 
-        Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as
-            a side effect.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL
+            as a side effect.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            reset_type: [HARD | SOFT]
+            reset_type: `[HARD | SOFT]`: one of "HARD", "SOFT".
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER RESET](https://redis.io/docs/latest/commands/cluster-reset/) on redis.io.
         """
-        argv: list[object] = ["CLUSTER", "RESET"]
-        if reset_type is not None:
-            argv.append(reset_type)
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["CLUSTER", "RESET"]
+            if reset_type is not None:
+                argv.append(reset_type)
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER RESET", "cluster_reset", locals(), _exc)
+            raise
 
     def cluster_saveconfig(self) -> Pending[bool]:
         """Forces a node to save the cluster configuration to disk.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SAVECONFIG](https://redis.io/docs/latest/commands/cluster-saveconfig/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SAVECONFIG"), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SAVECONFIG", "cluster_saveconfig", locals(), _exc)
+            raise
 
     def cluster_set_config_epoch(self, config_epoch: int) -> Pending[bool]:
         """Sets the configuration epoch for a new node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            config_epoch: config-epoch
+            config_epoch: An integer.
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER
+        SET-CONFIG-EPOCH](https://redis.io/docs/latest/commands/cluster-set-config-epoch/) on
+        redis.io.
         """
-        return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        try:
+            return self._call(("CLUSTER", "SET-CONFIG-EPOCH", config_epoch), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SET-CONFIG-EPOCH", "cluster_set_config_epoch", locals(), _exc)
+            raise
 
     @overload
     def cluster_setslot(
@@ -377,55 +609,85 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Binds a hash slot to a node.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            slot: slot
-            importing: [IMPORTING importing]
-            migrating: [MIGRATING migrating]
-            node: [NODE node]
-            stable: [STABLE]
-            timeout: [TIMEOUT timeout] (Valkey only)
+            slot: An integer.
+            importing: `[IMPORTING importing]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            migrating: `[MIGRATING migrating]`: a value (str, bytes, int or float). Exactly one
+                of importing, migrating, node, stable.
+            node: `[NODE node]`: a value (str, bytes, int or float). Exactly one of importing,
+                migrating, node, stable.
+            stable: Sends STABLE when True. Exactly one of importing, migrating, node, stable.
+            timeout: `[TIMEOUT timeout]`: an integer. (Valkey only.)
+
+        Returns:
+            True (OK).
+
+        See [CLUSTER SETSLOT](https://redis.io/docs/latest/commands/cluster-setslot/) on redis.io.
         """
-        if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
-            _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
-        argv: list[object] = ["CLUSTER", "SETSLOT", slot]
-        if importing is not None:
-            argv.extend(("IMPORTING", importing))
-        if migrating is not None:
-            argv.extend(("MIGRATING", migrating))
-        if node is not None:
-            argv.extend(("NODE", node))
-        if stable:
-            argv.append("STABLE")
-        if timeout is not None:
-            argv.extend(("TIMEOUT", timeout))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if (importing is not None) + (migrating is not None) + (node is not None) + (not not stable) != 1:
+                _e.exactly_one("CLUSTER SETSLOT", importing=importing, migrating=migrating, node=node, stable=stable)
+            argv: list[object] = ["CLUSTER", "SETSLOT", slot]
+            if importing is not None:
+                argv.extend(("IMPORTING", importing))
+            if migrating is not None:
+                argv.extend(("MIGRATING", migrating))
+            if node is not None:
+                argv.extend(("NODE", node))
+            if stable:
+                argv.append("STABLE")
+            if timeout is not None:
+                argv.extend(("TIMEOUT", timeout))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SETSLOT", "cluster_setslot", locals(), _exc)
+            raise
 
     def cluster_shards(self) -> Pending[list[dict[AnyStr, RespValue]]]:
         """Returns the mapping of cluster slots to shards.
 
-        Complexity: O(N) where N is the total number of cluster nodes
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of cluster nodes
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of dicts; nodes: {id, port, ip, endpoint, role, health, ...}.
+
+        See [CLUSTER SHARDS](https://redis.io/docs/latest/commands/cluster-shards/) on redis.io.
         """
-        return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        try:
+            return self._call(("CLUSTER", "SHARDS"), WRITE, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SHARDS", "cluster_shards", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 5.0.0; use CLUSTER REPLICAS")
     def cluster_slaves(self, node_id: ValueT) -> Pending[list[AnyStr]]:
         """Lists the replica nodes of a master node.
 
-        Complexity: O(N) where N is the number of replicas.
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 5.0.0; use CLUSTER REPLICAS.
+        - Complexity: O(N) where N is the number of replicas.
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 5.0.0; use CLUSTER REPLICAS.
 
         Args:
-            node_id: node-id
+            node_id: A value (str, bytes, int or float).
+
+        Returns:
+            A list of strings.
+
+        See [CLUSTER SLAVES](https://redis.io/docs/latest/commands/cluster-slaves/) on redis.io.
         """
-        return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        try:
+            return self._call(("CLUSTER", "SLAVES", node_id), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLAVES", "cluster_slaves", locals(), _exc)
+            raise
 
     @overload
     def cluster_slot_stats(
@@ -455,31 +717,43 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Return an array of slot usage statistics for slots assigned to the current node.
 
-        Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
+        - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with
             ORDERBY subcommand.
-        Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Since: 8.2.0 (Valkey 8.1.8: 8.0.0)
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            slotsrange: [SLOTSRANGE start-slot end-slot]
-            orderby: [ORDERBY metric [LIMIT limit] [ASC | DESC]]
-            limit: [LIMIT limit]
-            order: [ASC | DESC]
+            slotsrange: `[SLOTSRANGE start-slot end-slot]`: (start-slot, end-slot): a tuple (an
+                integer, an integer). Exactly one of slotsrange, orderby.
+            orderby: `[ORDERBY metric [LIMIT limit] [ASC | DESC]]`: a value (str, bytes, int or
+                float). Exactly one of slotsrange, orderby.
+            limit: `[LIMIT limit]`: an integer. Needs orderby.
+            order: `[ASC | DESC]`: one of "ASC", "DESC". Needs orderby.
+
+        Returns:
+            A list of tuples; (slot, {key-count: n, ...}).
+
+        See [CLUSTER SLOT-STATS](https://redis.io/docs/latest/commands/cluster-slot-stats/) on
+        redis.io.
         """
-        if orderby is None and (limit is not None or order is not None):
-            raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
-        if (slotsrange is not None) + (orderby is not None) != 1:
-            _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
-        argv: list[object] = ["CLUSTER", "SLOT-STATS"]
-        if slotsrange is not None:
-            argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
-        if orderby is not None:
-            argv.extend(("ORDERBY", orderby))
-            if limit is not None:
-                argv.extend(("LIMIT", limit))
-            if order is not None:
-                argv.append(order)
-        return self._call(argv, WRITE, _C3)
+        try:
+            if orderby is None and (limit is not None or order is not None):
+                raise DataError("CLUSTER SLOT-STATS: limit, order needs orderby")
+            if (slotsrange is not None) + (orderby is not None) != 1:
+                _e.exactly_one("CLUSTER SLOT-STATS", slotsrange=slotsrange, orderby=orderby)
+            argv: list[object] = ["CLUSTER", "SLOT-STATS"]
+            if slotsrange is not None:
+                argv.extend(("SLOTSRANGE", slotsrange[0], slotsrange[1]))
+            if orderby is not None:
+                argv.extend(("ORDERBY", orderby))
+                if limit is not None:
+                    argv.extend(("LIMIT", limit))
+                if order is not None:
+                    argv.append(order)
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOT-STATS", "cluster_slot_stats", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 7.0.0; use CLUSTER SHARDS")
     def cluster_slots(
@@ -487,9 +761,19 @@ class ClusterPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[tuple[int, int, Unpack[tuple[tuple[AnyStr | None, int, AnyStr, dict[AnyStr, AnyStr]], ...]]]]]:
         """Returns the mapping of cluster slots to nodes.
 
-        Complexity: O(N) where N is the total number of Cluster nodes
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 7.0.0; use CLUSTER SHARDS.
+        - Complexity: O(N) where N is the total number of Cluster nodes
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 7.0.0; use CLUSTER SHARDS.
+
+        Returns:
+            A list of tuples; (start, end, primary, *replicas); a node: (endpoint, port, id,
+            {hostname: ...}).
+
+        See [CLUSTER SLOTS](https://redis.io/docs/latest/commands/cluster-slots/) on redis.io.
         """
-        return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        try:
+            return self._call(("CLUSTER", "SLOTS"), WRITE, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("CLUSTER SLOTS", "cluster_slots", locals(), _exc)
+            raise

@@ -8,16 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import to_binary, to_bool, to_int, to_ok, tuple_of
+from redspec._replies import keep_bytes, to_binary, to_bool, to_int, to_ok, tuple_of
 from redspec.types import KeyT, Millis, PatternT, Seconds, UnixMillis, UnixSeconds, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(to_int, None)
-_C2 = tuple_of(to_int, to_int)
+_C1 = keep_bytes(to_binary)
+_C2 = tuple_of(to_int, None)
+_C3 = tuple_of(to_int, to_int)
 
 
 class GenericPipelineCommands(PipelineBase[AnyStr]):
@@ -33,64 +35,113 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Copies the value of a key to a new key.
 
-        Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for
-            string values.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1)
+            for string values.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            db: [DB destination-db]
-            replace: [REPLACE]
-        """
-        argv: list[object] = ["COPY", source, destination]
-        if db is not None:
-            argv.extend(("DB", db))
-        if replace:
-            argv.append("REPLACE")
-        return self._call(argv, WRITE, to_bool)
+            source: A key.
+            destination: A key.
+            db: `[DB destination-db]`: an integer.
+            replace: Sends REPLACE when True.
 
-    def delete(self, *keys: KeyT) -> Pending[int]:
+        Returns:
+            True or False.
+
+        See [COPY](https://redis.io/docs/latest/commands/copy/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["COPY", source, destination]
+            if db is not None:
+                argv.extend(("DB", db))
+            if replace:
+                argv.append("REPLACE")
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("COPY", "copy", locals(), _exc)
+            raise
+
+    @overload
+    def delete(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def delete(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def delete(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Deletes one or more keys.
 
-        Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
+        - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove
             holds a value other than a string, the individual complexity for this key is O(M) where
             M is the number of elements in the list, set, sorted set or hash. Removing a single key
             that holds a string value is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [DEL](https://redis.io/docs/latest/commands/del/) on redis.io.
         """
-        return self._call(("DEL", *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("DEL", *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DEL", "delete", locals(), _exc)
+            raise
 
     def dump(self, key: KeyT) -> Pending[bytes | None]:
         """Returns a serialized representation of the value stored at a key.
 
-        Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
+        - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the
             number of Redis objects composing the value and M their average size. For small string
             values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return self._call(("DUMP", key), READ, to_binary)
+            key: A key.
 
-    def exists(self, *keys: KeyT) -> Pending[int]:
+        Returns:
+            Bytes, or None; the serialized value (bytes, even on Redis[str]); None when the key
+            is missing.
+
+        See [DUMP](https://redis.io/docs/latest/commands/dump/) on redis.io.
+        """
+        try:
+            return self._call(("DUMP", key), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("DUMP", "dump", locals(), _exc)
+            raise
+
+    @overload
+    def exists(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def exists(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def exists(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Determines whether one or more keys exist.
 
-        Complexity: O(N) where N is the number of keys to check.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to check.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer; a count: keys may repeat.
+
+        See [EXISTS](https://redis.io/docs/latest/commands/exists/) on redis.io.
         """
-        return self._call(("EXISTS", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("EXISTS", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXISTS", "exists", locals(), _exc)
+            raise
 
     def expire(
         self,
@@ -98,22 +149,40 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         seconds: Seconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in seconds.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            seconds: seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False; False when the key is missing or the condition refused it.
+
+        See [EXPIRE](https://redis.io/docs/latest/commands/expire/) on redis.io.
         """
-        argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            condition = _c.flag_choice("EXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
+            argv: list[object] = ["EXPIRE", key, _e.seconds(seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRE", "expire", locals(), _exc)
+            raise
 
     def expireat(
         self,
@@ -121,47 +190,83 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_seconds: UnixSeconds,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_seconds: unix-time-seconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_seconds: A unix time in seconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [EXPIREAT](https://redis.io/docs/latest/commands/expireat/) on redis.io.
         """
-        argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            condition = _c.flag_choice("EXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
+            argv: list[object] = ["EXPIREAT", key, _e.unix_seconds(unix_time_seconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIREAT", "expireat", locals(), _exc)
+            raise
 
     def expiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return self._call(("EXPIRETIME", key), READ, None)
+            key: A key.
 
-    def keys(self, pattern: PatternT) -> Pending[list[AnyStr]]:
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [EXPIRETIME](https://redis.io/docs/latest/commands/expiretime/) on redis.io.
+        """
+        try:
+            return self._call(("EXPIRETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("EXPIRETIME", "expiretime", locals(), _exc)
+            raise
+
+    def keys(self, pattern: PatternT = "*") -> Pending[list[AnyStr]]:
         """Returns all key names that match a pattern.
 
-        Complexity: O(N) with N being the number of keys in the database, under the assumption that
-            the key names in the database and the given pattern have limited length.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of keys in the database, under the assumption
+            that the key names in the database and the given pattern have limited length.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: pattern
+            pattern: A glob-style pattern; default "*".
+
+        Returns:
+            A list of strings.
+
+        See [KEYS](https://redis.io/docs/latest/commands/keys/) on redis.io.
         """
-        return self._call(("KEYS", pattern), READ, None)
+        try:
+            return self._call(("KEYS", pattern), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("KEYS", "keys", locals(), _exc)
+            raise
 
     def migrate(
         self,
@@ -179,121 +284,195 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr]:
         """Atomically transfers a key from one Redis instance to another.
 
-        Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE
-            in the target instance. See the pages of these commands for time complexity. Also an
-            O(N) data transfer between the two instances is performed.
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: This command actually executes a DUMP+DEL in the source instance, and a
+            RESTORE in the target instance. See the pages of these commands for time complexity.
+            Also an O(N) data transfer between the two instances is performed.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            host: host
-            port: port
-            key: key
-            destination_db: destination-db
-            timeout: timeout
-            copy: [COPY]
-            replace: [REPLACE]
-            auth: [AUTH auth]
-            auth2: [AUTH2 username password]
-            keys: [KEYS keys [keys ...]]
+            host: A value (str, bytes, int or float).
+            port: An integer.
+            key: A key or one of "".
+            destination_db: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+            copy: Sends COPY when True.
+            replace: Sends REPLACE when True.
+            auth: `[AUTH auth]`: a value (str, bytes, int or float). At most one of auth, auth2.
+            auth2: `[AUTH2 username password]`: (username, password): a tuple (a value (str,
+                bytes, int or float), a value (str, bytes, int or float)). At most one of auth,
+                auth2.
+            keys: `[KEYS keys [keys ...]]`: a sequence of keys.
+
+        Returns:
+            A status string; OK, or NOKEY when no key was found.
+
+        See [MIGRATE](https://redis.io/docs/latest/commands/migrate/) on redis.io.
         """
-        if (auth is not None) + (auth2 is not None) > 1:
-            _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
-        argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
-        if copy:
-            argv.append("COPY")
-        if replace:
-            argv.append("REPLACE")
-        if auth is not None:
-            argv.extend(("AUTH", auth))
-        if auth2 is not None:
-            argv.extend(("AUTH2", auth2[0], auth2[1]))
-        if keys is not None:
-            argv.append("KEYS")
-            argv.extend(_e.seq(keys, "keys"))
-        return self._call(argv, WRITE, None)
+        try:
+            if (auth is not None) + (auth2 is not None) > 1:
+                _e.at_most_one("MIGRATE", auth=auth, auth2=auth2)
+            argv: list[object] = ["MIGRATE", host, port, key, destination_db, _e.millis(timeout)]
+            if copy:
+                argv.append("COPY")
+            if replace:
+                argv.append("REPLACE")
+            if auth is not None:
+                argv.extend(("AUTH", auth))
+            if auth2 is not None:
+                argv.extend(("AUTH2", auth2[0], auth2[1]))
+            if keys is not None:
+                argv.append("KEYS")
+                argv.extend(_e.seq(keys, "keys"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MIGRATE", "migrate", locals(), _exc)
+            raise
 
     def move(self, key: KeyT, db: int) -> Pending[bool]:
         """Moves a key to another database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            db: db
+            key: A key.
+            db: An integer.
+
+        Returns:
+            True or False.
+
+        See [MOVE](https://redis.io/docs/latest/commands/move/) on redis.io.
         """
-        return self._call(("MOVE", key, db), WRITE, to_bool)
+        try:
+            return self._call(("MOVE", key, db), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MOVE", "move", locals(), _exc)
+            raise
 
     def object_encoding(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the internal encoding of a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None; None when the key is missing.
+
+        See [OBJECT ENCODING](https://redis.io/docs/latest/commands/object-encoding/) on redis.io.
         """
-        return self._call(("OBJECT", "ENCODING", key), READ, None)
+        try:
+            return self._call(("OBJECT", "ENCODING", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT ENCODING", "object_encoding", locals(), _exc)
+            raise
 
     def object_freq(self, key: KeyT) -> Pending[int]:
         """Returns the logarithmic access frequency counter of a Redis object.
 
-        Complexity: O(1)
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error unless an LFU maxmemory-policy is set.
+
+        See [OBJECT FREQ](https://redis.io/docs/latest/commands/object-freq/) on redis.io.
         """
-        return self._call(("OBJECT", "FREQ", key), READ, None)
+        try:
+            return self._call(("OBJECT", "FREQ", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT FREQ", "object_freq", locals(), _exc)
+            raise
 
     def object_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [OBJECT HELP](https://redis.io/docs/latest/commands/object-help/) on redis.io.
         """
-        return self._call(("OBJECT", "HELP"), WRITE, None)
+        try:
+            return self._call(("OBJECT", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT HELP", "object_help", locals(), _exc)
+            raise
 
     def object_idletime(self, key: KeyT) -> Pending[int | None]:
         """Returns the time since the last access to a Redis object.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT IDLETIME](https://redis.io/docs/latest/commands/object-idletime/) on redis.io.
         """
-        return self._call(("OBJECT", "IDLETIME", key), READ, None)
+        try:
+            return self._call(("OBJECT", "IDLETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT IDLETIME", "object_idletime", locals(), _exc)
+            raise
 
     def object_refcount(self, key: KeyT) -> Pending[int | None]:
         """Returns the reference count of a value of a key.
 
-        Complexity: O(1)
-        Since: 2.2.3
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.3
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer, or None.
+
+        See [OBJECT REFCOUNT](https://redis.io/docs/latest/commands/object-refcount/) on redis.io.
         """
-        return self._call(("OBJECT", "REFCOUNT", key), READ, None)
+        try:
+            return self._call(("OBJECT", "REFCOUNT", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("OBJECT REFCOUNT", "object_refcount", locals(), _exc)
+            raise
 
     def persist(self, key: KeyT) -> Pending[bool]:
         """Removes the expiration time of a key.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            True or False.
+
+        See [PERSIST](https://redis.io/docs/latest/commands/persist/) on redis.io.
         """
-        return self._call(("PERSIST", key), WRITE, to_bool)
+        try:
+            return self._call(("PERSIST", key), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PERSIST", "persist", locals(), _exc)
+            raise
 
     def pexpire(
         self,
@@ -301,22 +480,40 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         milliseconds: Millis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key in milliseconds.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIRE](https://redis.io/docs/latest/commands/pexpire/) on redis.io.
         """
-        argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            condition = _c.flag_choice("PEXPIRE", condition, NX=nx, XX=xx, GT=gt, LT=lt)
+            argv: list[object] = ["PEXPIRE", key, _e.millis(milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRE", "pexpire", locals(), _exc)
+            raise
 
     def pexpireat(
         self,
@@ -324,81 +521,144 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
         unix_time_milliseconds: UnixMillis,
         *,
         condition: Literal["NX", "XX", "GT", "LT"] | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> Pending[bool]:
         """Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            unix_time_milliseconds: unix-time-milliseconds
-            condition: [NX | XX | GT | LT]
+            key: A key.
+            unix_time_milliseconds: A unix time in milliseconds (an int or a datetime).
+            condition: `[NX | XX | GT | LT]`: one of "NX", "XX", "GT", "LT".
+            nx: condition="NX": only when the key has no expiry (redis-py form)
+            xx: condition="XX": only when the key has an expiry (redis-py form)
+            gt: condition="GT": only when the new expiry is later (redis-py form)
+            lt: condition="LT": only when the new expiry is sooner (redis-py form)
+
+        Returns:
+            True or False.
+
+        See [PEXPIREAT](https://redis.io/docs/latest/commands/pexpireat/) on redis.io.
         """
-        argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, to_bool)
+        try:
+            condition = _c.flag_choice("PEXPIREAT", condition, NX=nx, XX=xx, GT=gt, LT=lt)
+            argv: list[object] = ["PEXPIREAT", key, _e.unix_millis(unix_time_milliseconds)]
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIREAT", "pexpireat", locals(), _exc)
+            raise
 
     def pexpiretime(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-        Complexity: O(1)
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PEXPIRETIME](https://redis.io/docs/latest/commands/pexpiretime/) on redis.io.
         """
-        return self._call(("PEXPIRETIME", key), READ, None)
+        try:
+            return self._call(("PEXPIRETIME", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PEXPIRETIME", "pexpiretime", locals(), _exc)
+            raise
 
     def pttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in milliseconds of a key.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [PTTL](https://redis.io/docs/latest/commands/pttl/) on redis.io.
         """
-        return self._call(("PTTL", key), READ, None)
+        try:
+            return self._call(("PTTL", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PTTL", "pttl", locals(), _exc)
+            raise
 
     def randomkey(self) -> Pending[AnyStr | None]:
         """Returns a random key name from the database.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A string, or None; None when the database is empty.
+
+        See [RANDOMKEY](https://redis.io/docs/latest/commands/randomkey/) on redis.io.
         """
-        return self._call(("RANDOMKEY",), READ, None)
+        try:
+            return self._call(("RANDOMKEY",), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RANDOMKEY", "randomkey", locals(), _exc)
+            raise
 
     def rename(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key and overwrites the destination.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True (OK).
+
+        See [RENAME](https://redis.io/docs/latest/commands/rename/) on redis.io.
         """
-        return self._call(("RENAME", key, newkey), WRITE, to_ok)
+        try:
+            return self._call(("RENAME", key, newkey), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAME", "rename", locals(), _exc)
+            raise
 
     def renamenx(self, key: KeyT, newkey: KeyT) -> Pending[bool]:
         """Renames a key only when the target key name doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            newkey: newkey
+            key: A key.
+            newkey: A key.
+
+        Returns:
+            True or False.
+
+        See [RENAMENX](https://redis.io/docs/latest/commands/renamenx/) on redis.io.
         """
-        return self._call(("RENAMENX", key, newkey), WRITE, to_bool)
+        try:
+            return self._call(("RENAMENX", key, newkey), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("RENAMENX", "renamenx", locals(), _exc)
+            raise
 
     def restore(
         self,
@@ -413,66 +673,89 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """Creates a key from the serialized representation of a value.
 
-        Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
+        - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized
             value, where N is the number of Redis objects composing the value and M their average
             size. For small string values the time complexity is thus O(1)+O(1*M) where M is small,
             so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because
             inserting values into sorted sets is O(log(N)).
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ttl: ttl
-            serialized_value: serialized-value
-            replace: [REPLACE]
-            absttl: [ABSTTL]
-            idletime: [IDLETIME seconds]
-            freq: [FREQ frequency]
+            key: A key.
+            ttl: Milliseconds (an int or a timedelta) or a datetime.
+            serialized_value: A value (str, bytes, int or float).
+            replace: Sends REPLACE when True.
+            absttl: Sends ABSTTL when True.
+            idletime: `[IDLETIME seconds]`: seconds (an int or a timedelta).
+            freq: `[FREQ frequency]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [RESTORE](https://redis.io/docs/latest/commands/restore/) on redis.io.
         """
-        if isinstance(ttl, datetime):
-            absttl = True
-        argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl) if isinstance(ttl, datetime) else _e.millis(ttl)), serialized_value]
-        if replace:
-            argv.append("REPLACE")
-        if absttl:
-            argv.append("ABSTTL")
-        if idletime is not None:
-            argv.extend(("IDLETIME", _e.seconds(idletime)))
-        if freq is not None:
-            argv.extend(("FREQ", freq))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if isinstance(ttl, datetime):
+                absttl = True
+            argv: list[object] = ["RESTORE", key, (_e.unix_millis(ttl, 0, "RESTORE", "ttl") if isinstance(ttl, datetime) else _e.millis(ttl, 0, "RESTORE", "ttl")), serialized_value]
+            if replace:
+                argv.append("REPLACE")
+            if absttl:
+                argv.append("ABSTTL")
+            if idletime is not None:
+                argv.extend(("IDLETIME", _e.seconds(idletime, 0, "RESTORE", "idletime")))
+            if freq is not None:
+                argv.extend(("FREQ", freq))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("RESTORE", "restore", locals(), _exc)
+            raise
 
     def scan(
         self,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
         type: ValueT | None = None,
+        _type: ValueT | None = None,
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over the key names in the database.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-            type: [TYPE type]
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
+            type: `[TYPE type]`: a value (str, bytes, int or float).
+            _type: type= (redis-py form)
+
+        Returns:
+            A tuple (integer, list of strings); the cursor is a bulk string on the wire: int, to
+            pass back.
+
+        See [SCAN](https://redis.io/docs/latest/commands/scan/) on redis.io.
         """
-        argv: list[object] = ["SCAN", cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if type is not None:
-            argv.extend(("TYPE", type))
-        return self._call(argv, READ, _C1)
+        try:
+            if _type is not None:
+                type = _type
+            argv: list[object] = ["SCAN", cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if type is not None:
+                argv.extend(("TYPE", type))
+            return self._call(argv, READ, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCAN", "scan", locals(), _exc)
+            raise
 
     @overload
     def sort(
@@ -523,34 +806,45 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
-            store: [STORE destination]
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
+            store: `[STORE destination]`: a key.
+
+        Returns:
+            - With store: an integer.
+            - Otherwise: a list of strings (or None); GET of a missing key gives None.
+
+        See [SORT](https://redis.io/docs/latest/commands/sort/) on redis.io.
         """
-        argv: list[object] = ["SORT", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        if store is not None:
-            argv.extend(("STORE", store))
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["SORT", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            if store is not None:
+                argv.extend(("STORE", store))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT", "sort", locals(), _exc)
+            raise
 
     def sort_ro(
         self,
@@ -564,110 +858,186 @@ class GenericPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[AnyStr | None]]:
         """Returns the sorted elements of a list, a set, or a sorted set.
 
-        Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and
-            M the number of returned elements. When the elements are not sorted, complexity is O(N).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort,
+            and M the number of returned elements. When the elements are not sorted, complexity is
+            O(N).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            by: [BY by-pattern]
-            limit: [LIMIT offset count]
-            get: [GET get-pattern [GET get-pattern ...]]
-            order: [ASC | DESC]
-            alpha: [ALPHA]
-        """
-        argv: list[object] = ["SORT_RO", key]
-        if by is not None:
-            argv.extend(("BY", by))
-        if limit is not None:
-            argv.extend(("LIMIT", limit[0], limit[1]))
-        for _x in _e.seq(get, "get"):
-            argv.extend(("GET", _x))
-        if order is not None:
-            argv.append(order)
-        if alpha:
-            argv.append("ALPHA")
-        return self._call(argv, READ, None)
+            key: A key.
+            by: `[BY by-pattern]`: a glob-style pattern.
+            limit: `[LIMIT offset count]`: (offset, count): a tuple (an integer, an integer).
+            get: `[GET get-pattern [GET get-pattern ...]]`: a sequence of patterns.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            alpha: Sends ALPHA when True.
 
-    def touch(self, *keys: KeyT) -> Pending[int]:
+        Returns:
+            A list of strings (or None).
+
+        See [SORT_RO](https://redis.io/docs/latest/commands/sort_ro/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["SORT_RO", key]
+            if by is not None:
+                argv.extend(("BY", by))
+            if limit is not None:
+                argv.extend(("LIMIT", limit[0], limit[1]))
+            for _x in _e.seq(get, "get"):
+                argv.extend(("GET", _x))
+            if order is not None:
+                argv.append(order)
+            if alpha:
+                argv.append("ALPHA")
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SORT_RO", "sort_ro", locals(), _exc)
+            raise
+
+    @overload
+    def touch(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def touch(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def touch(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the number of existing keys out of those specified after updating the time they were
         last accessed.
 
-        Complexity: O(N) where N is the number of keys that will be touched.
-        Since: 3.2.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys that will be touched.
+        - Since: 3.2.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [TOUCH](https://redis.io/docs/latest/commands/touch/) on redis.io.
         """
-        return self._call(("TOUCH", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("TOUCH", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TOUCH", "touch", locals(), _exc)
+            raise
 
     def ttl(self, key: KeyT) -> Pending[int]:
         """Returns the expiration time in seconds of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; -1 no expiry, -2 no key.
+
+        See [TTL](https://redis.io/docs/latest/commands/ttl/) on redis.io.
         """
-        return self._call(("TTL", key), READ, None)
+        try:
+            return self._call(("TTL", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TTL", "ttl", locals(), _exc)
+            raise
 
     def type(self, key: KeyT) -> Pending[AnyStr]:
         """Determines the type of value stored at a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return self._call(("TYPE", key), READ, None)
+            key: A key.
 
-    def unlink(self, *keys: KeyT) -> Pending[int]:
+        Returns:
+            A status string.
+
+        See [TYPE](https://redis.io/docs/latest/commands/type/) on redis.io.
+        """
+        try:
+            return self._call(("TYPE", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("TYPE", "type", locals(), _exc)
+            raise
+
+    @overload
+    def unlink(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def unlink(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def unlink(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Asynchronously deletes one or more keys.
 
-        Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
+        - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N)
             work in a different thread in order to reclaim memory, where N is the number of
             allocations the deleted objects where composed of.
-        Since: 4.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 4.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [UNLINK](https://redis.io/docs/latest/commands/unlink/) on redis.io.
         """
-        return self._call(("UNLINK", *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("UNLINK", *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("UNLINK", "unlink", locals(), _exc)
+            raise
 
     def wait(self, numreplicas: int, timeout: Millis) -> Pending[int]:
         """Blocks until the asynchronous replication of all preceding write commands sent by the
         connection is completed.
 
-        Complexity: O(1)
-        Since: 3.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            numreplicas: numreplicas
-            timeout: timeout
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            An integer.
+
+        See [WAIT](https://redis.io/docs/latest/commands/wait/) on redis.io.
         """
-        argv = ("WAIT", numreplicas, _e.millis(timeout))
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("WAIT", numreplicas, _e.millis(timeout))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("WAIT", "wait", locals(), _exc)
+            raise
 
     def waitaof(self, numlocal: int, numreplicas: int, timeout: Millis) -> Pending[tuple[int, int]]:
         """Blocks until all of the preceding write commands sent by the connection are written to the
         append-only file of the master and/or replicas.
 
-        Complexity: O(1)
-        Since: 7.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8.
+        - Complexity: O(1)
+        - Since: 7.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8.
 
         Args:
-            numlocal: numlocal
-            numreplicas: numreplicas
-            timeout: timeout
+            numlocal: An integer.
+            numreplicas: An integer.
+            timeout: Milliseconds (an int or a timedelta).
+
+        Returns:
+            A tuple (integer, integer); (local fsyncs, replica fsyncs).
+
+        See [WAITAOF](https://redis.io/docs/latest/commands/waitaof/) on redis.io.
         """
-        argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
-        return self._call(argv, WRITE, _C2)
+        try:
+            argv = ("WAITAOF", numlocal, numreplicas, _e.millis(timeout))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("WAITAOF", "waitaof", locals(), _exc)
+            raise

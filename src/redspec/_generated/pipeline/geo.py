@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_float, to_geo_match, tuple_of
@@ -31,32 +32,49 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     def geoadd(
         self,
         key: KeyT,
-        data: Sequence[tuple[float, float, ValueT]],
+        values: Sequence[tuple[float, float, ValueT]] | Sequence[ValueT],
         *,
         condition: Literal["NX", "XX"] | None = None,
         ch: bool = False,
+        nx: bool = False,
+        xx: bool = False,
     ) -> Pending[int]:
         """Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-        Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
+        - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted
             set.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            data: longitude latitude member [longitude latitude member ...]
-            condition: [NX | XX]
-            ch: [CH]
+            key: A key.
+            values: `longitude latitude member [longitude latitude member ...]`: a sequence of a
+                tuple (a number, a number, a value (str, bytes, int or float)) or a sequence of
+                values.
+            condition: `[NX | XX]`: one of "NX", "XX".
+            ch: Sends CH when True.
+            nx: condition="NX": only add new members (redis-py form)
+            xx: condition="XX": only update existing members (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOADD](https://redis.io/docs/latest/commands/geoadd/) on redis.io.
         """
-        argv: list[object] = ["GEOADD", key]
-        if condition is not None:
-            argv.append(condition)
-        if ch:
-            argv.append("CH")
-        for _t in _e.seq(data, "data"):
-            argv.extend((_t[0], _t[1], _t[2]))
-        return self._call(argv, WRITE, None)
+        try:
+            condition = _c.flag_choice("GEOADD", condition, NX=nx, XX=xx)
+            values = _c.geo_triples("GEOADD", values)
+            argv: list[object] = ["GEOADD", key]
+            if condition is not None:
+                argv.append(condition)
+            if ch:
+                argv.append("CH")
+            for _t in _e.seq(values, "values"):
+                argv.extend((_t[0], _t[1], _t[2]))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOADD", "geoadd", locals(), _exc)
+            raise
 
     def geodist(
         self,
@@ -68,46 +86,73 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[float | None]:
         """Returns the distance between two members of a geospatial index.
 
-        Complexity: O(1)
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member1: member1
-            member2: member2
-            unit: [M | KM | FT | MI]
+            key: A key.
+            member1: A value (str, bytes, int or float).
+            member2: A value (str, bytes, int or float).
+            unit: `[M | KM | FT | MI]`: one of "M", "KM", "FT", "MI".
+
+        Returns:
+            A float, or None.
+
+        See [GEODIST](https://redis.io/docs/latest/commands/geodist/) on redis.io.
         """
-        argv: list[object] = ["GEODIST", key, member1, member2]
-        if unit is not None:
-            argv.append(unit)
-        return self._call(argv, READ, to_float)
+        try:
+            argv: list[object] = ["GEODIST", key, member1, member2]
+            if unit is not None:
+                argv.append(unit)
+            return self._call(argv, READ, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEODIST", "geodist", locals(), _exc)
+            raise
 
     def geohash(self, key: KeyT, *members: ValueT) -> Pending[list[AnyStr | None]]:
         """Returns members from a geospatial index as geohash strings.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of strings (or None).
+
+        See [GEOHASH](https://redis.io/docs/latest/commands/geohash/) on redis.io.
         """
-        return self._call(("GEOHASH", key, *members), READ, None)
+        try:
+            return self._call(("GEOHASH", key, *members), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOHASH", "geohash", locals(), _exc)
+            raise
 
     def geopos(self, key: KeyT, *members: ValueT) -> Pending[list[tuple[float, float] | None]]:
         """Returns the longitude and latitude of members from a geospatial index.
 
-        Complexity: O(1) for each member requested.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each member requested.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: [member [member ...]]
+            key: A key.
+            members: `[member [member ...]]`: one or more values.
+
+        Returns:
+            A list of tuples (or None).
+
+        See [GEOPOS](https://redis.io/docs/latest/commands/geopos/) on redis.io.
         """
-        return self._call(("GEOPOS", key, *members), READ, _C1)
+        try:
+            return self._call(("GEOPOS", key, *members), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOPOS", "geopos", locals(), _exc)
+            raise
 
     @overload
     def georadius(
@@ -256,50 +301,61 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a coordinate, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUS](https://redis.io/docs/latest/commands/georadius/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        return self._call(argv, WRITE, _C2 if withcoord or withdist or withhash else None)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUS", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUS", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            return self._call(argv, WRITE, _C2 if withcoord or withdist or withhash else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS", "georadius", locals(), _exc)
+            raise
 
     @overload
     def georadiusbymember(
@@ -440,50 +496,62 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         """Queries a geospatial index for members within a distance from a member, optionally stores
         the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
+        - Since: 3.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER
         arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
-            store: [STORE storekey]
-            storedist: [STOREDIST storedistkey]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            store: `[STORE storekey]`: a key. At most one of store, storedist.
+            storedist: `[STOREDIST storedistkey]`: a key. At most one of store, storedist.
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - With store or storedist: an integer.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER](https://redis.io/docs/latest/commands/georadiusbymember/) on
+        redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER: any needs count")
-        if (store is not None) + (storedist is not None) > 1:
-            _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
-        argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        if store is not None:
-            argv.extend(("STORE", store))
-        if storedist is not None:
-            argv.extend(("STOREDIST", storedist))
-        return self._call(argv, WRITE, _C2 if withcoord or withdist or withhash else None)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER: any needs count")
+            if (store is not None) + (storedist is not None) > 1:
+                _e.at_most_one("GEORADIUSBYMEMBER", store=store, storedist=storedist)
+            argv: list[object] = ["GEORADIUSBYMEMBER", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            if store is not None:
+                argv.extend(("STORE", store))
+            if storedist is not None:
+                argv.extend(("STOREDIST", storedist))
+            return self._call(argv, WRITE, _C2 if withcoord or withdist or withhash else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER", "georadiusbymember", locals(), _exc)
+            raise
 
     @overload
     def georadiusbymember_ro(
@@ -577,41 +645,52 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members from a geospatial index that are within a distance from a member.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
 
         Args:
-            key: key
-            member: member
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            member: A value (str, bytes, int or float).
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUSBYMEMBER_RO](https://redis.io/docs/latest/commands/georadiusbymember_ro/) on
+        redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
-        argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUSBYMEMBER_RO: any needs count")
+            argv: list[object] = ["GEORADIUSBYMEMBER_RO", key, member, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", locals(), _exc)
+            raise
 
     @overload
     def georadius_ro(
@@ -711,42 +790,52 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns members from a geospatial index that are within a distance from a coordinate.
 
-        Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
+        - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the
             circular area delimited by center and radius and M is the number of items inside the
             index.
-        Since: 3.2.10
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+        - Since: 3.2.10
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use GEOSEARCH with the BYRADIUS argument.
 
         Args:
-            key: key
-            longitude: longitude
-            latitude: latitude
-            radius: radius
-            unit: <M | KM | FT | MI>
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            order: [ASC | DESC]
+            key: A key.
+            longitude: A number.
+            latitude: A number.
+            radius: A number.
+            unit: `<M | KM | FT | MI>`: one of "M", "KM", "FT", "MI".
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEORADIUS_RO](https://redis.io/docs/latest/commands/georadius_ro/) on redis.io.
         """
-        if count is None and any:
-            raise DataError("GEORADIUS_RO: any needs count")
-        argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if order is not None:
-            argv.append(order)
-        return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        try:
+            if count is None and any:
+                raise DataError("GEORADIUS_RO: any needs count")
+            argv: list[object] = ["GEORADIUS_RO", key, longitude, latitude, radius, unit]
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if order is not None:
+                argv.append(order)
+            return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEORADIUS_RO", "georadius_ro", locals(), _exc)
+            raise
 
     @overload
     def geosearch(
@@ -817,6 +906,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[False] = ...,
+        withdist: Literal[False] = ...,
+        withhash: Literal[False] = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -875,6 +984,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: Literal[True],
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: Literal[True],
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[GeoMatch[AnyStr]]]: ...
     @overload
     def geosearch(
@@ -945,6 +1074,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         self,
         key: KeyT,
         *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: Literal[True],
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
         frommember: ValueT,
         fromlonlat: None = ...,
         byradius: tuple[float, Literal["M", "KM", "FT", "MI"]],
@@ -1003,6 +1152,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: Literal[True],
+    ) -> Pending[list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: Literal[True],
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[GeoMatch[AnyStr]]]: ...
     @overload
     def geosearch(
@@ -1067,6 +1236,26 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = ...,
         withdist: bool = ...,
         withhash: bool = ...,
+    ) -> Pending[list[AnyStr] | list[GeoMatch[AnyStr]]]: ...
+    @overload
+    def geosearch(
+        self,
+        key: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[list[AnyStr] | list[GeoMatch[AnyStr]]]: ...
     def geosearch(
         self,
@@ -1082,56 +1271,87 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         withcoord: bool = False,
         withdist: bool = False,
         withhash: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> Pending[Any]:
         """Queries a geospatial index for members inside an area of a box or a circle.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            withcoord: [WITHCOORD]
-            withdist: [WITHDIST]
-            withhash: [WITHHASH]
+            key: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            withcoord: Sends WITHCOORD when True.
+            withdist: Sends WITHDIST when True.
+            withhash: Sends WITHHASH when True.
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            - With withcoord, withdist or withhash: a list of GeoMatch records.
+            - Otherwise: a list of strings.
+
+        See [GEOSEARCH](https://redis.io/docs/latest/commands/geosearch/) on redis.io.
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCH: any needs count")
-        argv: list[object] = ["GEOSEARCH", key]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if withcoord:
-            argv.append("WITHCOORD")
-        if withdist:
-            argv.append("WITHDIST")
-        if withhash:
-            argv.append("WITHHASH")
-        return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCH", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCH", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCH", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCH: any needs count")
+            argv: list[object] = ["GEOSEARCH", key]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if withcoord:
+                argv.append("WITHCOORD")
+            if withdist:
+                argv.append("WITHDIST")
+            if withhash:
+                argv.append("WITHHASH")
+            return self._call(argv, READ, _C2 if withcoord or withdist or withhash else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCH", "geosearch", locals(), _exc)
+            raise
 
     @overload
     def geosearchstore(
@@ -1192,6 +1412,25 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         count: int | None = ...,
         any: bool = ...,
         storedist: bool = ...,
+    ) -> Pending[int]: ...
+    @overload
+    def geosearchstore(
+        self,
+        destination: KeyT,
+        source: KeyT,
+        *,
+        order: Literal["ASC", "DESC"] | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+        member: ValueT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = ...,
+        sort: Literal["ASC", "DESC"] | None = ...,
     ) -> Pending[int]: ...
     def geosearchstore(
         self,
@@ -1206,49 +1445,79 @@ class GeoPipelineCommands(PipelineBase[AnyStr]):
         count: int | None = None,
         any: bool = False,
         storedist: bool = False,
+        member: ValueT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        unit: Literal["m", "km", "ft", "mi", "M", "KM", "FT", "MI"] = "m",
+        sort: Literal["ASC", "DESC"] | None = None,
     ) -> Pending[Any]:
         """Queries a geospatial index for members inside an area of a box or a circle, optionally
         stores the result.
 
-        Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
+        - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box
             area around the shape provided as the filter and M is the number of items inside the
             shape
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            source: source
-            frommember: [FROMMEMBER member]
-            fromlonlat: [FROMLONLAT longitude latitude]
-            byradius: [BYRADIUS radius <M | KM | FT | MI>]
-            bybox: [BYBOX width height <M | KM | FT | MI>]
-            order: [ASC | DESC]
-            count: [COUNT count [ANY]]
-            any: [ANY]
-            storedist: [STOREDIST]
+            destination: A key.
+            source: A key.
+            frommember: `[FROMMEMBER member]`: a value (str, bytes, int or float). Exactly one
+                of frommember, fromlonlat.
+            fromlonlat: `[FROMLONLAT longitude latitude]`: (longitude, latitude): a tuple (a
+                number, a number). Exactly one of frommember, fromlonlat.
+            byradius: `[BYRADIUS radius <M | KM | FT | MI>]`: (radius): a tuple (a number, one
+                of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            bybox: `[BYBOX width height <M | KM | FT | MI>]`: (width, height): a tuple (a
+                number, a number, one of "M", "KM", "FT", "MI"). Exactly one of byradius, bybox.
+            order: `[ASC | DESC]`: one of "ASC", "DESC".
+            count: `[COUNT count [ANY]]`: an integer.
+            any: Sends ANY when True. Needs count.
+            storedist: Sends STOREDIST when True.
+            member: frommember=: search around this member (redis-py form)
+            longitude: with latitude, fromlonlat=: search around this point (redis-py form)
+            latitude: with longitude, fromlonlat= (redis-py form)
+            radius: byradius=: search a circle of this radius (in unit) (redis-py form)
+            width: with height, bybox=: search a box (in unit) (redis-py form)
+            height: with width, bybox= (redis-py form)
+            unit: the unit of radius/width/height (redis-py form)
+            sort: order=: nearest or farthest first (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [GEOSEARCHSTORE](https://redis.io/docs/latest/commands/geosearchstore/) on redis.io.
         """
-        if (frommember is not None) + (fromlonlat is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
-        if (byradius is not None) + (bybox is not None) != 1:
-            _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
-        if count is None and any:
-            raise DataError("GEOSEARCHSTORE: any needs count")
-        argv: list[object] = ["GEOSEARCHSTORE", destination, source]
-        if frommember is not None:
-            argv.extend(("FROMMEMBER", frommember))
-        if fromlonlat is not None:
-            argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
-        if byradius is not None:
-            argv.extend(("BYRADIUS", byradius[0], byradius[1]))
-        if bybox is not None:
-            argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
-        if order is not None:
-            argv.append(order)
-        if count is not None:
-            argv.extend(("COUNT", count))
-            if any:
-                argv.append("ANY")
-        if storedist:
-            argv.append("STOREDIST")
-        return self._call(argv, WRITE, None)
+        try:
+            frommember, fromlonlat, byradius, bybox, order = _c.geosearch_args("GEOSEARCHSTORE", frommember, fromlonlat, byradius, bybox, order, member, longitude, latitude, radius, width, height, unit, sort)
+            if (frommember is not None) + (fromlonlat is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", frommember=frommember, fromlonlat=fromlonlat)
+            if (byradius is not None) + (bybox is not None) != 1:
+                _e.exactly_one("GEOSEARCHSTORE", byradius=byradius, bybox=bybox)
+            if count is None and any:
+                raise DataError("GEOSEARCHSTORE: any needs count")
+            argv: list[object] = ["GEOSEARCHSTORE", destination, source]
+            if frommember is not None:
+                argv.extend(("FROMMEMBER", frommember))
+            if fromlonlat is not None:
+                argv.extend(("FROMLONLAT", fromlonlat[0], fromlonlat[1]))
+            if byradius is not None:
+                argv.extend(("BYRADIUS", byradius[0], byradius[1]))
+            if bybox is not None:
+                argv.extend(("BYBOX", bybox[0], bybox[1], bybox[2]))
+            if order is not None:
+                argv.append(order)
+            if count is not None:
+                argv.extend(("COUNT", count))
+                if any:
+                    argv.append("ANY")
+            if storedist:
+                argv.append("STOREDIST")
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GEOSEARCHSTORE", "geosearchstore", locals(), _exc)
+            raise

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, AnyStr
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_bool, to_ok
 from redspec.types import KeyT, RespValue, ValueT
@@ -20,61 +22,119 @@ class HyperloglogPipelineCommands(PipelineBase[AnyStr]):
     def pfadd(self, key: KeyT, *elements: ValueT) -> Pending[bool]:
         """Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-        Complexity: O(1) to add every element.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) to add every element.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: [element [element ...]]
-        """
-        return self._call(("PFADD", key, *elements), WRITE, to_bool)
+            key: A key.
+            elements: `[element [element ...]]`: one or more values.
 
-    def pfcount(self, *keys: KeyT) -> Pending[int]:
+        Returns:
+            True or False; True when a register changed.
+
+        See [PFADD](https://redis.io/docs/latest/commands/pfadd/) on redis.io.
+        """
+        try:
+            return self._call(("PFADD", key, *elements), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFADD", "pfadd", locals(), _exc)
+            raise
+
+    @overload
+    def pfcount(self, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def pfcount(self, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def pfcount(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-        Complexity: O(1) with a very small average constant time when called with a single key. O(N)
-            with N being the number of keys, and much bigger constant times, when called with
+        - Complexity: O(1) with a very small average constant time when called with a single key.
+            O(N) with N being the number of keys, and much bigger constant times, when called with
             multiple keys.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [PFCOUNT](https://redis.io/docs/latest/commands/pfcount/) on redis.io.
         """
-        return self._call(("PFCOUNT", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("PFCOUNT", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFCOUNT", "pfcount", locals(), _exc)
+            raise
 
     def pfdebug(self, subcommand: ValueT, key: KeyT) -> Pending[RespValue]:
         """Internal commands for debugging HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            subcommand: subcommand
-            key: key
-        """
-        return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+            subcommand: A value (str, bytes, int or float).
+            key: A key.
 
-    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]:
+        Returns:
+            Any RESP value; varies by subcommand: list<int>, status, int, bulk.
+
+        See [PFDEBUG](https://redis.io/docs/latest/commands/pfdebug/) on redis.io.
+        """
+        try:
+            return self._call(("PFDEBUG", subcommand, key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFDEBUG", "pfdebug", locals(), _exc)
+            raise
+
+    @overload
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT) -> Pending[bool]: ...
+    @overload
+    def pfmerge(self, destkey: KeyT, sourcekeys: Sequence[KeyT], /) -> Pending[bool]: ...
+    def pfmerge(self, destkey: KeyT, *sourcekeys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Merges one or more HyperLogLog values into a single key.
 
-        Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destkey: destkey
-            sourcekeys: [sourcekey [sourcekey ...]]
+            destkey: A key.
+            sourcekeys: `[sourcekey [sourcekey ...]]`: one or more keys, or one list or tuple of
+                them.
+
+        Returns:
+            True (OK).
+
+        See [PFMERGE](https://redis.io/docs/latest/commands/pfmerge/) on redis.io.
         """
-        return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        try:
+            if len(sourcekeys) == 1 and isinstance(sourcekeys[0], (list, tuple)):
+                sourcekeys = tuple(sourcekeys[0])
+            return self._call(("PFMERGE", destkey, *sourcekeys), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFMERGE", "pfmerge", locals(), _exc)
+            raise
 
     def pfselftest(self) -> Pending[bool]:
         """An internal command for testing HyperLogLog values.
 
-        Complexity: N/A
-        Since: 2.8.9
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: N/A
+        - Since: 2.8.9
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            True (OK).
+
+        See [PFSELFTEST](https://redis.io/docs/latest/commands/pfselftest/) on redis.io.
         """
-        return self._call(("PFSELFTEST",), WRITE, to_ok)
+        try:
+            return self._call(("PFSELFTEST",), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PFSELFTEST", "pfselftest", locals(), _exc)
+            raise

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 else:
     from redspec._deprecation import deprecated
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import to_ok, tuple_of
@@ -37,24 +38,33 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops an element from a list, pushes it to another list and returns it. Blocks until an
         element is available otherwise. Deletes the list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            timeout: A number.
+
+        Returns:
+            A string, or None; None on timeout.
+
+        See [BLMOVE](https://redis.io/docs/latest/commands/blmove/) on redis.io.
         """
-        argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BLMOVE", source, destination, wherefrom, whereto, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMOVE", "blmove", locals(), _exc)
+            raise
 
     def blmpop(
         self,
         timeout: float,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -62,88 +72,141 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Pops the first element from one of multiple lists. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            timeout: timeout
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
-        """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["BLMPOP", timeout, len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+            timeout: A number.
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
 
-    def blpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+        Returns:
+            A tuple (string, list of strings), or None; (key, elements); None on timeout.
+
+        See [BLMPOP](https://redis.io/docs/latest/commands/blmpop/) on redis.io.
+        """
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["BLMPOP", timeout, len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLMPOP", "blmpop", locals(), _exc)
+            raise
+
+    def blpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the first element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
-        """
-        keys = _e.seq(keys, "keys")
-        argv = ("BLPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
 
-    def brpop(self, keys: Sequence[KeyT], timeout: float) -> Pending[tuple[AnyStr, AnyStr] | None]:
+        Returns:
+            A tuple (string, string), or None; (key, element); None on timeout.
+
+        See [BLPOP](https://redis.io/docs/latest/commands/blpop/) on redis.io.
+        """
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BLPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BLPOP", "blpop", locals(), _exc)
+            raise
+
+    def brpop(
+        self,
+        keys: KeyT | Sequence[KeyT],
+        timeout: float,
+    ) -> Pending[tuple[AnyStr, AnyStr] | None]:
         """Removes and returns the last element in a list. Blocks until an element is available
         otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(N) where N is the number of provided keys.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of provided keys.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            timeout: timeout
+            keys: `key [key ...]`: a key or a sequence of keys.
+            timeout: A number.
+
+        Returns:
+            A tuple (string, string), or None.
+
+        See [BRPOP](https://redis.io/docs/latest/commands/brpop/) on redis.io.
         """
-        keys = _e.seq(keys, "keys")
-        argv = ("BRPOP", *keys, timeout)
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv = ("BRPOP", *keys, timeout)
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOP", "brpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments")
     def brpoplpush(self, source: KeyT, destination: KeyT, timeout: float) -> Pending[AnyStr | None]:
         """Pops an element from a list, pushes it to another list and returns it. Block until an
         element is available otherwise. Deletes the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
-            timeout: timeout
+            source: A key.
+            destination: A key.
+            timeout: A number.
+
+        Returns:
+            A string, or None.
+
+        See [BRPOPLPUSH](https://redis.io/docs/latest/commands/brpoplpush/) on redis.io.
         """
-        argv = ("BRPOPLPUSH", source, destination, timeout)
-        return self._call(argv, WRITE, None)
+        try:
+            argv = ("BRPOPLPUSH", source, destination, timeout)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("BRPOPLPUSH", "brpoplpush", locals(), _exc)
+            raise
 
     def lindex(self, key: KeyT, index: int) -> Pending[AnyStr | None]:
         """Returns an element from a list by its index.
 
-        Complexity: O(N) where N is the number of elements to traverse to get to the element at
+        - Complexity: O(N) where N is the number of elements to traverse to get to the element at
             index. This makes asking for the first or the last element of the list O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
+            key: A key.
+            index: An integer.
+
+        Returns:
+            A string, or None.
+
+        See [LINDEX](https://redis.io/docs/latest/commands/lindex/) on redis.io.
         """
-        return self._call(("LINDEX", key, index), READ, None)
+        try:
+            return self._call(("LINDEX", key, index), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINDEX", "lindex", locals(), _exc)
+            raise
 
     def linsert(
         self,
@@ -154,57 +217,84 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[int]:
         """Inserts an element before or after another element in a list.
 
-        Complexity: O(N) where N is the number of elements to traverse before seeing the value
+        - Complexity: O(N) where N is the number of elements to traverse before seeing the value
             pivot. This means that inserting somewhere on the left end on the list (head) can be
             considered O(1) and inserting somewhere on the right end (tail) is O(N).
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            where: <BEFORE | AFTER>
-            pivot: pivot
-            element: element
+            key: A key.
+            where: `<BEFORE | AFTER>`: one of "BEFORE", "AFTER".
+            pivot: A value (str, bytes, int or float).
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length; -1 pivot not found, 0 no key.
+
+        See [LINSERT](https://redis.io/docs/latest/commands/linsert/) on redis.io.
         """
-        return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        try:
+            return self._call(("LINSERT", key, where, pivot, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LINSERT", "linsert", locals(), _exc)
+            raise
 
     def llen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a list.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [LLEN](https://redis.io/docs/latest/commands/llen/) on redis.io.
         """
-        return self._call(("LLEN", key), READ, None)
+        try:
+            return self._call(("LLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LLEN", "llen", locals(), _exc)
+            raise
 
     def lmove(
         self,
         source: KeyT,
         destination: KeyT,
-        wherefrom: Literal["LEFT", "RIGHT"],
-        whereto: Literal["LEFT", "RIGHT"],
+        wherefrom: Literal["LEFT", "RIGHT"] = "LEFT",
+        whereto: Literal["LEFT", "RIGHT"] = "RIGHT",
     ) -> Pending[AnyStr | None]:
         """Returns an element after popping it from one list and pushing it to another. Deletes the
         list if the last element was moved.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            wherefrom: <LEFT | RIGHT>
-            whereto: <LEFT | RIGHT>
+            source: A key.
+            destination: A key.
+            wherefrom: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "LEFT".
+            whereto: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT"; default "RIGHT".
+
+        Returns:
+            A string, or None.
+
+        See [LMOVE](https://redis.io/docs/latest/commands/lmove/) on redis.io.
         """
-        return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        try:
+            return self._call(("LMOVE", source, destination, wherefrom, whereto), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMOVE", "lmove", locals(), _exc)
+            raise
 
     def lmpop(
         self,
-        keys: Sequence[KeyT],
+        keys: KeyT | Sequence[KeyT],
         where: Literal["LEFT", "RIGHT"],
         *,
         count: int | None = None,
@@ -212,23 +302,32 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns multiple elements from a list after removing them. Deletes the list if the last
         element was popped.
 
-        Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
+        - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements
             returned.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            where: <LEFT | RIGHT>
-            count: [COUNT count]
+            keys: `key [key ...]`: a key or a sequence of keys.
+            where: `<LEFT | RIGHT>`: one of "LEFT", "RIGHT".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A tuple (string, list of strings), or None.
+
+        See [LMPOP](https://redis.io/docs/latest/commands/lmpop/) on redis.io.
         """
-        keys = _e.seq(keys, "keys")
-        argv: list[object] = ["LMPOP", len(keys)]
-        argv.extend(keys)
-        argv.append(where)
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, WRITE, _C1)
+        try:
+            keys = _c.key_list(keys, "keys")
+            argv: list[object] = ["LMPOP", len(keys)]
+            argv.extend(keys)
+            argv.append(where)
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("LMPOP", "lmpop", locals(), _exc)
+            raise
 
     @overload
     def lpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -240,18 +339,28 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns the first elements in a list after removing it. Deletes the list if the last element
         was popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a list of strings, or None; None when the key does not exist.
+            - Otherwise: a string, or None.
+
+        See [LPOP](https://redis.io/docs/latest/commands/lpop/) on redis.io.
         """
-        argv: list[object] = ["LPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["LPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOP", "lpop", locals(), _exc)
+            raise
 
     @overload
     def lpos(
@@ -294,115 +403,179 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the index of matching elements in a list.
 
-        Complexity: O(N) where N is the number of elements in the list, for the average case. When
+        - Complexity: O(N) where N is the number of elements in the list, for the average case. When
             searching for elements near the head or the tail of the list, or when the MAXLEN option
             is provided, the command may run in constant time.
-        Since: 6.0.6
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 6.0.6
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            element: element
-            rank: [RANK rank]
-            count: [COUNT num-matches]
-            maxlen: [MAXLEN len]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            rank: `[RANK rank]`: an integer.
+            count: `[COUNT num-matches]`: an integer.
+            maxlen: `[MAXLEN len]`: an integer.
+
+        Returns:
+            - With count: a list of integers.
+            - Otherwise: an integer, or None.
+
+        See [LPOS](https://redis.io/docs/latest/commands/lpos/) on redis.io.
         """
-        argv: list[object] = ["LPOS", key, element]
-        if rank is not None:
-            argv.extend(("RANK", rank))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if maxlen is not None:
-            argv.extend(("MAXLEN", maxlen))
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["LPOS", key, element]
+            if rank is not None:
+                argv.extend(("RANK", rank))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if maxlen is not None:
+                argv.extend(("MAXLEN", maxlen))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPOS", "lpos", locals(), _exc)
+            raise
 
     def lpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSH](https://redis.io/docs/latest/commands/lpush/) on redis.io.
         """
-        return self._call(("LPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSH", "lpush", locals(), _exc)
+            raise
 
     def lpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Prepends one or more elements to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [LPUSHX](https://redis.io/docs/latest/commands/lpushx/) on redis.io.
         """
-        return self._call(("LPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("LPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LPUSHX", "lpushx", locals(), _exc)
+            raise
 
     def lrange(self, key: KeyT, start: int, stop: int) -> Pending[list[AnyStr]]:
         """Returns a range of elements from a list.
 
-        Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
+        - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from
             nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the
             specified range.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            A list of strings.
+
+        See [LRANGE](https://redis.io/docs/latest/commands/lrange/) on redis.io.
         """
-        return self._call(("LRANGE", key, start, stop), READ, None)
+        try:
+            return self._call(("LRANGE", key, start, stop), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LRANGE", "lrange", locals(), _exc)
+            raise
 
     def lrem(self, key: KeyT, count: int, element: ValueT) -> Pending[int]:
         """Removes elements from a list. Deletes the list if the last element was removed.
 
-        Complexity: O(N+M) where N is the length of the list and M is the number of elements
+        - Complexity: O(N+M) where N is the length of the list and M is the number of elements
             removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: count
-            element: element
+            key: A key.
+            count: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [LREM](https://redis.io/docs/latest/commands/lrem/) on redis.io.
         """
-        return self._call(("LREM", key, count, element), WRITE, None)
+        try:
+            return self._call(("LREM", key, count, element), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LREM", "lrem", locals(), _exc)
+            raise
 
     def lset(self, key: KeyT, index: int, element: ValueT) -> Pending[bool]:
         """Sets the value of an element in a list by its index.
 
-        Complexity: O(N) where N is the length of the list. Setting either the first or the last
+        - Complexity: O(N) where N is the length of the list. Setting either the first or the last
             element of the list is O(1).
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            index: index
-            element: element
+            key: A key.
+            index: An integer.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [LSET](https://redis.io/docs/latest/commands/lset/) on redis.io.
         """
-        return self._call(("LSET", key, index, element), WRITE, to_ok)
+        try:
+            return self._call(("LSET", key, index, element), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LSET", "lset", locals(), _exc)
+            raise
 
     def ltrim(self, key: KeyT, start: int, stop: int) -> Pending[bool]:
         """Removes elements from both ends a list. Deletes the list if all elements were trimmed.
 
-        Complexity: O(N) where N is the number of elements to be removed by the operation.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements to be removed by the operation.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            stop: stop
+            key: A key.
+            start: An integer.
+            stop: An integer.
+
+        Returns:
+            True (OK).
+
+        See [LTRIM](https://redis.io/docs/latest/commands/ltrim/) on redis.io.
         """
-        return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        try:
+            return self._call(("LTRIM", key, start, stop), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("LTRIM", "ltrim", locals(), _exc)
+            raise
 
     @overload
     def rpop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -414,59 +587,96 @@ class ListPipelineCommands(PipelineBase[AnyStr]):
         """Returns and removes the last elements of a list. Deletes the list if the last element was
         popped.
 
-        Complexity: O(N) where N is the number of elements returned
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements returned
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a list of strings, or None.
+            - Otherwise: a string, or None.
+
+        See [RPOP](https://redis.io/docs/latest/commands/rpop/) on redis.io.
         """
-        argv: list[object] = ["RPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["RPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOP", "rpop", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments")
     def rpoplpush(self, source: KeyT, destination: KeyT) -> Pending[AnyStr | None]:
         """Returns the last element of a list after removing and pushing it to another list. Deletes
         the list if the last element was popped.
 
-        Complexity: O(1)
-        Since: 1.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
+        - Complexity: O(1)
+        - Since: 1.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
 
         Args:
-            source: source
-            destination: destination
+            source: A key.
+            destination: A key.
+
+        Returns:
+            A string, or None.
+
+        See [RPOPLPUSH](https://redis.io/docs/latest/commands/rpoplpush/) on redis.io.
         """
-        return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        try:
+            return self._call(("RPOPLPUSH", source, destination), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPOPLPUSH", "rpoplpush", locals(), _exc)
+            raise
 
     def rpush(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSH](https://redis.io/docs/latest/commands/rpush/) on redis.io.
         """
-        return self._call(("RPUSH", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSH", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSH", "rpush", locals(), _exc)
+            raise
 
     def rpushx(self, key: KeyT, *elements: ValueT) -> Pending[int]:
         """Appends an element to a list only when the list exists.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            elements: element [element ...]
+            key: A key.
+            elements: `element [element ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [RPUSHX](https://redis.io/docs/latest/commands/rpushx/) on redis.io.
         """
-        return self._call(("RPUSHX", key, *elements), WRITE, None)
+        try:
+            return self._call(("RPUSHX", key, *elements), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("RPUSHX", "rpushx", locals(), _exc)
+            raise

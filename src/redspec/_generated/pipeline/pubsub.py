@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, AnyStr
 
+from redspec import _encode as _e
 from redspec._base import WRITE, PipelineBase
 from redspec._replies import dict_of, to_int
 from redspec.types import PatternT, ValueT
@@ -22,101 +23,176 @@ class PubsubPipelineCommands(PipelineBase[AnyStr]):
     def publish(self, channel: ValueT, message: ValueT) -> Pending[int]:
         """Posts a message to a channel.
 
-        Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and
-            M is the total number of subscribed patterns (by any client).
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel
+            and M is the total number of subscribed patterns (by any client).
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channel: channel
-            message: message
+            channel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; receivers.
+
+        See [PUBLISH](https://redis.io/docs/latest/commands/publish/) on redis.io.
         """
-        return self._call(("PUBLISH", channel, message), WRITE, None)
+        try:
+            return self._call(("PUBLISH", channel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBLISH", "publish", locals(), _exc)
+            raise
 
     def pubsub_channels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active channels.
 
-        Complexity: O(N) where N is the number of active channels, and assuming constant time
+        - Complexity: O(N) where N is the number of active channels, and assuming constant time
             pattern matching (relatively short channels and patterns)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB CHANNELS](https://redis.io/docs/latest/commands/pubsub-channels/) on redis.io.
         """
-        argv: list[object] = ["PUBSUB", "CHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "CHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB CHANNELS", "pubsub_channels", locals(), _exc)
+            raise
 
     def pubsub_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [PUBSUB HELP](https://redis.io/docs/latest/commands/pubsub-help/) on redis.io.
         """
-        return self._call(("PUBSUB", "HELP"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB HELP", "pubsub_help", locals(), _exc)
+            raise
 
     def pubsub_numpat(self) -> Pending[int]:
         """Returns a count of unique pattern subscriptions.
 
-        Complexity: O(1)
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            An integer.
+
+        See [PUBSUB NUMPAT](https://redis.io/docs/latest/commands/pubsub-numpat/) on redis.io.
         """
-        return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        try:
+            return self._call(("PUBSUB", "NUMPAT"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMPAT", "pubsub_numpat", locals(), _exc)
+            raise
 
     def pubsub_numsub(self, *channels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns a count of subscribers to channels.
 
-        Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            channels: [channel [channel ...]]
+            channels: `[channel [channel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB NUMSUB](https://redis.io/docs/latest/commands/pubsub-numsub/) on redis.io.
         """
-        return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "NUMSUB", *channels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB NUMSUB", "pubsub_numsub", locals(), _exc)
+            raise
 
     def pubsub_shardchannels(self, pattern: PatternT | None = None) -> Pending[list[AnyStr]]:
         """Returns the active shard channels.
 
-        Complexity: O(N) where N is the number of active shard channels, and assuming constant time
-            pattern matching (relatively short shard channels).
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of active shard channels, and assuming constant
+            time pattern matching (relatively short shard channels).
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            pattern: [pattern]
+            pattern: A glob-style pattern.
+
+        Returns:
+            A list of strings.
+
+        See [PUBSUB SHARDCHANNELS](https://redis.io/docs/latest/commands/pubsub-shardchannels/) on
+        redis.io.
         """
-        argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
-        if pattern is not None:
-            argv.append(pattern)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["PUBSUB", "SHARDCHANNELS"]
+            if pattern is not None:
+                argv.append(pattern)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDCHANNELS", "pubsub_shardchannels", locals(), _exc)
+            raise
 
     def pubsub_shardnumsub(self, *shardchannels: ValueT) -> Pending[dict[AnyStr, int]]:
         """Returns the count of subscribers of shard channels.
 
-        Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
+        - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard
             channels
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannels: [shardchannel [shardchannel ...]]
+            shardchannels: `[shardchannel [shardchannel ...]]`: one or more values.
+
+        Returns:
+            A dict of strings to integers; a flat array on both protocols.
+
+        See [PUBSUB SHARDNUMSUB](https://redis.io/docs/latest/commands/pubsub-shardnumsub/) on
+        redis.io.
         """
-        return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        try:
+            return self._call(("PUBSUB", "SHARDNUMSUB", *shardchannels), WRITE, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("PUBSUB SHARDNUMSUB", "pubsub_shardnumsub", locals(), _exc)
+            raise
 
     def spublish(self, shardchannel: ValueT, message: ValueT) -> Pending[int]:
         """Post a message to a shard channel
 
-        Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of clients subscribed to the receiving shard
+            channel.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            shardchannel: shardchannel
-            message: message
+            shardchannel: A value (str, bytes, int or float).
+            message: A value (str, bytes, int or float).
+
+        Returns:
+            An integer.
+
+        See [SPUBLISH](https://redis.io/docs/latest/commands/spublish/) on redis.io.
         """
-        return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        try:
+            return self._call(("SPUBLISH", shardchannel, message), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPUBLISH", "spublish", locals(), _exc)
+            raise

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, AnyStr, overload
 
+from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._replies import list_of, to_bool, to_int, to_set, tuple_of
 from redspec.types import KeyT, PatternT, ValueT
@@ -23,150 +25,285 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def sadd(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Adds one or more members to a set. Creates the key if it doesn't exist.
 
-        Complexity: O(1) for each element added, so O(N) to add N elements when the command is
+        - Complexity: O(1) for each element added, so O(N) to add N elements when the command is
             called with multiple arguments.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SADD](https://redis.io/docs/latest/commands/sadd/) on redis.io.
         """
-        return self._call(("SADD", key, *members), WRITE, None)
+        try:
+            return self._call(("SADD", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SADD", "sadd", locals(), _exc)
+            raise
 
     def scard(self, key: KeyT) -> Pending[int]:
         """Returns the number of members in a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return self._call(("SCARD", key), READ, None)
+            key: A key.
 
-    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+        Returns:
+            An integer.
+
+        See [SCARD](https://redis.io/docs/latest/commands/scard/) on redis.io.
+        """
+        try:
+            return self._call(("SCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SCARD", "scard", locals(), _exc)
+            raise
+
+    @overload
+    def sdiff(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sdiff(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sdiff(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the difference of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return self._call(("SDIFF", *keys), READ, to_set)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+        Returns:
+            A set of strings.
+
+        See [SDIFF](https://redis.io/docs/latest/commands/sdiff/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SDIFF", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFF", "sdiff", locals(), _exc)
+            raise
+
+    @overload
+    def sdiffstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sdiffstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sdiffstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the difference of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
-        """
-        return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+        Returns:
+            An integer.
+
+        See [SDIFFSTORE](https://redis.io/docs/latest/commands/sdiffstore/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SDIFFSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SDIFFSTORE", "sdiffstore", locals(), _exc)
+            raise
+
+    @overload
+    def sinter(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sinter(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sinter(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return self._call(("SINTER", *keys), READ, to_set)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    def sintercard(self, *keys: KeyT, limit: int | None = None) -> Pending[int]:
+        Returns:
+            A set of strings.
+
+        See [SINTER](https://redis.io/docs/latest/commands/sinter/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SINTER", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTER", "sinter", locals(), _exc)
+            raise
+
+    @overload
+    def sintercard(self, *keys: KeyT, limit: int | None = ...) -> Pending[int]: ...
+    @overload
+    def sintercard(self, keys: Sequence[KeyT], /, *, limit: int | None = ...) -> Pending[int]: ...
+    def sintercard(self, *keys: KeyT | Sequence[KeyT], limit: int | None = None) -> Pending[Any]:
         """Returns the number of members of the intersect of multiple sets.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-            limit: [LIMIT limit]
-        """
-        argv: list[object] = ["SINTERCARD", len(keys)]
-        argv.extend(keys)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        return self._call(argv, READ, None)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+            limit: `[LIMIT limit]`: an integer.
 
-    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+        Returns:
+            An integer.
+
+        See [SINTERCARD](https://redis.io/docs/latest/commands/sintercard/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            argv: list[object] = ["SINTERCARD", len(keys)]
+            argv.extend(keys)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERCARD", "sintercard", locals(), _exc)
+            raise
+
+    @overload
+    def sinterstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sinterstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sinterstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the intersect of multiple sets in a key.
 
-        Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
+        - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the
             number of sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SINTERSTORE](https://redis.io/docs/latest/commands/sinterstore/) on redis.io.
         """
-        return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SINTERSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SINTERSTORE", "sinterstore", locals(), _exc)
+            raise
 
     def sismember(self, key: KeyT, member: ValueT) -> Pending[bool]:
         """Determines whether a member belongs to a set.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            member: member
+            key: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SISMEMBER](https://redis.io/docs/latest/commands/sismember/) on redis.io.
         """
-        return self._call(("SISMEMBER", key, member), READ, to_bool)
+        try:
+            return self._call(("SISMEMBER", key, member), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SISMEMBER", "sismember", locals(), _exc)
+            raise
 
     def smembers(self, key: KeyT) -> Pending[set[AnyStr]]:
         """Returns all members of a set.
 
-        Complexity: O(N) where N is the set cardinality.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the set cardinality.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-        """
-        return self._call(("SMEMBERS", key), READ, to_set)
+            key: A key.
 
-    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]:
+        Returns:
+            A set of strings.
+
+        See [SMEMBERS](https://redis.io/docs/latest/commands/smembers/) on redis.io.
+        """
+        try:
+            return self._call(("SMEMBERS", key), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMEMBERS", "smembers", locals(), _exc)
+            raise
+
+    @overload
+    def smismember(self, key: KeyT, *members: ValueT) -> Pending[list[bool]]: ...
+    @overload
+    def smismember(self, key: KeyT, members: Sequence[ValueT], /) -> Pending[list[bool]]: ...
+    def smismember(self, key: KeyT, *members: ValueT | Sequence[ValueT]) -> Pending[Any]:
         """Determines whether multiple members belong to a set.
 
-        Complexity: O(N) where N is the number of elements being checked for membership
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of elements being checked for membership
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values, or one list or tuple of them.
+
+        Returns:
+            A list of bools.
+
+        See [SMISMEMBER](https://redis.io/docs/latest/commands/smismember/) on redis.io.
         """
-        return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        try:
+            if len(members) == 1 and isinstance(members[0], (list, tuple)):
+                members = tuple(members[0])
+            return self._call(("SMISMEMBER", key, *members), READ, _C1)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMISMEMBER", "smismember", locals(), _exc)
+            raise
 
     def smove(self, source: KeyT, destination: KeyT, member: ValueT) -> Pending[bool]:
         """Moves a member from one set to another.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            source: source
-            destination: destination
-            member: member
+            source: A key.
+            destination: A key.
+            member: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SMOVE](https://redis.io/docs/latest/commands/smove/) on redis.io.
         """
-        return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        try:
+            return self._call(("SMOVE", source, destination, member), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SMOVE", "smove", locals(), _exc)
+            raise
 
     @overload
     def spop(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -178,19 +315,29 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
         """Returns one or more random members from a set after removing them. Deletes the set if the
         last member was popped.
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the
             passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a set of strings.
+            - Otherwise: a string, or None.
+
+        See [SPOP](https://redis.io/docs/latest/commands/spop/) on redis.io.
         """
-        argv: list[object] = ["SPOP", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, WRITE, to_set if count is not None else None)
+        try:
+            argv: list[object] = ["SPOP", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, WRITE, to_set if count is not None else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SPOP", "spop", locals(), _exc)
+            raise
 
     @overload
     def srandmember(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -205,83 +352,141 @@ class SetPipelineCommands(PipelineBase[AnyStr]):
     def srandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Get one or multiple random members from a set
 
-        Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of
-            the passed count.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value
+            of the passed count.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a list of strings; an array: a negative count repeats members.
+            - Otherwise: a string, or None.
+
+        See [SRANDMEMBER](https://redis.io/docs/latest/commands/srandmember/) on redis.io.
         """
-        argv: list[object] = ["SRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["SRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SRANDMEMBER", "srandmember", locals(), _exc)
+            raise
 
     def srem(self, key: KeyT, *members: ValueT) -> Pending[int]:
         """Removes one or more members from a set. Deletes the set if the last member was removed.
 
-        Complexity: O(N) where N is the number of members to be removed.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of members to be removed.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            members: member [member ...]
+            key: A key.
+            members: `member [member ...]`: one or more values.
+
+        Returns:
+            An integer.
+
+        See [SREM](https://redis.io/docs/latest/commands/srem/) on redis.io.
         """
-        return self._call(("SREM", key, *members), WRITE, None)
+        try:
+            return self._call(("SREM", key, *members), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SREM", "srem", locals(), _exc)
+            raise
 
     def sscan(
         self,
         key: KeyT,
-        cursor: int,
+        cursor: int = 0,
         *,
         match: PatternT | None = None,
         count: int | None = None,
     ) -> Pending[tuple[int, list[AnyStr]]]:
         """Iterates over members of a set.
 
-        Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
+        - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command
             calls for the cursor to return back to 0. N is the number of elements inside the
             collection.
-        Since: 2.8.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 2.8.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            cursor: cursor
-            match: [MATCH pattern]
-            count: [COUNT count]
-        """
-        argv: list[object] = ["SSCAN", key, cursor]
-        if match is not None:
-            argv.extend(("MATCH", match))
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C2)
+            key: A key.
+            cursor: An integer; default 0.
+            match: `[MATCH pattern]`: a glob-style pattern.
+            count: `[COUNT count]`: an integer.
 
-    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]:
+        Returns:
+            A tuple (integer, list of strings); (cursor, members).
+
+        See [SSCAN](https://redis.io/docs/latest/commands/sscan/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["SSCAN", key, cursor]
+            if match is not None:
+                argv.extend(("MATCH", match))
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("SSCAN", "sscan", locals(), _exc)
+            raise
+
+    @overload
+    def sunion(self, *keys: KeyT) -> Pending[set[AnyStr]]: ...
+    @overload
+    def sunion(self, keys: Sequence[KeyT], /) -> Pending[set[AnyStr]]: ...
+    def sunion(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Returns the union of multiple sets.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
-        """
-        return self._call(("SUNION", *keys), READ, to_set)
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
 
-    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]:
+        Returns:
+            A set of strings.
+
+        See [SUNION](https://redis.io/docs/latest/commands/sunion/) on redis.io.
+        """
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SUNION", *keys), READ, to_set)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNION", "sunion", locals(), _exc)
+            raise
+
+    @overload
+    def sunionstore(self, destination: KeyT, *keys: KeyT) -> Pending[int]: ...
+    @overload
+    def sunionstore(self, destination: KeyT, keys: Sequence[KeyT], /) -> Pending[int]: ...
+    def sunionstore(self, destination: KeyT, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Stores the union of multiple sets in a key.
 
-        Complexity: O(N) where N is the total number of elements in all given sets.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the total number of elements in all given sets.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            destination: destination
-            keys: key [key ...]
+            destination: A key.
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            An integer.
+
+        See [SUNIONSTORE](https://redis.io/docs/latest/commands/sunionstore/) on redis.io.
         """
-        return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("SUNIONSTORE", destination, *keys), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUNIONSTORE", "sunionstore", locals(), _exc)
+            raise

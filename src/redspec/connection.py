@@ -6,24 +6,32 @@ written once per event-loop turn, so callers that send in the same turn share
 one write (automatic pipelining). Replies are matched to futures in FIFO
 order. A future that is already done when its reply arrives (its caller
 cancelled or timed out) has the reply read and dropped: the stream never
-desynchronises, and the connection stays usable.
+desynchronises.
+
+Each command may carry a timeout; ``_liveness.py`` keeps the deadlines (one
+timer per connection) and decides when a connection that missed one is
+retired (no new commands) or presumed dead (closed).
+
+RESP3 attribute frames (``|``), which hiredis would hand over as replies of
+their own, are cut out of the stream before hiredis sees them and dropped:
+an attribute is never matched to a waiter, at the top level or nested.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import hiredis
 
-from . import _text, errors
+from . import _text, _watchdog, errors
+from ._frames import AttributeFilter
+from ._handshake import connect_and_greet, tune_socket
+from ._liveness import BIG_REPLY, INF, Liveness, Waiter, now
 from ._settings import ConnectionSettings
 from ._text import UNDECODABLE as _undecodable
-from ._tls import connect_tls
 
 __all__ = ["Connection", "ConnectionSettings"]
 
@@ -35,16 +43,12 @@ _ResponseError = errors.ResponseError
 # hiredis returns this when its buffer holds no whole reply; the default (False)
 # is also a RESP3 value, so a sentinel is needed.
 _NOT_ENOUGH: Any = object()
-_AUTH_CODES = frozenset({"WRONGPASS", "NOAUTH"})
-# Idle 30 s, then a probe every 10 s; 3 unanswered probes end the connection.
-_KEEPALIVE = [
-    (getattr(socket, name), value)
-    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
-    if hasattr(socket, name)
-]
+# A read this large may be part of a large reply (see Liveness._watch_big_reply).
+_BIG_CHUNK = 16 << 10
 
 
-class Connection(asyncio.Protocol):
+
+class Connection(Liveness, AttributeFilter, asyncio.Protocol):
     """A connected, greeted RESP connection. Create it with ``await Connection.open(settings)``.
 
     ``on_push(frame)`` receives RESP3 push frames (pub/sub messages, client
@@ -60,12 +64,26 @@ class Connection(asyncio.Protocol):
     Error replies to commands fail their future with a ``ResponseError``
     subclass; error replies nested inside an aggregate reply (EXEC, a RESP3
     map) are delivered in place as ``ResponseError`` instances, not raised.
+
+    A retired connection (see ``_liveness.py``) is no longer usable, but
+    still reads the replies of calls in flight; ``on_lost`` is called when it
+    is retired, with a ``TimeoutError`` saying why.
     """
 
+    # The mixins' state too: they have no __slots__ of their own, since two
+    # bases with slots cannot be combined.
     __slots__ = (
+        "_abandoned",
+        "_abandoned_at",
+        "_attr_buf",
+        "_attributes_dropped",
+        "_batch_time",
+        "_big_head",
         "_buffer",
+        "_careful",
         "_closed",
         "_flush_soon",
+        "_last_rx",
         "_loop",
         "_on_lost",
         "_on_push",
@@ -73,10 +91,16 @@ class Connection(asyncio.Protocol):
         "_paused",
         "_protocol",
         "_reader",
+        "_retired",
         "_settings",
+        "_timer",
+        "_timer_at",
         "_transport",
-        "_usable",
         "_waiters",
+        # Connected, not closing, not broken, not retired: new commands can be
+        # sent. A plain attribute (read-only for users): the fast path reads it
+        # on every call.
+        "is_usable",
         "on_error_reply",
     )
 
@@ -93,12 +117,25 @@ class Connection(asyncio.Protocol):
         # reports through its exception, not through the callback.
         self._on_lost: LostHandler | None = None
         self._transport: asyncio.Transport | None = None
-        self._waiters: deque[asyncio.Future[Any]] = deque()
+        self._waiters: deque[Waiter] = deque()
         self._buffer: list[bytes] = []
         # Bound once: binding self._flush per command would allocate a method object.
         self._flush_soon = self._flush
         self._paused = False
-        self._usable = False
+        self.is_usable = False
+        self._retired = False
+        self._timer: _watchdog.TimerEntry | None = None
+        self._timer_at = INF
+        self._last_rx = now()
+        self._abandoned: asyncio.Future[Any] | None = None
+        self._abandoned_at = 0.0
+        self._batch_time = 0.0
+        # data_received must take its careful path (see there).
+        self._careful = False
+        self._big_head: asyncio.Future[Any] | None = None
+        # Bytes of an attribute frame whose end has not arrived yet.
+        self._attr_buf: bytes | None = None
+        self._attributes_dropped = 0
         self._protocol = 2
         self._closed: asyncio.Future[None] = loop.create_future()
         # str arguments in settings.encoding (hiredis's own packer for UTF-8).
@@ -137,10 +174,11 @@ class Connection(asyncio.Protocol):
         conn = cls(settings, asyncio.get_running_loop(), on_push)
         timeout = settings.connect_timeout
         try:
+            opening = connect_and_greet(conn, conn._loop, settings)
             if timeout is None:
-                await conn._connect_and_greet()
+                conn._protocol = await opening
             else:
-                await asyncio.wait_for(conn._connect_and_greet(), timeout)
+                conn._protocol = await asyncio.wait_for(opening, timeout)
         except errors.RedisError:
             conn._discard()
             raise
@@ -161,118 +199,11 @@ class Connection(asyncio.Protocol):
         conn._on_lost = on_lost
         return conn
 
-    async def _connect_and_greet(self) -> None:
-        s = self._settings
-        loop = self._loop
-        try:
-            if s.path is not None:
-                if s.ssl is not None and not s.server_hostname:
-                    raise errors.DataError("TLS over a unix socket needs server_hostname")
-                await loop.create_unix_connection(
-                    lambda: self, s.path, ssl=s.ssl, server_hostname=s.server_hostname
-                )
-            elif s.ssl is not None:
-                await connect_tls(loop, lambda: self, s)  # names a plain-text server
-            else:
-                await loop.create_connection(lambda: self, s.host, s.port)
-        except ssl.SSLCertVerificationError as exc:
-            raise errors.ConnectionError(
-                f"TLS certificate verification failed for {s.address}: {exc.verify_message}"
-            ) from exc
-        except OSError as exc:  # includes ssl.SSLError and socket.gaierror
-            raise errors.ConnectionError(f"cannot connect to {s.address}: {exc}") from exc
-        await self._greet()
-
-    async def _greet(self) -> None:
-        s = self._settings
-        if s.protocol == 3:
-            hello: list[Any] = ["HELLO", 3]
-            if s.password is not None:
-                hello += ["AUTH", s.username or "default", s.password]
-            if s.client_name:
-                hello += ["SETNAME", s.client_name]
-            replies = await self._round_trip([hello, *self._after_auth()])
-            first = replies[0]
-            if not (
-                isinstance(first, _ResponseError)
-                and (first.code == "NOPROTO" or "unknown command" in str(first).lower())
-            ):
-                self._check_greeting(replies)
-                self._protocol = 3
-                return
-            # A server without HELLO (Redis < 6) or without RESP3: greet in RESP2.
-            # The SELECT/SETINFO sent after HELLO are repeated; both are idempotent.
-        commands: list[list[Any]] = []
-        if s.password is not None:
-            if s.username is not None:
-                commands.append(["AUTH", s.username, s.password])
-            else:
-                commands.append(["AUTH", s.password])
-        if s.client_name:
-            commands.append(["CLIENT", "SETNAME", s.client_name])
-        commands += self._after_auth()
-        if commands:
-            replies = await self._round_trip(commands)
-            if s.password is not None and _is_password_not_needed(replies[0]):
-                # HELLO 3 AUTH accepts any password for a password-less default
-                # user; make RESP2 agree instead of failing on the same server.
-                replies[0] = b"OK"
-            self._check_greeting(replies)
-        self._protocol = 2
-
-    def _after_auth(self) -> list[list[Any]]:
-        s = self._settings
-        commands: list[list[Any]] = []
-        if s.db:
-            commands.append(["SELECT", s.db])
-        if s.readonly:
-            commands.append(["READONLY"])
-        if s.lib_name:
-            commands.append(["CLIENT", "SETINFO", "LIB-NAME", s.lib_name])
-        if s.lib_version:
-            commands.append(["CLIENT", "SETINFO", "LIB-VER", s.lib_version])
-        return commands
-
-    async def _round_trip(self, commands: list[list[Any]]) -> list[Any]:
-        """Send all, then read all: one round trip for the whole greeting."""
-        return await asyncio.gather(*self.send_many(commands), return_exceptions=True)
-
-    def _check_greeting(self, replies: list[Any]) -> None:
-        s = self._settings
-        # An authentication failure makes every later command fail with NOAUTH:
-        # report the cause, whichever reply carries it.
-        for reply in replies:
-            if isinstance(reply, _ResponseError) and _is_auth_failure(reply):
-                raise errors.AuthenticationError(
-                    f"authentication failed for {s.address}: {self._scrub(str(reply))}"
-                )
-        first_error = next((r for r in replies if isinstance(r, _ResponseError)), None)
-        for reply in replies:
-            if isinstance(reply, errors.ConnectionError) and first_error is not None:
-                # A server that refuses a client (maxclients, protected mode)
-                # says why, then closes: keep the why, and keep it retryable.
-                raise errors.ConnectionError(
-                    f"{s.address} closed the connection during the handshake: "
-                    f"{self._scrub(str(first_error))}"
-                ) from reply
-            if isinstance(reply, BaseException) and not isinstance(reply, _ResponseError):
-                raise reply  # ConnectionError, ProtocolError
-        # CLIENT SETINFO (always sent last) is Redis 7.2+; older servers reject it, harmlessly.
-        setinfo_count = bool(s.lib_name) + bool(s.lib_version)
-        for reply in replies[: len(replies) - setinfo_count]:
-            if isinstance(reply, _ResponseError):
-                raise errors.error_from_reply(self._scrub(str(reply)))
-
-    def _scrub(self, message: str) -> str:
-        password = self._settings.password
-        if password:
-            message = message.replace(password, "***")
-        return message
-
     def _discard(self) -> None:
         """Forget a connection whose open() failed: no callbacks, nothing pending."""
         self._on_lost = None
-        self._usable = False
+        self.is_usable = False
+        self._disarm()
         self._fail_pending(self._closed_error)
         if self._transport is not None:
             self._transport.abort()
@@ -281,23 +212,38 @@ class Connection(asyncio.Protocol):
 
     # ---------------------------------------------------------------- sending
 
-    def send(self, args: Sequence[Any]) -> asyncio.Future[Any]:
+    def send(self, args: Sequence[Any], timeout: float | None = None) -> asyncio.Future[Any]:
         """Queue one command; the future resolves with its reply.
 
         Arguments are str, bytes, memoryview, int or float; anything else
         raises ``DataError`` here, before anything is queued. On a connection
         that is no longer usable the future is already failed with
-        ``ConnectionError``.
+        ``ConnectionError``. With a ``timeout`` (seconds) the future fails
+        with ``TimeoutError`` when no reply came in time.
         """
         try:
             data = self._pack(tuple(args))
         except (TypeError, ValueError) as exc:
             raise _text.pack_error(args, exc, self._settings) from None
         fut = self._loop.create_future()
-        if not self._usable:
+        if not self.is_usable:
             fut.set_exception(self._closed_error())
             return fut
         buffer = self._buffer
+        if timeout is None:
+            waiter: Waiter = (fut, INF, args, None)
+        else:
+            if not buffer or self._paused:
+                self._batch_time = now()
+            # Else a command queued earlier in this loop turn read the clock:
+            # its reading serves all the turn's commands (time.monotonic() per
+            # command would cost the pipelining callers several percent).
+            deadline = self._batch_time + timeout
+            waiter = (fut, deadline, args, timeout)
+            # With one timeout for all, deadlines only grow: the timer armed
+            # for an earlier one fires first, and nothing is done here.
+            if deadline < self._timer_at:
+                self._arm(deadline)
         waiters = self._waiters
         if not buffer:
             if not waiters and not self._paused and self._transport is not None:
@@ -305,11 +251,11 @@ class Connection(asyncio.Protocol):
                 # sequential caller saves a loop iteration per command; callers
                 # joining in this same turn still share the next write.
                 self._transport.write(data)
-                waiters.append(fut)
+                waiters.append(waiter)
                 return fut
             self._loop.call_soon(self._flush_soon)
         buffer.append(data)
-        waiters.append(fut)
+        waiters.append(waiter)
         return fut
 
     def send_no_reply(self, args: Sequence[Any]) -> None:
@@ -322,15 +268,20 @@ class Connection(asyncio.Protocol):
             data = self._pack(tuple(args))
         except (TypeError, ValueError) as exc:
             raise _text.pack_error(args, exc, self._settings) from None
-        if not self._usable:
+        if not self.is_usable:
             raise self._closed_error()
         buffer = self._buffer
         if not buffer:
             self._loop.call_soon(self._flush_soon)
         buffer.append(data)
 
-    def send_many(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
-        """Queue several commands back to back, in order; one future per command."""
+    def send_many(
+        self, commands: Sequence[Sequence[Any]], timeout: float | None = None
+    ) -> list[asyncio.Future[Any]]:
+        """Queue several commands back to back, in order; one future per command.
+
+        ``timeout`` applies to each reply, counted from now.
+        """
         pack = self._pack
         try:
             packed = [pack(tuple(args)) for args in commands]
@@ -338,16 +289,25 @@ class Connection(asyncio.Protocol):
             raise _text.batch_pack_error(commands, pack, self._settings) from None
         create_future = self._loop.create_future
         futures = [create_future() for _ in packed]
-        if not self._usable:
+        if not self.is_usable:
             for fut in futures:
                 fut.set_exception(self._closed_error())
             return futures
         if packed:
+            if timeout is None:
+                deadline = INF
+            else:
+                self._batch_time = now()
+                deadline = self._batch_time + timeout
+            if deadline < self._timer_at:
+                self._arm(deadline)
             buffer = self._buffer
             if not buffer:
                 self._loop.call_soon(self._flush_soon)
             buffer.extend(packed)
-            self._waiters.extend(futures)
+            self._waiters.extend(
+                (fut, deadline, args, timeout) for fut, args in zip(futures, commands)
+            )
         return futures
 
     def _flush(self) -> None:
@@ -355,7 +315,8 @@ class Connection(asyncio.Protocol):
         if self._paused or not buffer:
             return  # resume_writing() flushes what was held back
         transport = self._transport
-        if transport is None or not self._usable:
+        # A retired connection still writes what its callers queued before.
+        if transport is None or transport.is_closing():
             buffer.clear()
             return
         data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
@@ -363,11 +324,6 @@ class Connection(asyncio.Protocol):
         transport.write(data)
 
     # ---------------------------------------------------------------- state
-
-    @property
-    def is_usable(self) -> bool:
-        """Connected, not closing, not broken: new commands can be sent."""
-        return self._usable
 
     @property
     def protocol_version(self) -> int:
@@ -380,6 +336,21 @@ class Connection(asyncio.Protocol):
         return len(self._waiters)
 
     @property
+    def is_retired(self) -> bool:
+        """Retired after a missed deadline: no new commands; calls in flight still finish."""
+        return self._retired
+
+    @property
+    def is_closed(self) -> bool:
+        """The transport is closed: nothing more will be read."""
+        return self._closed.done()
+
+    @property
+    def attributes_dropped(self) -> int:
+        """RESP3 attribute frames cut out of the reply stream so far."""
+        return self._attributes_dropped
+
+    @property
     def settings(self) -> ConnectionSettings:
         return self._settings
 
@@ -389,12 +360,18 @@ class Connection(asyncio.Protocol):
         Pending futures fail with ``exc`` if given, else ``ConnectionError``.
         ``on_lost`` is not called. Idempotent.
         """
-        self._usable = False
+        self.is_usable = False
         self._on_lost = None
+        self._disarm()
         self._fail_pending(self._closed_error if exc is None else lambda: exc)
         self._buffer.clear()
         if self._transport is not None:
-            self._transport.close()
+            if self._retired:
+                # What is still coming is owed to callers that gave up; a
+                # hung peer would also keep close() waiting to flush.
+                self._transport.abort()
+            else:
+                self._transport.close()
         elif not self._closed.done():
             self._closed.set_result(None)
 
@@ -403,7 +380,7 @@ class Connection(asyncio.Protocol):
         await asyncio.shield(self._closed)
 
     def __repr__(self) -> str:
-        state = "usable" if self._usable else "closed"
+        state = "usable" if self.is_usable else "retired" if self._retired else "closed"
         return f"<Connection {self._settings.address} resp{self._protocol} {state}>"
 
     # ------------------------------------------------ asyncio.Protocol callbacks
@@ -411,25 +388,67 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self._transport = cast(asyncio.Transport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Already the default of asyncio and uvloop; set it to be sure,
-            # since a delayed small write costs a whole round trip.
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                # A peer that vanished without a FIN (a dead host, a dropped NAT
-                # entry) would leave callers waiting forever when no
-                # command_timeout is set: keepalive probes notice it.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-                for option, value in _KEEPALIVE:
-                    sock.setsockopt(socket.IPPROTO_TCP, option, value)
-            except OSError:
-                pass
-        self._usable = True
+        tune_socket(transport.get_extra_info("socket"))
+        self.is_usable = True
 
     def data_received(self, data: bytes) -> None:
+        # The hot path. Anything unusual (a "|" byte that may start an
+        # attribute frame, found by memchr; an attribute still incomplete; a
+        # retired connection; an abandoned reply being watched for progress)
+        # takes the careful path. "124 in data", not 'b"|" in data': the
+        # latter first tries the needle as an int and clears a TypeError.
+        if self._careful or 124 in data:
+            self._receive_carefully(data)
+            return
         reader = self._reader
         reader.feed(data)
+        waiters = self._waiters
+        # _read_replies() inlined: a call per read costs the sequential caller.
+        try:
+            reply = reader.gets()
+            while reply is not _NOT_ENOUGH:
+                if _undecodable and self._fail_undecodable(reply):
+                    reply = reader.gets()
+                    continue
+                if type(reply) is _Push:
+                    self._deliver_push(reply)
+                else:
+                    try:
+                        fut = waiters.popleft()[0]
+                    except IndexError:
+                        self._unsolicited(reply)
+                    else:
+                        if not fut.done():
+                            if isinstance(reply, _ResponseError):
+                                fut.set_exception(reply)
+                                if self.on_error_reply is not None:
+                                    self._report_error_reply(reply)
+                            else:
+                                fut.set_result(reply)
+                reply = reader.gets()
+        except hiredis.ProtocolError as exc:
+            self._break(self._protocol_error(str(exc)))
+            return
+        if _undecodable:
+            _text.keep_undecodable(self)  # the failures of a reply not whole yet
+        # Only large reads can be part of a large reply: small replies skip this.
+        if len(data) >= _BIG_CHUNK and reader.len() >= BIG_REPLY:
+            self._watch_big_reply()
+
+    def _receive_carefully(self, data: bytes) -> None:
+        self._last_rx = now()  # progress, for dead-peer detection
+        if self._attr_buf is None and 124 not in data:
+            self._reader.feed(data)
+            if not self._read_replies():
+                return
+        else:
+            self._receive_with_bars(data)
+        if len(data) >= _BIG_CHUNK and self._reader.len() >= BIG_REPLY:
+            self._watch_big_reply()
+
+    def _read_replies(self) -> bool:
+        """Hand every whole reply hiredis holds to its waiter; False if the stream broke."""
+        reader = self._reader
         waiters = self._waiters
         try:
             reply = reader.gets()
@@ -441,7 +460,7 @@ class Connection(asyncio.Protocol):
                     self._deliver_push(reply)
                 else:
                     try:
-                        fut = waiters.popleft()
+                        fut = waiters.popleft()[0]
                     except IndexError:
                         self._unsolicited(reply)
                     else:
@@ -455,13 +474,13 @@ class Connection(asyncio.Protocol):
                                 fut.set_result(reply)
                 reply = reader.gets()
         except hiredis.ProtocolError as exc:
-            self._break(
-                errors.ProtocolError(
-                    f"invalid RESP from {self._settings.address}: {exc}; connection discarded"
-                )
-            )
+            self._break(self._protocol_error(str(exc)))
+            return False
         if _undecodable:
-            _text.keep_undecodable(self)  # the failures of a reply not whole yet
+            _text.keep_undecodable(self)
+        if self._retired and self._drained():
+            self.close()
+        return True
 
     def _fail_undecodable(self, reply: Any) -> bool:
         """A strict decoder noted bytes that are not text (rare): fail the caller of that
@@ -469,7 +488,7 @@ class Connection(asyncio.Protocol):
         message = _text.take_undecodable(self)
         if message is None or type(reply) is _Push or not self._waiters:
             return False
-        fut = self._waiters.popleft()
+        fut = self._waiters.popleft()[0]
         if not fut.done():
             error = errors.DecodeError(message)
             error.reply = reply  # binary payloads (DUMP) are converted from it
@@ -485,6 +504,11 @@ class Connection(asyncio.Protocol):
                 {"message": "redspec on_error_reply handler failed", "exception": exc}
             )
 
+    def _protocol_error(self, what: str) -> errors.ProtocolError:
+        return errors.ProtocolError(
+            f"invalid RESP from {self._settings.address}: {what}; connection discarded"
+        )
+
     def _deliver_push(self, frame: Any) -> None:
         if self._on_push is None:
             return  # nobody subscribed to anything: nothing to route to
@@ -497,7 +521,7 @@ class Connection(asyncio.Protocol):
             )
 
     def _unsolicited(self, reply: Any) -> None:
-        if not self._usable:
+        if not self.is_usable:
             return  # a late reply to a command failed by close()
         if self._on_push is not None:
             self._deliver_push(reply)  # RESP2 pub/sub messages arrive this way
@@ -506,7 +530,8 @@ class Connection(asyncio.Protocol):
 
     def _break(self, exc: errors.ProtocolError) -> None:
         """The stream is corrupt: nothing after this point can be trusted."""
-        self._usable = False
+        self.is_usable = False
+        self._disarm()
         self._fail_pending(lambda: errors.ProtocolError(str(exc)))
         self._buffer.clear()
         if self._transport is not None:
@@ -522,14 +547,15 @@ class Connection(asyncio.Protocol):
             self._flush()
 
     def eof_received(self) -> bool | None:
-        self._usable = False
+        self.is_usable = False
         return None  # let the transport close itself; connection_lost follows
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._usable = False
+        self.is_usable = False
         if _undecodable:
             _text.forget_undecodable(self)
         self._transport = None
+        self._disarm()
         self._buffer.clear()
         if self._waiters:
             reason = f": {exc}" if exc is not None else ""
@@ -566,25 +592,12 @@ class Connection(asyncio.Protocol):
         # would collect all their tracebacks.
         waiters = self._waiters
         while waiters:
-            fut = waiters.popleft()
+            fut = waiters.popleft()[0]
             if not fut.done():
                 fut.set_exception(make_error())
 
     def _closed_error(self) -> errors.ConnectionError:
         return errors.ConnectionError(f"connection to {self._settings.address} is closed")
 
-
-def _is_auth_failure(reply: errors.ResponseError) -> bool:
-    if reply.code in _AUTH_CODES:
-        return True
-    text = str(reply).lower()
-    # Pre-ACL servers answer AUTH with plain ERR replies.
-    return "invalid password" in text or "invalid username-password" in text
-
-
-def _is_password_not_needed(reply: Any) -> bool:
-    if not isinstance(reply, _ResponseError):
-        return False
-    text = str(reply).lower()
-    # Redis >= 6 says "called without any password configured", older ones "no password is set".
-    return "without any password configured" in text or "no password is set" in text
+    def _address(self) -> str:
+        return self._settings.address

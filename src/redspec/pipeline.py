@@ -174,7 +174,7 @@ class Pipeline(PipelineCommands[AnyStr]):
         pending: Pending[Any] = Pending(conv)
         if self._watching and not self._explicit_multi:
             assert self._conn is not None
-            fut = self._conn.send(args)
+            fut = self._conn.send(args, self._client._timeout)
             fut.add_done_callback(_consume)
             pending._future = fut
         else:
@@ -188,7 +188,9 @@ class Pipeline(PipelineCommands[AnyStr]):
         if self._watching and not self._explicit_multi:
             assert self._conn is not None
             # SCRIPT LOAD goes out in the same write, just ahead of EVALSHA.
-            self._conn.send(("SCRIPT", "LOAD", source)).add_done_callback(_consume)
+            self._conn.send(("SCRIPT", "LOAD", source), self._client._timeout).add_done_callback(
+                _consume
+            )
         else:
             self._scripts[sha] = source
         return self._call(args, mode, None)
@@ -233,12 +235,12 @@ class Pipeline(PipelineCommands[AnyStr]):
         # Watching from here on: whatever happens to the reply, the exit path
         # must UNWATCH (or drop the connection).
         self._watching = True
-        await self._conn.send(("WATCH", *keys))
+        await self._conn.send(("WATCH", *keys), self._client._timeout)
 
     async def unwatch(self) -> None:
         """UNWATCH every key; the pipeline leaves immediate mode."""
         if self._conn is not None and self._watching:
-            await self._conn.send(("UNWATCH",))
+            await self._conn.send(("UNWATCH",), self._client._timeout)
         self._watching = False
 
     def multi(self) -> None:
@@ -293,14 +295,15 @@ class Pipeline(PipelineCommands[AnyStr]):
             pool = core.pool
             conn = await pool.acquire()
             try:
-                replies = await _gather(conn.send_many(commands), None, commands)
+                # No timeout: the block times are the commands' own business.
+                replies = await _gather(conn.send_many(commands))
             finally:
                 pool.release(conn)  # closed instead when replies are still owed
         else:
             shared = core.conn
             if shared is None or not shared.is_usable:
                 shared = await core.connection()
-            replies = await _gather(shared.send_many(commands), self._client._timeout, commands)
+            replies = await _gather(shared.send_many(commands, self._client._timeout))
         return _fill(queue, replies[len(scripts) :], replies[: len(scripts)])
 
     async def _execute_transaction(
@@ -319,13 +322,13 @@ class Pipeline(PipelineCommands[AnyStr]):
             shared = core.conn
             if shared is None or not shared.is_usable:
                 shared = await core.connection()
-            replies = await _gather(shared.send_many(commands), self._client._timeout, commands)
+            replies = await _gather(shared.send_many(commands, self._client._timeout))
             return self._exec_results(queue, scripts, replies)
         pool = self._client._core.pool
         conn = self._conn
         clean = False  # True once EXEC (or its refusal) came back: no state left
         try:
-            replies = await _gather(conn.send_many(commands), self._client._timeout, commands)
+            replies = await _gather(conn.send_many(commands, self._client._timeout))
             clean = True
         finally:
             self._explicit_multi = False
@@ -379,7 +382,7 @@ class Pipeline(PipelineCommands[AnyStr]):
             pool.release(conn)
             return
         try:
-            await conn.send(("UNWATCH",))
+            await conn.send(("UNWATCH",), self._client._timeout)
         except BaseException:
             pool.release(conn, reuse=False)
             raise
@@ -403,19 +406,13 @@ def _with_loads(
     return [*(("SCRIPT", "LOAD", src) for src in scripts.values()), *commands]
 
 
-async def _gather(
-    futures: list[asyncio.Future[Any]], timeout: float | None, commands: Sequence[Sequence[Any]]
-) -> list[Any]:
-    """Every reply in order, error replies in place; a lost connection raises.
+async def _gather(futures: list[asyncio.Future[Any]]) -> list[Any]:
+    """Every reply in order, error replies in place; a lost connection or a timeout raises.
 
-    On cancellation or timeout the remaining futures are failed, so the
+    The connection times each reply out (``send_many``'s timeout). On
+    cancellation or timeout the remaining futures are failed, so the
     connection drops their late replies (and the pool closes it).
     """
-    handle = None
-    if timeout is not None and futures:
-        loop = futures[0].get_loop()
-        message = f"no reply to a pipeline of {len(commands)} commands within {timeout}s"
-        handle = loop.call_later(timeout, _expire_all, futures, message)
     replies: list[Any] = []
     try:
         for fut in futures:
@@ -430,16 +427,7 @@ async def _gather(
             else:
                 _consume(fut)
         raise
-    finally:
-        if handle is not None:
-            handle.cancel()
     return replies
-
-
-def _expire_all(futures: list[asyncio.Future[Any]], message: str) -> None:
-    for fut in futures:
-        if not fut.done():
-            fut.set_exception(TimeoutError(message))
 
 
 def _fill(queue: _Queue, replies: list[Any], loads: list[Any]) -> list[Any]:
@@ -455,3 +443,14 @@ def _fill(queue: _Queue, replies: list[Any], loads: list[Any]) -> list[Any]:
             f"expected {len(queue)} replies from the transaction, got {len(replies)}"
         )
     return results
+
+
+def _expire_all(futures: list[asyncio.Future[Any]], message: str) -> None:
+    """Fail every unanswered future with ``TimeoutError(message)``.
+
+    Kept for the cluster pipeline, which times its batches itself; this
+    pipeline passes its timeout to ``send_many`` (one timer per connection).
+    """
+    for fut in futures:
+        if not fut.done():
+            fut.set_exception(TimeoutError(message))

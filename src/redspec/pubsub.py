@@ -14,9 +14,10 @@ once the server has confirmed it: a message published after that is
 delivered. Error replies that arrive before the token are raised by the
 call that caused them.
 
-Reconnection. When the connection drops, the subscriber reconnects with
-exponential backoff and jitter (for as long as it is open), subscribes to
-everything again, and then puts ``Message(kind="reconnected")`` in the
+Reconnection. When the connection drops, the subscriber reconnects (for as
+long as it is open: every 10-25 ms for the first seconds of an outage, then
+backing off, as ``_core.retry_delay`` says), subscribes to everything again
+in its first write, and then puts ``Message(kind="reconnected")`` in the
 stream. Delivery is at-most-once: messages published while the connection
 was down (between the loss and the "reconnected" message) are lost, and the
 "reconnected" message marks that gap. Rejected credentials end the
@@ -34,8 +35,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
-import random
 import sys
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
@@ -47,6 +48,7 @@ else:  # generic NamedTuples need 3.11
     from typing_extensions import NamedTuple
 
 from . import errors
+from ._core import retry_delay
 from .connection import Connection
 
 if TYPE_CHECKING:
@@ -78,8 +80,6 @@ _KINDS: dict[Any, str] = {
     for v in (k, k.encode())
 }
 _tokens = itertools.count(1)
-_BACKOFF_MIN = 0.05
-_BACKOFF_MAX = 2.0
 
 
 class Message(NamedTuple, Generic[AnyStr]):
@@ -262,7 +262,8 @@ class PubSub(Generic[AnyStr]):
     async def _open(self, reconnect: bool) -> Connection:
         core = self._client._core
         pool = core.pool
-        delay = _BACKOFF_MIN
+        attempt = 0
+        down_since = time.monotonic()
         while True:
             if self._closed:
                 raise errors.ConnectionError("pubsub closed")
@@ -275,8 +276,8 @@ class PubSub(Generic[AnyStr]):
             except errors.RedisError:
                 if not reconnect:
                     raise
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))
-                delay = min(delay * 2, _BACKOFF_MAX)
+                attempt += 1
+                await asyncio.sleep(retry_delay(attempt, time.monotonic() - down_since))
                 continue
             try:
                 restore: list[tuple[Any, ...]] = []
@@ -296,8 +297,8 @@ class PubSub(Generic[AnyStr]):
                 pool.release(conn, reuse=False)
                 if not reconnect:
                     raise
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))
-                delay = min(delay * 2, _BACKOFF_MAX)
+                attempt += 1
+                await asyncio.sleep(retry_delay(attempt, time.monotonic() - down_since))
                 continue
             except BaseException:
                 pool.release(conn, reuse=False)

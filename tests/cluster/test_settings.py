@@ -13,7 +13,7 @@ def test_defaults_and_startup_nodes() -> None:
     assert rc.settings.host == "localhost" and rc.settings.port == 6379
     rc = RedisCluster("10.0.0.1", 7000, startup_nodes=[("10.0.0.2", 7001)])
     assert rc._dispatch.topology._startup == [("10.0.0.1", 7000), ("10.0.0.2", 7001)]
-    assert rc.command_timeout is None
+    assert rc.command_timeout == 5.0  # redspec._settings.DEFAULT_COMMAND_TIMEOUT, as for Redis
     assert "0 shards" in repr(rc)
 
 

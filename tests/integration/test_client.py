@@ -94,9 +94,14 @@ async def test_fast_path_returns_the_connection_future(client: redspec.Redis[byt
     # No coroutine wrapper on the hot path: the transport's future itself.
     assert isinstance(aw, asyncio.Future)
     assert await aw == b"PONG"
+    # A command timeout is kept by the connection (one timer for all its
+    # deadlines), so timed calls take the fast path too.
     timed = client.with_options(command_timeout=1.0).execute_command("PING")
-    assert asyncio.iscoroutine(timed)
+    assert isinstance(timed, asyncio.Future)
     assert await timed == b"PONG"
+    untimed = client.with_options(command_timeout=None).execute_command("PING")
+    assert isinstance(untimed, asyncio.Future)
+    assert await untimed == b"PONG"
 
 
 async def test_cancellation_storm_gives_no_wrong_reply(client: redspec.Redis[bytes]) -> None:
@@ -137,7 +142,7 @@ async def test_command_timeout_then_next_calls_get_their_own_replies(
     # The late OK of DEBUG SLEEP is dropped; the next replies are the right ones.
     assert await slow.with_options(command_timeout=None).execute_command("ECHO", "a") == b"a"
     assert await client.execute_command("ECHO", "b") == b"b"
-    assert client.command_timeout is None and slow.command_timeout == 0.2
+    assert client.command_timeout == 5.0 and slow.command_timeout == 0.2
 
 
 async def test_command_timeout_setting(redis8: RedisServer) -> None:

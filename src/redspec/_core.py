@@ -38,7 +38,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ._base import READ
-from ._liveness import timeout_error
 from ._settings import ConnectionSettings
 from .connection import Connection, PushHandler
 from .errors import (
@@ -402,24 +401,3 @@ def _expire_call(
             f"still connecting to {settings.address}"
         )
     )
-
-
-async def _timed(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> Any:
-    """Await a reply for at most ``timeout`` seconds (a timer per call).
-
-    Kept for layers that time a future themselves (the cluster dispatcher).
-    Prefer ``conn.send(args, timeout)``: the connection then keeps the
-    deadline with one timer for all its calls, and retires itself when a
-    reply is overdue (see ``_liveness.py``), which a future failed from
-    outside cannot tell it.
-    """
-    handle = fut.get_loop().call_later(timeout, _expire_reply, fut, timeout, args)
-    try:
-        return await fut
-    finally:
-        handle.cancel()
-
-
-def _expire_reply(fut: asyncio.Future[Any], timeout: float, args: Sequence[Any]) -> None:
-    if not fut.done():
-        fut.set_exception(timeout_error(args, timeout))

@@ -38,7 +38,6 @@ from .errors import (
     DecodeError,
     RedisError,
     ResponseError,
-    TimeoutError,
     WatchError,
     error_from_reply,
 )
@@ -443,14 +442,3 @@ def _fill(queue: _Queue, replies: list[Any], loads: list[Any]) -> list[Any]:
             f"expected {len(queue)} replies from the transaction, got {len(replies)}"
         )
     return results
-
-
-def _expire_all(futures: list[asyncio.Future[Any]], message: str) -> None:
-    """Fail every unanswered future with ``TimeoutError(message)``.
-
-    Kept for the cluster pipeline, which times its batches itself; this
-    pipeline passes its timeout to ``send_many`` (one timer per connection).
-    """
-    for fut in futures:
-        if not fut.done():
-            fut.set_exception(TimeoutError(message))

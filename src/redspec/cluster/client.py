@@ -281,7 +281,10 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
                     node = shard.reader()
                 conn = node.core.conn
                 if conn is not None and conn.is_usable:
-                    return dispatch.finish(conn.send(args), args, mode, slot, node, self._timeout)
+                    # The connection keeps the reply's deadline: no timer here.
+                    timeout = self._timeout
+                    fut = conn.send(args, timeout)
+                    return dispatch.finish(fut, args, mode, slot, node, timeout)
             return dispatch.execute(args, mode, slot, self._timeout)
         request = route.request
         if request is _KEYLESS:

@@ -42,7 +42,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._base import READ
-from .._core import _timed
 from ..connection import Connection
 from ..errors import (
     AskError,
@@ -53,7 +52,6 @@ from ..errors import (
     MovedError,
     ReadOnlyError,
     RedisError,
-    TimeoutError,
     TryAgainError,
 )
 from .routing import (
@@ -172,11 +170,10 @@ class Dispatcher:
         node: Node,
         timeout: float | None,
     ) -> Any:
-        """Await a command the fast path sent to ``node``; recover if the cluster says no."""
+        """Await a command the fast path sent to ``node`` (with ``timeout`` as its
+        deadline); recover if the cluster says no."""
         try:
-            if timeout is None:
-                return await fut
-            return await _timed(fut, timeout, args)
+            return await fut
         except _RECOVERABLE as exc:
             return await self.execute(
                 args, mode, slot, timeout, error=exc, failed=_Attempt(node, True)
@@ -296,13 +293,11 @@ class Dispatcher:
     ) -> Any:
         if asking:
             # Back to back on one connection: ASKING applies to the next command only.
-            ack, fut = conn.send_many((("ASKING",), args))
+            ack, fut = conn.send_many((("ASKING",), args), timeout)
             ack.add_done_callback(_consume)
         else:
-            fut = conn.send(args)
-        if timeout is None:
-            return await fut
-        return await _timed(fut, timeout, args)
+            fut = conn.send(args, timeout)
+        return await fut
 
     async def _connection(self, target: Node, deadline: float) -> Connection:
         """``target``'s shared connection; raises ConnectionError (nothing sent) when it
@@ -387,44 +382,37 @@ class Dispatcher:
                 )
         for conn, indices in batches.items():
             if len(indices) == 1:
-                sent[indices[0]] = conn.send(calls[indices[0]][0])
+                sent[indices[0]] = conn.send(calls[indices[0]][0], timeout)
             else:
-                futures = conn.send_many([calls[i][0] for i in indices])
+                futures = conn.send_many([calls[i][0] for i in indices], timeout)
                 for i, one in zip(indices, futures):
                     sent[i] = one
         waited = False
         if len(calls) > _WAIT_ALL_FROM and batches:
-            # Many replies: replies come in order on a connection, so wait for the
-            # last of each batch once, then read every future without awaiting it.
+            # Many replies: replies come in order on a connection (each with its
+            # deadline), so wait for the last of each batch once, then read every
+            # future without awaiting it.
             lasts: list[asyncio.Future[Any]] = []
             for indices in batches.values():
                 last = sent[indices[-1]]
                 assert last is not None
                 lasts.append(last)
             try:
-                _, late = await asyncio.wait(lasts, timeout=timeout)
+                await asyncio.wait(lasts)
             except BaseException:  # cancelled: nobody will read these replies
                 for fut in sent:
                     if fut is not None:
                         fut.add_done_callback(_consume)
                 raise
-            if late:
-                message = f"no reply to {_name(calls[0][0])} within {timeout}s"
-                for fut in sent:
-                    if isinstance(fut, asyncio.Future) and not fut.done():
-                        if not isinstance(fut, asyncio.Task):
-                            fut.set_exception(TimeoutError(message))
             waited = True
         replies: list[Any] = []
         for (args, slot, node), fut in zip(calls, sent):
             assert fut is not None
             try:
-                if waited and not isinstance(fut, asyncio.Task):
+                if waited and fut.done():
                     replies.append(fut.result())
-                elif timeout is None or isinstance(fut, asyncio.Task):
-                    replies.append(await fut)
                 else:
-                    replies.append(await _timed(fut, timeout, args))
+                    replies.append(await fut)
             except _RECOVERABLE as exc:
                 if isinstance(fut, asyncio.Task):
                     replies.append(exc)

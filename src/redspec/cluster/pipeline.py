@@ -45,7 +45,6 @@ from ..pipeline import (
     Pending,
     Pipeline,
     _consume,
-    _expire_all,
     _fill,
     _is_blocking,
     _Queue,
@@ -348,7 +347,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 pool = node.core.pool
                 conn = await pool.acquire()
                 try:
-                    return await _collect(conn.send_many(batch), None, batch)
+                    return await _collect(conn.send_many(batch))
                 finally:
                     pool.release(conn)
             try:
@@ -358,7 +357,7 @@ class ClusterPipeline(Pipeline[AnyStr]):
                 for i in indices:
                     failed[i] = _Attempt(node, False)
                 return [None] * len(batch), True
-            return await _collect(conn.send_many(batch), timeout, batch)
+            return await _collect(conn.send_many(batch, timeout))
         except RedisError as exc:
             if isinstance(exc, ConnectionError):
                 for i in indices:
@@ -374,11 +373,9 @@ class ClusterPipeline(Pipeline[AnyStr]):
         await super().reset()
 
 
-async def _collect(
-    futures: list[asyncio.Future[Any]], timeout: float | None, commands: Sequence[Any]
-) -> tuple[list[Any], bool]:
+async def _collect(futures: list[asyncio.Future[Any]]) -> tuple[list[Any], bool]:
     """Every reply of one connection's batch in order, error replies in place, and
-    whether there is any; a lost connection (or the timeout) raises.
+    whether there is any; a lost connection (or a reply past its deadline) raises.
 
     Replies arrive in order, so once the last future is done every one is: only
     that one is awaited (``pipeline._gather`` awaits each, which a batch of
@@ -386,13 +383,8 @@ async def _collect(
     """
     if not futures:
         return [], False
-    handle = None
-    last = futures[-1]
-    if timeout is not None:
-        message = f"no reply to a pipeline of {len(commands)} commands within {timeout}s"
-        handle = last.get_loop().call_later(timeout, _expire_all, futures, message)
     try:
-        await asyncio.wait((last,))
+        await asyncio.wait((futures[-1],))
     except BaseException:
         for fut in futures:
             if not fut.done():
@@ -400,13 +392,12 @@ async def _collect(
             else:
                 _consume(fut)
         raise
-    finally:
-        if handle is not None:
-            handle.cancel()
     replies: list[Any] = []
     erred = False
     append = replies.append
     for fut in futures:
+        if not fut.done():  # in order, in practice; waiting costs nothing then
+            await asyncio.wait((fut,))
         try:
             append(fut.result())
         except ResponseError as exc:

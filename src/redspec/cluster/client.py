@@ -281,7 +281,10 @@ class RedisCluster(ClientHelpers[AnyStr], Commands[AnyStr]):
                     node = shard.reader()
                 conn = node.core.conn
                 if conn is not None and conn.is_usable:
-                    return dispatch.finish(conn.send(args), args, mode, slot, node, self._timeout)
+                    # The connection keeps the deadline too: it retires itself
+                    # when a reply is overdue (redspec._liveness).
+                    fut = conn.send(args, self._timeout)
+                    return dispatch.finish(fut, args, mode, slot, node, self._timeout)
             return dispatch.execute(args, mode, slot, self._timeout)
         request = route.request
         if request is _KEYLESS:

@@ -124,7 +124,7 @@ class SentinelReplicaClient(_SentinelClient[AnyStr]):
             core = cores[turn]
         conn = core.conn
         if conn is not None and mode <= self._fast_max and conn.is_usable:
-            return conn.send(args)
+            return conn.send(args, self._timeout)  # the connection keeps the deadline
         return core.call(args, mode, self._timeout)
 
     def __repr__(self) -> str:
